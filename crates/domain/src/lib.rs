@@ -1,0 +1,14 @@
+//! The objects of Switchboard as validated types: the resource schema that
+//! drives storage and the APIs, field validation, codecs, rewrite rules and
+//! time formats. Pure: no I/O, no async.
+
+pub mod codec;
+pub mod rewrite;
+pub mod schema;
+pub mod time;
+pub mod validate;
+pub mod value;
+
+pub use schema::{Access, Field, Kind, Rel, Resource, SettingFlag};
+pub use validate::FieldError;
+pub use value::Value;

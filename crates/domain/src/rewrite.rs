@@ -1,0 +1,138 @@
+//! Number rewrite rules as in Yeti-switch: a regular expression and a
+//! replacement in which `\1`..`\9` stand for capture groups (`\0` for the
+//! whole match). Like PostgreSQL's `regexp_replace`, the first match is
+//! replaced and a number the rule does not match passes unchanged.
+
+use regex::Regex;
+
+/// Upper bound on a rule's compiled size: rules come from customers too.
+const SIZE_LIMIT: usize = 1 << 16;
+
+/// A rule that is known to compile.
+#[derive(Debug, Clone)]
+pub struct RewriteRule {
+    re: Regex,
+    result: String,
+}
+
+impl RewriteRule {
+    /// Compiles `rule`; `result` is checked for group references the rule
+    /// does not have.
+    pub fn parse(rule: &str, result: &str) -> Result<Self, String> {
+        let re = compile(rule)?;
+        let groups = re.captures_len() - 1;
+        if let Some(n) = refs(result).find(|&n| n > groups) {
+            return Err(format!(
+                "refers to group \\{n} but the rule has {groups} group(s)"
+            ));
+        }
+        Ok(RewriteRule {
+            re,
+            result: result.to_owned(),
+        })
+    }
+
+    /// Applies the rule to a number.
+    pub fn apply(&self, number: &str) -> String {
+        let Some(caps) = self.re.captures(number) else {
+            return number.to_owned();
+        };
+        let whole = caps.get(0).expect("group 0 always exists");
+        let mut out = String::with_capacity(number.len() + self.result.len());
+        out.push_str(&number[..whole.start()]);
+        expand(
+            &self.result,
+            |n| caps.get(n).map_or("", |m| m.as_str()),
+            &mut out,
+        );
+        out.push_str(&number[whole.end()..]);
+        out
+    }
+}
+
+/// Checks that a rule compiles, with a message fit for an operator.
+pub fn compile(rule: &str) -> Result<Regex, String> {
+    regex::RegexBuilder::new(rule)
+        .size_limit(SIZE_LIMIT)
+        .dfa_size_limit(SIZE_LIMIT * 4)
+        .build()
+        .map_err(|e| match e {
+            regex::Error::Syntax(s) => format!(
+                "is not a valid regular expression: {}",
+                s.lines().last().unwrap_or("syntax error").trim()
+            ),
+            regex::Error::CompiledTooBig(_) => "is too complex".to_owned(),
+            _ => "is not a valid regular expression".to_owned(),
+        })
+}
+
+fn refs(result: &str) -> impl Iterator<Item = usize> {
+    let mut found = Vec::new();
+    expand(
+        result,
+        |n| {
+            found.push(n);
+            ""
+        },
+        &mut String::new(),
+    );
+    found.into_iter()
+}
+
+/// Walks a replacement: literal text goes to `out`, each `\N` is handed to
+/// `group`. `\\` is a literal backslash; a lone one stays as is.
+fn expand<'a>(result: &str, mut group: impl FnMut(usize) -> &'a str, out: &mut String) {
+    let mut chars = result.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek().and_then(|d| d.to_digit(10)) {
+            Some(n) => {
+                chars.next();
+                out.push_str(group(n as usize));
+            }
+            None => {
+                if chars.peek() == Some(&'\\') {
+                    chars.next();
+                }
+                out.push('\\');
+            }
+        }
+    }
+}
+
+/// Applies an optional rule (None or empty rule: no change).
+pub fn apply_opt(rule: Option<&RewriteRule>, number: &str) -> String {
+    rule.map_or_else(|| number.to_owned(), |r| r.apply(number))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yeti_style_rewrites() {
+        let r = RewriteRule::parse("^00(\\d+)$", "\\1").unwrap();
+        assert_eq!(r.apply("004412345"), "4412345");
+        assert_eq!(r.apply("4412345"), "4412345");
+        let r = RewriteRule::parse("^0(\\d{9})$", "44\\1").unwrap();
+        assert_eq!(r.apply("0123456789"), "44123456789");
+        let r = RewriteRule::parse("^(\\d)(\\d)", "\\2\\1x").unwrap();
+        assert_eq!(r.apply("1234"), "21x34");
+    }
+
+    #[test]
+    fn refuses_bad_rules() {
+        assert!(RewriteRule::parse("^(", "").is_err());
+        assert!(RewriteRule::parse("^(\\d+)$", "\\2").is_err());
+        assert!(compile("a{100000}{100000}").is_err());
+    }
+
+    #[test]
+    fn never_panics_on_odd_results() {
+        let r = RewriteRule::parse("(1)", "\\\\\\1\\").unwrap();
+        assert_eq!(r.apply("1"), "\\1\\");
+    }
+}

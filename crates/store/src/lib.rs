@@ -1,0 +1,152 @@
+//! Switchboard's store of record: one API over SQLite (default, a file in WAL
+//! mode) and PostgreSQL, with versioned migrations for each. Lists are built
+//! from the resource schema of the `domain` crate, so filters, sorting and
+//! paging work the same for every object and both backends.
+//!
+//! Every read and write of tenant data takes a [`Scope`]: a customer scope
+//! adds its tenant condition to the SQL itself, so a cross-tenant read cannot
+//! be written by accident.
+
+mod audit;
+pub mod auth;
+pub mod cdr;
+mod error;
+mod migrate;
+pub mod query;
+mod record;
+mod rules;
+mod sql;
+pub mod testing;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::{Error, Result};
+pub use query::{Cond, Cursor, ListPage, ListQuery, Op};
+pub use record::{Input, Record, RelInput};
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Whose data a call may see and change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Operator,
+    Customer(i64),
+}
+
+impl Scope {
+    pub fn customer(self) -> Option<i64> {
+        match self {
+            Scope::Operator => None,
+            Scope::Customer(c) => Some(c),
+        }
+    }
+}
+
+/// Who makes a change, for the audit log and for rules that differ between
+/// operator and customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub scope: Scope,
+    /// `operator_user`, `api_credential`, `customer_user`, `session`, `system`.
+    pub kind: &'static str,
+    pub id: String,
+    pub name: String,
+}
+
+impl Actor {
+    pub fn system() -> Self {
+        Actor {
+            scope: Scope::Operator,
+            kind: "system",
+            id: String::new(),
+            name: "system".into(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// Serialises writes: SQLite has one writer anyway, and holding it here
+    /// avoids SQLITE_BUSY on lock upgrades; limit checks stay race-free.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Store {
+    /// Opens (and on first use creates) the database at `url` and brings
+    /// its schema up to date. `sqlite://path`, a bare path, or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = normalise_url(url);
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let pool = match backend {
+            Backend::Sqlite => {
+                options
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => options.max_connections(16).connect(&url).await?,
+        };
+        let store = Store {
+            pool,
+            backend,
+            write_lock: Arc::new(tokio::sync::Mutex::new(())),
+        };
+        migrate::run(&store).await?;
+        rules::ensure_settings(&store).await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes every connection (graceful shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Accepts `postgres://`, `postgresql://`, `sqlite:` URLs and bare file paths.
+fn normalise_url(url: &str) -> (Backend, String) {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return (Backend::Postgres, url.to_owned());
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mode = if path.contains("mode=") {
+        String::new()
+    } else {
+        format!("{sep}mode=rwc")
+    };
+    (Backend::Sqlite, format!("sqlite://{path}{mode}"))
+}
+
+pub(crate) type Row = AnyRow;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,210 @@
+//! Records as the schema sees them: the columns of a resource, reading rows
+//! into [`Record`]s, and the input of a create or update.
+
+use crate::sql::{decode, Sql};
+use crate::{Error, Result, Row, Scope};
+use domain::schema::{Field, Kind, Mode, Rel, Resource, Storage, Tenant};
+use domain::Value;
+use serde_json::{Map, Value as Json};
+
+/// One stored column of a resource.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Column {
+    pub name: &'static str,
+    pub st: Storage,
+}
+
+/// The readable columns of a resource, in a fixed order: attributes (not
+/// hashed secrets), then each relationship's id and type columns.
+pub(crate) fn columns(res: &Resource) -> Vec<Column> {
+    let mut cols: Vec<Column> = res
+        .fields
+        .iter()
+        .filter(|f| f.mode != Mode::Hashed)
+        .map(|f| Column {
+            name: f.column,
+            st: f.kind.storage(),
+        })
+        .collect();
+    for r in res.rels {
+        cols.push(Column {
+            name: r.column,
+            st: Storage::Int,
+        });
+        if let Some(t) = r.type_column {
+            cols.push(Column {
+                name: t,
+                st: Storage::Text,
+            });
+        }
+    }
+    cols
+}
+
+pub(crate) fn select_list(res: &Resource) -> String {
+    columns(res)
+        .iter()
+        .map(|c| c.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One stored object.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub res: &'static Resource,
+    cols: Vec<Column>,
+    values: Vec<Value>,
+    /// A secret generated on create, answered once in the create response.
+    pub generated: Option<(&'static str, String)>,
+}
+
+impl Record {
+    pub(crate) fn from_row(res: &'static Resource, row: &Row) -> Result<Record> {
+        let cols = columns(res);
+        let values = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| decode(row, i, c.st))
+            .collect::<Result<_, _>>()?;
+        Ok(Record {
+            res,
+            cols,
+            values,
+            generated: None,
+        })
+    }
+
+    pub fn id(&self) -> i64 {
+        self.values[0].as_i64().unwrap_or_default()
+    }
+
+    /// The value of a column (`Null` for a column the resource lacks).
+    pub fn get(&self, column: &str) -> &Value {
+        self.cols
+            .iter()
+            .position(|c| c.name == column)
+            .map_or(&Value::Null, |i| &self.values[i])
+    }
+
+    pub fn field(&self, f: &Field) -> &Value {
+        self.get(f.column)
+    }
+
+    /// The related record's type and id, if set.
+    pub fn rel(&self, r: &Rel) -> Option<(&str, i64)> {
+        let id = self.get(r.column).as_i64()?;
+        let kind = match r.type_column {
+            Some(t) => self.get(t).as_str()?,
+            None => r.targets[0],
+        };
+        Some((kind, id))
+    }
+
+    pub fn customer_id(&self) -> Option<i64> {
+        match self.res.tenant {
+            Tenant::Own => Some(self.id()),
+            _ => self.get("customer_id").as_i64(),
+        }
+    }
+
+    pub(crate) fn set(&mut self, column: &str, v: Value) {
+        if let Some(i) = self.cols.iter().position(|c| c.name == column) {
+            self.values[i] = v;
+        }
+    }
+
+    /// A flat JSON object of the record for the audit log; secrets masked.
+    pub fn audit_json(&self) -> Json {
+        let mut m = Map::new();
+        for (c, v) in self.cols.iter().zip(&self.values) {
+            let secret = self
+                .res
+                .fields
+                .iter()
+                .any(|f| f.column == c.name && f.kind == Kind::Secret);
+            let j = if secret && !v.is_null() {
+                Json::from("***")
+            } else {
+                v.to_plain_json()
+            };
+            m.insert(c.name.to_owned(), j);
+        }
+        Json::Object(m)
+    }
+}
+
+/// A relationship value in input: cleared, or pointing at (type, id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelInput {
+    None,
+    To(&'static str, i64),
+}
+
+/// Validated input of a create or update: attributes already parsed by
+/// their kinds, relationship types already resolved.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    pub id: Option<i64>,
+    pub attrs: Vec<(&'static Field, Value)>,
+    pub rels: Vec<(&'static Rel, RelInput)>,
+}
+
+impl Input {
+    pub fn attr(&self, name: &str) -> Option<&Value> {
+        self.attrs
+            .iter()
+            .find(|(f, _)| f.name == name)
+            .map(|(_, v)| v)
+    }
+
+    pub fn with(mut self, res: &'static Resource, name: &str, v: impl Into<Value>) -> Self {
+        let f = res.field(name).expect("known field");
+        self.attrs.retain(|(x, _)| x.name != name);
+        self.attrs.push((f, v.into()));
+        self
+    }
+
+    pub fn with_rel(mut self, res: &'static Resource, name: &str, to: RelInput) -> Self {
+        let r = res.rel(name).expect("known relationship");
+        self.rels.retain(|(x, _)| x.name != name);
+        self.rels.push((r, to));
+        self
+    }
+}
+
+/// Appends the tenant condition of `scope` (starting with `AND`).
+pub(crate) fn tenant_cond(res: &Resource, scope: Scope, sql: &mut Sql) {
+    let Scope::Customer(c) = scope else { return };
+    match res.tenant {
+        Tenant::Own => sql.push(" AND id = ").arg(Value::Int(c), Storage::Int),
+        Tenant::Column => sql
+            .push(" AND customer_id = ")
+            .arg(Value::Int(c), Storage::Int),
+        Tenant::OperatorOnly => sql.push(" AND 1 = 0"),
+    };
+}
+
+pub(crate) async fn fetch_one<'e, E>(
+    exec: E,
+    res: &'static Resource,
+    scope: Scope,
+    id: i64,
+) -> Result<Record>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let mut sql = Sql::new(format!(
+        "SELECT {} FROM {} WHERE id = ",
+        select_list(res),
+        res.table
+    ));
+    sql.arg(Value::Int(id), Storage::Int);
+    tenant_cond(res, scope, &mut sql);
+    let row = sql
+        .query()
+        .fetch_optional(exec)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Record::from_row(res, &row)
+}

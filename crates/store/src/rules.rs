@@ -1,0 +1,530 @@
+//! Creates, updates and deletes, with the rules of SPEC.md that span rows:
+//! defaults from the domain settings, client-chosen customer ids, the SIP
+//! account limit, relationships only within one customer (or to shared
+//! gateways/routes), generated trunk domains, the default trunk of a new
+//! customer, refusing deletes that would orphan records. Each change and its
+//! audit entry commit together.
+
+use crate::record::{fetch_one, Input, Record, RelInput};
+use crate::sql::Sql;
+use crate::{audit, auth, Actor, Backend, Error, Result, Scope, Store};
+use domain::schema::{self, Default, Mode, Rel, Resource, Storage};
+use domain::{FieldError, Value};
+use sqlx::{Any, Row as _, Transaction};
+
+type Tx<'a> = Transaction<'a, Any>;
+
+fn invalid(field: &str, msg: impl Into<String>) -> Error {
+    Error::Invalid(FieldError::new(field, msg))
+}
+
+/// Creates the settings row and the server secrets on a fresh store.
+pub(crate) async fn ensure_settings(store: &Store) -> Result<()> {
+    let _guard = store.write_lock.lock().await;
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM domain_settings")
+        .fetch_one(&store.pool)
+        .await?
+        .try_get(0)?;
+    if n == 0 {
+        let res = &schema::DOMAIN_SETTINGS;
+        let mut sql = Sql::new("INSERT INTO domain_settings (id");
+        let mut vals = Sql::default();
+        for f in res.fields.iter().skip(1) {
+            sql.push(", ").push(f.column);
+            let v = match f.default {
+                Default::Int(i) => Value::Int(i),
+                Default::Str(s) => Value::Text(s.into()),
+                Default::Bool(b) => Value::Bool(b),
+                _ => Value::Null,
+            };
+            let placeholder = sql.bind(v, f.kind.storage());
+            vals.push(", ").push(&placeholder);
+        }
+        sql.push(") VALUES (1").push(&vals.text).push(")");
+        sql.query().execute(&store.pool).await?;
+    }
+    sqlx::query("INSERT INTO server_secrets (name, value) VALUES ('session_key', $1) ON CONFLICT (name) DO NOTHING")
+        .bind(auth::random_token(48))
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+/// Secrets generated or hashed before the write lock is taken (Argon2 is
+/// slow by design and must not hold up other writers).
+async fn prepare(
+    res: &'static Resource,
+    input: &mut Input,
+    creating: bool,
+) -> Result<Option<(&'static str, String)>> {
+    let mut generated = None;
+    for f in res.fields {
+        let pos = input.attrs.iter().position(|(x, _)| x.name == f.name);
+        if pos.is_none() && creating && f.default == Default::Generated {
+            let s = auth::random_token(20);
+            generated = Some((f.name, s.clone()));
+            input.attrs.push((f, Value::Text(s)));
+        }
+        if f.mode == Mode::Hashed {
+            if let Some(i) = input.attrs.iter().position(|(x, _)| x.name == f.name) {
+                if let Value::Text(plain) = &input.attrs[i].1 {
+                    input.attrs[i].1 = Value::Text(auth::hash_password(plain.clone()).await?);
+                }
+            }
+        }
+    }
+    Ok(generated)
+}
+
+impl Store {
+    pub async fn settings(&self) -> Result<Record> {
+        self.get(&schema::DOMAIN_SETTINGS, Scope::Operator, 1).await
+    }
+
+    /// Creates a record; the audit entry is written in the same transaction.
+    pub async fn create(
+        &self,
+        res: &'static Resource,
+        actor: &Actor,
+        mut input: Input,
+    ) -> Result<Record> {
+        let generated = prepare(res, &mut input, true).await?;
+        let _guard = self.write_lock.lock().await;
+        let settings = self.settings().await?;
+        let mut tx = self.pool.begin().await?;
+        let mut rec = insert(self.backend, &mut tx, res, actor, input, &settings).await?;
+        tx.commit().await?;
+        rec.generated = generated;
+        Ok(rec)
+    }
+
+    pub async fn update(
+        &self,
+        res: &'static Resource,
+        actor: &Actor,
+        id: i64,
+        mut input: Input,
+    ) -> Result<Record> {
+        prepare(res, &mut input, false).await?;
+        let _guard = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let before = fetch_one(&mut *tx, res, actor.scope, id).await?;
+        let mut sql = Sql::new(format!("UPDATE {} SET ", res.table));
+        let mut after = before.clone();
+        let mut n = 0;
+        for (f, v) in &input.attrs {
+            if !f.writable(false) {
+                return Err(invalid(f.name, "can't be changed"));
+            }
+            if v.is_null() && !f.nullable {
+                return Err(invalid(f.name, "can't be blank"));
+            }
+            if n > 0 {
+                sql.push(", ");
+            }
+            sql.push(f.column)
+                .push(" = ")
+                .arg(v.clone(), f.kind.storage());
+            if f.mode != Mode::Hashed {
+                after.set(f.column, v.clone());
+            }
+            n += 1;
+        }
+        for (r, to) in &input.rels {
+            if !r.updatable {
+                return Err(invalid(r.name, "can't be changed"));
+            }
+            let (kind, id) = match to {
+                RelInput::To(k, i) => (Value::Text((*k).into()), Value::Int(*i)),
+                RelInput::None if r.required => return Err(invalid(r.name, "can't be blank")),
+                RelInput::None => (Value::Null, Value::Null),
+            };
+            if let RelInput::To(k, i) = to {
+                check_rel(&mut tx, r, before.customer_id(), k, *i).await?;
+            }
+            if n > 0 {
+                sql.push(", ");
+            }
+            sql.push(r.column).push(" = ").arg(id.clone(), Storage::Int);
+            after.set(r.column, id);
+            if let Some(t) = r.type_column {
+                sql.push(", ")
+                    .push(t)
+                    .push(" = ")
+                    .arg(kind.clone(), Storage::Text);
+                after.set(t, kind);
+            }
+            n += 1;
+        }
+        if n == 0 {
+            return Ok(before);
+        }
+        check_record(&after)?;
+        sql.push(" WHERE id = ").arg(Value::Int(id), Storage::Int);
+        sql.query()
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::error::from_db)?;
+        let after = fetch_one(&mut *tx, res, Scope::Operator, id).await?;
+        audit::write(
+            &mut tx,
+            actor,
+            "update",
+            res.kind,
+            id,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn delete(&self, res: &'static Resource, actor: &Actor, id: i64) -> Result<()> {
+        let _guard = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let before = fetch_one(&mut *tx, res, actor.scope, id).await?;
+        match res.kind {
+            "termination_gateways" => {
+                let used = count(
+                    &mut tx,
+                    "SELECT COUNT(*) FROM termination_routes WHERE gateway_id = $1",
+                    id,
+                )
+                .await?;
+                if used > 0 {
+                    return Err(Error::Refused(format!("termination gateway {id} is used by {used} termination route(s); delete them or point them at another gateway first")));
+                }
+            }
+            "sip_device_routes" => {
+                sqlx::query("UPDATE did_numbers SET destination_type = NULL, destination_id = NULL WHERE destination_type = 'sip_device_routes' AND destination_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            "operator_users" => {
+                if count(
+                    &mut tx,
+                    "SELECT COUNT(*) FROM operator_users WHERE id <> $1",
+                    id,
+                )
+                .await?
+                    == 0
+                {
+                    return Err(Error::Refused(
+                        "the last operator user cannot be deleted".into(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        sqlx::query(&format!("DELETE FROM {} WHERE id = $1", res.table))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(crate::error::from_db)?;
+        audit::write(&mut tx, actor, "delete", res.kind, id, Some(&before), None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn count(tx: &mut Tx<'_>, sql: &str, id: i64) -> Result<i64> {
+    Ok(sqlx::query(sql)
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?)
+}
+
+/// Inserts one record (and, for a customer, its default trunk).
+async fn insert(
+    backend: Backend,
+    tx: &mut Tx<'_>,
+    res: &'static Resource,
+    actor: &Actor,
+    input: Input,
+    settings: &Record,
+) -> Result<Record> {
+    let now = domain::time::now_ms();
+    let mut cols = Sql::new(format!("INSERT INTO {} (", res.table));
+    let mut vals = Sql::default();
+    let mut first = true;
+    let mut add = |name: &str, v: Value, st: Storage| {
+        if !first {
+            cols.push(", ");
+            vals.push(", ");
+        }
+        first = false;
+        cols.push(name);
+        let placeholder = cols.bind(v, st);
+        vals.push(&placeholder);
+    };
+
+    // The record's customer: a customer actor can only create its own.
+    let customer_rel = res.rel("customer");
+    let given_customer = input
+        .rels
+        .iter()
+        .find(|(r, _)| r.name == "customer")
+        .and_then(|(_, to)| match to {
+            RelInput::To(_, id) => Some(*id),
+            RelInput::None => None,
+        });
+    let customer = match actor.scope {
+        Scope::Customer(own) if customer_rel.is_some() => {
+            if given_customer.is_some_and(|c| c != own) {
+                return Err(invalid("customer", "must be your own customer"));
+            }
+            Some(own)
+        }
+        _ => given_customer,
+    };
+
+    let mut id = None;
+    if res.kind == "customers" {
+        let chosen = match input.id {
+            Some(i) => {
+                if i < 1 {
+                    return Err(invalid("id", "must be a positive integer"));
+                }
+                let n: i64 = sqlx::query("SELECT COUNT(*) FROM customers WHERE id = $1")
+                    .bind(i)
+                    .fetch_one(&mut **tx)
+                    .await?
+                    .try_get(0)?;
+                if n > 0 {
+                    return Err(Error::IdTaken(i));
+                }
+                i
+            }
+            None => sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM customers")
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get(0)?,
+        };
+        id = Some(chosen);
+        add("id", Value::Int(chosen), Storage::Int);
+    }
+
+    let mut rec_values: Vec<(&'static str, Value)> = Vec::new();
+    for f in res.fields.iter().skip(1) {
+        let given = input
+            .attrs
+            .iter()
+            .find(|(x, _)| x.name == f.name)
+            .map(|(_, v)| v.clone());
+        if given.is_some() && !f.writable(true) {
+            return Err(invalid(f.name, "is read-only"));
+        }
+        let v = match (given, f.default) {
+            (Some(v), _) => v,
+            (None, Default::Int(i)) => Value::Int(i),
+            (None, Default::Str(s)) => Value::Text(s.into()),
+            (None, Default::Bool(b)) => Value::Bool(b),
+            (None, Default::Setting(name)) => settings.get(name).clone(),
+            (None, Default::Null | Default::Generated) => Value::Null,
+        };
+        let v = match f.name {
+            "created_at" => Value::Int(now),
+            "operator" => Value::Bool(actor.scope == Scope::Operator),
+            "controlled_via_ui" => Value::Bool(actor.scope != Scope::Operator),
+            _ => v,
+        };
+        if v.is_null() && f.required {
+            return Err(invalid(f.name, "can't be blank"));
+        }
+        if res.kind == "available_did_numbers"
+            && actor.scope != Scope::Operator
+            && f.name == "enabled"
+            && v != Value::Bool(true)
+        {
+            return Err(invalid("enabled", "can only be set by the operator"));
+        }
+        rec_values.push((f.column, v.clone()));
+        add(f.column, v, f.kind.storage());
+    }
+
+    for r in res.rels {
+        let to = if r.name == "customer" {
+            customer.map(|c| ("customers", c))
+        } else {
+            input
+                .rels
+                .iter()
+                .find(|(x, _)| x.name == r.name)
+                .and_then(|(_, to)| match to {
+                    RelInput::To(k, i) => Some((*k, *i)),
+                    RelInput::None => None,
+                })
+        };
+        match to {
+            None if r.required => return Err(invalid(r.name, "must exist")),
+            None => {}
+            Some((k, i)) => {
+                check_rel(tx, r, customer, k, i).await?;
+                rec_values.push((r.column, Value::Int(i)));
+                add(r.column, Value::Int(i), Storage::Int);
+                if let Some(t) = r.type_column {
+                    rec_values.push((t, Value::Text(k.into())));
+                    add(t, Value::Text(k.into()), Storage::Text);
+                }
+            }
+        }
+    }
+    check_values(res, &rec_values)?;
+
+    if res.kind == "sip_device_routes" {
+        let c = customer.expect("required relationship");
+        check_sip_account_limit(backend, tx, c).await?;
+    }
+
+    cols.push(") VALUES (")
+        .push(&vals.text)
+        .push(") RETURNING id");
+    let row = cols
+        .query()
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(crate::error::from_db)?;
+    let new_id: i64 = id.unwrap_or(row.try_get(0)?);
+
+    if res.kind == "incoming_trunks" {
+        let domain = format!(
+            "{new_id}.in.{}",
+            settings
+                .get("sip_domain")
+                .as_str()
+                .unwrap_or("switchboard.local")
+        );
+        sqlx::query("UPDATE incoming_trunks SET domain = $1 WHERE id = $2")
+            .bind(domain)
+            .bind(new_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(crate::error::from_db)?;
+    }
+
+    let rec = fetch_one(&mut **tx, res, Scope::Operator, new_id).await?;
+    audit::write(tx, actor, "create", res.kind, new_id, None, Some(&rec)).await?;
+
+    if res.kind == "customers"
+        && settings.get("create_default_incoming_trunk") == &Value::Bool(true)
+    {
+        let trunk = Input::default()
+            .with(&schema::INCOMING_TRUNKS, "name", "Default")
+            .with_rel(
+                &schema::INCOMING_TRUNKS,
+                "customer",
+                RelInput::To("customers", new_id),
+            );
+        Box::pin(insert(
+            backend,
+            tx,
+            &schema::INCOMING_TRUNKS,
+            actor,
+            trunk,
+            settings,
+        ))
+        .await?;
+    }
+    Ok(rec)
+}
+
+/// Rules across attributes of one record.
+fn check_values(res: &Resource, values: &[(&str, Value)]) -> Result<()> {
+    let get = |c: &str| {
+        values
+            .iter()
+            .find(|(x, _)| *x == c)
+            .map_or(&Value::Null, |(_, v)| v)
+    };
+    if res.kind == "available_did_numbers"
+        && !get("forward_number").is_null()
+        && !get("destination_id").is_null()
+    {
+        return Err(invalid(
+            "forward_number",
+            "can't be set together with a destination: a number rings one thing",
+        ));
+    }
+    for (rule, result) in [
+        ("src_rewrite_rule", "src_rewrite_result"),
+        ("dst_rewrite_rule", "dst_rewrite_result"),
+    ] {
+        if let (Some(rule_text), Some(result_text)) = (get(rule).as_str(), get(result).as_str()) {
+            domain::rewrite::RewriteRule::parse(rule_text, result_text)
+                .map_err(|m| invalid(result, m))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_record(rec: &Record) -> Result<()> {
+    let cols: Vec<(&str, Value)> = [
+        "forward_number",
+        "destination_id",
+        "src_rewrite_rule",
+        "src_rewrite_result",
+        "dst_rewrite_rule",
+        "dst_rewrite_result",
+    ]
+    .into_iter()
+    .map(|c| (c, rec.get(c).clone()))
+    .collect();
+    check_values(rec.res, &cols)
+}
+
+/// A relationship may point at a record of the same customer, or at a
+/// shared (customer-less) gateway or route; never at another customer's.
+async fn check_rel(
+    tx: &mut Tx<'_>,
+    r: &Rel,
+    customer: Option<i64>,
+    kind: &str,
+    id: i64,
+) -> Result<()> {
+    let target_res =
+        schema::resource(kind).ok_or_else(|| invalid(r.name, "has an unknown type"))?;
+    let target = match fetch_one(&mut **tx, target_res, Scope::Operator, id).await {
+        Err(Error::NotFound) => return Err(invalid(r.name, format!("{kind} {id} does not exist"))),
+        other => other?,
+    };
+    if r.name == "customer" {
+        return Ok(());
+    }
+    let tc = target.customer_id();
+    let shared_ok = tc.is_none() && target_res.rel("customer").is_some_and(|c| !c.required);
+    if tc != customer && !shared_ok {
+        // Same wording as a missing record: never reveal another tenant's ids.
+        return Err(invalid(r.name, format!("{kind} {id} does not exist")));
+    }
+    Ok(())
+}
+
+async fn check_sip_account_limit(backend: Backend, tx: &mut Tx<'_>, customer: i64) -> Result<()> {
+    let lock = if backend == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let limit: Option<i64> = sqlx::query(&format!(
+        "SELECT sip_account_limit FROM customers WHERE id = $1{lock}"
+    ))
+    .bind(customer)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    if let Some(limit) = limit {
+        let n = count(
+            tx,
+            "SELECT COUNT(*) FROM sip_accounts WHERE customer_id = $1",
+            customer,
+        )
+        .await?;
+        if n >= limit {
+            return Err(Error::Refused(format!("the customer has reached its SIP account limit ({limit}); no more SIP accounts can be created")));
+        }
+    }
+    Ok(())
+}
