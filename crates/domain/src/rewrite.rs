@@ -22,14 +22,9 @@ impl RewriteRule {
         let re = compile(rule)?;
         let groups = re.captures_len() - 1;
         if let Some(n) = refs(result).find(|&n| n > groups) {
-            return Err(format!(
-                "refers to group \\{n} but the rule has {groups} group(s)"
-            ));
+            return Err(format!("refers to group \\{n} but the rule has {groups} group(s)"));
         }
-        Ok(RewriteRule {
-            re,
-            result: result.to_owned(),
-        })
+        Ok(RewriteRule { re, result: result.to_owned() })
     }
 
     /// Applies the rule to a number.
@@ -40,11 +35,7 @@ impl RewriteRule {
         let whole = caps.get(0).expect("group 0 always exists");
         let mut out = String::with_capacity(number.len() + self.result.len());
         out.push_str(&number[..whole.start()]);
-        expand(
-            &self.result,
-            |n| caps.get(n).map_or("", |m| m.as_str()),
-            &mut out,
-        );
+        expand(&self.result, |n| caps.get(n).map_or("", |m| m.as_str()), &mut out);
         out.push_str(&number[whole.end()..]);
         out
     }
@@ -52,18 +43,11 @@ impl RewriteRule {
 
 /// Checks that a rule compiles, with a message fit for an operator.
 pub fn compile(rule: &str) -> Result<Regex, String> {
-    regex::RegexBuilder::new(rule)
-        .size_limit(SIZE_LIMIT)
-        .dfa_size_limit(SIZE_LIMIT * 4)
-        .build()
-        .map_err(|e| match e {
-            regex::Error::Syntax(s) => format!(
-                "is not a valid regular expression: {}",
-                s.lines().last().unwrap_or("syntax error").trim()
-            ),
-            regex::Error::CompiledTooBig(_) => "is too complex".to_owned(),
-            _ => "is not a valid regular expression".to_owned(),
-        })
+    regex::RegexBuilder::new(rule).size_limit(SIZE_LIMIT).dfa_size_limit(SIZE_LIMIT * 4).build().map_err(|e| match e {
+        regex::Error::Syntax(s) => format!("is not a valid regular expression: {}", s.lines().last().unwrap_or("syntax error").trim()),
+        regex::Error::CompiledTooBig(_) => "is too complex".to_owned(),
+        _ => "is not a valid regular expression".to_owned(),
+    })
 }
 
 fn refs(result: &str) -> impl Iterator<Item = usize> {

@@ -62,11 +62,7 @@ impl Kind {
 
     /// Text kinds that may be searched by substring/prefix.
     pub fn is_text(self) -> bool {
-        self.storage() == Storage::Text
-            && !matches!(
-                self,
-                Kind::Enum(_) | Kind::Codecs | Kind::FieldNames | Kind::Json
-            )
+        self.storage() == Storage::Text && !matches!(self, Kind::Enum(_) | Kind::Codecs | Kind::FieldNames | Kind::Json)
     }
 }
 
@@ -118,10 +114,7 @@ impl SettingFlag {
     /// Whether the switch also narrows to the fields named in
     /// `customer_termination_fields`.
     pub fn per_field(self) -> bool {
-        matches!(
-            self,
-            SettingFlag::ManageGateways | SettingFlag::ManageRoutes
-        )
+        matches!(self, SettingFlag::ManageGateways | SettingFlag::ManageRoutes)
     }
 }
 
@@ -147,50 +140,24 @@ pub struct Field {
 }
 
 const fn attr(name: &'static str, kind: Kind) -> Field {
-    Field {
-        name,
-        column: name,
-        kind,
-        required: false,
-        nullable: true,
-        default: Default::Null,
-        mode: Mode::ReadWrite,
-        customer: Access::No,
-    }
+    Field { name, column: name, kind, required: false, nullable: true, default: Default::Null, mode: Mode::ReadWrite, customer: Access::No }
 }
 
 impl Field {
     const fn req(self) -> Self {
-        Field {
-            required: true,
-            nullable: false,
-            ..self
-        }
+        Field { required: true, nullable: false, ..self }
     }
     const fn or(self, default: Default) -> Self {
-        Field {
-            default,
-            nullable: false,
-            ..self
-        }
+        Field { default, nullable: false, ..self }
     }
     const fn ro(self) -> Self {
-        Field {
-            mode: Mode::ReadOnly,
-            ..self
-        }
+        Field { mode: Mode::ReadOnly, ..self }
     }
     const fn create_only(self) -> Self {
-        Field {
-            mode: Mode::CreateOnly,
-            ..self
-        }
+        Field { mode: Mode::CreateOnly, ..self }
     }
     const fn hashed(self) -> Self {
-        Field {
-            mode: Mode::Hashed,
-            ..self
-        }
+        Field { mode: Mode::Hashed, ..self }
     }
     const fn cust(self, customer: Access) -> Self {
         Field { customer, ..self }
@@ -226,25 +193,12 @@ pub struct Rel {
 }
 
 const fn rel(name: &'static str, column: &'static str, target: &'static [&'static str]) -> Rel {
-    Rel {
-        name,
-        column,
-        targets: target,
-        aliases: &[],
-        type_column: None,
-        required: false,
-        updatable: false,
-        customer: Access::No,
-    }
+    Rel { name, column, targets: target, aliases: &[], type_column: None, required: false, updatable: false, customer: Access::No }
 }
 
 impl Rel {
-    pub fn canonical_type<'a>(&self, t: &'a str) -> Option<&'static str> {
-        let t = self
-            .aliases
-            .iter()
-            .find(|(a, _)| *a == t)
-            .map_or(t, |(_, c)| c);
+    pub fn canonical_type(&self, t: &str) -> Option<&'static str> {
+        let t = self.aliases.iter().find(|(a, _)| *a == t).map_or(t, |(_, c)| c);
         self.targets.iter().copied().find(|x| *x == t)
     }
 }
@@ -269,30 +223,10 @@ pub struct Methods {
     pub delete: bool,
 }
 
-const ALL: Methods = Methods {
-    list: true,
-    create: true,
-    update: true,
-    delete: true,
-};
-const READ: Methods = Methods {
-    list: true,
-    create: false,
-    update: false,
-    delete: false,
-};
-const READ_UPDATE: Methods = Methods {
-    list: true,
-    create: false,
-    update: true,
-    delete: false,
-};
-const NONE: Methods = Methods {
-    list: false,
-    create: false,
-    update: false,
-    delete: false,
-};
+const ALL: Methods = Methods { list: true, create: true, update: true, delete: true };
+const READ: Methods = Methods { list: true, create: false, update: false, delete: false };
+const READ_UPDATE: Methods = Methods { list: true, create: false, update: true, delete: false };
+const NONE: Methods = Methods { list: false, create: false, update: false, delete: false };
 
 #[derive(Debug)]
 pub struct Resource {
@@ -325,11 +259,7 @@ impl Resource {
 
     /// The attribute a filter name refers to, resolving aliases.
     pub fn filter_field(&self, name: &str) -> Option<&'static Field> {
-        let name = self
-            .filter_aliases
-            .iter()
-            .find(|(a, _)| *a == name)
-            .map_or(name, |(_, f)| f);
+        let name = self.filter_aliases.iter().find(|(a, _)| *a == name).map_or(name, |(_, f)| f);
         self.field(name)
     }
 
@@ -343,49 +273,25 @@ impl Resource {
 }
 
 pub const LANGUAGES: &[&str] = &["EN", "RU", "LT", "LV"];
-pub const TRM_MODES: &[&str] = &[
-    "operator",
-    "operator_customer",
-    "system",
-    "system_customer",
-    "customer",
-];
+pub const TRM_MODES: &[&str] = &["operator", "operator_customer", "system", "system_customer", "customer"];
 pub const TRANSPORTS: &[&str] = &["UDP", "TCP", "TLS"];
 pub const TRUNK_TRANSPORTS: &[&str] = &["UDP", "TCP", "TLS"];
 pub const DESTINATION_FIELDS: &[&str] = &["RURI_USERPART", "TO_USERPART"];
-pub const NETWORK_PROTOCOLS: &[&str] = &[
-    "IPv4_only",
-    "IPv6_only",
-    "dual_stack",
-    "IPv4_preferred",
-    "IPv6_preferred",
-];
+pub const NETWORK_PROTOCOLS: &[&str] = &["IPv4_only", "IPv6_only", "dual_stack", "IPv4_preferred", "IPv6_preferred"];
 
 const E164: Kind = Kind::Digits { min: 1, max: 15 };
 const PREFIX: Kind = Kind::Digits { min: 0, max: 15 };
-const LIMIT: Kind = Kind::Int {
-    min: 0,
-    max: 1_000_000_000,
-};
-const DURATION: Kind = Kind::Int {
-    min: 0,
-    max: i64::MAX,
-};
+const LIMIT: Kind = Kind::Int { min: 0, max: 1_000_000_000 };
+const DURATION: Kind = Kind::Int { min: 0, max: i64::MAX };
 const SIP_CODE: Kind = Kind::Int { min: 100, max: 699 };
 const T64: Kind = Kind::Text { max: 64 };
 const T255: Kind = Kind::Text { max: 255 };
-const ID: Kind = Kind::Int {
-    min: 1,
-    max: i64::MAX,
-};
+const ID: Kind = Kind::Int { min: 1, max: i64::MAX };
 
 use Access::{If, Yes};
 use SettingFlag::*;
 
-const CUSTOMER_REL: Rel = Rel {
-    required: true,
-    ..rel("customer", "customer_id", &["customers"])
-};
+const CUSTOMER_REL: Rel = Rel { required: true, ..rel("customer", "customer_id", &["customers"]) };
 const SHARED_CUSTOMER_REL: Rel = rel("customer", "customer_id", &["customers"]);
 
 pub static CUSTOMERS: Resource = Resource {
@@ -394,9 +300,7 @@ pub static CUSTOMERS: Resource = Resource {
     fields: &[
         attr("id", ID).ro(),
         attr("name", Kind::Name).req(),
-        attr("language", Kind::Enum(LANGUAGES))
-            .or(Default::Str("EN"))
-            .cust(Yes),
+        attr("language", Kind::Enum(LANGUAGES)).or(Default::Str("EN")).cust(Yes),
         attr("capacity_limit", LIMIT),
         attr("sip_account_limit", LIMIT),
         attr("trm_mode", Kind::Enum(TRM_MODES)).or(Default::Setting("default_trm_mode")),
@@ -418,18 +322,10 @@ pub static DID_NUMBERS: Resource = Resource {
     fields: &[
         attr("id", ID).ro(),
         attr("number", E164).req().cust(If(AddNumbers)),
-        attr(
-            "external_id",
-            Kind::Int {
-                min: 0,
-                max: i64::MAX,
-            },
-        ),
+        attr("external_id", Kind::Int { min: 0, max: i64::MAX }),
         attr("enabled", Kind::Bool).or(Default::Bool(true)),
         attr("forward_number", E164).cust(Yes),
-        attr("controlled_via_ui", Kind::Bool)
-            .or(Default::Bool(false))
-            .ro(),
+        attr("controlled_via_ui", Kind::Bool).or(Default::Bool(false)).ro(),
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[
@@ -457,9 +353,7 @@ pub static SIP_ACCOUNTS: Resource = Resource {
     fields: &[
         attr("id", ID).ro(),
         attr("username", Kind::Username).req().cust(Yes),
-        attr("password", Kind::Secret)
-            .or(Default::Generated)
-            .cust(Yes),
+        attr("password", Kind::Secret).or(Default::Generated).cust(Yes),
         attr("caller_id_name", T64).cust(Yes),
         attr("allow_external_calls", Kind::Bool).or(Default::Bool(false)),
         attr("internal_caller_id", Kind::Digits { min: 1, max: 4 }).cust(Yes),
@@ -485,15 +379,9 @@ pub static INCOMING_TRUNKS: Resource = Resource {
         attr("id", ID).ro(),
         attr("name", T255).cust(Yes),
         attr("domain", Kind::Host).ro(),
-        attr("codecs", Kind::Codecs)
-            .or(Default::Setting("default_codecs"))
-            .cust(Yes),
-        attr("transport_protocol", Kind::Enum(TRUNK_TRANSPORTS))
-            .or(Default::Str("UDP"))
-            .cust(Yes),
-        attr("destination_field", Kind::Enum(DESTINATION_FIELDS))
-            .or(Default::Str("RURI_USERPART"))
-            .cust(Yes),
+        attr("codecs", Kind::Codecs).or(Default::Setting("default_codecs")).cust(Yes),
+        attr("transport_protocol", Kind::Enum(TRUNK_TRANSPORTS)).or(Default::Str("UDP")).cust(Yes),
+        attr("destination_field", Kind::Enum(DESTINATION_FIELDS)).or(Default::Str("RURI_USERPART")).cust(Yes),
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[CUSTOMER_REL],
@@ -513,20 +401,12 @@ pub static GATEWAYS: Resource = Resource {
         attr("id", ID).ro(),
         attr("name", Kind::Name).req().cust(If(ManageGateways)),
         attr("host", Kind::Host).req().cust(If(ManageGateways)),
-        attr("port", Kind::Int { min: 1, max: 65535 })
-            .or(Default::Int(5060))
-            .cust(If(ManageGateways)),
-        attr("network_protocol", Kind::Enum(NETWORK_PROTOCOLS))
-            .or(Default::Str("IPv4_only"))
-            .cust(If(ManageGateways)),
+        attr("port", Kind::Int { min: 1, max: 65535 }).or(Default::Int(5060)).cust(If(ManageGateways)),
+        attr("network_protocol", Kind::Enum(NETWORK_PROTOCOLS)).or(Default::Str("IPv4_only")).cust(If(ManageGateways)),
         attr("authorization_name", T64).cust(If(ManageGateways)),
         attr("authorization_password", Kind::Secret).cust(If(ManageGateways)),
-        attr("codecs", Kind::Codecs)
-            .or(Default::Setting("default_codecs"))
-            .cust(If(ManageGateways)),
-        attr("transport_protocol", Kind::Enum(TRANSPORTS))
-            .or(Default::Setting("default_transport_protocol"))
-            .cust(If(ManageGateways)),
+        attr("codecs", Kind::Codecs).or(Default::Setting("default_codecs")).cust(If(ManageGateways)),
+        attr("transport_protocol", Kind::Enum(TRANSPORTS)).or(Default::Setting("default_transport_protocol")).cust(If(ManageGateways)),
         attr("src_rewrite_rule", Kind::RewriteRule).cust(If(ManageGateways)),
         attr("src_rewrite_result", Kind::RewriteResult).cust(If(ManageGateways)),
         attr("dst_rewrite_rule", Kind::RewriteRule).cust(If(ManageGateways)),
@@ -597,20 +477,14 @@ pub static INCOMING_CDRS: Resource = Resource {
         attr("success", Kind::Bool).ro(),
         attr("call_id", T255).ro(),
     ],
-    rels: &[
-        CUSTOMER_REL,
-        rel("incoming_trunk", "incoming_trunk_id", &["incoming_trunks"]),
-    ],
+    rels: &[CUSTOMER_REL, rel("incoming_trunk", "incoming_trunk_id", &["incoming_trunks"])],
     operator: READ,
     customer: READ,
     customer_gate: None,
     tenant: Tenant::Column,
     client_ids: false,
     cdr: true,
-    filter_aliases: &[
-        ("aleg_code", "lega_disconnect_code"),
-        ("aleg_reason", "lega_disconnect_reason"),
-    ],
+    filter_aliases: &[("aleg_code", "lega_disconnect_code"), ("aleg_reason", "lega_disconnect_reason")],
 };
 
 pub static TERMINATION_CDRS: Resource = Resource {
@@ -639,11 +513,7 @@ pub static TERMINATION_CDRS: Resource = Resource {
         CUSTOMER_REL,
         rel("sip_device_route", "sip_account_id", &["sip_device_routes"]),
         rel("termination_route", "route_id", &["termination_routes"]),
-        rel(
-            "termination_gateway",
-            "gateway_id",
-            &["termination_gateways"],
-        ),
+        rel("termination_gateway", "gateway_id", &["termination_gateways"]),
     ],
     operator: READ,
     customer: READ,
@@ -651,10 +521,7 @@ pub static TERMINATION_CDRS: Resource = Resource {
     tenant: Tenant::Column,
     client_ids: false,
     cdr: true,
-    filter_aliases: &[
-        ("aleg_code", "lega_disconnect_code"),
-        ("aleg_reason", "lega_disconnect_reason"),
-    ],
+    filter_aliases: &[("aleg_code", "lega_disconnect_code"), ("aleg_reason", "lega_disconnect_reason")],
 };
 
 pub static OPERATOR_USERS: Resource = Resource {
@@ -663,10 +530,7 @@ pub static OPERATOR_USERS: Resource = Resource {
     fields: &[
         attr("id", ID).ro(),
         attr("username", Kind::Username).req(),
-        attr("password", Kind::Secret)
-            .req()
-            .hashed()
-            .col("password_hash"),
+        attr("password", Kind::Secret).req().hashed().col("password_hash"),
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[],
@@ -685,10 +549,7 @@ pub static CUSTOMER_USERS: Resource = Resource {
     fields: &[
         attr("id", ID).ro(),
         attr("username", Kind::Username).req(),
-        attr("password", Kind::Secret)
-            .req()
-            .hashed()
-            .col("password_hash"),
+        attr("password", Kind::Secret).req().hashed().col("password_hash"),
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[CUSTOMER_REL],
@@ -708,10 +569,7 @@ pub static API_CREDENTIALS: Resource = Resource {
         attr("id", ID).ro(),
         attr("name", T255),
         attr("username", Kind::Username).req().create_only(),
-        attr("secret", Kind::Secret)
-            .or(Default::Generated)
-            .hashed()
-            .col("secret_hash"),
+        attr("secret", Kind::Secret).or(Default::Generated).hashed().col("secret_hash"),
         attr("last_used_at", Kind::Time).ro(),
         attr("created_at", Kind::Time).ro(),
     ],
@@ -766,15 +624,10 @@ pub static DOMAIN_SETTINGS: Resource = Resource {
         attr("customers_may_manage_incoming_trunks", Kind::Bool).or(Default::Bool(true)),
         attr("customers_may_manage_termination_gateways", Kind::Bool).or(Default::Bool(false)),
         attr("customers_may_manage_termination_routes", Kind::Bool).or(Default::Bool(false)),
-        attr("customer_termination_fields", Kind::FieldNames)
-            .or(Default::Str(TERMINATION_FIELD_NAMES)),
+        attr("customer_termination_fields", Kind::FieldNames).or(Default::Str(TERMINATION_FIELD_NAMES)),
         attr("capacity_reject_code", Kind::IntOf(&[480, 403])).or(Default::Int(480)),
     ],
-    rels: &[rel(
-        "default_termination_route",
-        "default_route_id",
-        &["termination_routes"],
-    )],
+    rels: &[rel("default_termination_route", "default_route_id", &["termination_routes"])],
     operator: READ_UPDATE,
     customer: NONE,
     customer_gate: None,
@@ -831,10 +684,7 @@ mod tests {
     #[test]
     fn termination_field_names_exist() {
         for n in TERMINATION_FIELD_NAMES.split(',') {
-            assert!(
-                GATEWAYS.field(n).is_some() || ROUTES.field(n).is_some() || ROUTES.rel(n).is_some(),
-                "{n}"
-            );
+            assert!(GATEWAYS.field(n).is_some() || ROUTES.field(n).is_some() || ROUTES.rel(n).is_some(), "{n}");
         }
     }
 }

@@ -8,10 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -43,12 +40,7 @@ pub fn format_rfc3339(ms: i64) -> String {
     let milli = ms.rem_euclid(1000);
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z",
-        sod / 3600,
-        (sod % 3600) / 60,
-        sod % 60
-    )
+    format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z", sod / 3600, (sod % 3600) / 60, sod % 60)
 }
 
 /// Parses `YYYY-MM-DD hh:mm:ss` (the Operator API's filter format), also
@@ -126,15 +118,7 @@ mod tests {
 
     #[test]
     fn rejects_nonsense() {
-        for bad in [
-            "",
-            "2026-13-01",
-            "2026-02-30",
-            "2026-1-01",
-            "2026-01-01 25:00:00",
-            "x",
-            "2026-01-01 10:00:00 junk",
-        ] {
+        for bad in ["", "2026-13-01", "2026-02-30", "2026-1-01", "2026-01-01 25:00:00", "x", "2026-01-01 10:00:00 junk"] {
             assert_eq!(parse(bad), None, "{bad}");
         }
         assert!(parse("2024-02-29").is_some());

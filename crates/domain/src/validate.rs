@@ -18,10 +18,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
+        FieldError { field: field.into(), message: message.into() }
     }
 }
 
@@ -30,11 +27,7 @@ impl FieldError {
 pub fn parse(field: &Field, json: &Json) -> Result<Value, FieldError> {
     let err = |m: String| FieldError::new(field.name, m);
     if json.is_null() {
-        return if field.nullable {
-            Ok(Value::Null)
-        } else {
-            Err(err("can't be blank".into()))
-        };
+        return if field.nullable { Ok(Value::Null) } else { Err(err("can't be blank".into())) };
     }
     parse_kind(field.kind, json).map_err(err)
 }
@@ -83,18 +76,10 @@ pub fn parse_kind(kind: Kind, json: &Json) -> Result<Value, String> {
                 return Err("must contain digits only".to_owned());
             }
             if s.len() < min || s.len() > max {
-                return Err(if min == max {
-                    format!("must be {min} digits")
-                } else {
-                    format!("must be {min} to {max} digits")
-                });
+                return Err(if min == max { format!("must be {min} digits") } else { format!("must be {min} to {max} digits") });
             }
             // An empty prefix means "match all": store it as absent.
-            Ok(if s.is_empty() {
-                Value::Null
-            } else {
-                Value::Text(s)
-            })
+            Ok(if s.is_empty() { Value::Null } else { Value::Text(s) })
         }
         Kind::Int { min, max } => {
             let i = int(json)?;
@@ -106,14 +91,7 @@ pub fn parse_kind(kind: Kind, json: &Json) -> Result<Value, String> {
         Kind::IntOf(allowed) => {
             let i = int(json)?;
             if !allowed.contains(&i) {
-                return Err(format!(
-                    "must be one of {}",
-                    allowed
-                        .iter()
-                        .map(i64::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                return Err(format!("must be one of {}", allowed.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")));
             }
             Ok(Value::Int(i))
         }
@@ -133,10 +111,7 @@ pub fn parse_kind(kind: Kind, json: &Json) -> Result<Value, String> {
         }
         Kind::Codecs => {
             let list: Vec<&str> = match json {
-                Json::Array(a) => a
-                    .iter()
-                    .map(|v| v.as_str().ok_or("must be an array of codec names"))
-                    .collect::<Result<_, _>>()?,
+                Json::Array(a) => a.iter().map(|v| v.as_str().ok_or("must be an array of codec names")).collect::<Result<_, _>>()?,
                 Json::String(s) => s.split(',').filter(|x| !x.trim().is_empty()).collect(),
                 _ => return Err("must be an array of codec names".to_owned()),
             };
@@ -147,23 +122,16 @@ pub fn parse_kind(kind: Kind, json: &Json) -> Result<Value, String> {
         }
         Kind::FieldNames => {
             let list: Vec<&str> = match json {
-                Json::Array(a) => a
-                    .iter()
-                    .map(|v| v.as_str().ok_or("must be an array of attribute names"))
-                    .collect::<Result<_, _>>()?,
+                Json::Array(a) => a.iter().map(|v| v.as_str().ok_or("must be an array of attribute names")).collect::<Result<_, _>>()?,
                 _ => return Err("must be an array of attribute names".to_owned()),
             };
             for n in &list {
-                if GATEWAYS.field(n).is_none()
-                    && ROUTES.field(n).is_none()
-                    && ROUTES.rel(n).is_none()
+                if GATEWAYS.field(n).is_none() && ROUTES.field(n).is_none() && ROUTES.rel(n).is_none()
                     || *n == "id"
                     || *n == "operator"
                     || *n == "created_at"
                 {
-                    return Err(format!(
-                        "'{n}' is not a termination gateway or route attribute"
-                    ));
+                    return Err(format!("'{n}' is not a termination gateway or route attribute"));
                 }
             }
             Ok(Value::Text(list.join(",")))
@@ -174,11 +142,7 @@ pub fn parse_kind(kind: Kind, json: &Json) -> Result<Value, String> {
             if !s.is_empty() {
                 rewrite::compile(s)?;
             }
-            Ok(if s.is_empty() {
-                Value::Null
-            } else {
-                Value::Text(s.to_owned())
-            })
+            Ok(if s.is_empty() { Value::Null } else { Value::Text(s.to_owned()) })
         }
         Kind::RewriteResult => {
             let s = text(json)?;
@@ -199,14 +163,8 @@ pub fn parse_kind(kind: Kind, json: &Json) -> Result<Value, String> {
             }
             // RFC 3261 user unreserved characters, without escapes: safe in
             // a SIP URI and in a Digest username as is.
-            if !s
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'()&=+$,;?/".contains(&b))
-            {
-                return Err(
-                    "may contain only letters, digits and - _ . ! ~ * ' ( ) & = + $ , ; ? /"
-                        .to_owned(),
-                );
+            if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'()&=+$,;?/".contains(&b)) {
+                return Err("may contain only letters, digits and - _ . ! ~ * ' ( ) & = + $ , ; ? /".to_owned());
             }
             Ok(Value::Text(s.to_owned()))
         }
@@ -222,9 +180,7 @@ pub fn parse_kind(kind: Kind, json: &Json) -> Result<Value, String> {
         }
         Kind::Time => {
             let s = text(json)?;
-            time::parse(s)
-                .map(Value::Int)
-                .ok_or_else(|| "must be a time as YYYY-MM-DD hh:mm:ss".to_owned())
+            time::parse(s).map(Value::Int).ok_or_else(|| "must be a time as YYYY-MM-DD hh:mm:ss".to_owned())
         }
         Kind::Json => Ok(Value::Text(json.to_string())),
     }
@@ -233,20 +189,14 @@ pub fn parse_kind(kind: Kind, json: &Json) -> Result<Value, String> {
 fn int(json: &Json) -> Result<i64, String> {
     match json {
         Json::Number(n) => n.as_i64().ok_or_else(|| "must be an integer".to_owned()),
-        Json::String(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| "must be an integer".to_owned()),
+        Json::String(s) => s.trim().parse().map_err(|_| "must be an integer".to_owned()),
         _ => Err("must be an integer".to_owned()),
     }
 }
 
 /// An IPv4/IPv6 address (IPv6 optionally in brackets) or an RFC 1123 host name.
 pub fn is_host(s: &str) -> bool {
-    let bare = s
-        .strip_prefix('[')
-        .and_then(|x| x.strip_suffix(']'))
-        .unwrap_or(s);
+    let bare = s.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(s);
     if bare.parse::<std::net::IpAddr>().is_ok() {
         return true;
     }
@@ -255,10 +205,7 @@ pub fn is_host(s: &str) -> bool {
     }
     let labels: Vec<&str> = s.strip_suffix('.').unwrap_or(s).split('.').collect();
     // An all-numeric last label would be a malformed IPv4 address.
-    if labels
-        .last()
-        .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()))
-    {
+    if labels.last().is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit())) {
         return false;
     }
     labels.iter().all(|l| {
@@ -275,12 +222,7 @@ pub fn to_json(kind: Kind, v: &Value) -> Json {
     match (kind, v) {
         (_, Value::Null) => Json::Null,
         (Kind::Time, Value::Int(ms)) => Json::from(time::format_rfc3339(*ms)),
-        (Kind::Codecs | Kind::FieldNames, Value::Text(s)) => Json::Array(
-            s.split(',')
-                .filter(|x| !x.is_empty())
-                .map(Json::from)
-                .collect(),
-        ),
+        (Kind::Codecs | Kind::FieldNames, Value::Text(s)) => Json::Array(s.split(',').filter(|x| !x.is_empty()).map(Json::from).collect()),
         (Kind::Json, Value::Text(s)) => serde_json::from_str(s).unwrap_or(Json::Null),
         (_, v) => v.to_plain_json(),
     }
@@ -305,14 +247,8 @@ mod tests {
     #[test]
     fn digits_accept_numbers_and_strings() {
         let k = Kind::Digits { min: 1, max: 15 };
-        assert_eq!(
-            parse_kind(k, &json!("441174090316")),
-            Ok(Value::Text("441174090316".into()))
-        );
-        assert_eq!(
-            parse_kind(k, &json!(441174090316u64)),
-            Ok(Value::Text("441174090316".into()))
-        );
+        assert_eq!(parse_kind(k, &json!("441174090316")), Ok(Value::Text("441174090316".into())));
+        assert_eq!(parse_kind(k, &json!(441174090316u64)), Ok(Value::Text("441174090316".into())));
         assert!(parse_kind(k, &json!("+4411")).is_err());
         assert!(parse_kind(k, &json!("1234567890123456")).is_err());
         assert!(parse_kind(k, &json!(-5)).is_err());
@@ -320,24 +256,10 @@ mod tests {
 
     #[test]
     fn hosts() {
-        for ok in [
-            "10.0.0.1",
-            "::1",
-            "[2001:db8::1]",
-            "sip.example.com",
-            "gw-1.carrier.net.",
-        ] {
+        for ok in ["10.0.0.1", "::1", "[2001:db8::1]", "sip.example.com", "gw-1.carrier.net."] {
             assert!(is_host(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "1.2.3.256",
-            "-a.com",
-            "a..b",
-            "a b",
-            "x_y.com",
-            "300.1.1.1",
-        ] {
+        for bad in ["", "1.2.3.256", "-a.com", "a..b", "a b", "x_y.com", "300.1.1.1"] {
             assert!(!is_host(bad), "{bad}");
         }
     }
@@ -350,16 +272,10 @@ mod tests {
 
     #[test]
     fn ints_and_bools_take_string_forms() {
-        assert_eq!(
-            parse_kind(Kind::Int { min: 1, max: 65535 }, &json!("5060")),
-            Ok(Value::Int(5060))
-        );
+        assert_eq!(parse_kind(Kind::Int { min: 1, max: 65535 }, &json!("5060")), Ok(Value::Int(5060)));
         assert!(parse_kind(Kind::Int { min: 1, max: 65535 }, &json!(0)).is_err());
         assert!(parse_kind(Kind::Int { min: 1, max: 65535 }, &json!(1.5)).is_err());
-        assert_eq!(
-            parse_kind(Kind::Bool, &json!("false")),
-            Ok(Value::Bool(false))
-        );
+        assert_eq!(parse_kind(Kind::Bool, &json!("false")), Ok(Value::Bool(false)));
         assert!(parse_kind(Kind::Bool, &json!(1)).is_err());
     }
 }

@@ -16,23 +16,13 @@ impl Store {
         let Some(first) = rows.first() else {
             return Ok(());
         };
-        let storage = |c: &str| {
-            res.fields
-                .iter()
-                .find(|f| f.column == c)
-                .map(|f| f.kind.storage())
-                .unwrap_or(domain::schema::Storage::Int)
-        };
+        let storage = |c: &str| res.fields.iter().find(|f| f.column == c).map(|f| f.kind.storage()).unwrap_or(domain::schema::Storage::Int);
         let cols: Vec<&str> = first.iter().map(|(c, _)| *c).collect();
         // Stay under SQLite's and PostgreSQL's bound-parameter limits.
         let per_stmt = (30_000 / cols.len()).max(1);
         let mut tx = self.pool.begin().await?;
         for chunk in rows.chunks(per_stmt) {
-            let mut sql = Sql::new(format!(
-                "INSERT INTO {} ({}) VALUES ",
-                res.table,
-                cols.join(", ")
-            ));
+            let mut sql = Sql::new(format!("INSERT INTO {} ({}) VALUES ", res.table, cols.join(", ")));
             for (i, row) in chunk.iter().enumerate() {
                 sql.push(if i == 0 { "(" } else { ", (" });
                 for (j, (c, v)) in row.iter().enumerate() {

@@ -32,9 +32,7 @@ pub(crate) fn from_db(e: sqlx::Error) -> Error {
     if let sqlx::Error::Database(db) = &e {
         let msg = db.message();
         let constraint = db.constraint().map(str::to_owned);
-        let hit = |name: &str, sqlite_cols: &str| {
-            constraint.as_deref() == Some(name) || msg.contains(sqlite_cols)
-        };
+        let hit = |name: &str, sqlite_cols: &str| constraint.as_deref() == Some(name) || msg.contains(sqlite_cols);
         for (name, cols, field, text) in UNIQUE {
             if hit(name, cols) {
                 return Error::Invalid(FieldError::new(*field, *text));
@@ -46,46 +44,16 @@ pub(crate) fn from_db(e: sqlx::Error) -> Error {
 
 /// (constraint, SQLite's message fragment, attribute, message)
 const UNIQUE: &[(&str, &str, &str, &str)] = &[
-    (
-        "did_numbers_number_key",
-        "did_numbers.number",
-        "number",
-        "has already been taken",
-    ),
-    (
-        "sip_accounts_username_key",
-        "sip_accounts.username",
-        "username",
-        "has already been taken",
-    ),
+    ("did_numbers_number_key", "did_numbers.number", "number", "has already been taken"),
+    ("sip_accounts_username_key", "sip_accounts.username", "username", "has already been taken"),
     (
         "sip_accounts_internal_caller_id_key",
         "sip_accounts.customer_id, sip_accounts.internal_caller_id",
         "internal_caller_id",
         "is already used by another SIP account of this customer",
     ),
-    (
-        "incoming_trunks_domain_key",
-        "incoming_trunks.domain",
-        "domain",
-        "has already been taken",
-    ),
-    (
-        "operator_users_username_key",
-        "operator_users.username",
-        "username",
-        "has already been taken",
-    ),
-    (
-        "customer_users_username_key",
-        "customer_users.username",
-        "username",
-        "has already been taken",
-    ),
-    (
-        "api_credentials_username_key",
-        "api_credentials.username",
-        "username",
-        "has already been taken",
-    ),
+    ("incoming_trunks_domain_key", "incoming_trunks.domain", "domain", "has already been taken"),
+    ("operator_users_username_key", "operator_users.username", "username", "has already been taken"),
+    ("customer_users_username_key", "customer_users.username", "username", "has already been taken"),
+    ("api_credentials_username_key", "api_credentials.username", "username", "has already been taken"),
 ];

@@ -63,12 +63,7 @@ pub struct Actor {
 
 impl Actor {
     pub fn system() -> Self {
-        Actor {
-            scope: Scope::Operator,
-            kind: "system",
-            id: String::new(),
-            name: "system".into(),
-        }
+        Actor { scope: Scope::Operator, kind: "system", id: String::new(), name: "system".into() }
     }
 }
 
@@ -88,27 +83,24 @@ impl Store {
         sqlx::any::install_default_drivers();
         let (backend, url) = normalise_url(url);
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
-        let pool = match backend {
-            Backend::Sqlite => {
-                options
+        let pool =
+            match backend {
+                Backend::Sqlite => options
                     .max_connections(8)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;")
-                                .await?;
+                            conn.execute(
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
+                            )
+                            .await?;
                             Ok(())
                         })
                     })
                     .connect(&url)
-                    .await?
-            }
-            Backend::Postgres => options.max_connections(16).connect(&url).await?,
-        };
-        let store = Store {
-            pool,
-            backend,
-            write_lock: Arc::new(tokio::sync::Mutex::new(())),
-        };
+                    .await?,
+                Backend::Postgres => options.max_connections(16).connect(&url).await?,
+            };
+        let store = Store { pool, backend, write_lock: Arc::new(tokio::sync::Mutex::new(())) };
         migrate::run(&store).await?;
         rules::ensure_settings(&store).await?;
         Ok(store)
@@ -133,16 +125,9 @@ fn normalise_url(url: &str) -> (Backend, String) {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return (Backend::Postgres, url.to_owned());
     }
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
     let sep = if path.contains('?') { '&' } else { '?' };
-    let mode = if path.contains("mode=") {
-        String::new()
-    } else {
-        format!("{sep}mode=rwc")
-    };
+    let mode = if path.contains("mode=") { String::new() } else { format!("{sep}mode=rwc") };
     (Backend::Sqlite, format!("sqlite://{path}{mode}"))
 }
 

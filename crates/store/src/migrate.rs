@@ -32,10 +32,8 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
 }
 
 async fn apply(store: &Store) -> Result<()> {
-    let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
-        .fetch_one(&store.pool)
-        .await?
-        .try_get("v")?;
+    let current: i64 =
+        sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").fetch_one(&store.pool).await?.try_get("v")?;
     for m in MIGRATIONS.iter().filter(|m| m.version > current) {
         let sql = match store.backend {
             Backend::Sqlite => m.sqlite,
@@ -51,10 +49,7 @@ async fn apply(store: &Store) -> Result<()> {
                 .await?;
             Ok::<_, sqlx::Error>(())
         };
-        step.await.map_err(|source| Error::Migration {
-            version: m.version,
-            source,
-        })?;
+        step.await.map_err(|source| Error::Migration { version: m.version, source })?;
         tx.commit().await?;
         tracing::info!(version = m.version, "applied migration");
     }

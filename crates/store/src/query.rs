@@ -56,14 +56,7 @@ pub struct ListQuery {
 
 impl Default for ListQuery {
     fn default() -> Self {
-        ListQuery {
-            conds: Vec::new(),
-            sort: Vec::new(),
-            offset: 0,
-            limit: 50,
-            after: None,
-            count: false,
-        }
+        ListQuery { conds: Vec::new(), sort: Vec::new(), offset: 0, limit: 50, after: None, count: false }
     }
 }
 
@@ -75,19 +68,13 @@ pub struct ListPage {
 }
 
 fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 fn where_clause(res: &Resource, backend: Backend, scope: Scope, q: &ListQuery, sql: &mut Sql) {
     sql.push(" WHERE 1 = 1");
     tenant_cond(res, scope, sql);
-    let like = if backend == Backend::Postgres {
-        " ILIKE "
-    } else {
-        " LIKE "
-    };
+    let like = if backend == Backend::Postgres { " ILIKE " } else { " LIKE " };
     for c in &q.conds {
         sql.push(" AND ").push(c.column);
         let v = || c.values.first().cloned().unwrap_or(Value::Null);
@@ -107,14 +94,8 @@ fn where_clause(res: &Resource, backend: Backend, scope: Scope, q: &ListQuery, s
             }
             Op::Contains | Op::StartsWith => {
                 let text = v().as_str().map(like_escape).unwrap_or_default();
-                let pattern = if c.op == Op::Contains {
-                    format!("%{text}%")
-                } else {
-                    format!("{text}%")
-                };
-                sql.push(like)
-                    .arg(Value::Text(pattern), Storage::Text)
-                    .push(" ESCAPE '\\'");
+                let pattern = if c.op == Op::Contains { format!("%{text}%") } else { format!("{text}%") };
+                sql.push(like).arg(Value::Text(pattern), Storage::Text).push(" ESCAPE '\\'");
             }
             Op::Gte => {
                 sql.push(" >= ").arg(v(), c.st);
@@ -140,23 +121,13 @@ fn where_clause(res: &Resource, backend: Backend, scope: Scope, q: &ListQuery, s
         match q.sort.first() {
             Some(&(col, st, desc)) if col != "id" => {
                 let cmp = if desc { " < " } else { " > " };
-                sql.push(" AND (")
-                    .push(col)
-                    .push(cmp)
-                    .arg(cur.value.clone(), st);
-                sql.push(" OR (")
-                    .push(col)
-                    .push(" = ")
-                    .arg(cur.value.clone(), st);
-                sql.push(" AND id")
-                    .push(cmp)
-                    .arg(Value::Int(cur.id), Storage::Int)
-                    .push("))");
+                sql.push(" AND (").push(col).push(cmp).arg(cur.value.clone(), st);
+                sql.push(" OR (").push(col).push(" = ").arg(cur.value.clone(), st);
+                sql.push(" AND id").push(cmp).arg(Value::Int(cur.id), Storage::Int).push("))");
             }
             first => {
                 let desc = first.is_some_and(|s| s.2);
-                sql.push(if desc { " AND id < " } else { " AND id > " })
-                    .arg(Value::Int(cur.id), Storage::Int);
+                sql.push(if desc { " AND id < " } else { " AND id > " }).arg(Value::Int(cur.id), Storage::Int);
             }
         }
     }
@@ -178,45 +149,21 @@ fn order_clause(q: &ListQuery, sql: &mut Sql) {
 
 impl Store {
     /// One page of a list.
-    pub async fn list(
-        &self,
-        res: &'static Resource,
-        scope: Scope,
-        q: &ListQuery,
-    ) -> Result<ListPage> {
+    pub async fn list(&self, res: &'static Resource, scope: Scope, q: &ListQuery) -> Result<ListPage> {
         let mut sql = Sql::new(format!("SELECT {} FROM {}", select_list(res), res.table));
         where_clause(res, self.backend, scope, q, &mut sql);
         order_clause(q, &mut sql);
-        sql.push(&format!(
-            " LIMIT {} OFFSET {}",
-            q.limit + 1,
-            if q.after.is_some() { 0 } else { q.offset }
-        ));
+        sql.push(&format!(" LIMIT {} OFFSET {}", q.limit + 1, if q.after.is_some() { 0 } else { q.offset }));
         let rows = sql.query().fetch_all(&self.pool).await?;
         let has_more = rows.len() as u64 > q.limit;
-        let records = rows
-            .iter()
-            .take(q.limit as usize)
-            .map(|r| Record::from_row(res, r))
-            .collect::<Result<Vec<_>>>()?;
-        let total = if q.count {
-            Some(self.count(res, scope, q).await?)
-        } else {
-            None
-        };
-        Ok(ListPage {
-            records,
-            has_more,
-            total,
-        })
+        let records = rows.iter().take(q.limit as usize).map(|r| Record::from_row(res, r)).collect::<Result<Vec<_>>>()?;
+        let total = if q.count { Some(self.count(res, scope, q).await?) } else { None };
+        Ok(ListPage { records, has_more, total })
     }
 
     pub async fn count(&self, res: &'static Resource, scope: Scope, q: &ListQuery) -> Result<u64> {
         let mut sql = Sql::new(format!("SELECT COUNT(*) FROM {}", res.table));
-        let unpaged = ListQuery {
-            after: None,
-            ..q.clone()
-        };
+        let unpaged = ListQuery { after: None, ..q.clone() };
         where_clause(res, self.backend, scope, &unpaged, &mut sql);
         let n: i64 = sqlx::Row::try_get(&sql.query().fetch_one(&self.pool).await?, 0)?;
         Ok(n as u64)
@@ -224,12 +171,7 @@ impl Store {
 
     /// Every matching record, in order, through a bounded channel: an
     /// export of millions of rows holds only a few hundred in memory.
-    pub fn stream(
-        &self,
-        res: &'static Resource,
-        scope: Scope,
-        q: &ListQuery,
-    ) -> mpsc::Receiver<Result<Record>> {
+    pub fn stream(&self, res: &'static Resource, scope: Scope, q: &ListQuery) -> mpsc::Receiver<Result<Record>> {
         let (tx, rx) = mpsc::channel(256);
         let mut sql = Sql::new(format!("SELECT {} FROM {}", select_list(res), res.table));
         where_clause(res, self.backend, scope, q, &mut sql);
@@ -253,22 +195,12 @@ impl Store {
     }
 
     /// Records by id (for `include`), within the scope.
-    pub async fn get_many(
-        &self,
-        res: &'static Resource,
-        scope: Scope,
-        ids: &[i64],
-    ) -> Result<Vec<Record>> {
+    pub async fn get_many(&self, res: &'static Resource, scope: Scope, ids: &[i64]) -> Result<Vec<Record>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let q = ListQuery {
-            conds: vec![Cond {
-                column: "id",
-                st: Storage::Int,
-                op: Op::In,
-                values: ids.iter().map(|i| Value::Int(*i)).collect(),
-            }],
+            conds: vec![Cond { column: "id", st: Storage::Int, op: Op::In, values: ids.iter().map(|i| Value::Int(*i)).collect() }],
             limit: ids.len() as u64,
             ..ListQuery::default()
         };

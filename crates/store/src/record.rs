@@ -17,36 +17,19 @@ pub(crate) struct Column {
 /// The readable columns of a resource, in a fixed order: attributes (not
 /// hashed secrets), then each relationship's id and type columns.
 pub(crate) fn columns(res: &Resource) -> Vec<Column> {
-    let mut cols: Vec<Column> = res
-        .fields
-        .iter()
-        .filter(|f| f.mode != Mode::Hashed)
-        .map(|f| Column {
-            name: f.column,
-            st: f.kind.storage(),
-        })
-        .collect();
+    let mut cols: Vec<Column> =
+        res.fields.iter().filter(|f| f.mode != Mode::Hashed).map(|f| Column { name: f.column, st: f.kind.storage() }).collect();
     for r in res.rels {
-        cols.push(Column {
-            name: r.column,
-            st: Storage::Int,
-        });
+        cols.push(Column { name: r.column, st: Storage::Int });
         if let Some(t) = r.type_column {
-            cols.push(Column {
-                name: t,
-                st: Storage::Text,
-            });
+            cols.push(Column { name: t, st: Storage::Text });
         }
     }
     cols
 }
 
 pub(crate) fn select_list(res: &Resource) -> String {
-    columns(res)
-        .iter()
-        .map(|c| c.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+    columns(res).iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
 }
 
 /// One stored object.
@@ -62,17 +45,8 @@ pub struct Record {
 impl Record {
     pub(crate) fn from_row(res: &'static Resource, row: &Row) -> Result<Record> {
         let cols = columns(res);
-        let values = cols
-            .iter()
-            .enumerate()
-            .map(|(i, c)| decode(row, i, c.st))
-            .collect::<Result<_, _>>()?;
-        Ok(Record {
-            res,
-            cols,
-            values,
-            generated: None,
-        })
+        let values = cols.iter().enumerate().map(|(i, c)| decode(row, i, c.st)).collect::<Result<_, _>>()?;
+        Ok(Record { res, cols, values, generated: None })
     }
 
     pub fn id(&self) -> i64 {
@@ -81,10 +55,7 @@ impl Record {
 
     /// The value of a column (`Null` for a column the resource lacks).
     pub fn get(&self, column: &str) -> &Value {
-        self.cols
-            .iter()
-            .position(|c| c.name == column)
-            .map_or(&Value::Null, |i| &self.values[i])
+        self.cols.iter().position(|c| c.name == column).map_or(&Value::Null, |i| &self.values[i])
     }
 
     pub fn field(&self, f: &Field) -> &Value {
@@ -118,16 +89,8 @@ impl Record {
     pub fn audit_json(&self) -> Json {
         let mut m = Map::new();
         for (c, v) in self.cols.iter().zip(&self.values) {
-            let secret = self
-                .res
-                .fields
-                .iter()
-                .any(|f| f.column == c.name && f.kind == Kind::Secret);
-            let j = if secret && !v.is_null() {
-                Json::from("***")
-            } else {
-                v.to_plain_json()
-            };
+            let secret = self.res.fields.iter().any(|f| f.column == c.name && f.kind == Kind::Secret);
+            let j = if secret && !v.is_null() { Json::from("***") } else { v.to_plain_json() };
             m.insert(c.name.to_owned(), j);
         }
         Json::Object(m)
@@ -152,10 +115,7 @@ pub struct Input {
 
 impl Input {
     pub fn attr(&self, name: &str) -> Option<&Value> {
-        self.attrs
-            .iter()
-            .find(|(f, _)| f.name == name)
-            .map(|(_, v)| v)
+        self.attrs.iter().find(|(f, _)| f.name == name).map(|(_, v)| v)
     }
 
     pub fn with(mut self, res: &'static Resource, name: &str, v: impl Into<Value>) -> Self {
@@ -178,33 +138,18 @@ pub(crate) fn tenant_cond(res: &Resource, scope: Scope, sql: &mut Sql) {
     let Scope::Customer(c) = scope else { return };
     match res.tenant {
         Tenant::Own => sql.push(" AND id = ").arg(Value::Int(c), Storage::Int),
-        Tenant::Column => sql
-            .push(" AND customer_id = ")
-            .arg(Value::Int(c), Storage::Int),
+        Tenant::Column => sql.push(" AND customer_id = ").arg(Value::Int(c), Storage::Int),
         Tenant::OperatorOnly => sql.push(" AND 1 = 0"),
     };
 }
 
-pub(crate) async fn fetch_one<'e, E>(
-    exec: E,
-    res: &'static Resource,
-    scope: Scope,
-    id: i64,
-) -> Result<Record>
+pub(crate) async fn fetch_one<'e, E>(exec: E, res: &'static Resource, scope: Scope, id: i64) -> Result<Record>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let mut sql = Sql::new(format!(
-        "SELECT {} FROM {} WHERE id = ",
-        select_list(res),
-        res.table
-    ));
+    let mut sql = Sql::new(format!("SELECT {} FROM {} WHERE id = ", select_list(res), res.table));
     sql.arg(Value::Int(id), Storage::Int);
     tenant_cond(res, scope, &mut sql);
-    let row = sql
-        .query()
-        .fetch_optional(exec)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let row = sql.query().fetch_optional(exec).await?.ok_or(Error::NotFound)?;
     Record::from_row(res, &row)
 }

@@ -21,10 +21,7 @@ fn invalid(field: &str, msg: impl Into<String>) -> Error {
 /// Creates the settings row and the server secrets on a fresh store.
 pub(crate) async fn ensure_settings(store: &Store) -> Result<()> {
     let _guard = store.write_lock.lock().await;
-    let n: i64 = sqlx::query("SELECT COUNT(*) FROM domain_settings")
-        .fetch_one(&store.pool)
-        .await?
-        .try_get(0)?;
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM domain_settings").fetch_one(&store.pool).await?.try_get(0)?;
     if n == 0 {
         let res = &schema::DOMAIN_SETTINGS;
         let mut sql = Sql::new("INSERT INTO domain_settings (id");
@@ -52,11 +49,7 @@ pub(crate) async fn ensure_settings(store: &Store) -> Result<()> {
 
 /// Secrets generated or hashed before the write lock is taken (Argon2 is
 /// slow by design and must not hold up other writers).
-async fn prepare(
-    res: &'static Resource,
-    input: &mut Input,
-    creating: bool,
-) -> Result<Option<(&'static str, String)>> {
+async fn prepare(res: &'static Resource, input: &mut Input, creating: bool) -> Result<Option<(&'static str, String)>> {
     let mut generated = None;
     for f in res.fields {
         let pos = input.attrs.iter().position(|(x, _)| x.name == f.name);
@@ -82,12 +75,7 @@ impl Store {
     }
 
     /// Creates a record; the audit entry is written in the same transaction.
-    pub async fn create(
-        &self,
-        res: &'static Resource,
-        actor: &Actor,
-        mut input: Input,
-    ) -> Result<Record> {
+    pub async fn create(&self, res: &'static Resource, actor: &Actor, mut input: Input) -> Result<Record> {
         let generated = prepare(res, &mut input, true).await?;
         let _guard = self.write_lock.lock().await;
         let settings = self.settings().await?;
@@ -98,13 +86,7 @@ impl Store {
         Ok(rec)
     }
 
-    pub async fn update(
-        &self,
-        res: &'static Resource,
-        actor: &Actor,
-        id: i64,
-        mut input: Input,
-    ) -> Result<Record> {
+    pub async fn update(&self, res: &'static Resource, actor: &Actor, id: i64, mut input: Input) -> Result<Record> {
         prepare(res, &mut input, false).await?;
         let _guard = self.write_lock.lock().await;
         let mut tx = self.pool.begin().await?;
@@ -122,9 +104,7 @@ impl Store {
             if n > 0 {
                 sql.push(", ");
             }
-            sql.push(f.column)
-                .push(" = ")
-                .arg(v.clone(), f.kind.storage());
+            sql.push(f.column).push(" = ").arg(v.clone(), f.kind.storage());
             if f.mode != Mode::Hashed {
                 after.set(f.column, v.clone());
             }
@@ -148,10 +128,7 @@ impl Store {
             sql.push(r.column).push(" = ").arg(id.clone(), Storage::Int);
             after.set(r.column, id);
             if let Some(t) = r.type_column {
-                sql.push(", ")
-                    .push(t)
-                    .push(" = ")
-                    .arg(kind.clone(), Storage::Text);
+                sql.push(", ").push(t).push(" = ").arg(kind.clone(), Storage::Text);
                 after.set(t, kind);
             }
             n += 1;
@@ -161,21 +138,9 @@ impl Store {
         }
         check_record(&after)?;
         sql.push(" WHERE id = ").arg(Value::Int(id), Storage::Int);
-        sql.query()
-            .execute(&mut *tx)
-            .await
-            .map_err(crate::error::from_db)?;
+        sql.query().execute(&mut *tx).await.map_err(crate::error::from_db)?;
         let after = fetch_one(&mut *tx, res, Scope::Operator, id).await?;
-        audit::write(
-            &mut tx,
-            actor,
-            "update",
-            res.kind,
-            id,
-            Some(&before),
-            Some(&after),
-        )
-        .await?;
+        audit::write(&mut tx, actor, "update", res.kind, id, Some(&before), Some(&after)).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -186,12 +151,7 @@ impl Store {
         let before = fetch_one(&mut *tx, res, actor.scope, id).await?;
         match res.kind {
             "termination_gateways" => {
-                let used = count(
-                    &mut tx,
-                    "SELECT COUNT(*) FROM termination_routes WHERE gateway_id = $1",
-                    id,
-                )
-                .await?;
+                let used = count(&mut tx, "SELECT COUNT(*) FROM termination_routes WHERE gateway_id = $1", id).await?;
                 if used > 0 {
                     return Err(Error::Refused(format!("termination gateway {id} is used by {used} termination route(s); delete them or point them at another gateway first")));
                 }
@@ -202,27 +162,12 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            "operator_users" => {
-                if count(
-                    &mut tx,
-                    "SELECT COUNT(*) FROM operator_users WHERE id <> $1",
-                    id,
-                )
-                .await?
-                    == 0
-                {
-                    return Err(Error::Refused(
-                        "the last operator user cannot be deleted".into(),
-                    ));
-                }
+            "operator_users" if count(&mut tx, "SELECT COUNT(*) FROM operator_users WHERE id <> $1", id).await? == 0 => {
+                return Err(Error::Refused("the last operator user cannot be deleted".into()));
             }
             _ => {}
         }
-        sqlx::query(&format!("DELETE FROM {} WHERE id = $1", res.table))
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(crate::error::from_db)?;
+        sqlx::query(&format!("DELETE FROM {} WHERE id = $1", res.table)).bind(id).execute(&mut *tx).await.map_err(crate::error::from_db)?;
         audit::write(&mut tx, actor, "delete", res.kind, id, Some(&before), None).await?;
         tx.commit().await?;
         Ok(())
@@ -230,11 +175,7 @@ impl Store {
 }
 
 async fn count(tx: &mut Tx<'_>, sql: &str, id: i64) -> Result<i64> {
-    Ok(sqlx::query(sql)
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get(0)?)
+    Ok(sqlx::query(sql).bind(id).fetch_one(&mut **tx).await?.try_get(0)?)
 }
 
 /// Inserts one record (and, for a customer, its default trunk).
@@ -263,14 +204,10 @@ async fn insert(
 
     // The record's customer: a customer actor can only create its own.
     let customer_rel = res.rel("customer");
-    let given_customer = input
-        .rels
-        .iter()
-        .find(|(r, _)| r.name == "customer")
-        .and_then(|(_, to)| match to {
-            RelInput::To(_, id) => Some(*id),
-            RelInput::None => None,
-        });
+    let given_customer = input.rels.iter().find(|(r, _)| r.name == "customer").and_then(|(_, to)| match to {
+        RelInput::To(_, id) => Some(*id),
+        RelInput::None => None,
+    });
     let customer = match actor.scope {
         Scope::Customer(own) if customer_rel.is_some() => {
             if given_customer.is_some_and(|c| c != own) {
@@ -288,20 +225,13 @@ async fn insert(
                 if i < 1 {
                     return Err(invalid("id", "must be a positive integer"));
                 }
-                let n: i64 = sqlx::query("SELECT COUNT(*) FROM customers WHERE id = $1")
-                    .bind(i)
-                    .fetch_one(&mut **tx)
-                    .await?
-                    .try_get(0)?;
+                let n: i64 = sqlx::query("SELECT COUNT(*) FROM customers WHERE id = $1").bind(i).fetch_one(&mut **tx).await?.try_get(0)?;
                 if n > 0 {
                     return Err(Error::IdTaken(i));
                 }
                 i
             }
-            None => sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM customers")
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get(0)?,
+            None => sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM customers").fetch_one(&mut **tx).await?.try_get(0)?,
         };
         id = Some(chosen);
         add("id", Value::Int(chosen), Storage::Int);
@@ -309,11 +239,7 @@ async fn insert(
 
     let mut rec_values: Vec<(&'static str, Value)> = Vec::new();
     for f in res.fields.iter().skip(1) {
-        let given = input
-            .attrs
-            .iter()
-            .find(|(x, _)| x.name == f.name)
-            .map(|(_, v)| v.clone());
+        let given = input.attrs.iter().find(|(x, _)| x.name == f.name).map(|(_, v)| v.clone());
         if given.is_some() && !f.writable(true) {
             return Err(invalid(f.name, "is read-only"));
         }
@@ -334,11 +260,7 @@ async fn insert(
         if v.is_null() && f.required {
             return Err(invalid(f.name, "can't be blank"));
         }
-        if res.kind == "available_did_numbers"
-            && actor.scope != Scope::Operator
-            && f.name == "enabled"
-            && v != Value::Bool(true)
-        {
+        if res.kind == "available_did_numbers" && actor.scope != Scope::Operator && f.name == "enabled" && v != Value::Bool(true) {
             return Err(invalid("enabled", "can only be set by the operator"));
         }
         rec_values.push((f.column, v.clone()));
@@ -349,14 +271,10 @@ async fn insert(
         let to = if r.name == "customer" {
             customer.map(|c| ("customers", c))
         } else {
-            input
-                .rels
-                .iter()
-                .find(|(x, _)| x.name == r.name)
-                .and_then(|(_, to)| match to {
-                    RelInput::To(k, i) => Some((*k, *i)),
-                    RelInput::None => None,
-                })
+            input.rels.iter().find(|(x, _)| x.name == r.name).and_then(|(_, to)| match to {
+                RelInput::To(k, i) => Some((*k, *i)),
+                RelInput::None => None,
+            })
         };
         match to {
             None if r.required => return Err(invalid(r.name, "must exist")),
@@ -379,24 +297,12 @@ async fn insert(
         check_sip_account_limit(backend, tx, c).await?;
     }
 
-    cols.push(") VALUES (")
-        .push(&vals.text)
-        .push(") RETURNING id");
-    let row = cols
-        .query()
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(crate::error::from_db)?;
+    cols.push(") VALUES (").push(&vals.text).push(") RETURNING id");
+    let row = cols.query().fetch_one(&mut **tx).await.map_err(crate::error::from_db)?;
     let new_id: i64 = id.unwrap_or(row.try_get(0)?);
 
     if res.kind == "incoming_trunks" {
-        let domain = format!(
-            "{new_id}.in.{}",
-            settings
-                .get("sip_domain")
-                .as_str()
-                .unwrap_or("switchboard.local")
-        );
+        let domain = format!("{new_id}.in.{}", settings.get("sip_domain").as_str().unwrap_or("switchboard.local"));
         sqlx::query("UPDATE incoming_trunks SET domain = $1 WHERE id = $2")
             .bind(domain)
             .bind(new_id)
@@ -408,84 +314,44 @@ async fn insert(
     let rec = fetch_one(&mut **tx, res, Scope::Operator, new_id).await?;
     audit::write(tx, actor, "create", res.kind, new_id, None, Some(&rec)).await?;
 
-    if res.kind == "customers"
-        && settings.get("create_default_incoming_trunk") == &Value::Bool(true)
-    {
-        let trunk = Input::default()
-            .with(&schema::INCOMING_TRUNKS, "name", "Default")
-            .with_rel(
-                &schema::INCOMING_TRUNKS,
-                "customer",
-                RelInput::To("customers", new_id),
-            );
-        Box::pin(insert(
-            backend,
-            tx,
+    if res.kind == "customers" && settings.get("create_default_incoming_trunk") == &Value::Bool(true) {
+        let trunk = Input::default().with(&schema::INCOMING_TRUNKS, "name", "Default").with_rel(
             &schema::INCOMING_TRUNKS,
-            actor,
-            trunk,
-            settings,
-        ))
-        .await?;
+            "customer",
+            RelInput::To("customers", new_id),
+        );
+        Box::pin(insert(backend, tx, &schema::INCOMING_TRUNKS, actor, trunk, settings)).await?;
     }
     Ok(rec)
 }
 
 /// Rules across attributes of one record.
 fn check_values(res: &Resource, values: &[(&str, Value)]) -> Result<()> {
-    let get = |c: &str| {
-        values
-            .iter()
-            .find(|(x, _)| *x == c)
-            .map_or(&Value::Null, |(_, v)| v)
-    };
-    if res.kind == "available_did_numbers"
-        && !get("forward_number").is_null()
-        && !get("destination_id").is_null()
-    {
-        return Err(invalid(
-            "forward_number",
-            "can't be set together with a destination: a number rings one thing",
-        ));
+    let get = |c: &str| values.iter().find(|(x, _)| *x == c).map_or(&Value::Null, |(_, v)| v);
+    if res.kind == "available_did_numbers" && !get("forward_number").is_null() && !get("destination_id").is_null() {
+        return Err(invalid("forward_number", "can't be set together with a destination: a number rings one thing"));
     }
-    for (rule, result) in [
-        ("src_rewrite_rule", "src_rewrite_result"),
-        ("dst_rewrite_rule", "dst_rewrite_result"),
-    ] {
+    for (rule, result) in [("src_rewrite_rule", "src_rewrite_result"), ("dst_rewrite_rule", "dst_rewrite_result")] {
         if let (Some(rule_text), Some(result_text)) = (get(rule).as_str(), get(result).as_str()) {
-            domain::rewrite::RewriteRule::parse(rule_text, result_text)
-                .map_err(|m| invalid(result, m))?;
+            domain::rewrite::RewriteRule::parse(rule_text, result_text).map_err(|m| invalid(result, m))?;
         }
     }
     Ok(())
 }
 
 fn check_record(rec: &Record) -> Result<()> {
-    let cols: Vec<(&str, Value)> = [
-        "forward_number",
-        "destination_id",
-        "src_rewrite_rule",
-        "src_rewrite_result",
-        "dst_rewrite_rule",
-        "dst_rewrite_result",
-    ]
-    .into_iter()
-    .map(|c| (c, rec.get(c).clone()))
-    .collect();
+    let cols: Vec<(&str, Value)> =
+        ["forward_number", "destination_id", "src_rewrite_rule", "src_rewrite_result", "dst_rewrite_rule", "dst_rewrite_result"]
+            .into_iter()
+            .map(|c| (c, rec.get(c).clone()))
+            .collect();
     check_values(rec.res, &cols)
 }
 
 /// A relationship may point at a record of the same customer, or at a
 /// shared (customer-less) gateway or route; never at another customer's.
-async fn check_rel(
-    tx: &mut Tx<'_>,
-    r: &Rel,
-    customer: Option<i64>,
-    kind: &str,
-    id: i64,
-) -> Result<()> {
-    let target_res =
-        schema::resource(kind).ok_or_else(|| invalid(r.name, "has an unknown type"))?;
+async fn check_rel(tx: &mut Tx<'_>, r: &Rel, customer: Option<i64>, kind: &str, id: i64) -> Result<()> {
+    let target_res = schema::resource(kind).ok_or_else(|| invalid(r.name, "has an unknown type"))?;
     let target = match fetch_one(&mut **tx, target_res, Scope::Operator, id).await {
         Err(Error::NotFound) => return Err(invalid(r.name, format!("{kind} {id} does not exist"))),
         other => other?,
@@ -503,27 +369,18 @@ async fn check_rel(
 }
 
 async fn check_sip_account_limit(backend: Backend, tx: &mut Tx<'_>, customer: i64) -> Result<()> {
-    let lock = if backend == Backend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    let limit: Option<i64> = sqlx::query(&format!(
-        "SELECT sip_account_limit FROM customers WHERE id = $1{lock}"
-    ))
-    .bind(customer)
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get(0)?;
+    let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let limit: Option<i64> = sqlx::query(&format!("SELECT sip_account_limit FROM customers WHERE id = $1{lock}"))
+        .bind(customer)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
     if let Some(limit) = limit {
-        let n = count(
-            tx,
-            "SELECT COUNT(*) FROM sip_accounts WHERE customer_id = $1",
-            customer,
-        )
-        .await?;
+        let n = count(tx, "SELECT COUNT(*) FROM sip_accounts WHERE customer_id = $1", customer).await?;
         if n >= limit {
-            return Err(Error::Refused(format!("the customer has reached its SIP account limit ({limit}); no more SIP accounts can be created")));
+            return Err(Error::Refused(format!(
+                "the customer has reached its SIP account limit ({limit}); no more SIP accounts can be created"
+            )));
         }
     }
     Ok(())

@@ -17,10 +17,7 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub fn new(text: impl Into<String>) -> Self {
-        Sql {
-            text: text.into(),
-            args: Vec::new(),
-        }
+        Sql { text: text.into(), args: Vec::new() }
     }
 
     pub fn push(&mut self, s: &str) -> &mut Self {

@@ -30,15 +30,10 @@ impl Drop for TestDb {
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 // Drop runs inside a runtime; do the async cleanup on its own thread.
                 let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .ok()?;
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
                     rt.block_on(async {
                         let mut c = sqlx::AnyConnection::connect(&admin_url).await.ok()?;
-                        c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                            .await
-                            .ok()
+                        c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.ok()
                     })
                 })
                 .join();
@@ -49,19 +44,10 @@ impl Drop for TestDb {
 
 /// A fresh SQLite store in a temporary file.
 pub async fn sqlite() -> (Store, TestDb) {
-    let path = std::env::temp_dir().join(format!(
-        "switchboard-test-{}.db",
-        crate::auth::random_token(12)
-    ));
+    let path = std::env::temp_dir().join(format!("switchboard-test-{}.db", crate::auth::random_token(12)));
     let url = format!("sqlite://{}", path.display());
     let store = Store::connect(&url).await.expect("open sqlite test store");
-    (
-        store,
-        TestDb {
-            url,
-            cleanup: Cleanup::File(path),
-        },
-    )
+    (store, TestDb { url, cleanup: Cleanup::File(path) })
 }
 
 /// A fresh PostgreSQL store in a new database, if a server is configured.
@@ -69,34 +55,18 @@ pub async fn postgres() -> Option<(Store, TestDb)> {
     let admin_url = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
     sqlx::any::install_default_drivers();
     let name = format!("sbt_{}", crate::auth::random_token(12).to_ascii_lowercase());
-    let mut c = sqlx::AnyConnection::connect(&admin_url)
-        .await
-        .expect("connect to the PostgreSQL test server");
-    c.execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("create test database");
+    let mut c = sqlx::AnyConnection::connect(&admin_url).await.expect("connect to the PostgreSQL test server");
+    c.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
     let url = with_database(&admin_url, &name);
-    let store = Store::connect(&url)
-        .await
-        .expect("open postgres test store");
-    Some((
-        store,
-        TestDb {
-            url,
-            cleanup: Cleanup::Database { admin_url, name },
-        },
-    ))
+    let store = Store::connect(&url).await.expect("open postgres test store");
+    Some((store, TestDb { url, cleanup: Cleanup::Database { admin_url, name } }))
 }
 
 /// The same server URL with another database name.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
+    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{name}", &base[..path_start]);
     if let Some(q) = query {
         out.push('?');
@@ -121,14 +91,8 @@ pub async fn stores() -> Vec<(&'static str, Store, TestDb)> {
 mod tests {
     #[test]
     fn swaps_database_name() {
-        assert_eq!(
-            super::with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
+        assert_eq!(super::with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"), "postgres://postgres@127.0.0.1:5432/x");
         assert_eq!(super::with_database("postgres://h", "x"), "postgres://h/x");
-        assert_eq!(
-            super::with_database("postgres://h/db?sslmode=disable", "x"),
-            "postgres://h/x?sslmode=disable"
-        );
+        assert_eq!(super::with_database("postgres://h/db?sslmode=disable", "x"), "postgres://h/x?sslmode=disable");
     }
 }

@@ -6,21 +6,11 @@ use domain::schema::{self, Storage};
 use domain::Value;
 
 fn op() -> Actor {
-    Actor {
-        scope: Scope::Operator,
-        kind: "api_credential",
-        id: "1".into(),
-        name: "test".into(),
-    }
+    Actor { scope: Scope::Operator, kind: "api_credential", id: "1".into(), name: "test".into() }
 }
 
 fn as_customer(c: i64) -> Actor {
-    Actor {
-        scope: Scope::Customer(c),
-        kind: "customer_user",
-        id: "9".into(),
-        name: "cust".into(),
-    }
+    Actor { scope: Scope::Customer(c), kind: "customer_user", id: "9".into(), name: "cust".into() }
 }
 
 async fn customer(s: &Store, name: &str, limit: Option<i64>) -> i64 {
@@ -32,13 +22,11 @@ async fn customer(s: &Store, name: &str, limit: Option<i64>) -> i64 {
 }
 
 fn sip(user: &str, customer: i64, ext: Option<&str>) -> Input {
-    let mut i = Input::default()
-        .with(&schema::SIP_ACCOUNTS, "username", user)
-        .with_rel(
-            &schema::SIP_ACCOUNTS,
-            "customer",
-            RelInput::To("customers", customer),
-        );
+    let mut i = Input::default().with(&schema::SIP_ACCOUNTS, "username", user).with_rel(
+        &schema::SIP_ACCOUNTS,
+        "customer",
+        RelInput::To("customers", customer),
+    );
     if let Some(e) = ext {
         i = i.with(&schema::SIP_ACCOUNTS, "internal_caller_id", e);
     }
@@ -55,57 +43,23 @@ fn field_of(e: Error) -> String {
 #[tokio::test]
 async fn customers_get_defaults_ids_and_a_default_trunk() {
     for (name, s, _db) in stores().await {
-        let c = s
-            .create(
-                &schema::CUSTOMERS,
-                &op(),
-                Input::default().with(&schema::CUSTOMERS, "name", "Acme"),
-            )
-            .await
-            .unwrap();
+        let c = s.create(&schema::CUSTOMERS, &op(), Input::default().with(&schema::CUSTOMERS, "name", "Acme")).await.unwrap();
         assert_eq!(c.get("language"), &Value::Text("EN".into()), "{name}");
         assert_eq!(c.get("trm_mode"), &Value::Text("operator_customer".into()));
         assert_eq!(c.get("capacity_limit"), &Value::Null);
-        let chosen = Input {
-            id: Some(339_128_572_810),
-            ..Input::default()
-        }
-        .with(&schema::CUSTOMERS, "name", "Chosen");
-        assert_eq!(
-            s.create(&schema::CUSTOMERS, &op(), chosen.clone())
-                .await
-                .unwrap()
-                .id(),
-            339_128_572_810
-        );
-        assert!(matches!(
-            s.create(&schema::CUSTOMERS, &op(), chosen).await,
-            Err(Error::IdTaken(339_128_572_810))
-        ));
+        let chosen = Input { id: Some(339_128_572_810), ..Input::default() }.with(&schema::CUSTOMERS, "name", "Chosen");
+        assert_eq!(s.create(&schema::CUSTOMERS, &op(), chosen.clone()).await.unwrap().id(), 339_128_572_810);
+        assert!(matches!(s.create(&schema::CUSTOMERS, &op(), chosen).await, Err(Error::IdTaken(339_128_572_810))));
         // Generated ids never collide with chosen ones.
         let next = customer(&s, "Next", None).await;
         assert_eq!(next, 339_128_572_811);
 
-        let trunks = s
-            .list(
-                &schema::INCOMING_TRUNKS,
-                Scope::Customer(c.id()),
-                &ListQuery::default(),
-            )
-            .await
-            .unwrap()
-            .records;
+        let trunks = s.list(&schema::INCOMING_TRUNKS, Scope::Customer(c.id()), &ListQuery::default()).await.unwrap().records;
         assert_eq!(trunks.len(), 1);
         let t = &trunks[0];
         assert_eq!(t.get("name"), &Value::Text("Default".into()));
-        assert_eq!(
-            t.get("domain"),
-            &Value::Text(format!("{}.in.switchboard.local", t.id()))
-        );
-        assert_eq!(
-            t.get("codecs"),
-            &Value::Text("PCMA,PCMU,telephone-event".into())
-        );
+        assert_eq!(t.get("domain"), &Value::Text(format!("{}.in.switchboard.local", t.id())));
+        assert_eq!(t.get("codecs"), &Value::Text("PCMA,PCMU,telephone-event".into()));
     }
 }
 
@@ -115,28 +69,16 @@ async fn numbers_are_unique_across_customers() {
         let a = customer(&s, "A", None).await;
         let b = customer(&s, "B", None).await;
         let did = |c| {
-            Input::default()
-                .with(&schema::DID_NUMBERS, "number", "441174090316")
-                .with_rel(
-                    &schema::DID_NUMBERS,
-                    "customer",
-                    RelInput::To("customers", c),
-                )
+            Input::default().with(&schema::DID_NUMBERS, "number", "441174090316").with_rel(
+                &schema::DID_NUMBERS,
+                "customer",
+                RelInput::To("customers", c),
+            )
         };
         let d = s.create(&schema::DID_NUMBERS, &op(), did(a)).await.unwrap();
         assert_eq!(d.get("enabled"), &Value::Bool(true), "{name}");
-        assert_eq!(
-            field_of(
-                s.create(&schema::DID_NUMBERS, &op(), did(b))
-                    .await
-                    .unwrap_err()
-            ),
-            "number"
-        );
-        let n = s
-            .count(&schema::DID_NUMBERS, Scope::Operator, &ListQuery::default())
-            .await
-            .unwrap();
+        assert_eq!(field_of(s.create(&schema::DID_NUMBERS, &op(), did(b)).await.unwrap_err()), "number");
+        let n = s.count(&schema::DID_NUMBERS, Scope::Operator, &ListQuery::default()).await.unwrap();
         assert_eq!(n, 1, "a refused create changes nothing");
     }
 }
@@ -146,70 +88,19 @@ async fn sip_account_limit_and_extensions() {
     for (name, s, _db) in stores().await {
         let a = customer(&s, "A", Some(2)).await;
         let b = customer(&s, "B", None).await;
-        let first = s
-            .create(&schema::SIP_ACCOUNTS, &op(), sip("alice", a, Some("100")))
-            .await
-            .unwrap();
-        assert_eq!(
-            first.get("password").as_str().map(str::len),
-            Some(20),
-            "{name}: generated password"
-        );
+        let first = s.create(&schema::SIP_ACCOUNTS, &op(), sip("alice", a, Some("100"))).await.unwrap();
+        assert_eq!(first.get("password").as_str().map(str::len), Some(20), "{name}: generated password");
         assert_eq!(first.generated.as_ref().map(|g| g.0), Some("password"));
-        assert_eq!(
-            field_of(
-                s.create(&schema::SIP_ACCOUNTS, &op(), sip("bob", a, Some("100")))
-                    .await
-                    .unwrap_err()
-            ),
-            "internal_caller_id"
-        );
-        assert_eq!(
-            field_of(
-                s.create(&schema::SIP_ACCOUNTS, &op(), sip("alice", b, None))
-                    .await
-                    .unwrap_err()
-            ),
-            "username"
-        );
+        assert_eq!(field_of(s.create(&schema::SIP_ACCOUNTS, &op(), sip("bob", a, Some("100"))).await.unwrap_err()), "internal_caller_id");
+        assert_eq!(field_of(s.create(&schema::SIP_ACCOUNTS, &op(), sip("alice", b, None)).await.unwrap_err()), "username");
         // The same extension is fine in another customer.
-        s.create(&schema::SIP_ACCOUNTS, &op(), sip("carol", b, Some("100")))
-            .await
-            .unwrap();
-        s.create(
-            &schema::SIP_ACCOUNTS,
-            &as_customer(a),
-            sip("bob", a, Some("101")),
-        )
-        .await
-        .unwrap();
-        let e = s
-            .create(&schema::SIP_ACCOUNTS, &op(), sip("dave", a, None))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(e, Error::Refused(ref m) if m.contains("SIP account limit (2)")),
-            "{e:?}"
-        );
+        s.create(&schema::SIP_ACCOUNTS, &op(), sip("carol", b, Some("100"))).await.unwrap();
+        s.create(&schema::SIP_ACCOUNTS, &as_customer(a), sip("bob", a, Some("101"))).await.unwrap();
+        let e = s.create(&schema::SIP_ACCOUNTS, &op(), sip("dave", a, None)).await.unwrap_err();
+        assert!(matches!(e, Error::Refused(ref m) if m.contains("SIP account limit (2)")), "{e:?}");
         // Lowering the limit keeps existing accounts.
-        s.update(
-            &schema::CUSTOMERS,
-            &op(),
-            a,
-            Input::default().with(&schema::CUSTOMERS, "sip_account_limit", 1),
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            s.count(
-                &schema::SIP_ACCOUNTS,
-                Scope::Customer(a),
-                &ListQuery::default()
-            )
-            .await
-            .unwrap(),
-            2
-        );
+        s.update(&schema::CUSTOMERS, &op(), a, Input::default().with(&schema::CUSTOMERS, "sip_account_limit", 1)).await.unwrap();
+        assert_eq!(s.count(&schema::SIP_ACCOUNTS, Scope::Customer(a), &ListQuery::default()).await.unwrap(), 2);
     }
 }
 
@@ -218,54 +109,18 @@ async fn tenants_cannot_see_or_point_at_each_other() {
     for (name, s, _db) in stores().await {
         let a = customer(&s, "A", None).await;
         let b = customer(&s, "B", None).await;
-        let acc_b = s
-            .create(&schema::SIP_ACCOUNTS, &op(), sip("bee", b, None))
-            .await
-            .unwrap()
-            .id();
-        assert!(
-            matches!(
-                s.get(&schema::SIP_ACCOUNTS, Scope::Customer(a), acc_b)
-                    .await,
-                Err(Error::NotFound)
-            ),
-            "{name}"
-        );
-        assert!(matches!(
-            s.get(&schema::CUSTOMERS, Scope::Customer(a), b).await,
-            Err(Error::NotFound)
-        ));
-        assert!(matches!(
-            s.delete(&schema::SIP_ACCOUNTS, &as_customer(a), acc_b)
-                .await,
-            Err(Error::NotFound)
-        ));
+        let acc_b = s.create(&schema::SIP_ACCOUNTS, &op(), sip("bee", b, None)).await.unwrap().id();
+        assert!(matches!(s.get(&schema::SIP_ACCOUNTS, Scope::Customer(a), acc_b).await, Err(Error::NotFound)), "{name}");
+        assert!(matches!(s.get(&schema::CUSTOMERS, Scope::Customer(a), b).await, Err(Error::NotFound)));
+        assert!(matches!(s.delete(&schema::SIP_ACCOUNTS, &as_customer(a), acc_b).await, Err(Error::NotFound)));
         // A's number cannot ring B's account.
         let did = Input::default()
             .with(&schema::DID_NUMBERS, "number", "3701")
-            .with_rel(
-                &schema::DID_NUMBERS,
-                "customer",
-                RelInput::To("customers", a),
-            )
-            .with_rel(
-                &schema::DID_NUMBERS,
-                "destination",
-                RelInput::To("sip_device_routes", acc_b),
-            );
-        assert_eq!(
-            field_of(
-                s.create(&schema::DID_NUMBERS, &op(), did)
-                    .await
-                    .unwrap_err()
-            ),
-            "destination"
-        );
+            .with_rel(&schema::DID_NUMBERS, "customer", RelInput::To("customers", a))
+            .with_rel(&schema::DID_NUMBERS, "destination", RelInput::To("sip_device_routes", acc_b));
+        assert_eq!(field_of(s.create(&schema::DID_NUMBERS, &op(), did).await.unwrap_err()), "destination");
         // A customer creating for another customer is refused.
-        let e = s
-            .create(&schema::SIP_ACCOUNTS, &as_customer(a), sip("x", b, None))
-            .await
-            .unwrap_err();
+        let e = s.create(&schema::SIP_ACCOUNTS, &as_customer(a), sip("x", b, None)).await.unwrap_err();
         assert_eq!(field_of(e), "customer");
     }
 }
@@ -276,11 +131,7 @@ async fn routes_use_own_or_shared_gateways_and_gateways_in_use_stay() {
         let a = customer(&s, "A", None).await;
         let b = customer(&s, "B", None).await;
         let gw = |c: Option<i64>| {
-            let i = Input::default().with(&schema::GATEWAYS, "name", "gw").with(
-                &schema::GATEWAYS,
-                "host",
-                "10.0.0.1",
-            );
+            let i = Input::default().with(&schema::GATEWAYS, "name", "gw").with(&schema::GATEWAYS, "host", "10.0.0.1");
             match c {
                 Some(c) => i.with_rel(&schema::GATEWAYS, "customer", RelInput::To("customers", c)),
                 None => i,
@@ -289,53 +140,23 @@ async fn routes_use_own_or_shared_gateways_and_gateways_in_use_stay() {
         let shared = s.create(&schema::GATEWAYS, &op(), gw(None)).await.unwrap();
         assert_eq!(shared.get("port"), &Value::Int(5060), "{name}");
         assert_eq!(shared.get("transport_protocol"), &Value::Text("UDP".into()));
-        let gb = s
-            .create(&schema::GATEWAYS, &op(), gw(Some(b)))
-            .await
-            .unwrap()
-            .id();
+        let gb = s.create(&schema::GATEWAYS, &op(), gw(Some(b))).await.unwrap().id();
         let route = |c: i64, g: i64| {
             Input::default()
                 .with(&schema::ROUTES, "name", "r")
                 .with(&schema::ROUTES, "dst_prefix", "44")
                 .with_rel(&schema::ROUTES, "customer", RelInput::To("customers", c))
-                .with_rel(
-                    &schema::ROUTES,
-                    "gateway",
-                    RelInput::To("termination_gateways", g),
-                )
+                .with_rel(&schema::ROUTES, "gateway", RelInput::To("termination_gateways", g))
         };
-        s.create(&schema::ROUTES, &op(), route(a, shared.id()))
-            .await
-            .unwrap();
-        assert_eq!(
-            field_of(
-                s.create(&schema::ROUTES, &op(), route(a, gb))
-                    .await
-                    .unwrap_err()
-            ),
-            "gateway"
-        );
-        let e = s
-            .delete(&schema::GATEWAYS, &op(), shared.id())
-            .await
-            .unwrap_err();
+        s.create(&schema::ROUTES, &op(), route(a, shared.id())).await.unwrap();
+        assert_eq!(field_of(s.create(&schema::ROUTES, &op(), route(a, gb)).await.unwrap_err()), "gateway");
+        let e = s.delete(&schema::GATEWAYS, &op(), shared.id()).await.unwrap_err();
         assert!(matches!(e, Error::Refused(_)), "{e:?}");
         // Deleting a customer takes its gateways and routes with it.
-        s.create(&schema::ROUTES, &op(), route(b, gb))
-            .await
-            .unwrap();
+        s.create(&schema::ROUTES, &op(), route(b, gb)).await.unwrap();
         s.delete(&schema::CUSTOMERS, &op(), b).await.unwrap();
-        assert!(matches!(
-            s.get(&schema::GATEWAYS, Scope::Operator, gb).await,
-            Err(Error::NotFound)
-        ));
-        assert_eq!(
-            s.count(&schema::ROUTES, Scope::Operator, &ListQuery::default())
-                .await
-                .unwrap(),
-            1
-        );
+        assert!(matches!(s.get(&schema::GATEWAYS, Scope::Operator, gb).await, Err(Error::NotFound)));
+        assert_eq!(s.count(&schema::ROUTES, Scope::Operator, &ListQuery::default()).await.unwrap(), 1);
     }
 }
 
@@ -343,45 +164,18 @@ async fn routes_use_own_or_shared_gateways_and_gateways_in_use_stay() {
 async fn every_change_is_audited() {
     for (name, s, _db) in stores().await {
         let a = customer(&s, "A", None).await;
-        s.update(
-            &schema::CUSTOMERS,
-            &op(),
-            a,
-            Input::default().with(&schema::CUSTOMERS, "name", "A2"),
-        )
-        .await
-        .unwrap();
+        s.update(&schema::CUSTOMERS, &op(), a, Input::default().with(&schema::CUSTOMERS, "name", "A2")).await.unwrap();
         s.delete(&schema::CUSTOMERS, &op(), a).await.unwrap();
         let q = ListQuery {
-            conds: vec![Cond {
-                column: "resource_type",
-                st: Storage::Text,
-                op: Op::Eq,
-                values: vec!["customers".into()],
-            }],
+            conds: vec![Cond { column: "resource_type", st: Storage::Text, op: Op::Eq, values: vec!["customers".into()] }],
             ..ListQuery::default()
         };
-        let log = s
-            .list(&schema::AUDIT_LOG, Scope::Operator, &q)
-            .await
-            .unwrap()
-            .records;
-        let actions: Vec<_> = log
-            .iter()
-            .map(|r| r.get("action").as_str().unwrap().to_owned())
-            .collect();
+        let log = s.list(&schema::AUDIT_LOG, Scope::Operator, &q).await.unwrap().records;
+        let actions: Vec<_> = log.iter().map(|r| r.get("action").as_str().unwrap().to_owned()).collect();
         assert_eq!(actions, ["create", "update", "delete"], "{name}");
         let upd = &log[1];
-        assert!(upd
-            .get("before_json")
-            .as_str()
-            .unwrap()
-            .contains("\"name\":\"A\""));
-        assert!(upd
-            .get("after_json")
-            .as_str()
-            .unwrap()
-            .contains("\"name\":\"A2\""));
+        assert!(upd.get("before_json").as_str().unwrap().contains("\"name\":\"A\""));
+        assert!(upd.get("after_json").as_str().unwrap().contains("\"name\":\"A2\""));
         assert_eq!(upd.get("actor_type"), &Value::Text("api_credential".into()));
     }
 }
@@ -397,33 +191,18 @@ async fn lists_filter_sort_page_and_keyset() {
                     ("customer_id", Value::Int(if i % 3 == 0 { b } else { a })),
                     ("time_start", Value::Int(1_000_000 + (i % 10) * 1000)),
                     ("src_number", Value::Text(format!("4420{i:02}"))),
-                    (
-                        "lega_disconnect_code",
-                        Value::Int(if i % 2 == 0 { 200 } else { 486 }),
-                    ),
+                    ("lega_disconnect_code", Value::Int(if i % 2 == 0 { 200 } else { 486 })),
                     ("success", Value::Bool(i % 2 == 0)),
                 ]
             })
             .collect();
         s.append_cdrs(&schema::INCOMING_CDRS, &rows).await.unwrap();
-        let window = Cond {
-            column: "time_start",
-            st: Storage::Int,
-            op: Op::Gte,
-            values: vec![Value::Int(1_000_000)],
-        };
-        let mut q = ListQuery {
-            conds: vec![window.clone()],
-            sort: vec![("time_start", Storage::Int, true)],
-            limit: 7,
-            ..ListQuery::default()
-        };
+        let window = Cond { column: "time_start", st: Storage::Int, op: Op::Gte, values: vec![Value::Int(1_000_000)] };
+        let mut q =
+            ListQuery { conds: vec![window.clone()], sort: vec![("time_start", Storage::Int, true)], limit: 7, ..ListQuery::default() };
         let mut seen = Vec::new();
         loop {
-            let page = s
-                .list(&schema::INCOMING_CDRS, Scope::Customer(a), &q)
-                .await
-                .unwrap();
+            let page = s.list(&schema::INCOMING_CDRS, Scope::Customer(a), &q).await.unwrap();
             for r in &page.records {
                 seen.push((r.get("time_start").as_i64().unwrap(), r.id()));
             }
@@ -431,10 +210,7 @@ async fn lists_filter_sort_page_and_keyset() {
                 break;
             }
             let last = page.records.last().unwrap();
-            q.after = Some(Cursor {
-                value: last.get("time_start").clone(),
-                id: last.id(),
-            });
+            q.after = Some(Cursor { value: last.get("time_start").clone(), id: last.id() });
         }
         assert_eq!(seen.len(), 20, "{name}: every row of customer A once");
         let mut sorted = seen.clone();
@@ -444,45 +220,20 @@ async fn lists_filter_sort_page_and_keyset() {
         let q = ListQuery {
             conds: vec![
                 window,
-                Cond {
-                    column: "success",
-                    st: Storage::Bool,
-                    op: Op::Eq,
-                    values: vec![Value::Bool(true)],
-                },
-                Cond {
-                    column: "src_number",
-                    st: Storage::Text,
-                    op: Op::StartsWith,
-                    values: vec!["44201".into()],
-                },
+                Cond { column: "success", st: Storage::Bool, op: Op::Eq, values: vec![Value::Bool(true)] },
+                Cond { column: "src_number", st: Storage::Text, op: Op::StartsWith, values: vec!["44201".into()] },
             ],
             count: true,
             ..ListQuery::default()
         };
-        let page = s
-            .list(&schema::INCOMING_CDRS, Scope::Operator, &q)
-            .await
-            .unwrap();
+        let page = s.list(&schema::INCOMING_CDRS, Scope::Operator, &q).await.unwrap();
         assert_eq!(page.total, Some(5), "{name}: 10..=18 even");
         // LIKE wildcards in input are literal.
         let q = ListQuery {
-            conds: vec![Cond {
-                column: "src_number",
-                st: Storage::Text,
-                op: Op::Contains,
-                values: vec!["%".into()],
-            }],
+            conds: vec![Cond { column: "src_number", st: Storage::Text, op: Op::Contains, values: vec!["%".into()] }],
             ..ListQuery::default()
         };
-        assert_eq!(
-            s.list(&schema::INCOMING_CDRS, Scope::Operator, &q)
-                .await
-                .unwrap()
-                .records
-                .len(),
-            0
-        );
+        assert_eq!(s.list(&schema::INCOMING_CDRS, Scope::Operator, &q).await.unwrap().records.len(), 0);
     }
 }
 
@@ -495,14 +246,7 @@ async fn first_operator_login_is_created_once() {
         let login = s.api_credential("admin").await.unwrap().unwrap();
         assert!(crate::auth::verify_password(pass.clone(), login.hash.clone()).await);
         assert!(!crate::auth::verify_password("wrong".into(), login.hash).await);
-        let e = s
-            .delete(
-                &schema::OPERATOR_USERS,
-                &op(),
-                s.operator_user("admin").await.unwrap().unwrap().id,
-            )
-            .await
-            .unwrap_err();
+        let e = s.delete(&schema::OPERATOR_USERS, &op(), s.operator_user("admin").await.unwrap().unwrap().id).await.unwrap_err();
         assert!(matches!(e, Error::Refused(_)));
     }
 }

@@ -1,1 +1,189 @@
-fn main() {}
+//! `switchboard`: the operator platform of a multi-tenant cloud PBX in one
+//! binary. `switchboard serve` runs the APIs (and, as they land, the UIs and
+//! the SIP plane) on one store; `switchboard seed` fills a store with demo
+//! data.
+
+mod config;
+
+use anyhow::{bail, Context, Result};
+use config::Config;
+use std::process::ExitCode;
+use store::Store;
+use tokio::net::TcpListener;
+
+const USAGE: &str = "\
+Usage: switchboard <command> [options]
+
+Commands:
+  serve    run Switchboard (HTTP API on --http-listen; store at --database-url)
+  seed     fill a store with demo data
+  help     show this text
+
+Options of every command (each also as SWITCHBOARD_<NAME> and in the
+TOML file given by --config):
+  --config FILE             TOML configuration file
+  --database-url URL        sqlite://switchboard.db (default) or postgres://…
+  --http-listen ADDR        default 127.0.0.1:8080
+  --sip-listen ADDR         default 0.0.0.0:5060
+  --public-url URL          public base URL used in API links and session URIs
+  --operator-user NAME      first operator login on a fresh store
+  --operator-password PASS  its password (random and printed when not given)
+  --log FILTER              log filter, e.g. info or web=debug
+
+Options of seed:
+  --customers N  --numbers N  --accounts N  --gateways N  --routes N
+  --incoming-cdrs N  --termination-cdrs N  --days N
+";
+
+/// Splits `--key value` / `--key=value` pairs off the arguments.
+fn split_flags(args: &[String]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let Some(flag) = a.strip_prefix("--") else { bail!("unexpected argument {a:?}\n\n{USAGE}") };
+        let (k, v) = match flag.split_once('=') {
+            Some((k, v)) => (k.to_owned(), v.to_owned()),
+            None => (flag.to_owned(), it.next().with_context(|| format!("--{flag} needs a value"))?.clone()),
+        };
+        out.push((k.replace('-', "_"), v));
+    }
+    Ok(out)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<()> {
+    let Some((command, rest)) = args.split_first() else {
+        print!("{USAGE}");
+        return Ok(());
+    };
+    let mut flags = split_flags(rest)?;
+    let config_file = flags.iter().position(|(k, _)| k == "config").map(|i| flags.remove(i).1);
+    const SEED_KEYS: &[&str] = &["customers", "numbers", "accounts", "gateways", "routes", "incoming_cdrs", "termination_cdrs", "days"];
+    let (seed_flags, flags): (Vec<_>, Vec<_>) = flags.into_iter().partition(|(k, _)| SEED_KEYS.contains(&k.as_str()));
+    let config = Config::load(config_file.as_deref(), std::env::vars(), &flags)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).context("--log")?)
+        .with_target(false)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match command.as_str() {
+        "serve" if seed_flags.is_empty() => rt.block_on(serve(config)),
+        "seed" => rt.block_on(seed(config, &seed_flags)),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        "--version" | "version" => {
+            println!("switchboard {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        other => bail!("unknown command or option {other:?}\n\n{USAGE}"),
+    }
+}
+
+async fn open_store(config: &Config) -> Result<Store> {
+    Store::connect(&config.database_url).await.with_context(|| format!("opening the store at {}", redact_url(&config.database_url)))
+}
+
+/// A database URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let store = open_store(&config).await?;
+    let given = match (&config.operator_user, &config.operator_password) {
+        (Some(u), Some(p)) => Some((u.clone(), p.0.clone())),
+        (None, None) => None,
+        _ => bail!("set both SWITCHBOARD_OPERATOR_USER and SWITCHBOARD_OPERATOR_PASSWORD, or neither"),
+    };
+    let first_login = store.bootstrap_operator(given.clone()).await?;
+    let app = web::App::new(store.clone(), web::WebConfig { public_url: config.public_url.clone() }).await?;
+    let listener = TcpListener::bind(config.http_listen).await.with_context(|| format!("binding HTTP on {}", config.http_listen))?;
+    let addr = listener.local_addr()?;
+    let base = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    println!("Switchboard {} is running.", env!("CARGO_PKG_VERSION"));
+    println!("  Operator API:  {base}/api/rest/public/operator/");
+    println!("  Customer API:  {base}/api/rest/public/customer/");
+    println!("  OpenAPI:       {base}/api/rest/public/operator/openapi.json");
+    println!("  Store:         {}", redact_url(&config.database_url));
+    match (first_login, given) {
+        (Some((user, password)), None) => {
+            println!("  First operator login (shown only now): user {user}  password {password}");
+            println!("  (also an API credential: curl -u {user}:{password} {base}/api/rest/public/operator/customers)");
+        }
+        (Some((user, _)), Some(_)) => println!("  Operator login {user} created from SWITCHBOARD_OPERATOR_USER/PASSWORD."),
+        (None, _) => {}
+    }
+    tracing::info!(%addr, "HTTP listening");
+    web::serve(listener, app, shutdown_signal()).await?;
+    tracing::info!("HTTP stopped; closing the store");
+    store.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested");
+}
+
+async fn seed(config: Config, flags: &[(String, String)]) -> Result<()> {
+    let _ = (config, flags);
+    bail!("seed: not wired yet")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn flags_take_both_forms() {
+        let f = split_flags(&["--http-listen".into(), "1.2.3.4:1".into(), "--log=debug".into()]).unwrap();
+        assert_eq!(f, vec![("http_listen".to_owned(), "1.2.3.4:1".to_owned()), ("log".to_owned(), "debug".to_owned())]);
+        assert!(split_flags(&["--log".into()]).is_err());
+        assert!(split_flags(&["stray".into()]).is_err());
+    }
+}

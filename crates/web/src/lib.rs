@@ -1,1 +1,54 @@
-//! web
+//! Switchboard's HTTP surface: the JSON:API operator API (wire-compatible
+//! with the phone.systems Operator API), the customer-scoped API of the same
+//! shapes, CSV export, customer sessions and the OpenAPI document.
+
+mod api;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use store::Store;
+use tokio::net::TcpListener;
+
+/// Settings of the HTTP surface.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// The public base URL (`https://pbx.example.com`) used in links and
+    /// session URIs; without it, the request's Host header is used.
+    pub public_url: Option<String>,
+}
+
+/// Shared state of every request.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: WebConfig,
+    session_key: Vec<u8>,
+    logins: RwLock<HashMap<String, api::CachedLogin>>,
+}
+
+impl App {
+    pub async fn new(store: Store, config: WebConfig) -> Result<App, store::Error> {
+        let session_key = store.server_secret("session_key").await?.into_bytes();
+        Ok(App { inner: Arc::new(Inner { store, config, session_key, logins: RwLock::new(HashMap::new()) }) })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(app: App) -> axum::Router {
+    api::routes().with_state(app)
+}
+
+/// Serves on an already-bound listener until `shutdown` resolves, then
+/// finishes in-flight requests.
+pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,130 @@
+//! Layered configuration: built-in defaults, then a TOML file, then
+//! `SWITCHBOARD_*` environment variables, then command-line flags. Secrets
+//! are wrapped so they never print; unknown file keys are warned about.
+
+use anyhow::{bail, Context, Result};
+use std::fmt;
+use std::net::SocketAddr;
+
+/// A value that must never appear in logs or debug output.
+#[derive(Clone, Default)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub http_listen: SocketAddr,
+    pub sip_listen: SocketAddr,
+    pub database_url: String,
+    pub public_url: Option<String>,
+    pub operator_user: Option<String>,
+    pub operator_password: Option<Secret>,
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http_listen: "127.0.0.1:8080".parse().expect("valid default"),
+            sip_listen: "0.0.0.0:5060".parse().expect("valid default"),
+            database_url: "sqlite://switchboard.db".into(),
+            public_url: None,
+            operator_user: None,
+            operator_password: None,
+            log: "info".into(),
+        }
+    }
+}
+
+/// The keys, as written in TOML; env vars are `SWITCHBOARD_` + upper case,
+/// flags are `--` + the key with `-` for `_`.
+const KEYS: &[&str] = &["http_listen", "sip_listen", "database_url", "public_url", "operator_user", "operator_password", "log"];
+
+impl Config {
+    fn set(&mut self, key: &str, value: &str, origin: &str) -> Result<()> {
+        let addr =
+            |v: &str| v.parse::<SocketAddr>().with_context(|| format!("{origin}: {key} must be an address like 127.0.0.1:8080, not {v:?}"));
+        match key {
+            "http_listen" => self.http_listen = addr(value)?,
+            "sip_listen" => self.sip_listen = addr(value)?,
+            "database_url" => self.database_url = value.to_owned(),
+            "public_url" => self.public_url = Some(value.trim_end_matches('/').to_owned()).filter(|v| !v.is_empty()),
+            "operator_user" => self.operator_user = Some(value.to_owned()).filter(|v| !v.is_empty()),
+            "operator_password" => self.operator_password = Some(Secret(value.to_owned())).filter(|v| !v.0.is_empty()),
+            "log" => self.log = value.to_owned(),
+            _ => bail!("{origin}: unknown setting {key}"),
+        }
+        Ok(())
+    }
+
+    /// Builds the configuration from all layers. `flags` are `(key, value)`
+    /// pairs already split from the command line; `--config` names the file.
+    pub fn load(config_file: Option<&str>, env: impl Iterator<Item = (String, String)>, flags: &[(String, String)]) -> Result<Config> {
+        let mut c = Config::default();
+        let env: Vec<(String, String)> = env.collect();
+        let file = config_file.map(str::to_owned).or_else(|| env.iter().find(|(k, _)| k == "SWITCHBOARD_CONFIG").map(|(_, v)| v.clone()));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading config file {path}"))?;
+            let table: toml::Table = text.parse().with_context(|| format!("parsing config file {path}"))?;
+            for (k, v) in &table {
+                if !KEYS.contains(&k.as_str()) {
+                    tracing::warn!(key = %k, file = %path, "unknown setting in config file, ignored");
+                    continue;
+                }
+                let value = match v {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    _ => bail!("{path}: {k} must be a string"),
+                };
+                c.set(k, &value, &path)?;
+            }
+        }
+        for key in KEYS {
+            let var = format!("SWITCHBOARD_{}", key.to_ascii_uppercase());
+            if let Some((_, v)) = env.iter().find(|(k, _)| *k == var) {
+                c.set(key, v, &var)?;
+            }
+        }
+        for (k, v) in flags {
+            c.set(k, v, &format!("--{}", k.replace('_', "-")))?;
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = std::env::temp_dir().join(format!("sb-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("switchboard.toml");
+        std::fs::write(&file, "http_listen = \"127.0.0.1:9000\"\nsip_listen = \"127.0.0.1:5070\"\nlog = \"debug\"\nbogus = 1\n").unwrap();
+        let env = vec![
+            ("SWITCHBOARD_SIP_LISTEN".to_owned(), "127.0.0.1:5080".to_owned()),
+            ("SWITCHBOARD_OPERATOR_PASSWORD".to_owned(), "s3cret".to_owned()),
+        ];
+        let flags = vec![("log".to_owned(), "warn".to_owned())];
+        let c = Config::load(file.to_str(), env.into_iter(), &flags).unwrap();
+        assert_eq!(c.http_listen.port(), 9000);
+        assert_eq!(c.sip_listen.port(), 5080);
+        assert_eq!(c.log, "warn");
+        assert_eq!(c.database_url, "sqlite://switchboard.db");
+        assert!(!format!("{c:?}").contains("s3cret"), "secrets never print");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let e = Config::load(None, vec![("SWITCHBOARD_HTTP_LISTEN".to_owned(), "nope".to_owned())].into_iter(), &[]).unwrap_err();
+        assert!(e.to_string().contains("SWITCHBOARD_HTTP_LISTEN"), "{e}");
+    }
+}

@@ -1,0 +1,154 @@
+//! The REST API: one router per scope (operator, customer) over the same
+//! generic handlers, driven by the resource schema.
+
+mod auth;
+mod document;
+mod error;
+mod handlers;
+mod openapi;
+mod params;
+mod sessions;
+
+pub(crate) use auth::CachedLogin;
+
+use crate::App;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use error::ApiError;
+use store::{Actor, Scope};
+
+pub const OPERATOR_BASE: &str = "/api/rest/public/operator";
+pub const CUSTOMER_BASE: &str = "/api/rest/public/customer";
+const JSON_API: &str = "application/vnd.api+json";
+
+/// A JSON:API document response.
+pub struct JsonApi(pub serde_json::Value);
+
+impl IntoResponse for JsonApi {
+    fn into_response(self) -> Response {
+        let mut r = axum::Json(self.0).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_API));
+        r
+    }
+}
+
+/// Which API a request came in through.
+#[derive(Debug, Clone, Copy)]
+struct ApiScope {
+    customer: bool,
+}
+
+pub fn routes() -> Router<App> {
+    Router::new().nest(OPERATOR_BASE, scoped(false)).nest(CUSTOMER_BASE, scoped(true)).route("/healthz", get(|| async { "ok" }))
+}
+
+fn scoped(customer: bool) -> Router<App> {
+    let mut r = Router::new();
+    if !customer {
+        r = r
+            .route("/sessions", post(sessions::customer_session).fallback(method_not_allowed))
+            .route("/customer_admin_sessions", post(sessions::admin_session).fallback(method_not_allowed))
+            .route("/auth", get(sessions::exchange).fallback(method_not_allowed));
+    }
+    r.route("/openapi.json", get(openapi::document))
+        .route("/{kind}", get(handlers::list).post(handlers::create).patch(handlers::update_singleton).fallback(method_not_allowed))
+        .route("/{kind}/{id}", get(handlers::show).patch(handlers::update).delete(handlers::delete).fallback(method_not_allowed))
+        .route("/{kind}/{id}/{rel}", get(handlers::related).fallback(method_not_allowed))
+        .route("/{kind}/{id}/relationships/{rel}", get(handlers::relationship).fallback(method_not_allowed))
+        .fallback(|| async { ApiError::route_not_found() })
+        .layer(middleware::from_fn(negotiate))
+        .layer(Extension(ApiScope { customer }))
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", "This method is not supported on this path.").code("405")
+}
+
+fn media_type_has_params(v: &str) -> bool {
+    v.split_once(';').is_some_and(|(_, p)| !p.trim().is_empty())
+}
+
+/// JSON:API content negotiation: 415 for a JSON:API body type with
+/// parameters (or a body that is not JSON), 406 when every JSON:API type in
+/// Accept carries parameters.
+async fn negotiate(req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::POST | Method::PATCH) {
+        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let base = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let ok = (base == JSON_API && !media_type_has_params(ct)) || base == "application/json";
+        if !ok {
+            return ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported media type",
+                format!("Send the body as {JSON_API} without media type parameters."),
+            )
+            .code("415")
+            .into_response();
+        }
+    }
+    let accepts: Vec<&str> = req
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| v.to_ascii_lowercase().starts_with(JSON_API))
+        .collect();
+    if !accepts.is_empty() && accepts.iter().all(|v| media_type_has_params(v)) {
+        return ApiError::new(StatusCode::NOT_ACCEPTABLE, "Not acceptable", format!("Accept {JSON_API} without media type parameters."))
+            .code("406")
+            .into_response();
+    }
+    next.run(req).await
+}
+
+/// An authenticated request in one API scope.
+pub struct Ctx {
+    pub app: App,
+    pub actor: Actor,
+    pub customer: bool,
+    /// Absolute base URL of this API.
+    pub base: String,
+}
+
+impl Ctx {
+    pub fn scope(&self) -> Scope {
+        self.actor.scope
+    }
+}
+
+/// The public origin: configured, or from the request.
+fn origin(app: &App, parts: &Parts) -> String {
+    if let Some(u) = &app.inner.config.public_url {
+        return u.trim_end_matches('/').to_owned();
+    }
+    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    let proto = parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
+    format!("{proto}://{host}")
+}
+
+impl FromRequestParts<App> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let customer = parts.extensions.get::<ApiScope>().is_some_and(|s| s.customer);
+        let actor = app.authenticate(&parts.headers).await?;
+        match (customer, actor.scope) {
+            (false, Scope::Customer(_)) => {
+                return Err(ApiError::forbidden(format!("This credential belongs to a customer: use {CUSTOMER_BASE}.")))
+            }
+            (true, Scope::Operator) => {
+                return Err(ApiError::forbidden(format!("This credential belongs to the operator: use {OPERATOR_BASE}.")))
+            }
+            _ => {}
+        }
+        let base = format!("{}{}", origin(app, parts), if customer { CUSTOMER_BASE } else { OPERATOR_BASE });
+        Ok(Ctx { app: app.clone(), actor, customer, base })
+    }
+}

@@ -1,0 +1,273 @@
+//! JSON:API documents: records out as resource objects (links, sparse
+//! fieldsets, relationship linkage), request bodies in as validated store
+//! input, with the customer's field permissions applied.
+
+use super::error::{ApiError, ApiResult};
+use axum::http::StatusCode;
+use domain::schema::{Access, Kind, Mode, Resource};
+use domain::validate;
+use serde_json::{json, Map, Value as Json};
+use std::collections::HashMap;
+use store::{Input, Record, RelInput};
+
+/// What shapes an answered document.
+pub struct Shape<'a> {
+    /// Absolute base of this API, e.g. `https://h/api/rest/public/operator`.
+    pub base: &'a str,
+    pub fields: &'a HashMap<String, Vec<String>>,
+}
+
+impl Shape<'_> {
+    fn wants(&self, kind: &str, name: &str) -> bool {
+        self.fields.get(kind).is_none_or(|f| f.iter().any(|x| x == name))
+    }
+
+    pub fn self_link(&self, res: &Resource, id: i64) -> String {
+        if res.kind == "domain_settings" {
+            format!("{}/domain_settings", self.base)
+        } else {
+            format!("{}/{}/{}", self.base, res.kind, id)
+        }
+    }
+
+    pub fn object(&self, rec: &Record) -> Json {
+        let res = rec.res;
+        let id = rec.id();
+        let mut attrs = Map::new();
+        for f in res.fields.iter().skip(1) {
+            if !self.wants(res.kind, f.name) {
+                continue;
+            }
+            match (&rec.generated, f.mode) {
+                (Some((name, plain)), _) if *name == f.name => {
+                    attrs.insert(f.name.into(), Json::from(plain.as_str()));
+                }
+                (_, Mode::Hashed) => {}
+                _ => {
+                    attrs.insert(f.name.into(), validate::to_json(f.kind, rec.field(f)));
+                }
+            }
+        }
+        let self_link = self.self_link(res, id);
+        let mut rels = Map::new();
+        for r in res.rels {
+            if !self.wants(res.kind, r.name) {
+                continue;
+            }
+            let data = rec.rel(r).map_or(Json::Null, |(t, rid)| json!({ "type": t, "id": rid.to_string() }));
+            rels.insert(
+                r.name.into(),
+                json!({
+                    "links": { "self": format!("{self_link}/relationships/{}", r.name), "related": format!("{self_link}/{}", r.name) },
+                    "data": data,
+                }),
+            );
+        }
+        let mut o = json!({ "id": id.to_string(), "type": res.kind, "links": { "self": self_link }, "attributes": attrs });
+        if !rels.is_empty() {
+            o["relationships"] = Json::Object(rels);
+        }
+        o
+    }
+}
+
+/// Whether a customer may set an attribute or relationship under the
+/// current domain settings.
+pub fn customer_may(access: Access, name: &str, settings: &Record) -> bool {
+    match access {
+        Access::No => false,
+        Access::Yes => true,
+        Access::If(flag) => {
+            settings.get(flag.setting()).as_bool() == Some(true)
+                && (!flag.per_field()
+                    || settings.get("customer_termination_fields").as_str().is_some_and(|l| l.split(',').any(|x| x == name)))
+        }
+    }
+}
+
+fn not_allowed(name: &str, section: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "Param not allowed", format!("{name} is not allowed."))
+        .code("105")
+        .pointer(format!("/data/{section}/{name}"))
+}
+
+fn denied(name: &str, section: &str) -> ApiError {
+    ApiError::forbidden(format!("{name} can't be set by the customer.")).pointer(format!("/data/{section}/{name}"))
+}
+
+/// A JSON:API id: a string or a JSON number (the yeti client sends numbers).
+fn parse_id(v: &Json) -> Option<i64> {
+    match v {
+        Json::Number(n) => n.as_i64(),
+        Json::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Who is writing: decides the field permissions applied.
+pub struct Writer<'a> {
+    pub customer: bool,
+    pub settings: &'a Record,
+}
+
+/// Parses a POST (url_id None) or PATCH body into store input.
+pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, w: &Writer) -> ApiResult<Input> {
+    let creating = url_id.is_none();
+    let doc: Json =
+        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")).code("400"))?;
+    let data = doc
+        .get("data")
+        .and_then(Json::as_object)
+        .ok_or_else(|| ApiError::bad_request("The request body must be a JSON:API document with a data object.").pointer("/data"))?;
+    let kind =
+        data.get("type").and_then(Json::as_str).ok_or_else(|| ApiError::bad_request("data.type is required.").pointer("/data/type"))?;
+    if kind != res.kind {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "Type mismatch",
+            format!("{kind} is not a valid type for this endpoint; expected {}.", res.kind),
+        )
+        .code("409")
+        .pointer("/data/type"));
+    }
+    for key in data.keys() {
+        if !matches!(key.as_str(), "type" | "id" | "attributes" | "relationships" | "links" | "meta") {
+            return Err(ApiError::bad_request(format!("data.{key} is not a member of a resource object.")).pointer(format!("/data/{key}")));
+        }
+    }
+    let mut input = Input::default();
+    match (data.get("id"), url_id) {
+        (None | Some(Json::Null), _) => {}
+        (Some(v), Some(uid)) => {
+            if parse_id(v) != Some(uid) {
+                return Err(ApiError::bad_request("data.id does not match the id in the URL.").code("400").pointer("/data/id"));
+            }
+        }
+        (Some(v), None) => {
+            if !res.client_ids || w.customer {
+                return Err(ApiError::forbidden(format!("Client-generated ids are not accepted for {}.", res.kind)).pointer("/data/id"));
+            }
+            input.id = Some(
+                parse_id(v)
+                    .filter(|i| *i >= 1)
+                    .ok_or_else(|| ApiError::invalid("id", "must be a positive 64-bit integer", false).pointer("/data/id"))?,
+            );
+        }
+    }
+
+    let mut errors: Vec<ApiError> = Vec::new();
+    if let Some(attrs) = data.get("attributes") {
+        let attrs =
+            attrs.as_object().ok_or_else(|| ApiError::bad_request("data.attributes must be an object.").pointer("/data/attributes"))?;
+        for (name, value) in attrs {
+            let name = if res.kind == "customers" && name == "termination_mode" { "trm_mode" } else { name.as_str() };
+            let f = res.field(name).filter(|f| f.name != "id" && f.writable(creating)).ok_or_else(|| not_allowed(name, "attributes"))?;
+            if w.customer && !customer_may(f.customer, f.name, w.settings) {
+                return Err(denied(name, "attributes"));
+            }
+            match validate::parse(f, value) {
+                Ok(v) => input.attrs.push((f, v)),
+                Err(e) => errors.push(ApiError::invalid(&e.field, &e.message, false)),
+            }
+        }
+    }
+    if let Some(rels) = data.get("relationships") {
+        let rels = rels
+            .as_object()
+            .ok_or_else(|| ApiError::bad_request("data.relationships must be an object.").pointer("/data/relationships"))?;
+        for (name, value) in rels {
+            let r = res.rel(name).filter(|r| creating || r.updatable).ok_or_else(|| not_allowed(name, "relationships"))?;
+            let customer_rel_of_own = w.customer && r.name == "customer";
+            if w.customer && !customer_rel_of_own && !customer_may(r.customer, r.name, w.settings) {
+                return Err(denied(name, "relationships"));
+            }
+            let pointer = format!("/data/relationships/{name}");
+            let linkage = value
+                .get("data")
+                .ok_or_else(|| ApiError::bad_request(format!("relationships.{name} needs a data member.")).pointer(pointer.clone()))?;
+            let to = if linkage.is_null() {
+                RelInput::None
+            } else {
+                let t = linkage.get("type").and_then(Json::as_str).unwrap_or_default();
+                let t = r
+                    .canonical_type(t)
+                    .ok_or_else(|| ApiError::invalid(name, &format!("must be of type {}", r.targets.join(" or ")), true))?;
+                let id = linkage.get("id").and_then(parse_id).ok_or_else(|| ApiError::invalid(name, "needs a valid id", true))?;
+                RelInput::To(t, id)
+            };
+            input.rels.push((r, to));
+        }
+    }
+    if !errors.is_empty() {
+        let mut first = errors.remove(0);
+        first.more = errors;
+        return Err(first);
+    }
+    Ok(input)
+}
+
+/// The CSV header for a resource: id, attributes, then `<rel>_id` columns.
+pub fn csv_header(res: &Resource) -> Vec<String> {
+    let mut h: Vec<String> = res.fields.iter().filter(|f| f.mode != Mode::Hashed).map(|f| f.name.to_owned()).collect();
+    for r in res.rels {
+        h.push(format!("{}_id", r.name));
+        if r.type_column.is_some() {
+            h.push(format!("{}_type", r.name));
+        }
+    }
+    h
+}
+
+pub fn csv_row(rec: &Record) -> Vec<String> {
+    let res = rec.res;
+    let mut row: Vec<String> =
+        res.fields.iter().filter(|f| f.mode != Mode::Hashed).map(|f| validate::to_cell(f.kind, rec.field(f))).collect();
+    for r in res.rels {
+        let rel = rec.rel(r);
+        row.push(rel.map(|(_, id)| id.to_string()).unwrap_or_default());
+        if r.type_column.is_some() {
+            row.push(rel.map(|(t, _)| t.to_owned()).unwrap_or_default());
+        }
+    }
+    row
+}
+
+/// RFC 4180 quoting; cells that a spreadsheet would run as a formula get a
+/// leading apostrophe (CSV injection).
+pub fn csv_line(cells: &[String], out: &mut String) {
+    for (i, c) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let risky = c.starts_with(['=', '+', '-', '@', '\t', '\r']) && c.parse::<f64>().is_err();
+        let needs_quotes = risky || c.contains([',', '"', '\n', '\r']);
+        if needs_quotes {
+            out.push('"');
+            if risky {
+                out.push('\'');
+            }
+            out.push_str(&c.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(c);
+        }
+    }
+    out.push_str("\r\n");
+}
+
+/// Kinds whose JSON form is not a plain scalar (documented in OpenAPI).
+pub fn is_list(kind: Kind) -> bool {
+    matches!(kind, Kind::Codecs | Kind::FieldNames)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        let mut s = String::new();
+        csv_line(&["a,b".into(), "say \"hi\"".into(), "=cmd()".into(), "-5".into(), "plain".into()], &mut s);
+        assert_eq!(s, "\"a,b\",\"say \"\"hi\"\"\",\"'=cmd()\",-5,plain\r\n");
+    }
+}

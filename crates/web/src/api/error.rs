@@ -1,0 +1,156 @@
+//! JSON:API error documents and the one mapping from failures to HTTP
+//! statuses. A 500 reveals nothing; its cause goes to the log.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// One error answered as `{"errors":[{title, detail, code, status, source}]}`
+/// (boxed: results stay small on the happy path).
+#[derive(Debug)]
+pub struct ApiError(Box<ErrorObject>);
+
+#[derive(Debug)]
+pub struct ErrorObject {
+    pub status: StatusCode,
+    pub title: String,
+    pub detail: String,
+    pub code: Option<&'static str>,
+    pub pointer: Option<String>,
+    pub parameter: Option<String>,
+    /// Further errors answered in the same document (several invalid fields).
+    pub more: Vec<ApiError>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl std::ops::Deref for ApiError {
+    type Target = ErrorObject;
+    fn deref(&self) -> &ErrorObject {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorObject {
+        &mut self.0
+    }
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, title: impl Into<String>, detail: impl Into<String>) -> Self {
+        ApiError(Box::new(ErrorObject {
+            status,
+            title: title.into(),
+            detail: detail.into(),
+            code: None,
+            pointer: None,
+            parameter: None,
+            more: Vec::new(),
+        }))
+    }
+
+    pub fn code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
+    }
+
+    pub fn pointer(mut self, p: impl Into<String>) -> Self {
+        self.pointer = Some(p.into());
+        self
+    }
+
+    pub fn parameter(mut self, p: impl Into<String>) -> Self {
+        self.parameter = Some(p.into());
+        self
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "Bad Request", detail)
+    }
+
+    /// A query parameter that is not allowed (jsonapi-resources' wording).
+    pub fn bad_param(title: &str, code: &'static str, param: &str, detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, title, detail).code(code).parameter(param)
+    }
+
+    pub fn not_found(id: &str) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "Record not found", format!("The record identified by {id} could not be found.")).code("404")
+    }
+
+    pub fn route_not_found() -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "Not found", "No resource lives at this path.").code("404")
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "Forbidden", detail).code("403")
+    }
+
+    pub fn unauthorized() -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", "Valid credentials are required (HTTP Basic: API username and secret).")
+            .code("401")
+    }
+
+    /// A validation failure of one attribute or relationship.
+    pub fn invalid(field: &str, message: &str, relationship: bool) -> Self {
+        let section = if relationship { "relationships" } else { "attributes" };
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message, format!("{field} - {message}"))
+            .code("100")
+            .pointer(format!("/data/{section}/{field}"))
+    }
+
+    pub fn unprocessable(detail: impl Into<String>) -> Self {
+        let d = detail.into();
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, d.clone(), d).code("422")
+    }
+
+    pub fn internal() -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "Internal Server Error").code("500")
+    }
+}
+
+impl From<store::Error> for ApiError {
+    fn from(e: store::Error) -> Self {
+        match e {
+            store::Error::NotFound => ApiError::route_not_found(),
+            store::Error::Invalid(f) => {
+                let rel = matches!(f.field.as_str(), "customer" | "destination" | "gateway" | "default_termination_route");
+                ApiError::invalid(&f.field, &f.message, rel)
+            }
+            store::Error::IdTaken(id) => {
+                ApiError::new(StatusCode::CONFLICT, "Conflict", format!("id {id} is already taken")).code("409").pointer("/data/id")
+            }
+            store::Error::Refused(m) => ApiError::unprocessable(m),
+            other => {
+                tracing::error!(error = %other, "store failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl ApiError {
+    fn object(&self) -> serde_json::Value {
+        let mut e = json!({ "title": self.title, "detail": self.detail, "status": self.status.as_u16().to_string() });
+        if let Some(c) = self.code {
+            e["code"] = json!(c);
+        }
+        if let Some(p) = &self.pointer {
+            e["source"] = json!({ "pointer": p });
+        } else if let Some(p) = &self.parameter {
+            e["source"] = json!({ "parameter": p });
+        }
+        e
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let errors: Vec<_> = std::iter::once(&self).chain(self.more.iter()).map(ApiError::object).collect();
+        let mut resp = (self.status, super::JsonApi(json!({ "errors": errors }))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Switchboard\""));
+        }
+        resp
+    }
+}

@@ -1,0 +1,316 @@
+//! The generic JSON:API handlers: list, show, create, update, delete,
+//! related records, relationship linkage and CSV export, for every resource
+//! of the schema and both scopes.
+
+use super::document::{self, Shape, Writer};
+use super::error::{ApiError, ApiResult};
+use super::params::{self, Params};
+use super::{Ctx, JsonApi};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::schema::{self, Resource};
+use futures_util::StreamExt;
+use serde_json::{json, Value as Json};
+use std::collections::{BTreeMap, HashSet};
+use store::{Record, Scope};
+
+const SETTINGS_ID: i64 = 1;
+
+impl Ctx {
+    /// The resource at a path segment, if this scope may see it at all.
+    fn resource(&self, kind: &str) -> ApiResult<&'static Resource> {
+        schema::resource(kind).filter(|r| r.methods(self.customer).list).ok_or_else(ApiError::route_not_found)
+    }
+
+    fn shape<'a>(&'a self, p: &'a Params) -> Shape<'a> {
+        Shape { base: &self.base, fields: &p.fields }
+    }
+
+    /// 403 unless this scope may do `what` to the resource (and, for a
+    /// customer, the domain settings open it).
+    async fn may(&self, res: &Resource, allowed: bool, what: &str) -> ApiResult<Option<Record>> {
+        if !allowed {
+            return Err(ApiError::forbidden(format!("{} can't be {what} through this API.", res.kind)));
+        }
+        if !self.customer {
+            return Ok(None);
+        }
+        let settings = self.app.store().settings().await?;
+        if let Some(flag) = res.customer_gate {
+            if settings.get(flag.setting()).as_bool() != Some(true) {
+                return Err(ApiError::forbidden(format!("Customers may not manage {} on this domain.", res.kind)));
+            }
+        }
+        Ok(Some(settings))
+    }
+
+    async fn record(&self, res: &'static Resource, id: &str) -> ApiResult<Record> {
+        let n = parse_id(id)?;
+        self.app.store().get(res, self.scope(), n).await.map_err(|e| not_found_as(e, id))
+    }
+}
+
+fn parse_id(id: &str) -> ApiResult<i64> {
+    id.parse::<i64>().map_err(|_| ApiError::not_found(id))
+}
+
+fn not_found_as(e: store::Error, id: &str) -> ApiError {
+    match e {
+        store::Error::NotFound => ApiError::not_found(id),
+        other => other.into(),
+    }
+}
+
+/// Related records asked for with `include`, each once.
+async fn included(ctx: &Ctx, res: &Resource, p: &Params, records: &[Record]) -> ApiResult<Vec<Json>> {
+    let Some(inc) = p.include.as_deref() else { return Ok(Vec::new()) };
+    let mut wanted: BTreeMap<&'static str, Vec<i64>> = BTreeMap::new();
+    for path in inc.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let rel = res.rel(path).ok_or_else(|| {
+            ApiError::bad_param("Invalid field", "112", "include", format!("{path} is not a valid includable relationship of {}", res.kind))
+        })?;
+        for rec in records {
+            if let Some((t, id)) = rec.rel(rel) {
+                if let Some(target) = schema::resource(t) {
+                    wanted.entry(target.kind).or_default().push(id);
+                }
+            }
+        }
+    }
+    let shape = ctx.shape(p);
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for (kind, mut ids) in wanted {
+        ids.sort_unstable();
+        ids.dedup();
+        let target = schema::resource(kind).expect("resolved above");
+        if !target.methods(ctx.customer).list {
+            continue;
+        }
+        for rec in ctx.app.store().get_many(target, ctx.scope(), &ids).await? {
+            if seen.insert((kind, rec.id())) {
+                out.push(shape.object(&rec));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn document(data: Json, included: Vec<Json>) -> Json {
+    let mut doc = json!({ "data": data });
+    if !included.is_empty() {
+        doc["included"] = Json::Array(included);
+    }
+    doc
+}
+
+/// The query string without its `page[...]` parameters, for page links.
+fn query_without_page(raw: Option<&str>) -> String {
+    raw.unwrap_or("")
+        .split('&')
+        .filter(|kv| {
+            let k = kv.split('=').next().unwrap_or("");
+            !k.is_empty() && !k.starts_with("page[") && !k.to_ascii_lowercase().starts_with("page%5b")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub async fn list(ctx: Ctx, Path(kind): Path<String>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    if let Some(kind) = kind.strip_suffix(".csv") {
+        return export(ctx, kind, raw).await;
+    }
+    let res = ctx.resource(&kind)?;
+    let p = params::parse(raw.as_deref())?;
+    if res.kind == "domain_settings" {
+        return show_record(&ctx, res, &SETTINGS_ID.to_string(), &p).await;
+    }
+    let q = params::list_query(res, &p, true)?;
+    let page = ctx.app.store().list(res, ctx.scope(), &q).await?;
+    let shape = ctx.shape(&p);
+    let data: Vec<Json> = page.records.iter().map(|r| shape.object(r)).collect();
+    let inc = included(&ctx, res, &p, &page.records).await?;
+
+    let rest = query_without_page(raw.as_deref());
+    let link = |page_params: String| {
+        let sep = if rest.is_empty() { "" } else { "&" };
+        format!("{}/{}?{rest}{sep}{page_params}", ctx.base, res.kind)
+    };
+    let size = q.limit;
+    let number = q.offset / size + 1;
+    let mut links = serde_json::Map::new();
+    let mut meta = serde_json::Map::new();
+    if q.after.is_some() || (res.cdr && params::keyset_sort(&q)) {
+        // Keyset paging: no counts, a cursor to the next page.
+        links.insert("first".into(), json!(link(format!("page[size]={size}"))));
+        if page.has_more {
+            let last = page.records.last().expect("has_more implies a row");
+            let key = q.sort.first().filter(|s| s.0 != "id").and_then(|s| last.get(s.0).as_i64());
+            links.insert("next".into(), json!(link(format!("page[size]={size}&page[after]={}", params::cursor(key, last.id())))));
+        }
+    } else {
+        links.insert("first".into(), json!(link(format!("page[number]=1&page[size]={size}"))));
+        if number > 1 {
+            links.insert("prev".into(), json!(link(format!("page[number]={}&page[size]={size}", number - 1))));
+        }
+        if page.has_more {
+            links.insert("next".into(), json!(link(format!("page[number]={}&page[size]={size}", number + 1))));
+        }
+        if let Some(total) = page.total {
+            let pages = total.div_ceil(size).max(1);
+            links.insert("last".into(), json!(link(format!("page[number]={pages}&page[size]={size}"))));
+            meta.insert("record_count".into(), json!(total));
+            meta.insert("page_count".into(), json!(pages));
+        }
+    }
+    let mut doc = document(Json::Array(data), inc);
+    doc["links"] = Json::Object(links);
+    if !meta.is_empty() {
+        doc["meta"] = Json::Object(meta);
+    }
+    Ok(JsonApi(doc).into_response())
+}
+
+async fn show_record(ctx: &Ctx, res: &'static Resource, id: &str, p: &Params) -> ApiResult<Response> {
+    let rec = ctx.record(res, id).await?;
+    let inc = included(ctx, res, p, std::slice::from_ref(&rec)).await?;
+    Ok(JsonApi(document(ctx.shape(p).object(&rec), inc)).into_response())
+}
+
+pub async fn show(ctx: Ctx, Path((kind, id)): Path<(String, String)>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let res = ctx.resource(&kind)?;
+    let p = params::parse(raw.as_deref())?;
+    show_record(&ctx, res, &id, &p).await
+}
+
+pub async fn create(ctx: Ctx, Path(kind): Path<String>, RawQuery(raw): RawQuery, body: Bytes) -> ApiResult<Response> {
+    let res = ctx.resource(&kind)?;
+    let p = params::parse(raw.as_deref())?;
+    let settings = ctx.may(res, res.methods(ctx.customer).create, "created").await?;
+    let settings = match settings {
+        Some(s) => s,
+        None => ctx.app.store().settings().await?,
+    };
+    let input = document::parse_body(res, &body, None, &Writer { customer: ctx.customer, settings: &settings })?;
+    let rec = ctx.app.store().create(res, &ctx.actor, input).await?;
+    if res.kind == "api_credentials" {
+        ctx.app.forget_logins();
+    }
+    let shape = ctx.shape(&p);
+    let inc = included(&ctx, res, &p, std::slice::from_ref(&rec)).await?;
+    let mut resp = (StatusCode::CREATED, JsonApi(document(shape.object(&rec), inc))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&shape.self_link(res, rec.id())) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+pub async fn update_singleton(ctx: Ctx, Path(kind): Path<String>, RawQuery(raw): RawQuery, body: Bytes) -> ApiResult<Response> {
+    let res = ctx.resource(&kind)?;
+    if res.kind != "domain_settings" {
+        return Err(super::method_not_allowed().await);
+    }
+    update(ctx, Path((kind, SETTINGS_ID.to_string())), RawQuery(raw), body).await
+}
+
+pub async fn update(ctx: Ctx, Path((kind, id)): Path<(String, String)>, RawQuery(raw): RawQuery, body: Bytes) -> ApiResult<Response> {
+    let res = ctx.resource(&kind)?;
+    let p = params::parse(raw.as_deref())?;
+    let settings = ctx.may(res, res.methods(ctx.customer).update, "changed").await?;
+    let n = parse_id(&id)?;
+    let current = ctx.record(res, &id).await?;
+    if ctx.customer && res.kind == "available_did_numbers" && !current.get("external_id").is_null() {
+        return Err(ApiError::forbidden("This is a system number: only the operator can change it."));
+    }
+    let settings = match settings {
+        Some(s) => s,
+        None => ctx.app.store().settings().await?,
+    };
+    let input = document::parse_body(res, &body, Some(n), &Writer { customer: ctx.customer, settings: &settings })?;
+    let rec = ctx.app.store().update(res, &ctx.actor, n, input).await.map_err(|e| not_found_as(e, &id))?;
+    if res.kind == "api_credentials" {
+        ctx.app.forget_logins();
+    }
+    let inc = included(&ctx, res, &p, std::slice::from_ref(&rec)).await?;
+    Ok(JsonApi(document(ctx.shape(&p).object(&rec), inc)).into_response())
+}
+
+pub async fn delete(ctx: Ctx, Path((kind, id)): Path<(String, String)>) -> ApiResult<Response> {
+    let res = ctx.resource(&kind)?;
+    let settings = ctx.may(res, res.methods(ctx.customer).delete, "deleted").await?;
+    let n = parse_id(&id)?;
+    if let (Some(settings), "available_did_numbers") = (&settings, res.kind) {
+        let current = ctx.record(res, &id).await?;
+        let own = current.get("controlled_via_ui").as_bool() == Some(true);
+        if !own || settings.get("customers_may_add_numbers").as_bool() != Some(true) {
+            return Err(ApiError::forbidden("Only numbers you added yourself can be deleted, where the domain allows it."));
+        }
+    }
+    ctx.app.store().delete(res, &ctx.actor, n).await.map_err(|e| not_found_as(e, &id))?;
+    if res.kind == "api_credentials" {
+        ctx.app.forget_logins();
+    }
+    // No body bytes at all: some clients choke on an empty string.
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn related_record(ctx: &Ctx, kind: &str, id: &str, rel: &str) -> ApiResult<(&'static Resource, Option<Record>)> {
+    let res = ctx.resource(kind)?;
+    let rec = ctx.record(res, id).await?;
+    let r = res.rel(rel).ok_or_else(ApiError::route_not_found)?;
+    let Some((t, rid)) = rec.rel(r) else { return Ok((res, None)) };
+    let target = schema::resource(t).filter(|x| x.methods(ctx.customer).list).ok_or_else(ApiError::route_not_found)?;
+    match ctx.app.store().get(target, ctx.scope(), rid).await {
+        Ok(r) => Ok((target, Some(r))),
+        Err(store::Error::NotFound) => Ok((target, None)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn related(ctx: Ctx, Path((kind, id, rel)): Path<(String, String, String)>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let p = params::parse(raw.as_deref())?;
+    let (_, rec) = related_record(&ctx, &kind, &id, &rel).await?;
+    let data = rec.as_ref().map_or(Json::Null, |r| ctx.shape(&p).object(r));
+    Ok(JsonApi(json!({ "data": data })).into_response())
+}
+
+pub async fn relationship(ctx: Ctx, Path((kind, id, rel)): Path<(String, String, String)>) -> ApiResult<Response> {
+    let res = ctx.resource(&kind)?;
+    let rec = ctx.record(res, &id).await?;
+    let r = res.rel(&rel).ok_or_else(ApiError::route_not_found)?;
+    let data = rec.rel(r).map_or(Json::Null, |(t, rid)| json!({ "type": t, "id": rid.to_string() }));
+    Ok(JsonApi(json!({ "links": { "self": format!("{}/{kind}/{id}/relationships/{rel}", ctx.base) }, "data": data })).into_response())
+}
+
+/// The filtered list as CSV, streamed row by row from the store.
+async fn export(ctx: Ctx, kind: &str, raw: Option<String>) -> ApiResult<Response> {
+    let res = ctx.resource(kind)?;
+    let p = params::parse(raw.as_deref())?;
+    let q = params::list_query(res, &p, false)?;
+    let scope: Scope = ctx.scope();
+    let rx = ctx.app.store().stream(res, scope, &q);
+    let mut head = String::new();
+    document::csv_line(&document::csv_header(res), &mut head);
+    let rows = futures_util::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|item| (item, rx)) }).ready_chunks(512).map(|chunk| {
+        let mut out = String::with_capacity(chunk.len() * 160);
+        for item in chunk {
+            match item {
+                Ok(rec) => document::csv_line(&document::csv_row(&rec), &mut out),
+                Err(e) => {
+                    tracing::error!(error = %e, "CSV export failed mid-stream");
+                    return Err(std::io::Error::other("export failed"));
+                }
+            }
+        }
+        Ok(Bytes::from(out))
+    });
+    let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) }).chain(rows);
+    let disposition = format!("attachment; filename=\"{}.csv\"", res.kind);
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        Body::from_stream(body),
+    )
+        .into_response())
+}

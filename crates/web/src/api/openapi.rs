@@ -1,0 +1,185 @@
+//! The OpenAPI 3 document of both APIs, generated from the resource schema
+//! so it cannot drift from what the handlers accept.
+
+use super::document::is_list;
+use super::{Ctx, JsonApi};
+use axum::response::{IntoResponse, Response};
+use domain::schema::{Kind, Mode, Resource, RESOURCES};
+use serde_json::{json, Map, Value as Json};
+
+fn attr_schema(kind: Kind) -> Json {
+    match kind {
+        Kind::Int { min, max } => json!({ "type": "integer", "format": "int64", "minimum": min, "maximum": max }),
+        Kind::IntOf(v) => json!({ "type": "integer", "enum": v }),
+        Kind::Bool => json!({ "type": "boolean" }),
+        Kind::Enum(v) => json!({ "type": "string", "enum": v }),
+        Kind::Digits { min, max } => json!({ "type": "string", "pattern": format!("^[0-9]{{{min},{max}}}$") }),
+        Kind::Time => json!({ "type": "string", "format": "date-time" }),
+        Kind::Json => json!({ "type": "object" }),
+        Kind::Codecs => json!({ "type": "array", "items": { "type": "string", "enum": domain::codec::CODECS } }),
+        k if is_list(k) => json!({ "type": "array", "items": { "type": "string" } }),
+        Kind::Text { max } => json!({ "type": "string", "maxLength": max }),
+        Kind::Secret => json!({ "type": "string", "format": "password", "maxLength": 128 }),
+        Kind::RewriteRule => json!({ "type": "string", "description": "regular expression; \\1..\\9 in the result refer to its groups" }),
+        _ => json!({ "type": "string" }),
+    }
+}
+
+fn resource_schema(res: &Resource, customer: bool) -> Json {
+    let mut props = Map::new();
+    let mut required = Vec::new();
+    for f in res.fields.iter().skip(1) {
+        let mut s = attr_schema(f.kind);
+        if f.nullable {
+            s["nullable"] = json!(true);
+        }
+        match f.mode {
+            Mode::ReadOnly => s["readOnly"] = json!(true),
+            Mode::Hashed => s["writeOnly"] = json!(true),
+            _ => {}
+        }
+        if customer && f.customer == domain::Access::No && f.mode != Mode::ReadOnly {
+            s["readOnly"] = json!(true);
+        }
+        if f.required {
+            required.push(f.name);
+        }
+        props.insert(f.name.into(), s);
+    }
+    let mut rels = Map::new();
+    for r in res.rels {
+        rels.insert(
+            r.name.into(),
+            json!({ "type": "object", "properties": { "data": { "type": "object", "nullable": !r.required,
+                "properties": { "type": { "type": "string", "enum": r.targets }, "id": { "type": "string" } } } } }),
+        );
+    }
+    json!({
+        "type": "object",
+        "properties": {
+            "id": { "type": "string" },
+            "type": { "type": "string", "enum": [res.kind] },
+            "attributes": { "type": "object", "properties": props, "required": required },
+            "relationships": { "type": "object", "properties": rels },
+        }
+    })
+}
+
+fn doc_of(name: &str) -> Json {
+    json!({ "type": "object", "properties": { "data": { "$ref": format!("#/components/schemas/{name}") } } })
+}
+
+fn body(name: &str) -> Json {
+    json!({ "required": true, "content": { "application/vnd.api+json": { "schema": doc_of(name) } } })
+}
+
+fn ok(name: &str, list: bool) -> Json {
+    let schema = if list {
+        json!({ "type": "object", "properties": { "data": { "type": "array", "items": { "$ref": format!("#/components/schemas/{name}") } } } })
+    } else {
+        doc_of(name)
+    };
+    json!({ "content": { "application/vnd.api+json": { "schema": schema } } })
+}
+
+pub fn build(customer: bool, server: &str) -> Json {
+    let mut paths = Map::new();
+    let mut schemas = Map::new();
+    let errors = json!({ "$ref": "#/components/responses/Error" });
+    for res in RESOURCES.iter().copied() {
+        let m = res.methods(customer);
+        if !m.list {
+            continue;
+        }
+        schemas.insert(res.kind.into(), resource_schema(res, customer));
+        let tag = json!([res.kind]);
+        let mut params = vec![
+            json!({ "name": "sort", "in": "query", "schema": { "type": "string" }, "description": "comma-separated attributes, `-` for descending" }),
+            json!({ "name": "page[number]", "in": "query", "schema": { "type": "integer", "minimum": 1 } }),
+            json!({ "name": "page[size]", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 100 } }),
+            json!({ "name": "include", "in": "query", "schema": { "type": "string" } }),
+            json!({ "name": format!("fields[{}]", res.kind), "in": "query", "schema": { "type": "string" } }),
+        ];
+        if res.cdr {
+            params.push(json!({ "name": "filter[time_start_gteq]", "in": "query", "required": true, "schema": { "type": "string", "example": "2026-01-01 00:00:00" } }));
+            params.push(json!({ "name": "page[after]", "in": "query", "schema": { "type": "string" }, "description": "keyset cursor from links.next" }));
+        }
+        for f in res.fields.iter().filter(|f| f.mode != Mode::Hashed && f.kind != Kind::Json) {
+            if !(res.cdr && f.name == "time_start") {
+                params.push(json!({ "name": format!("filter[{}]", f.name), "in": "query", "schema": { "type": "string" } }));
+            }
+        }
+        for r in res.rels {
+            params.push(json!({ "name": format!("filter[{}.id]", r.name), "in": "query", "schema": { "type": "string" } }));
+        }
+        let mut coll = Map::new();
+        if res.kind == "domain_settings" {
+            coll.insert("get".into(), json!({ "tags": tag, "responses": { "200": ok(res.kind, false), "4XX": errors } }));
+            if m.update {
+                coll.insert(
+                    "patch".into(),
+                    json!({ "tags": tag, "requestBody": body(res.kind), "responses": { "200": ok(res.kind, false), "4XX": errors } }),
+                );
+            }
+            paths.insert(format!("/{}", res.kind), Json::Object(coll));
+            continue;
+        }
+        coll.insert("get".into(), json!({ "tags": tag, "parameters": params, "responses": { "200": ok(res.kind, true), "4XX": errors } }));
+        if m.create {
+            coll.insert(
+                "post".into(),
+                json!({ "tags": tag, "requestBody": body(res.kind), "responses": { "201": ok(res.kind, false), "4XX": errors } }),
+            );
+        }
+        paths.insert(format!("/{}", res.kind), Json::Object(coll));
+        paths.insert(
+            format!("/{}.csv", res.kind),
+            json!({ "get": { "tags": tag, "summary": "the filtered list as CSV", "responses": { "200": { "content": { "text/csv": {} } }, "4XX": errors } } }),
+        );
+        let id = json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
+        let mut item = Map::new();
+        item.insert("get".into(), json!({ "tags": tag, "parameters": id, "responses": { "200": ok(res.kind, false), "4XX": errors } }));
+        if m.update {
+            item.insert("patch".into(), json!({ "tags": tag, "parameters": id, "requestBody": body(res.kind), "responses": { "200": ok(res.kind, false), "4XX": errors } }));
+        }
+        if m.delete {
+            item.insert(
+                "delete".into(),
+                json!({ "tags": tag, "parameters": id, "responses": { "204": { "description": "deleted" }, "4XX": errors } }),
+            );
+        }
+        paths.insert(format!("/{}/{{id}}", res.kind), Json::Object(item));
+    }
+    if !customer {
+        for kind in ["sessions", "customer_admin_sessions"] {
+            paths.insert(
+                format!("/{kind}"),
+                json!({ "post": { "tags": ["sessions"], "summary": "a one-time link that opens the customer's UI signed in",
+                    "responses": { "201": { "content": { "application/vnd.api+json": {} } }, "4XX": errors } } }),
+            );
+        }
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": if customer { "Switchboard customer API" } else { "Switchboard operator API" },
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "JSON:API, wire-compatible with the phone.systems Operator API.",
+        },
+        "servers": [{ "url": server }],
+        "security": [{ "basic": [] }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "basic": { "type": "http", "scheme": "basic" } },
+            "schemas": schemas,
+            "responses": { "Error": { "description": "JSON:API error document", "content": { "application/vnd.api+json": { "schema": {
+                "type": "object", "properties": { "errors": { "type": "array", "items": { "type": "object", "properties": {
+                    "title": { "type": "string" }, "detail": { "type": "string" }, "code": { "type": "string" }, "status": { "type": "string" },
+                    "source": { "type": "object" } } } } } } } } } },
+        },
+    })
+}
+
+pub async fn document(ctx: Ctx) -> Response {
+    JsonApi(build(ctx.customer, &ctx.base)).into_response()
+}
