@@ -6,6 +6,8 @@ use crate::Store;
 use sqlx::{Connection, Executor};
 
 pub const POSTGRES_ENV: &str = "SWITCHBOARD_TEST_POSTGRES_URL";
+/// Set (by CI) to make a missing PostgreSQL URL an error, not a skip.
+pub const REQUIRE_POSTGRES_ENV: &str = "SWITCHBOARD_REQUIRE_POSTGRES";
 
 /// Removes the database when dropped.
 pub struct TestDb {
@@ -82,6 +84,7 @@ pub async fn stores() -> Vec<(&'static str, Store, TestDb)> {
     out.push(("sqlite", s, d));
     match postgres().await {
         Some((s, d)) => out.push(("postgres", s, d)),
+        None if std::env::var_os(REQUIRE_POSTGRES_ENV).is_some() => panic!("{REQUIRE_POSTGRES_ENV} is set but {POSTGRES_ENV} is not"),
         None => eprintln!("note: {POSTGRES_ENV} is not set; PostgreSQL is not tested in this run"),
     }
     out

@@ -134,6 +134,7 @@ async fn serve(config: Config) -> Result<()> {
         (Some((user, _)), Some(_)) => println!("  Operator login {user} created from SWITCHBOARD_OPERATOR_USER/PASSWORD."),
         (None, _) => {}
     }
+    println!("Press Ctrl-C to stop.");
     tracing::info!(%addr, "HTTP listening");
     web::serve(listener, app, shutdown_signal()).await?;
     tracing::info!("HTTP stopped; closing the store");

@@ -104,7 +104,7 @@ pub fn build(customer: bool, server: &str) -> Json {
             params.push(json!({ "name": "filter[time_start_gteq]", "in": "query", "required": true, "schema": { "type": "string", "example": "2026-01-01 00:00:00" } }));
             params.push(json!({ "name": "page[after]", "in": "query", "schema": { "type": "string" }, "description": "keyset cursor from links.next" }));
         }
-        for f in res.fields.iter().filter(|f| f.mode != Mode::Hashed && f.kind != Kind::Json) {
+        for f in res.fields.iter().filter(|f| super::params::queryable(f)) {
             if !(res.cdr && f.name == "time_start") {
                 params.push(json!({ "name": format!("filter[{}]", f.name), "in": "query", "schema": { "type": "string" } }));
             }

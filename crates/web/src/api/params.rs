@@ -66,17 +66,22 @@ const SUFFIXES: &[(&str, Op)] = &[
     ("_eq", Op::Eq),
 ];
 
+/// Fields a list may be filtered and sorted by: not secrets (no probing a
+/// password by filter), not JSON blobs.
+pub fn queryable(f: &domain::Field) -> bool {
+    f.mode != Mode::Hashed && !matches!(f.kind, Kind::Json | Kind::Secret)
+}
+
 /// Resolves a filter name to (column, kind, operator).
 fn resolve(res: &Resource, name: &str) -> Option<(&'static str, Kind, Op)> {
     if let Some(rel) = name.strip_suffix(".id").and_then(|r| res.rel(r)) {
         return Some((rel.column, Kind::Int { min: 1, max: i64::MAX }, Op::Eq));
     }
-    let usable = |f: &domain::Field| f.mode != Mode::Hashed && f.kind != Kind::Json;
-    if let Some(f) = res.filter_field(name).filter(|f| usable(f)) {
+    if let Some(f) = res.filter_field(name).filter(|f| queryable(f)) {
         return Some((f.column, f.kind, Op::Eq));
     }
     for (suffix, op) in SUFFIXES {
-        if let Some(f) = name.strip_suffix(suffix).and_then(|base| res.filter_field(base)).filter(|f| usable(f)) {
+        if let Some(f) = name.strip_suffix(suffix).and_then(|base| res.filter_field(base)).filter(|f| queryable(f)) {
             let ok = match op {
                 Op::Contains | Op::StartsWith => f.kind.is_text(),
                 Op::Gte | Op::Lte | Op::Gt | Op::Lt => f.kind.storage() == Storage::Int || matches!(f.kind, Kind::Digits { .. }),
