@@ -6,6 +6,8 @@ use crate::{Error, Result, Row, Scope};
 use domain::schema::{Field, Kind, Mode, Rel, Resource, Storage, Tenant};
 use domain::Value;
 use serde_json::{Map, Value as Json};
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// One stored column of a resource.
 #[derive(Debug, Clone, Copy)]
@@ -15,8 +17,15 @@ pub(crate) struct Column {
 }
 
 /// The readable columns of a resource, in a fixed order: attributes (not
-/// hashed secrets), then each relationship's id and type columns.
-pub(crate) fn columns(res: &Resource) -> Vec<Column> {
+/// hashed secrets), then each relationship's id and type columns. Computed
+/// once per resource: every row read uses it.
+pub(crate) fn columns(res: &'static Resource) -> &'static [Column] {
+    static CACHE: OnceLock<HashMap<&'static str, Vec<Column>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| domain::schema::RESOURCES.iter().map(|r| (r.kind, compute_columns(r))).collect());
+    cache.get(res.kind).map(Vec::as_slice).expect("every resource is in RESOURCES")
+}
+
+fn compute_columns(res: &Resource) -> Vec<Column> {
     let mut cols: Vec<Column> =
         res.fields.iter().filter(|f| f.mode != Mode::Hashed).map(|f| Column { name: f.column, st: f.kind.storage() }).collect();
     for r in res.rels {
@@ -28,7 +37,7 @@ pub(crate) fn columns(res: &Resource) -> Vec<Column> {
     cols
 }
 
-pub(crate) fn select_list(res: &Resource) -> String {
+pub(crate) fn select_list(res: &'static Resource) -> String {
     columns(res).iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
 }
 
@@ -36,7 +45,7 @@ pub(crate) fn select_list(res: &Resource) -> String {
 #[derive(Debug, Clone)]
 pub struct Record {
     pub res: &'static Resource,
-    cols: Vec<Column>,
+    cols: &'static [Column],
     values: Vec<Value>,
     /// A secret generated on create, answered once in the create response.
     pub generated: Option<(&'static str, String)>,

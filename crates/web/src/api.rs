@@ -9,7 +9,7 @@ mod openapi;
 mod params;
 mod sessions;
 
-pub(crate) use auth::CachedLogin;
+pub(crate) use auth::{CachedLogin, Failures};
 
 use crate::App;
 use axum::extract::{FromRequestParts, Request};

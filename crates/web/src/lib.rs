@@ -6,7 +6,7 @@ mod api;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use store::Store;
 use tokio::net::TcpListener;
 
@@ -29,12 +29,21 @@ struct Inner {
     config: WebConfig,
     session_key: Vec<u8>,
     logins: RwLock<HashMap<String, api::CachedLogin>>,
+    failures: Mutex<HashMap<String, api::Failures>>,
 }
 
 impl App {
     pub async fn new(store: Store, config: WebConfig) -> Result<App, store::Error> {
         let session_key = store.server_secret("session_key").await?.into_bytes();
-        Ok(App { inner: Arc::new(Inner { store, config, session_key, logins: RwLock::new(HashMap::new()) }) })
+        Ok(App {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                session_key,
+                logins: RwLock::new(HashMap::new()),
+                failures: Mutex::new(HashMap::new()),
+            }),
+        })
     }
 
     pub fn store(&self) -> &Store {

@@ -19,6 +19,17 @@ const CACHE_TTL: Duration = Duration::from_secs(60);
 /// How often `last_used_at` is written per credential at most.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
 pub const SESSION_COOKIE: &str = "sb_session";
+/// Failed logins per username tolerated within [`FAILURE_WINDOW`]; beyond
+/// that the name is locked out without verifying (no Argon2 work to burn).
+const MAX_FAILURES: u32 = 10;
+const FAILURE_WINDOW: Duration = Duration::from_secs(300);
+
+/// Recent failed logins of one username.
+#[derive(Clone, Copy)]
+pub(crate) struct Failures {
+    count: u32,
+    since: Instant,
+}
 
 #[derive(Clone)]
 pub(crate) struct CachedLogin {
@@ -81,6 +92,26 @@ impl App {
         Err(ApiError::unauthorized())
     }
 
+    fn locked_out(&self, user: &str) -> bool {
+        let failures = self.inner.failures.lock().expect("failure lock");
+        failures.get(user).is_some_and(|f| f.count >= MAX_FAILURES && f.since.elapsed() < FAILURE_WINDOW)
+    }
+
+    fn record_failure(&self, user: &str) {
+        let mut failures = self.inner.failures.lock().expect("failure lock");
+        if failures.len() > 100_000 {
+            failures.retain(|_, f| f.since.elapsed() < FAILURE_WINDOW);
+        }
+        let f = failures.entry(user.to_owned()).or_insert(Failures { count: 0, since: Instant::now() });
+        if f.since.elapsed() >= FAILURE_WINDOW {
+            *f = Failures { count: 0, since: Instant::now() };
+        }
+        f.count += 1;
+        if f.count == MAX_FAILURES {
+            tracing::warn!(username = user, "too many failed API logins; locked out for a while");
+        }
+    }
+
     async fn basic_login(&self, user: &str, pass: &str) -> ApiResult<Actor> {
         let d = digest(user, pass);
         let cached = self.inner.logins.read().expect("login cache lock").get(user).cloned();
@@ -92,11 +123,19 @@ impl App {
                 return Ok(c.actor);
             }
         }
-        let login = self.inner.store.api_credential(user).await?.ok_or_else(ApiError::unauthorized)?;
+        if self.locked_out(user) {
+            return Err(ApiError::too_many_failures());
+        }
+        let Some(login) = self.inner.store.api_credential(user).await? else {
+            self.record_failure(user);
+            return Err(ApiError::unauthorized());
+        };
         if !store::auth::verify_password(pass.to_owned(), login.hash).await {
             tracing::warn!(username = user, "API authentication failed");
+            self.record_failure(user);
             return Err(ApiError::unauthorized());
         }
+        self.inner.failures.lock().expect("failure lock").remove(user);
         let scope = login.customer_id.map_or(Scope::Operator, Scope::Customer);
         let actor = Actor { scope, kind: "api_credential", id: login.id.to_string(), name: user.to_owned() };
         self.touch(user, &actor).await;

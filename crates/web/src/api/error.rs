@@ -91,6 +91,15 @@ impl ApiError {
             .code("401")
     }
 
+    pub fn too_many_failures() -> Self {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed logins",
+            "Too many failed logins for this username; try again in a few minutes.",
+        )
+        .code("429")
+    }
+
     /// A validation failure of one attribute or relationship.
     pub fn invalid(field: &str, message: &str, relationship: bool) -> Self {
         let section = if relationship { "relationships" } else { "attributes" };
