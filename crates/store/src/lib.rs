@@ -15,6 +15,7 @@ mod migrate;
 pub mod query;
 mod record;
 mod rules;
+pub mod seed;
 mod sql;
 pub mod testing;
 
@@ -83,9 +84,9 @@ impl Store {
         sqlx::any::install_default_drivers();
         let (backend, url) = normalise_url(url);
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
-        let pool =
-            match backend {
-                Backend::Sqlite => options
+        let pool = match backend {
+            Backend::Sqlite => {
+                options
                     .max_connections(8)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
@@ -97,9 +98,10 @@ impl Store {
                         })
                     })
                     .connect(&url)
-                    .await?,
-                Backend::Postgres => options.max_connections(16).connect(&url).await?,
-            };
+                    .await?
+            }
+            Backend::Postgres => options.max_connections(16).connect(&url).await?,
+        };
         let store = Store { pool, backend, write_lock: Arc::new(tokio::sync::Mutex::new(())) };
         migrate::run(&store).await?;
         rules::ensure_settings(&store).await?;

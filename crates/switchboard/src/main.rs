@@ -166,8 +166,46 @@ async fn shutdown_signal() {
 }
 
 async fn seed(config: Config, flags: &[(String, String)]) -> Result<()> {
-    let _ = (config, flags);
-    bail!("seed: not wired yet")
+    let mut size = store::seed::SeedSize::small();
+    for (k, v) in flags {
+        let n: u64 = v.parse().with_context(|| format!("--{} must be a number, not {v:?}", k.replace('_', "-")))?;
+        let small = || usize::try_from(n).context("too large");
+        match k.as_str() {
+            "customers" => size.customers = small()?,
+            "numbers" => size.numbers_per_customer = small()?,
+            "accounts" => size.accounts_per_customer = small()?,
+            "gateways" => size.gateways = small()?,
+            "routes" => size.routes_per_customer = small()?,
+            "incoming_cdrs" => size.incoming_cdrs = n,
+            "termination_cdrs" => size.termination_cdrs = n,
+            "days" => size.days = u32::try_from(n).context("--days is too large")?,
+            _ => unreachable!("partitioned by SEED_KEYS"),
+        }
+    }
+    let store = open_store(&config).await?;
+    let started = std::time::Instant::now();
+    let mut last_print = std::time::Instant::now();
+    let report = store::seed::seed(&store, &size, |label, done, total| {
+        if done == total || last_print.elapsed().as_secs() >= 2 {
+            eprintln!("  {label}: {done}/{total}");
+            last_print = std::time::Instant::now();
+        }
+    })
+    .await?;
+    store.close().await;
+    println!(
+        "Seeded in {:.1} s: {} customers, {} numbers, {} SIP accounts, {} incoming trunks, {} gateways, {} routes, {} incoming trunk CDRs, {} termination CDRs.",
+        started.elapsed().as_secs_f64(),
+        report.customers,
+        report.numbers,
+        report.accounts,
+        report.trunks,
+        report.gateways,
+        report.routes,
+        report.incoming_cdrs,
+        report.termination_cdrs
+    );
+    Ok(())
 }
 
 #[cfg(test)]
