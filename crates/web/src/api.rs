@@ -37,6 +37,15 @@ impl IntoResponse for JsonApi {
     }
 }
 
+/// A JSON:API document already written as text.
+pub struct JsonApiText(pub String);
+
+impl IntoResponse for JsonApiText {
+    fn into_response(self) -> Response {
+        ([(header::CONTENT_TYPE, HeaderValue::from_static(JSON_API))], self.0).into_response()
+    }
+}
+
 /// Which API a request came in through.
 #[derive(Debug, Clone, Copy)]
 struct ApiScope {

@@ -6,8 +6,9 @@ use super::error::{ApiError, ApiResult};
 use axum::http::StatusCode;
 use domain::schema::{Access, Kind, Mode, Resource};
 use domain::validate;
-use serde_json::{json, Map, Value as Json};
+use serde_json::Value as Json;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use store::{Input, Record, RelInput};
 
 /// What shapes an answered document.
@@ -30,44 +31,132 @@ impl Shape<'_> {
         }
     }
 
-    pub fn object(&self, rec: &Record) -> Json {
+    /// Writes the resource object of `rec` as JSON text. Documents are
+    /// written directly rather than built as `serde_json::Value` trees: a
+    /// list page was mostly allocator work that way.
+    pub fn write(&self, rec: &Record, out: &mut String) {
         let res = rec.res;
         let id = rec.id();
-        let mut attrs = Map::new();
+        let self_link = self.self_link(res, id);
+        out.push_str("{\"id\":\"");
+        let _ = write!(out, "{id}");
+        out.push_str("\",\"type\":");
+        json_str(res.kind, out);
+        out.push_str(",\"links\":{\"self\":");
+        json_str(&self_link, out);
+        out.push_str("},\"attributes\":{");
+        let mut first = true;
         for f in res.fields.iter().skip(1) {
             if !self.wants(res.kind, f.name) {
                 continue;
             }
-            match (&rec.generated, f.mode) {
-                (Some((name, plain)), _) if *name == f.name => {
-                    attrs.insert(f.name.into(), Json::from(plain.as_str()));
-                }
-                (_, Mode::Hashed) => {}
-                _ => {
-                    attrs.insert(f.name.into(), validate::to_json(f.kind, rec.field(f)));
-                }
+            let generated = rec.generated.as_ref().filter(|(name, _)| *name == f.name);
+            if generated.is_none() && f.mode == Mode::Hashed {
+                continue;
+            }
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            json_str(f.name, out);
+            out.push(':');
+            match generated {
+                Some((_, plain)) => json_str(plain, out),
+                None => write_value(f.kind, rec.field(f), out),
             }
         }
-        let self_link = self.self_link(res, id);
-        let mut rels = Map::new();
+        out.push('}');
+        let mut first = true;
         for r in res.rels {
             if !self.wants(res.kind, r.name) {
                 continue;
             }
-            let data = rec.rel(r).map_or(Json::Null, |(t, rid)| json!({ "type": t, "id": rid.to_string() }));
-            rels.insert(
-                r.name.into(),
-                json!({
-                    "links": { "self": format!("{self_link}/relationships/{}", r.name), "related": format!("{self_link}/{}", r.name) },
-                    "data": data,
-                }),
-            );
+            out.push_str(if first { ",\"relationships\":{" } else { "," });
+            first = false;
+            json_str(r.name, out);
+            out.push_str(":{\"links\":{\"self\":");
+            json_str(&format!("{self_link}/relationships/{}", r.name), out);
+            out.push_str(",\"related\":");
+            json_str(&format!("{self_link}/{}", r.name), out);
+            out.push_str("},\"data\":");
+            match rec.rel(r) {
+                Some((t, rid)) => {
+                    out.push_str("{\"type\":");
+                    json_str(t, out);
+                    out.push_str(",\"id\":\"");
+                    let _ = write!(out, "{rid}");
+                    out.push_str("\"}");
+                }
+                None => out.push_str("null"),
+            }
+            out.push('}');
         }
-        let mut o = json!({ "id": id.to_string(), "type": res.kind, "links": { "self": self_link }, "attributes": attrs });
-        if !rels.is_empty() {
-            o["relationships"] = Json::Object(rels);
+        if !first {
+            out.push('}');
         }
-        o
+        out.push('}');
+    }
+
+    pub fn object_text(&self, rec: &Record) -> String {
+        let mut out = String::with_capacity(512);
+        self.write(rec, &mut out);
+        out
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn json_str(s: &str, out: &mut String) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// Appends a stored value in its document form (see [`validate::to_json`]).
+fn write_value(kind: Kind, v: &domain::Value, out: &mut String) {
+    use domain::Value;
+    match (kind, v) {
+        (_, Value::Null) => out.push_str("null"),
+        (Kind::Time, Value::Int(ms)) => json_str(&domain::time::format_rfc3339(*ms), out),
+        (Kind::Codecs | Kind::FieldNames, Value::Text(s)) => {
+            out.push('[');
+            for (i, item) in s.split(',').filter(|x| !x.is_empty()).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json_str(item, out);
+            }
+            out.push(']');
+        }
+        // Stored by us as serialised JSON; re-checked so a bad row cannot
+        // break the document.
+        (Kind::Json, Value::Text(s)) => match serde_json::from_str::<Json>(s) {
+            Ok(_) => out.push_str(s),
+            Err(_) => out.push_str("null"),
+        },
+        (_, Value::Int(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        (_, Value::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
+        (_, Value::Text(s)) => json_str(s, out),
     }
 }
 
@@ -263,6 +352,15 @@ pub fn is_list(kind: Kind) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_escape_like_serde() {
+        for s in ["plain", "quote \" and \\ back", "ctl \u{1} \n \t", "ünïcode ☎"] {
+            let mut out = String::new();
+            json_str(s, &mut out);
+            assert_eq!(serde_json::from_str::<String>(&out).unwrap(), s);
+        }
+    }
 
     #[test]
     fn csv_quotes_and_defuses_formulas() {

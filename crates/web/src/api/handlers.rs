@@ -5,7 +5,7 @@
 use super::document::{self, Shape, Writer};
 use super::error::{ApiError, ApiResult};
 use super::params::{self, Params};
-use super::{Ctx, JsonApi};
+use super::{Ctx, JsonApi, JsonApiText};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -63,8 +63,8 @@ fn not_found_as(e: store::Error, id: &str) -> ApiError {
     }
 }
 
-/// Related records asked for with `include`, each once.
-async fn included(ctx: &Ctx, res: &Resource, p: &Params, records: &[Record]) -> ApiResult<Vec<Json>> {
+/// Related records asked for with `include`, each once, as JSON text.
+async fn included(ctx: &Ctx, res: &Resource, p: &Params, records: &[Record]) -> ApiResult<Vec<String>> {
     let Some(inc) = p.include.as_deref() else { return Ok(Vec::new()) };
     let mut wanted: BTreeMap<&'static str, Vec<i64>> = BTreeMap::new();
     for path in inc.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -91,19 +91,34 @@ async fn included(ctx: &Ctx, res: &Resource, p: &Params, records: &[Record]) -> 
         }
         for rec in ctx.app.store().get_many(target, ctx.scope(), &ids).await? {
             if seen.insert((kind, rec.id())) {
-                out.push(shape.object(&rec));
+                out.push(shape.object_text(&rec));
             }
         }
     }
     Ok(out)
 }
 
-fn document(data: Json, included: Vec<Json>) -> Json {
-    let mut doc = json!({ "data": data });
+/// A document from JSON texts: primary data, included resources and, for
+/// lists, top-level links and meta.
+fn document(data: &str, included: &[String], links: Option<&Json>, meta: Option<&Json>) -> JsonApiText {
+    let mut doc = String::with_capacity(data.len() + 256);
+    doc.push_str("{\"data\":");
+    doc.push_str(data);
     if !included.is_empty() {
-        doc["included"] = Json::Array(included);
+        doc.push_str(",\"included\":[");
+        doc.push_str(&included.join(","));
+        doc.push(']');
     }
-    doc
+    if let Some(l) = links {
+        doc.push_str(",\"links\":");
+        doc.push_str(&l.to_string());
+    }
+    if let Some(m) = meta {
+        doc.push_str(",\"meta\":");
+        doc.push_str(&m.to_string());
+    }
+    doc.push('}');
+    JsonApiText(doc)
 }
 
 /// The query string without its `page[...]` parameters, for page links.
@@ -130,7 +145,15 @@ pub async fn list(ctx: Ctx, Path(kind): Path<String>, RawQuery(raw): RawQuery) -
     let q = params::list_query(res, &p, true)?;
     let page = ctx.app.store().list(res, ctx.scope(), &q).await?;
     let shape = ctx.shape(&p);
-    let data: Vec<Json> = page.records.iter().map(|r| shape.object(r)).collect();
+    let mut data = String::with_capacity(page.records.len() * 600 + 2);
+    data.push('[');
+    for (i, r) in page.records.iter().enumerate() {
+        if i > 0 {
+            data.push(',');
+        }
+        shape.write(r, &mut data);
+    }
+    data.push(']');
     let inc = included(&ctx, res, &p, &page.records).await?;
 
     let rest = query_without_page(raw.as_deref());
@@ -165,18 +188,14 @@ pub async fn list(ctx: Ctx, Path(kind): Path<String>, RawQuery(raw): RawQuery) -
             meta.insert("page_count".into(), json!(pages));
         }
     }
-    let mut doc = document(Json::Array(data), inc);
-    doc["links"] = Json::Object(links);
-    if !meta.is_empty() {
-        doc["meta"] = Json::Object(meta);
-    }
-    Ok(JsonApi(doc).into_response())
+    let meta = (!meta.is_empty()).then_some(Json::Object(meta));
+    Ok(document(&data, &inc, Some(&Json::Object(links)), meta.as_ref()).into_response())
 }
 
 async fn show_record(ctx: &Ctx, res: &'static Resource, id: &str, p: &Params) -> ApiResult<Response> {
     let rec = ctx.record(res, id).await?;
     let inc = included(ctx, res, p, std::slice::from_ref(&rec)).await?;
-    Ok(JsonApi(document(ctx.shape(p).object(&rec), inc)).into_response())
+    Ok(document(&ctx.shape(p).object_text(&rec), &inc, None, None).into_response())
 }
 
 pub async fn show(ctx: Ctx, Path((kind, id)): Path<(String, String)>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
@@ -200,7 +219,7 @@ pub async fn create(ctx: Ctx, Path(kind): Path<String>, RawQuery(raw): RawQuery,
     }
     let shape = ctx.shape(&p);
     let inc = included(&ctx, res, &p, std::slice::from_ref(&rec)).await?;
-    let mut resp = (StatusCode::CREATED, JsonApi(document(shape.object(&rec), inc))).into_response();
+    let mut resp = (StatusCode::CREATED, document(&shape.object_text(&rec), &inc, None, None)).into_response();
     if let Ok(v) = HeaderValue::from_str(&shape.self_link(res, rec.id())) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
@@ -234,7 +253,7 @@ pub async fn update(ctx: Ctx, Path((kind, id)): Path<(String, String)>, RawQuery
         ctx.app.forget_logins();
     }
     let inc = included(&ctx, res, &p, std::slice::from_ref(&rec)).await?;
-    Ok(JsonApi(document(ctx.shape(&p).object(&rec), inc)).into_response())
+    Ok(document(&ctx.shape(&p).object_text(&rec), &inc, None, None).into_response())
 }
 
 pub async fn delete(ctx: Ctx, Path((kind, id)): Path<(String, String)>) -> ApiResult<Response> {
@@ -272,8 +291,8 @@ async fn related_record(ctx: &Ctx, kind: &str, id: &str, rel: &str) -> ApiResult
 pub async fn related(ctx: Ctx, Path((kind, id, rel)): Path<(String, String, String)>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
     let p = params::parse(raw.as_deref())?;
     let (_, rec) = related_record(&ctx, &kind, &id, &rel).await?;
-    let data = rec.as_ref().map_or(Json::Null, |r| ctx.shape(&p).object(r));
-    Ok(JsonApi(json!({ "data": data })).into_response())
+    let data = rec.as_ref().map_or_else(|| "null".to_owned(), |r| ctx.shape(&p).object_text(r));
+    Ok(document(&data, &[], None, None).into_response())
 }
 
 pub async fn relationship(ctx: Ctx, Path((kind, id, rel)): Path<(String, String, String)>) -> ApiResult<Response> {

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# API benchmarks of issue 2, on SQLite and PostgreSQL:
+#  - latency (p50/p99) of a page of 50 termination CDRs filtered by a one-day
+#    window + customer, sorted by time_start, at each CDR count given;
+#    baseline: GET /healthz on the same server in the same run;
+#  - CSV export rate of 1,000,000 CDRs and the server's peak RSS while
+#    exporting (baseline: RSS before the export);
+#  - requests/s of GET on a customers list page with wrk (baseline: /healthz).
+# The server runs pinned to CPU 0, the load generators to CPU 1.
+#
+# Usage: bench/api.sh [CDR counts...]        (default: 1000000 10000000)
+#        BENCH_BACKENDS="sqlite postgres" BENCH_DIR=/tmp/sb-bench BENCH_KEEP=1
+# Seeded stores are kept in BENCH_DIR and reused when BENCH_KEEP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+counts=("${@:-1000000 10000000}")
+read -r -a counts <<<"${counts[*]}"
+backends=${BENCH_BACKENDS:-sqlite postgres}
+dir=${BENCH_DIR:-/tmp/sb-bench}
+pg=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+mkdir -p "$dir"
+cargo build --release -q -p switchboard
+bin=$PWD/target/release/switchboard
+user=bench pass=bench-secret-1
+port=18089
+export SWITCHBOARD_LOG=warn
+
+url_for() { # backend count
+    if [ "$1" = sqlite ]; then echo "sqlite://$dir/cdr-$2.db"; else echo "$pg/sb_bench_$2"; fi
+}
+
+seed() { # backend count url
+    local marker="$dir/seeded-$1-$2"
+    if [ "${BENCH_KEEP:-}" = 1 ] && [ -f "$marker" ]; then return; fi
+    if [ "$1" = sqlite ]; then rm -f "$dir/cdr-$2.db"*; else
+        psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS sb_bench_$2 WITH (FORCE)" -c "CREATE DATABASE sb_bench_$2"
+    fi
+    local t0=$SECONDS
+    "$bin" seed --database-url "$3" --customers 100 --numbers 5 --accounts 5 --gateways 5 --routes 2 \
+        --incoming-cdrs 0 --termination-cdrs "$2" --days 30 >/dev/null
+    echo "  seeded $2 CDRs on $1 in $((SECONDS - t0)) s"
+    [ "$1" = postgres ] && psql -q -h 127.0.0.1 -U postgres -d "sb_bench_$2" -c "VACUUM ANALYZE"
+    touch "$marker"
+}
+
+start() { # url
+    SWITCHBOARD_DATABASE_URL=$1 SWITCHBOARD_HTTP_LISTEN=127.0.0.1:$port \
+        SWITCHBOARD_OPERATOR_USER=$user SWITCHBOARD_OPERATOR_PASSWORD=$pass \
+        taskset -c 0 "$bin" serve >"$dir/serve.log" 2>&1 &
+    server=$!
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.1; done
+    echo "server did not start"; cat "$dir/serve.log"; exit 1
+}
+
+stop() { kill "$server"; wait "$server" 2>/dev/null || true; }
+
+rss_kb() { awk "/^$1:/ {print \$2}" "/proc/$server/status"; }
+
+for backend in $backends; do
+    for n in "${counts[@]}"; do
+        url=$(url_for "$backend" "$n")
+        echo "== $backend, $n termination CDRs"
+        seed "$backend" "$n" "$url"
+        start "$url"
+        read -r hp50 hp99 _ < <(taskset -c 1 python3 bench/list_latency.py 127.0.0.1:$port $user $pass healthz 300)
+        read -r p50 p99 rows < <(taskset -c 1 python3 bench/list_latency.py 127.0.0.1:$port $user $pass cdr 300 100 30)
+        echo "  CDR page (50, window+customer, by time_start): p50 ${p50} ms, p99 ${p99} ms (mean ${rows} rows/page)"
+        echo "  baseline /healthz: p50 ${hp50} ms, p99 ${hp99} ms; ratio p50 $(python3 -c "print(round($p50/$hp50,1))")x"
+        if [ "$n" = 1000000 ]; then
+            before=$(rss_kb VmRSS)
+            echo 5 >"/proc/$server/clear_refs" 2>/dev/null || true
+            t0=$(date +%s.%N)
+            lines=$(curl -sf -u $user:$pass "http://127.0.0.1:$port/api/rest/public/operator/termination_cdrs.csv?filter%5Btime_start_gteq%5D=2000-01-01%2000:00:00" | wc -l)
+            t1=$(date +%s.%N)
+            peak=$(rss_kb VmHWM)
+            python3 -c "r=$lines-1; s=$t1-$t0; print(f'  CSV export: {r} rows in {s:.1f} s = {r/s:,.0f} rows/s; RSS before {$before/1024:.0f} MiB, peak while exporting {$peak/1024:.0f} MiB')"
+            out=$(taskset -c 1 wrk -t1 -c32 -d10s -H "Authorization: Basic $(printf %s "$user:$pass" | base64)" \
+                "http://127.0.0.1:$port/api/rest/public/operator/customers?page%5Bsize%5D=50" | awk '/Requests\/sec/ {print $2}')
+            base=$(taskset -c 1 wrk -t1 -c32 -d10s "http://127.0.0.1:$port/healthz" | awk '/Requests\/sec/ {print $2}')
+            python3 -c "print(f'  wrk customers list (page of 50): {float(\"$out\"):,.0f} req/s; baseline /healthz {float(\"$base\"):,.0f} req/s; ratio {float(\"$out\")/float(\"$base\"):.2f}')"
+        fi
+        stop
+    done
+done
