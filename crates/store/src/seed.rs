@@ -739,7 +739,7 @@ const TERMINATION_OUTCOMES: &[Outcome] = &[
     outcome(2, 403, "Forbidden", "Rejected by carrier", (50, 600)),
 ];
 
-const DISABLED_NUMBER: Outcome = outcome(0, 404, "Not Found", "Number is disabled", (10, 200));
+const DISABLED_NUMBER: Outcome = outcome(0, 403, "Forbidden", "Number is disabled", (10, 200));
 const NO_EXTERNAL_CALLS: Outcome = outcome(0, 403, "Forbidden", "External calls not allowed", (10, 200));
 
 fn draw_outcome<'a>(rng: &mut Rng, table: &'a [Outcome]) -> &'a Outcome {
