@@ -114,7 +114,24 @@ async fn negotiate(req: Request, next: Next) -> Response {
             .code("406")
             .into_response();
     }
-    next.run(req).await
+    let resp = next.run(req).await;
+    as_json_api_error(resp).await
+}
+
+/// Framework rejections (a path that does not decode, a body over the size
+/// limit, …) arrive as plain text; clients of this API expect every 4xx to
+/// be a JSON:API error document with a detail.
+async fn as_json_api_error(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json_api = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(JSON_API.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_json_api {
+        return resp;
+    }
+    let text = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap_or_default();
+    let detail = String::from_utf8_lossy(&text).trim().to_owned();
+    let detail =
+        if detail.is_empty() || status.is_server_error() { status.canonical_reason().unwrap_or("Error").to_owned() } else { detail };
+    ApiError::new(status, status.canonical_reason().unwrap_or("Error"), detail).into_response()
 }
 
 /// An authenticated request in one API scope.

@@ -560,3 +560,16 @@ async fn repeated_failed_logins_lock_the_name_out() {
         assert_eq!(app.get(&format!("{OP}/customers")).await.0, 200);
     }
 }
+
+#[tokio::test]
+async fn framework_rejections_are_json_api_errors_too() {
+    for app in spawn_apps().await {
+        let (s, b) = app.get(&format!("{OP}/customers/%FF%FE")).await;
+        assert!(s == 400 || s == 404, "{}: {s}", app.backend);
+        assert!(b["errors"][0]["detail"].is_string(), "{b}");
+        let big = format!("{{\"data\":{{\"type\":\"customers\",\"attributes\":{{\"name\":\"{}\"}}}}}}", "x".repeat(3 << 20));
+        let (s, b) = app.post_raw(&format!("{OP}/customers"), big).await;
+        assert_eq!(s, 413, "{b}");
+        assert!(b["errors"][0]["detail"].is_string(), "{b}");
+    }
+}
