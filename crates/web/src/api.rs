@@ -71,6 +71,7 @@ fn scoped(customer: bool) -> Router<App> {
         .route("/{kind}/{id}/relationships/{rel}", get(handlers::relationship).fallback(method_not_allowed))
         .fallback(|| async { ApiError::route_not_found() })
         .layer(middleware::from_fn(negotiate))
+        .layer(middleware::from_fn(trace))
         .layer(Extension(ApiScope { customer }))
 }
 
@@ -116,6 +117,21 @@ async fn negotiate(req: Request, next: Next) -> Response {
     }
     let resp = next.run(req).await;
     as_json_api_error(resp).await
+}
+
+/// A span per request; the outcome logged at debug (errors at warn by
+/// their handlers).
+async fn trace(req: Request, next: Next) -> Response {
+    use tracing::Instrument as _;
+    let span = tracing::info_span!("http", method = %req.method(), path = %req.uri().path());
+    let started = std::time::Instant::now();
+    async move {
+        let resp = next.run(req).await;
+        tracing::debug!(status = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64, "answered");
+        resp
+    }
+    .instrument(span)
+    .await
 }
 
 /// Framework rejections (a path that does not decode, a body over the size

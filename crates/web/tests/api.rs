@@ -573,3 +573,16 @@ async fn framework_rejections_are_json_api_errors_too() {
         assert!(b["errors"][0]["detail"].is_string(), "{b}");
     }
 }
+
+#[tokio::test]
+async fn a_deleted_credential_stops_working_at_once() {
+    for app in spawn_apps().await {
+        let c = customer(&app, "A", json!({})).await;
+        let (user, secret) = app.customer_credential(&c).await;
+        let me = app.as_user(&user, &secret);
+        assert_eq!(me.get(&format!("{CU}/customers")).await.0, 200, "{}", app.backend);
+        // Cached now; deleting the customer (and with it the credential) ends it.
+        assert_eq!(app.delete(&format!("{OP}/customers/{c}")).await.0, 204);
+        assert_eq!(me.get(&format!("{CU}/customers")).await.0, 401);
+    }
+}

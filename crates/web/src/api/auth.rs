@@ -76,9 +76,13 @@ fn bearer_or_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 impl App {
-    /// Forgets every cached login (after a credential changes).
-    pub(crate) fn forget_logins(&self) {
-        self.inner.logins.write().expect("login cache lock").clear();
+    /// Called after every write: a change to a credential, or to a customer
+    /// (deleting one deletes its credentials), ends every cached login, so
+    /// a revoked credential stops working at once.
+    pub(crate) fn changed(&self, res: &domain::Resource) {
+        if matches!(res.kind, "api_credentials" | "customers") {
+            self.inner.logins.write().expect("login cache lock").clear();
+        }
     }
 
     /// The caller, or 401.

@@ -214,9 +214,7 @@ pub async fn create(ctx: Ctx, Path(kind): Path<String>, RawQuery(raw): RawQuery,
     };
     let input = document::parse_body(res, &body, None, &Writer { customer: ctx.customer, settings: &settings })?;
     let rec = ctx.app.store().create(res, &ctx.actor, input).await?;
-    if res.kind == "api_credentials" {
-        ctx.app.forget_logins();
-    }
+    ctx.app.changed(res);
     let shape = ctx.shape(&p);
     let inc = included(&ctx, res, &p, std::slice::from_ref(&rec)).await?;
     let mut resp = (StatusCode::CREATED, document(&shape.object_text(&rec), &inc, None, None)).into_response();
@@ -249,9 +247,7 @@ pub async fn update(ctx: Ctx, Path((kind, id)): Path<(String, String)>, RawQuery
     };
     let input = document::parse_body(res, &body, Some(n), &Writer { customer: ctx.customer, settings: &settings })?;
     let rec = ctx.app.store().update(res, &ctx.actor, n, input).await.map_err(|e| not_found_as(e, &id))?;
-    if res.kind == "api_credentials" {
-        ctx.app.forget_logins();
-    }
+    ctx.app.changed(res);
     let inc = included(&ctx, res, &p, std::slice::from_ref(&rec)).await?;
     Ok(document(&ctx.shape(&p).object_text(&rec), &inc, None, None).into_response())
 }
@@ -268,9 +264,7 @@ pub async fn delete(ctx: Ctx, Path((kind, id)): Path<(String, String)>) -> ApiRe
         }
     }
     ctx.app.store().delete(res, &ctx.actor, n).await.map_err(|e| not_found_as(e, &id))?;
-    if res.kind == "api_credentials" {
-        ctx.app.forget_logins();
-    }
+    ctx.app.changed(res);
     // No body bytes at all: some clients choke on an empty string.
     Ok(StatusCode::NO_CONTENT.into_response())
 }
