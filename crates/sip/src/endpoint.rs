@@ -1,0 +1,560 @@
+//! The SIP server endpoint: UDP and TCP on one address, rsipstack's
+//! transaction layer, and incoming requests handed out as [`Incoming`].
+//!
+//! We read the sockets ourselves and feed parsed messages to rsipstack's
+//! endpoint, because its own transports drop whatever its parser refuses —
+//! unknown methods and malformed requests — without a word. Those we answer
+//! statelessly (501 / 400, see [`wire`]); everything else runs through the
+//! stack's transactions (retransmissions, timers, ACK, CANCEL).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rsipstack::sip::headers::make_header;
+use rsipstack::sip::prelude::HeadersExt;
+use rsipstack::sip::ToTypedHeader;
+use rsipstack::sip::{Header, SipMessage};
+use rsipstack::transaction::endpoint::EndpointInner;
+use rsipstack::transaction::key::{TransactionKey, TransactionRole};
+use rsipstack::transaction::{Transaction, TransactionReceiver};
+use rsipstack::transport::tcp::TcpConnection;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{SipAddr, SipConnection, TransportLayer};
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::message::Headers;
+
+pub(crate) mod wire;
+
+/// Carries the source of a request from our reader to [`Incoming`]:
+/// rsipstack's UDP connection has no public way to set the peer address.
+/// Responses never copy it (the stack copies only Via/From/To/Call-ID/CSeq)
+/// and a copy sent by a peer is removed before ours is added.
+const SOURCE_HEADER: &str = "X-Switchboard-Source";
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// A socket could not be bound or read back.
+    #[error("cannot bind SIP listener on {addr}: {source}")]
+    Io {
+        /// The address we tried.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The SIP stack refused its setup.
+    #[error("SIP stack setup failed: {0}")]
+    Stack(String),
+}
+
+/// Why a reply could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    /// Status outside 100–699.
+    #[error("invalid status code {0}")]
+    InvalidStatus(u16),
+    /// A reason phrase, header name or value would break the message framing.
+    #[error("header or reason phrase contains CR, LF or an empty name")]
+    InvalidText,
+    /// The transaction refused (e.g. a second final response) or the send failed.
+    #[error("transaction error: {0}")]
+    Transaction(String),
+}
+
+/// SIP methods the stack understands; others never reach [`Incoming`]
+/// (they are answered 501).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Ack,
+    Bye,
+    Cancel,
+    Info,
+    Invite,
+    Message,
+    Notify,
+    Options,
+    Prack,
+    Publish,
+    Refer,
+    Register,
+    Subscribe,
+    Update,
+}
+
+impl Method {
+    fn from_stack(m: rsipstack::sip::Method) -> Self {
+        use rsipstack::sip::Method as M;
+        match m {
+            M::Ack => Self::Ack,
+            M::Bye => Self::Bye,
+            M::Cancel => Self::Cancel,
+            M::Info => Self::Info,
+            M::Invite => Self::Invite,
+            M::Message => Self::Message,
+            M::Notify => Self::Notify,
+            M::Options => Self::Options,
+            M::PRack => Self::Prack,
+            M::Publish => Self::Publish,
+            M::Refer => Self::Refer,
+            M::Register => Self::Register,
+            M::Subscribe => Self::Subscribe,
+            M::Update => Self::Update,
+        }
+    }
+
+    /// The method name as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ack => "ACK",
+            Self::Bye => "BYE",
+            Self::Cancel => "CANCEL",
+            Self::Info => "INFO",
+            Self::Invite => "INVITE",
+            Self::Message => "MESSAGE",
+            Self::Notify => "NOTIFY",
+            Self::Options => "OPTIONS",
+            Self::Prack => "PRACK",
+            Self::Publish => "PUBLISH",
+            Self::Refer => "REFER",
+            Self::Register => "REGISTER",
+            Self::Subscribe => "SUBSCRIBE",
+            Self::Update => "UPDATE",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The transport a request arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// Datagrams; the stack retransmits responses as RFC 3261 requires.
+    Udp,
+    /// One connection per peer; responses go back on it.
+    Tcp,
+}
+
+impl Transport {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Udp => "udp",
+            Self::Tcp => "tcp",
+        }
+    }
+}
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Sent as the `User-Agent`/`Server` header of our responses.
+    pub user_agent: String,
+    /// Cancelling it stops the server, like [`SipServer::shutdown`].
+    pub cancel: CancellationToken,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self { user_agent: concat!("Switchboard/", env!("CARGO_PKG_VERSION")).to_string(), cancel: CancellationToken::new() }
+    }
+}
+
+/// A running SIP server on UDP and TCP.
+pub struct SipServer {
+    udp_addr: SocketAddr,
+    tcp_addr: SocketAddr,
+    incoming: TransactionReceiver,
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+/// Shared by the socket readers.
+struct Feeder {
+    endpoint: Arc<EndpointInner>,
+    user_agent: String,
+}
+
+impl SipServer {
+    /// Binds UDP and TCP on `listen` (port 0 picks one free port for both)
+    /// and starts serving.
+    pub async fn bind(listen: SocketAddr, opts: ServerOptions) -> Result<SipServer, BindError> {
+        let (udp, tcp) = bind_pair(listen).await?;
+        let io = |addr| move |source| BindError::Io { addr, source };
+        let udp_addr = udp.local_addr().map_err(io(listen))?;
+        let tcp_addr = tcp.local_addr().map_err(io(listen))?;
+        let cancel = opts.cancel.clone();
+
+        let endpoint = rsipstack::EndpointBuilder::new()
+            .with_user_agent(&opts.user_agent)
+            .with_transport_layer(TransportLayer::new(cancel.child_token()))
+            .with_cancel_token(cancel.child_token())
+            .build();
+        let incoming = endpoint.incoming_transactions().map_err(|e| BindError::Stack(e.to_string()))?;
+        let udp = Arc::new(udp);
+        let udp_conn =
+            UdpConnection::from_socket(udp.clone(), None, Some(cancel.child_token())).await.map_err(|e| BindError::Stack(e.to_string()))?;
+        let feeder = Arc::new(Feeder { endpoint: endpoint.inner.clone(), user_agent: opts.user_agent.clone() });
+
+        let mut tasks = JoinSet::new();
+        let inner = endpoint.inner.clone();
+        tasks.spawn(async move {
+            if let Err(e) = inner.serve().await {
+                warn!(error = %e, "SIP endpoint stopped");
+            }
+        });
+        tasks.spawn(udp_loop(udp, udp_conn, feeder.clone(), cancel.clone()));
+        tasks.spawn(tcp_accept_loop(tcp, tcp_addr, feeder, cancel.clone()));
+        Ok(SipServer { udp_addr, tcp_addr, incoming, cancel, tasks })
+    }
+
+    /// The bound UDP address.
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.udp_addr
+    }
+
+    /// The bound TCP address.
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.tcp_addr
+    }
+
+    /// A token that stops the server when cancelled.
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// The next new request; `None` once the server is shut down.
+    /// Retransmissions and ACKs of non-2xx responses are absorbed by the
+    /// transaction layer and never show up here.
+    pub async fn accept(&mut self) -> Option<Incoming> {
+        loop {
+            let tx = tokio::select! {
+                _ = self.cancel.cancelled() => return None,
+                tx = self.incoming.recv() => tx?,
+            };
+            match Incoming::new(tx) {
+                Some(incoming) => return Some(incoming),
+                None => debug!("dropped a transaction without our source header"),
+            }
+        }
+    }
+
+    /// Stops reading, cancels the stack and waits for its tasks.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Binds UDP then TCP on the same port; with port 0 the UDP port may be
+/// taken for TCP, so try a few times.
+async fn bind_pair(listen: SocketAddr) -> Result<(UdpSocket, TcpListener), BindError> {
+    let io = |addr| move |source| BindError::Io { addr, source };
+    let mut last_err = None;
+    for _ in 0..8 {
+        let udp = UdpSocket::bind(listen).await.map_err(io(listen))?;
+        let port = udp.local_addr().map_err(io(listen))?.port();
+        let tcp_at = SocketAddr::new(listen.ip(), port);
+        match TcpListener::bind(tcp_at).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if listen.port() == 0 => last_err = Some((tcp_at, e)),
+            Err(e) => return Err(io(tcp_at)(e)),
+        }
+    }
+    let (addr, source) = last_err.unwrap_or_else(|| (listen, std::io::ErrorKind::AddrInUse.into()));
+    Err(BindError::Io { addr, source })
+}
+
+async fn udp_loop(socket: Arc<UdpSocket>, conn: UdpConnection, feeder: Arc<Feeder>, cancel: CancellationToken) {
+    let mut buf = vec![0u8; wire::MAX_MESSAGE];
+    loop {
+        let (len, src) = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = socket.recv_from(&mut buf) => match r {
+                Ok(r) => r,
+                Err(e) => {
+                    // ICMP port-unreachable from an earlier send shows up here.
+                    debug!(error = %e, "UDP receive error");
+                    continue;
+                }
+            },
+        };
+        let packet = &buf[..len];
+        if packet == b"\r\n\r\n" {
+            socket.send_to(b"\r\n", src).await.ok();
+            continue;
+        }
+        if packet.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let answer = feeder.feed(packet, src, SipConnection::Udp(conn.clone()), Transport::Udp).await;
+        if let Some(bytes) = answer {
+            let target = wire::udp_reply_target(packet, src);
+            if let Err(e) = socket.send_to(&bytes, target).await {
+                debug!(error = %e, %target, "UDP send of stateless reply failed");
+            }
+        }
+    }
+}
+
+async fn tcp_accept_loop(listener: TcpListener, local: SocketAddr, feeder: Arc<Feeder>, cancel: CancellationToken) {
+    let mut conns = JoinSet::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = cancel.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(r) => r,
+                Err(e) => {
+                    debug!(error = %e, "TCP accept failed");
+                    continue;
+                }
+            },
+            // Reap finished connections so the set does not grow.
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+        };
+        let local = SipAddr { r#type: Some(rsipstack::sip::Transport::Tcp), addr: local.into() };
+        match TcpConnection::from_stream(stream, local, Some(cancel.child_token())) {
+            Ok(conn) => {
+                conns.spawn(tcp_conn_loop(conn, peer, feeder.clone(), cancel.clone()));
+            }
+            Err(e) => debug!(error = %e, %peer, "TCP connection setup failed"),
+        }
+    }
+    conns.shutdown().await;
+}
+
+async fn tcp_conn_loop(conn: TcpConnection, peer: SocketAddr, feeder: Arc<Feeder>, cancel: CancellationToken) {
+    // We read; rsipstack only writes (responses go out on this connection).
+    let Some(mut reader) = conn.inner.read_half.lock().await.take() else {
+        return;
+    };
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 8192];
+    loop {
+        let n = tokio::select! {
+            _ = cancel.cancelled() => break,
+            r = reader.read(&mut chunk) => match r {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            },
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        loop {
+            match wire::take_frame(&mut buf) {
+                wire::Frame::Incomplete => break,
+                wire::Frame::Keepalive { ping } => {
+                    if ping && conn.inner.send_raw(b"\r\n").await.is_err() {
+                        return;
+                    }
+                }
+                wire::Frame::Broken => {
+                    debug!(%peer, "unframeable TCP stream, closing");
+                    conn.inner.close().await.ok();
+                    return;
+                }
+                wire::Frame::Message(msg) => {
+                    let answer = feeder.feed(&msg, peer, SipConnection::Tcp(conn.clone()), Transport::Tcp).await;
+                    if let Some(bytes) = answer {
+                        if conn.inner.send_raw(&bytes).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    conn.inner.close().await.ok();
+}
+
+impl Feeder {
+    /// Hands one message to the stack; returns a stateless reply to send
+    /// when we answer it ourselves (400 or 501).
+    async fn feed(&self, raw: &[u8], src: SocketAddr, conn: SipConnection, transport: Transport) -> Option<Vec<u8>> {
+        let msg = match SipMessage::try_from(raw) {
+            Ok(msg) => msg,
+            Err(e) => {
+                debug!(%src, error = %e, "unparseable SIP message");
+                return match wire::classify_rejected(raw) {
+                    wire::Rejected::UnknownMethod => self.stateless(raw, src, 501, "Not Implemented"),
+                    wire::Rejected::Malformed => self.stateless(raw, src, 400, "Bad Request"),
+                    wire::Rejected::Ignore => None,
+                };
+            }
+        };
+        let msg = match msg {
+            SipMessage::Request(req) => match prepare_request(req, src, transport) {
+                Ok(req) => SipMessage::Request(req),
+                Err(reason) => {
+                    debug!(%src, reason, "invalid SIP request");
+                    return self.stateless(raw, src, 400, "Bad Request");
+                }
+            },
+            // Responses belong to client transactions; the stack matches them.
+            response => response,
+        };
+        let from = SipAddr {
+            r#type: Some(match transport {
+                Transport::Udp => rsipstack::sip::Transport::Udp,
+                Transport::Tcp => rsipstack::sip::Transport::Tcp,
+            }),
+            addr: src.into(),
+        };
+        if let Err(e) = self.endpoint.on_received_message(msg, conn, &from).await {
+            debug!(%src, error = %e, "SIP stack rejected message");
+        }
+        None
+    }
+
+    fn stateless(&self, raw: &[u8], src: SocketAddr, status: u16, reason: &str) -> Option<Vec<u8>> {
+        wire::stateless_response(raw, src, status, reason, &self.user_agent)
+    }
+}
+
+/// Checks what the transaction layer needs (so failures get 400 instead of
+/// being dropped inside the stack), fills Via `received`/`rport`, and tags
+/// the request with its source.
+fn prepare_request(
+    mut req: rsipstack::sip::Request,
+    src: SocketAddr,
+    transport: Transport,
+) -> Result<rsipstack::sip::Request, &'static str> {
+    // top_via_header(): via_header() returns a whole field, which misreads
+    // two comma-separated Vias.
+    req.top_via_header().map_err(|_| "no Via")?.typed().map_err(|_| "bad Via")?;
+    req.to_header().map_err(|_| "no To")?.typed().map_err(|_| "bad To")?;
+    let cseq = req.cseq_header().map_err(|_| "no CSeq")?;
+    let cseq_method = cseq.method().map_err(|_| "bad CSeq")?;
+    if cseq_method != req.method && req.method != rsipstack::sip::Method::Ack {
+        return Err("CSeq method does not match");
+    }
+    if req.call_id_header().map_err(|_| "no Call-ID")?.value().trim().is_empty() {
+        return Err("empty Call-ID");
+    }
+    TransactionKey::from_request(&req, TransactionRole::Server).map_err(|_| "no From tag")?;
+    req.via_header_mut()
+        .and_then(|via| via.update_first_value(|first| Ok(wire::fill_via_received(first.value(), src).into())))
+        .map_err(|_| "bad Via")?;
+    req.headers.retain(|h| !matches!(h, Header::Other(name, _) if name.eq_ignore_ascii_case(SOURCE_HEADER)));
+    req.headers.push(Header::Other(SOURCE_HEADER.to_string(), format!("{} {}", transport.as_str(), src)));
+    Ok(req)
+}
+
+/// A new request, with the server transaction that answers it.
+///
+/// Reply with [`Incoming::reply`]; dropping it without a final response
+/// leaves the client to retransmit and time out.
+pub struct Incoming {
+    tx: Transaction,
+    method: Method,
+    uri: String,
+    headers: Headers,
+    source: SocketAddr,
+    transport: Transport,
+}
+
+impl std::fmt::Debug for Incoming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Incoming")
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("source", &self.source)
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Incoming {
+    fn new(tx: Transaction) -> Option<Self> {
+        let mut headers = Headers::new();
+        let mut source = None;
+        for h in tx.original.headers.iter() {
+            if let Header::Other(name, value) = h {
+                if name.eq_ignore_ascii_case(SOURCE_HEADER) {
+                    source = parse_source(value);
+                    continue;
+                }
+            }
+            headers.push(h.name(), h.value());
+        }
+        let (transport, source) = source?;
+        Some(Incoming { method: Method::from_stack(tx.original.method), uri: tx.original.uri.to_string(), headers, source, transport, tx })
+    }
+
+    /// The request method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The Request-URI as received.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The request's header fields (top Via already carries `received`/`rport`).
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The request body.
+    pub fn body(&self) -> &[u8] {
+        &self.tx.original.body
+    }
+
+    /// The address the request came from (the NAT's, for phones behind one).
+    pub fn source(&self) -> SocketAddr {
+        self.source
+    }
+
+    /// The transport it came on.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// Sends a response through the transaction: Via, From, To, Call-ID and
+    /// CSeq are copied from the request, a To tag is added to final
+    /// responses, and the stack retransmits it for retransmitted requests.
+    /// `extra` headers are appended as given (e.g. `WWW-Authenticate`).
+    pub async fn reply(&mut self, status: u16, reason: &str, extra: &[(&str, &str)]) -> Result<(), ReplyError> {
+        if !(100..=699).contains(&status) {
+            return Err(ReplyError::InvalidStatus(status));
+        }
+        let bad = |s: &str| s.contains(['\r', '\n']);
+        if bad(reason) || extra.iter().any(|(n, v)| n.trim().is_empty() || bad(n) || bad(v)) {
+            return Err(ReplyError::InvalidText);
+        }
+        let stack_err = |e: rsipstack::Error| ReplyError::Transaction(e.to_string());
+        if status >= 200 {
+            let to = self.tx.original.to_header().map_err(|e| stack_err(e.into()))?;
+            if to.tag().map_err(|e| stack_err(e.into()))?.is_none() {
+                let tagged = to.clone().with_tag(rsipstack::transaction::make_tag());
+                self.tx.original.headers.unique_push(tagged.into());
+            }
+        }
+        let code = rsipstack::sip::StatusCode::from(status);
+        let mut resp = self.tx.endpoint_inner.make_response(&self.tx.original, code, None);
+        if !reason.is_empty() {
+            resp.wire_reason = Some(reason.to_string());
+        }
+        for (name, value) in extra {
+            resp.headers.push(make_header(name.trim(), value.to_string()));
+        }
+        self.tx.respond(resp).await.map_err(stack_err)
+    }
+}
+
+fn parse_source(value: &str) -> Option<(Transport, SocketAddr)> {
+    let (transport, addr) = value.split_once(' ')?;
+    let transport = match transport {
+        "udp" => Transport::Udp,
+        "tcp" => Transport::Tcp,
+        _ => return None,
+    };
+    Some((transport, addr.parse().ok()?))
+}
