@@ -57,6 +57,9 @@ async fn every_object_through_its_life() {
         assert_eq!(b["data"]["attributes"]["enabled"], true);
         assert_eq!(b["included"][0]["id"], c);
         let did = b["data"]["id"].as_str().unwrap().to_owned();
+        let links = &b["data"]["relationships"]["customer"]["links"];
+        assert_eq!(links["related"], format!("{}{OP}/available_did_numbers/{did}/customer", app.origin));
+        assert_eq!(links["self"], format!("{}{OP}/available_did_numbers/{did}/relationships/customer", app.origin));
 
         // SIP accounts (our extension: operators may create them).
         let (s, b) = app

@@ -15,10 +15,34 @@ use store::{Input, Record, RelInput};
 pub struct Shape<'a> {
     /// Absolute base of this API, e.g. `https://h/api/rest/public/operator`.
     pub base: &'a str,
+    /// `base` escaped for a JSON string once (it comes from the Host header).
+    base_json: String,
     pub fields: &'a HashMap<String, Vec<String>>,
 }
 
-impl Shape<'_> {
+impl<'a> Shape<'a> {
+    pub fn new(base: &'a str, fields: &'a HashMap<String, Vec<String>>) -> Self {
+        let mut quoted = String::with_capacity(base.len() + 2);
+        json_str(base, &mut quoted);
+        Shape { base, base_json: quoted[1..quoted.len() - 1].to_owned(), fields }
+    }
+
+    /// Writes `"<base>/<kind>/<id><tail>"`: the parts after the base are
+    /// schema names and digits, which need no escaping.
+    fn write_link(&self, res: &Resource, id: i64, tail: &[&str], out: &mut String) {
+        out.push('"');
+        out.push_str(&self.base_json);
+        out.push('/');
+        out.push_str(res.kind);
+        if res.kind != "domain_settings" {
+            let _ = write!(out, "/{id}");
+        }
+        for t in tail {
+            out.push_str(t);
+        }
+        out.push('"');
+    }
+
     fn wants(&self, kind: &str, name: &str) -> bool {
         self.fields.get(kind).is_none_or(|f| f.iter().any(|x| x == name))
     }
@@ -37,13 +61,12 @@ impl Shape<'_> {
     pub fn write(&self, rec: &Record, out: &mut String) {
         let res = rec.res;
         let id = rec.id();
-        let self_link = self.self_link(res, id);
         out.push_str("{\"id\":\"");
         let _ = write!(out, "{id}");
         out.push_str("\",\"type\":");
         json_str(res.kind, out);
         out.push_str(",\"links\":{\"self\":");
-        json_str(&self_link, out);
+        self.write_link(res, id, &[], out);
         out.push_str("},\"attributes\":{");
         let mut first = true;
         for f in res.fields.iter().skip(1) {
@@ -75,9 +98,9 @@ impl Shape<'_> {
             first = false;
             json_str(r.name, out);
             out.push_str(":{\"links\":{\"self\":");
-            json_str(&format!("{self_link}/relationships/{}", r.name), out);
+            self.write_link(res, id, &["/relationships/", r.name], out);
             out.push_str(",\"related\":");
-            json_str(&format!("{self_link}/{}", r.name), out);
+            self.write_link(res, id, &["/", r.name], out);
             out.push_str("},\"data\":");
             match rec.rel(r) {
                 Some((t, rid)) => {
@@ -107,6 +130,12 @@ impl Shape<'_> {
 /// Appends `s` as a JSON string literal.
 pub fn json_str(s: &str, out: &mut String) {
     out.push('"');
+    // Nearly every value needs no escaping: one tight scan, one copy.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let esc = match b {

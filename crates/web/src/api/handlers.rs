@@ -25,7 +25,7 @@ impl Ctx {
     }
 
     fn shape<'a>(&'a self, p: &'a Params) -> Shape<'a> {
-        Shape { base: &self.base, fields: &p.fields }
+        Shape::new(&self.base, &p.fields)
     }
 
     /// 403 unless this scope may do `what` to the resource (and, for a
