@@ -44,7 +44,7 @@ seed() { # backend count url
 }
 
 start() { # url
-    SWITCHBOARD_DATABASE_URL=$1 SWITCHBOARD_HTTP_LISTEN=127.0.0.1:$port \
+    SWITCHBOARD_DATABASE_URL=$1 SWITCHBOARD_HTTP_LISTEN=127.0.0.1:$port SWITCHBOARD_SIP_LISTEN=127.0.0.1:0 \
         SWITCHBOARD_OPERATOR_USER=$user SWITCHBOARD_OPERATOR_PASSWORD=$pass \
         taskset -c 0 "$bin" serve >"$dir/serve.log" 2>&1 &
     server=$!

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cdr;
 mod error;
 mod migrate;
+pub mod presence;
 pub mod query;
 mod record;
 mod rules;

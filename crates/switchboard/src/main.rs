@@ -1,7 +1,7 @@
 //! `switchboard`: the operator platform of a multi-tenant cloud PBX in one
-//! binary. `switchboard serve` runs the APIs (and, as they land, the UIs and
-//! the SIP plane) on one store; `switchboard seed` fills a store with demo
-//! data.
+//! binary. `switchboard serve` runs the APIs and the SIP plane (the
+//! registrar today; calls and the UIs as they land) on one store;
+//! `switchboard seed` fills a store with demo data.
 
 mod config;
 
@@ -15,7 +15,8 @@ const USAGE: &str = "\
 Usage: switchboard <command> [options]
 
 Commands:
-  serve    run Switchboard (HTTP API on --http-listen; store at --database-url)
+  serve    run Switchboard (HTTP API on --http-listen, SIP on --sip-listen,
+           store at --database-url)
   seed     fill a store with demo data
   help     show this text
 
@@ -118,6 +119,9 @@ async fn serve(config: Config) -> Result<()> {
     };
     let first_login = store.bootstrap_operator(given.clone()).await?;
     let app = web::App::new(store.clone(), web::WebConfig { public_url: config.public_url.clone() }).await?;
+    let sip = switch::Switch::start(store.clone(), config.sip_listen, switch::RegistrarConfig::default())
+        .await
+        .with_context(|| format!("starting SIP on {}", config.sip_listen))?;
     let listener = TcpListener::bind(config.http_listen).await.with_context(|| format!("binding HTTP on {}", config.http_listen))?;
     let addr = listener.local_addr()?;
     let base = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
@@ -125,6 +129,7 @@ async fn serve(config: Config) -> Result<()> {
     println!("  Operator API:  {base}/api/rest/public/operator/");
     println!("  Customer API:  {base}/api/rest/public/customer/");
     println!("  OpenAPI:       {base}/api/rest/public/operator/openapi.json");
+    println!("  SIP:           udp {} / tcp {} (REGISTER with SIP account credentials)", sip.udp_addr(), sip.tcp_addr());
     println!("  Store:         {}", redact_url(&config.database_url));
     match (first_login, given) {
         (Some((user, password)), None) => {
@@ -137,7 +142,8 @@ async fn serve(config: Config) -> Result<()> {
     println!("Press Ctrl-C to stop.");
     tracing::info!(%addr, "HTTP listening");
     web::serve(listener, app, shutdown_signal()).await?;
-    tracing::info!("HTTP stopped; closing the store");
+    tracing::info!("HTTP stopped; stopping SIP and closing the store");
+    sip.shutdown().await;
     store.close().await;
     Ok(())
 }

@@ -21,6 +21,7 @@ fn start(db: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Server {
     cmd.arg("serve")
         .env("SWITCHBOARD_DATABASE_URL", db)
         .env("SWITCHBOARD_HTTP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SWITCHBOARD_SIP_LISTEN", "127.0.0.1:0")
         .env_remove("SWITCHBOARD_OPERATOR_USER")
         .env_remove("SWITCHBOARD_OPERATOR_PASSWORD")
         .stdout(Stdio::piped())

@@ -1,0 +1,88 @@
+//! The PBX: the SIP server of `switchboard serve`. Today the registrar
+//! (phones register with their SIP account and go online); the B2BUA,
+//! routing, media relay and CDR production join here as they land.
+
+mod location;
+mod registrar;
+mod throttle;
+
+pub use location::{Binding, Location, MemoryLocation};
+pub use registrar::RegistrarConfig;
+
+use sip::endpoint::{Method, ServerOptions, SipServer};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use store::Store;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Bind(#[from] sip::endpoint::BindError),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// A running SIP plane.
+pub struct Switch {
+    udp: SocketAddr,
+    tcp: SocketAddr,
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+    location: Arc<MemoryLocation>,
+}
+
+impl Switch {
+    /// Binds UDP and TCP on `listen` and starts answering.
+    pub async fn start(store: Store, listen: SocketAddr, config: RegistrarConfig) -> Result<Switch, Error> {
+        // Bindings are not kept across restarts yet: nobody is online at start.
+        store.clear_presence().await?;
+        let settings = store.settings().await?;
+        let realm = settings.get("sip_domain").as_str().unwrap_or("switchboard.local").to_owned();
+        let cancel = CancellationToken::new();
+        let mut server = SipServer::bind(listen, ServerOptions { cancel: cancel.child_token(), ..ServerOptions::default() }).await?;
+        let (udp, tcp) = (server.udp_addr(), server.tcp_addr());
+        let location = Arc::new(MemoryLocation::default());
+        let registrar = Arc::new(registrar::Registrar::new(store, location.clone(), realm, config));
+        registrar.clone().spawn_expiry(cancel.child_token());
+        let task = tokio::spawn(async move {
+            while let Some(mut req) = server.accept().await {
+                let registrar = registrar.clone();
+                tokio::spawn(async move {
+                    let result = match req.method() {
+                        Method::Register => registrar.register(&mut req).await,
+                        Method::Options => req.reply(200, "OK", &[("Allow", registrar::ALLOW)]).await,
+                        Method::Ack => Ok(()),
+                        _ => req.reply(501, "Not Implemented", &[("Allow", registrar::ALLOW)]).await,
+                    };
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "could not answer a SIP request");
+                    }
+                });
+            }
+            server.shutdown().await;
+        });
+        tracing::info!(%udp, %tcp, "SIP listening");
+        Ok(Switch { udp, tcp, cancel, task, location })
+    }
+
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.udp
+    }
+
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.tcp
+    }
+
+    /// The registrations, for inspection.
+    pub fn location(&self) -> &MemoryLocation {
+        &self.location
+    }
+
+    /// Stops answering and closes the sockets.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        let _ = self.task.await;
+    }
+}

@@ -1,0 +1,247 @@
+//! The registrar (RFC 3261 §10): REGISTER with digest authentication
+//! against SIP accounts, bindings with expiry, refresh, `Expires: 0` and
+//! `*` removal, 423 below the minimum, 200 with the current bindings; and
+//! the live `is_online` / `user_agent` of each account.
+
+use crate::location::{Binding, Location, MemoryLocation};
+use crate::throttle::Throttle;
+use sip::digest::{self, Algorithm, Authorization, NonceSource, Outcome, Secret};
+use sip::endpoint::{Incoming, ReplyError};
+use sip::message::{self, Contacts, SipUri};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use store::Store;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// The methods we answer today.
+pub const ALLOW: &str = "REGISTER, OPTIONS";
+
+#[derive(Debug, Clone)]
+pub struct RegistrarConfig {
+    /// Shorter registrations get 423 with this Min-Expires.
+    pub min_expires: u32,
+    /// Longer ones are cut to this.
+    pub max_expires: u32,
+    /// When neither the contact nor the request says.
+    pub default_expires: u32,
+    pub nonce_lifetime: Duration,
+    /// Failed authentications per source within `failure_window` before
+    /// the source is ignored for `block_for`.
+    pub max_auth_failures: u32,
+    pub failure_window: Duration,
+    pub block_for: Duration,
+}
+
+impl Default for RegistrarConfig {
+    fn default() -> Self {
+        RegistrarConfig {
+            min_expires: 60,
+            max_expires: 3600,
+            default_expires: 3600,
+            nonce_lifetime: Duration::from_secs(300),
+            max_auth_failures: 10,
+            failure_window: Duration::from_secs(60),
+            block_for: Duration::from_secs(300),
+        }
+    }
+}
+
+pub(crate) struct Registrar {
+    store: Store,
+    location: Arc<MemoryLocation>,
+    realm: String,
+    config: RegistrarConfig,
+    nonces: NonceSource,
+    throttle: Throttle,
+    /// The presence last written per account, to write only changes.
+    published: Mutex<HashMap<i64, (bool, Option<String>)>>,
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl Registrar {
+    pub fn new(store: Store, location: Arc<MemoryLocation>, realm: String, config: RegistrarConfig) -> Self {
+        let secret: [u8; 32] = rand::random();
+        Registrar {
+            store,
+            location,
+            realm,
+            nonces: NonceSource::new(&secret, config.nonce_lifetime),
+            throttle: Throttle::new(config.max_auth_failures, config.failure_window, config.block_for),
+            config,
+            published: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes phones offline as their bindings expire.
+    pub fn spawn_expiry(self: Arc<Self>, cancel: CancellationToken) {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                for account in self.location.expire(Instant::now()) {
+                    self.publish(account).await;
+                }
+            }
+        });
+    }
+
+    /// Writes an account's presence to the store when it changed.
+    async fn publish(&self, account: i64) {
+        let bindings = self.location.bindings(account, Instant::now());
+        let online = !bindings.is_empty();
+        let ua = bindings.iter().max_by_key(|b| b.updated).and_then(|b| b.user_agent.clone());
+        let state = (online, ua);
+        {
+            let mut published = self.published.lock().expect("presence lock");
+            if published.get(&account) == Some(&state) {
+                return;
+            }
+            published.insert(account, state.clone());
+        }
+        if let Err(e) = self.store.set_presence(account, state.0, state.1.as_deref()).await {
+            tracing::warn!(account, error = %e, "could not record presence");
+            self.published.lock().expect("presence lock").remove(&account);
+        }
+    }
+
+    async fn challenge(&self, req: &mut Incoming, stale: bool) -> Result<(), ReplyError> {
+        let now = unix_now();
+        let mut sha = self.nonces.challenge(&self.realm, Algorithm::Sha256, now);
+        sha.stale = stale;
+        // Same nonce for both: a phone that knows only MD5 uses the second.
+        let mut md5 = sha.clone();
+        md5.algorithm = Algorithm::Md5;
+        let (sha, md5) = (sha.to_header(), md5.to_header());
+        req.reply(401, "Unauthorized", &[("WWW-Authenticate", &sha), ("WWW-Authenticate", &md5)]).await
+    }
+
+    async fn refuse(&self, req: &mut Incoming, why: &str) -> Result<(), ReplyError> {
+        let ip = req.source().ip();
+        if self.throttle.fail(ip, Instant::now()) {
+            tracing::warn!(source = %ip, "too many failed SIP authentications; ignoring this source for a while");
+        } else {
+            tracing::info!(source = %ip, why, "SIP authentication failed");
+        }
+        req.reply(403, "Forbidden", &[]).await
+    }
+
+    /// Whether a Request-URI host is ours: the SIP domain, or an address
+    /// (so a fresh install works before a domain is configured).
+    fn serves(&self, host: &str) -> bool {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case(&self.realm) || bare.parse::<std::net::IpAddr>().is_ok() || host.eq_ignore_ascii_case("localhost")
+    }
+
+    pub async fn register(&self, req: &mut Incoming) -> Result<(), ReplyError> {
+        if self.throttle.blocked(req.source().ip(), Instant::now()) {
+            return Ok(());
+        }
+        let Ok(ruri) = SipUri::parse(req.uri()) else {
+            return req.reply(400, "Bad Request-URI", &[]).await;
+        };
+        if !self.serves(&ruri.host) {
+            return req.reply(404, "Not Found", &[]).await;
+        }
+        let Some(aor_user) = message::to(req.headers()).ok().and_then(|to| to.sip_uri().ok()).and_then(|u| u.user) else {
+            return req.reply(400, "Bad To header", &[]).await;
+        };
+        // The credentials for our realm, if the phone sent any.
+        let auth = message::authorization(req.headers()).filter_map(|h| Authorization::parse(h).ok()).find(|a| a.realm == self.realm);
+        let Some(auth) = auth else {
+            return self.challenge(req, false).await;
+        };
+        if auth.username != aor_user {
+            return self.refuse(req, "authorization username differs from the To user").await;
+        }
+        let login = match self.store.sip_login(&auth.username).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "store failure during REGISTER");
+                return req.reply(500, "Server Internal Error", &[]).await;
+            }
+        };
+        let Some(login) = login else {
+            return self.refuse(req, "unknown username").await;
+        };
+        match digest::authenticate(&auth, "REGISTER", Secret::Password(&login.password), &self.nonces, unix_now()) {
+            Outcome::Authenticated => self.throttle.succeed(req.source().ip()),
+            Outcome::Stale => return self.challenge(req, true).await,
+            Outcome::Rejected => return self.refuse(req, "wrong digest").await,
+        }
+        self.update_bindings(req, login.id).await
+    }
+
+    async fn update_bindings(&self, req: &mut Incoming, account: i64) -> Result<(), ReplyError> {
+        let headers = req.headers();
+        let Ok(header_expires) = message::expires(headers) else {
+            return req.reply(400, "Bad Expires", &[]).await;
+        };
+        let contacts = match message::contacts(headers) {
+            Ok(c) => c,
+            Err(_) => return req.reply(400, "Bad Contact", &[]).await,
+        };
+        let now = Instant::now();
+        match contacts {
+            Contacts::None => {}
+            Contacts::Wildcard => {
+                if header_expires != Some(0) {
+                    return req.reply(400, "Contact * needs Expires: 0", &[]).await;
+                }
+                self.location.clear(account);
+            }
+            Contacts::List(list) => {
+                let mut changes = Vec::with_capacity(list.len());
+                for c in &list {
+                    let Ok(own) = c.expires() else {
+                        return req.reply(400, "Bad Contact expires", &[]).await;
+                    };
+                    let expires = own.or(header_expires).unwrap_or(self.config.default_expires);
+                    if expires != 0 && expires < self.config.min_expires {
+                        let min = self.config.min_expires.to_string();
+                        return req.reply(423, "Interval Too Brief", &[("Min-Expires", &min)]).await;
+                    }
+                    changes.push((c.uri.clone(), expires.min(self.config.max_expires)));
+                }
+                let call_id = headers.get("Call-ID").unwrap_or_default().to_owned();
+                let cseq = headers.get("CSeq").and_then(|c| c.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+                let user_agent = message::user_agent(headers).map(str::to_owned);
+                for (contact, expires) in changes {
+                    if expires == 0 {
+                        self.location.remove(account, &contact);
+                    } else {
+                        self.location.upsert(
+                            account,
+                            Binding {
+                                contact,
+                                expires_at: now + Duration::from_secs(u64::from(expires)),
+                                user_agent: user_agent.clone(),
+                                source: req.source(),
+                                transport: req.transport(),
+                                call_id: call_id.clone(),
+                                cseq,
+                                updated: now,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        self.publish(account).await;
+        let current: Vec<String> = self
+            .location
+            .bindings(account, now)
+            .iter()
+            .map(|b| format!("<{}>;expires={}", b.contact, b.expires_at.saturating_duration_since(now).as_secs()))
+            .collect();
+        let extra: Vec<(&str, &str)> = current.iter().map(|c| ("Contact", c.as_str())).collect();
+        req.reply(200, "OK", &extra).await
+    }
+}

@@ -1,0 +1,205 @@
+//! The registrar over real UDP: a phone (a hand-written UAC on a socket)
+//! registers with its SIP account's digest credentials, and the store shows
+//! it online with its user agent; wrong passwords, too-short intervals,
+//! unregistering and expiry.
+
+use domain::schema;
+use sip::digest::{respond, Algorithm, Challenge};
+use std::net::SocketAddr;
+use std::time::Duration;
+use store::{Actor, Input, RelInput, Scope, Store};
+use switch::{RegistrarConfig, Switch};
+use tokio::net::UdpSocket;
+
+struct Phone {
+    sock: UdpSocket,
+    server: SocketAddr,
+    cseq: u32,
+    call_id: String,
+    user: String,
+}
+
+impl Phone {
+    async fn new(server: SocketAddr, user: &str) -> Phone {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        Phone { sock, server, cseq: 0, call_id: format!("{}@test", rand_tag()), user: user.into() }
+    }
+
+    fn contact(&self) -> String {
+        format!("sip:{}@{}", self.user, self.sock.local_addr().unwrap())
+    }
+
+    /// Sends a REGISTER and returns the final response.
+    async fn register(&mut self, expires: Option<&str>, contact: Option<String>, auth: Option<String>) -> String {
+        self.cseq += 1;
+        let local = self.sock.local_addr().unwrap();
+        let mut msg = format!(
+            "REGISTER sip:{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{b};rport\r\nMax-Forwards: 70\r\n\
+             From: <sip:{user}@{server}>;tag={t}\r\nTo: <sip:{user}@{server}>\r\nCall-ID: {cid}\r\nCSeq: {cseq} REGISTER\r\n\
+             User-Agent: test-phone/1\r\n",
+            server = self.server,
+            b = rand_tag(),
+            user = self.user,
+            t = rand_tag(),
+            cid = self.call_id,
+            cseq = self.cseq
+        );
+        if let Some(c) = contact {
+            msg.push_str(&format!("Contact: {c}\r\n"));
+        }
+        if let Some(e) = expires {
+            msg.push_str(&format!("Expires: {e}\r\n"));
+        }
+        if let Some(a) = auth {
+            msg.push_str(&format!("Authorization: {a}\r\n"));
+        }
+        msg.push_str("Content-Length: 0\r\n\r\n");
+        self.sock.send_to(msg.as_bytes(), self.server).await.unwrap();
+        loop {
+            let mut buf = vec![0u8; 65535];
+            let (n, _) = tokio::time::timeout(Duration::from_secs(5), self.sock.recv_from(&mut buf)).await.expect("a response").unwrap();
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if status(&text) >= 200 {
+                return text;
+            }
+        }
+    }
+
+    /// Registers with credentials, answering the challenge of `algorithm`.
+    async fn login(&mut self, password: &str, algorithm: Algorithm, expires: Option<&str>, contact: Option<String>) -> String {
+        let challenge_resp = self.register(expires, contact.clone(), None).await;
+        assert_eq!(status(&challenge_resp), 401, "{challenge_resp}");
+        let challenge = headers(&challenge_resp, "WWW-Authenticate")
+            .into_iter()
+            .filter_map(|h| Challenge::parse(&h).ok())
+            .find(|c| c.algorithm == algorithm)
+            .expect("a challenge of that algorithm");
+        let uri = format!("sip:{}", self.server);
+        let auth = respond(&challenge, "REGISTER", &uri, &self.user, password, "0a4f113b", 1).unwrap();
+        self.register(expires, contact, Some(auth.to_header())).await
+    }
+}
+
+fn rand_tag() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+fn status(resp: &str) -> u16 {
+    resp.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+fn headers(resp: &str, name: &str) -> Vec<String> {
+    resp.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().to_owned())
+        .collect()
+}
+
+async fn account(store: &Store, username: &str, password: &str) -> i64 {
+    let actor = Actor::system();
+    let c = store.create(&schema::CUSTOMERS, &actor, Input::default().with(&schema::CUSTOMERS, "name", "Acme")).await.unwrap().id();
+    let input = Input::default()
+        .with(&schema::SIP_ACCOUNTS, "username", username)
+        .with(&schema::SIP_ACCOUNTS, "password", password)
+        .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
+    store.create(&schema::SIP_ACCOUNTS, &actor, input).await.unwrap().id()
+}
+
+async fn presence(store: &Store, id: i64) -> (bool, Option<String>) {
+    let r = store.get(&schema::SIP_ACCOUNTS, Scope::Operator, id).await.unwrap();
+    (r.get("is_online").as_bool().unwrap(), r.get("user_agent").as_str().map(str::to_owned))
+}
+
+#[tokio::test]
+async fn a_phone_registers_goes_online_and_unregisters() {
+    let (store, _db) = store::testing::sqlite().await;
+    let id = account(&store, "alice", "Secret-1").await;
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+    let mut phone = Phone::new(sw.udp_addr(), "alice").await;
+    let contact = phone.contact();
+
+    // Challenge: SHA-256 and MD5, same nonce.
+    let r = phone.register(Some("600"), Some(format!("<{contact}>")), None).await;
+    assert_eq!(status(&r), 401);
+    let challenges = headers(&r, "WWW-Authenticate");
+    assert_eq!(challenges.len(), 2, "{r}");
+    assert!(challenges[0].contains("SHA-256") && challenges[1].contains("MD5"));
+
+    for algorithm in [Algorithm::Md5, Algorithm::Sha256] {
+        let r = phone.login("Secret-1", algorithm, Some("600"), Some(format!("<{contact}>"))).await;
+        assert_eq!(status(&r), 200, "{algorithm}: {r}");
+        let bound = headers(&r, "Contact");
+        assert_eq!(bound.len(), 1, "{r}");
+        assert!(bound[0].starts_with(&format!("<{contact}>;expires=")), "{bound:?}");
+    }
+    assert_eq!(presence(&store, id).await, (true, Some("test-phone/1".into())));
+    assert_eq!(sw.location().online_accounts(), 1);
+
+    // A second device of the same account; then a query without Contact lists both.
+    let r = phone.login("Secret-1", Algorithm::Md5, None, Some("<sip:alice@192.0.2.9:5070>;expires=120".into())).await;
+    assert_eq!(headers(&r, "Contact").len(), 2, "{r}");
+    let r = phone.login("Secret-1", Algorithm::Md5, None, None).await;
+    assert_eq!(headers(&r, "Contact").len(), 2, "{r}");
+
+    // Too short: 423 with Min-Expires.
+    let r = phone.login("Secret-1", Algorithm::Md5, Some("30"), Some(format!("<{contact}>"))).await;
+    assert_eq!(status(&r), 423, "{r}");
+    assert_eq!(headers(&r, "Min-Expires"), vec!["60"]);
+
+    // Unregister one, then all with *.
+    let r = phone.login("Secret-1", Algorithm::Md5, Some("0"), Some(format!("<{contact}>"))).await;
+    assert_eq!(headers(&r, "Contact").len(), 1, "{r}");
+    assert!(presence(&store, id).await.0, "still online through the other device");
+    let r = phone.login("Secret-1", Algorithm::Md5, Some("0"), Some("*".into())).await;
+    assert_eq!(status(&r), 200, "{r}");
+    assert!(headers(&r, "Contact").is_empty());
+    assert!(!presence(&store, id).await.0);
+    sw.shutdown().await;
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_refused_and_then_ignored() {
+    let (store, _db) = store::testing::sqlite().await;
+    account(&store, "bob", "Right-1").await;
+    let config = RegistrarConfig { max_auth_failures: 3, ..RegistrarConfig::default() };
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), config).await.unwrap();
+    let mut phone = Phone::new(sw.udp_addr(), "bob").await;
+    let contact = Some(format!("<{}>", phone.contact()));
+    for _ in 0..2 {
+        let r = phone.login("wrong", Algorithm::Md5, None, contact.clone()).await;
+        assert_eq!(status(&r), 403, "{r}");
+    }
+    // Every test phone is on 127.0.0.1: an unknown user from the same
+    // address is the third failure of that source.
+    let mut stranger = Phone::new(sw.udp_addr(), "nobody").await;
+    let r = stranger.login("x", Algorithm::Md5, None, contact.clone()).await;
+    assert_eq!(status(&r), 403, "unknown users look the same as wrong passwords");
+    // Now the source is blocked: silence, even for the right password.
+    let silent = tokio::time::timeout(Duration::from_secs(2), phone.register(None, contact.clone(), None)).await;
+    assert!(silent.is_err(), "a blocked source gets no answer");
+    sw.shutdown().await;
+}
+
+#[tokio::test]
+async fn expired_bindings_go_offline() {
+    let (store, _db) = store::testing::sqlite().await;
+    let id = account(&store, "carol", "Pw-123456").await;
+    let config = RegistrarConfig { min_expires: 1, ..RegistrarConfig::default() };
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), config).await.unwrap();
+    let mut phone = Phone::new(sw.udp_addr(), "carol").await;
+    let r = phone.login("Pw-123456", Algorithm::Md5, Some("1"), Some(format!("<{}>", phone.contact()))).await;
+    assert_eq!(status(&r), 200, "{r}");
+    assert!(presence(&store, id).await.0);
+    // The expiry sweep runs every second; allow a few.
+    let mut offline = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if !presence(&store, id).await.0 {
+            offline = true;
+            break;
+        }
+    }
+    assert!(offline, "an expired binding takes the phone offline");
+    sw.shutdown().await;
+}
