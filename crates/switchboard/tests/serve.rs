@@ -124,3 +124,92 @@ fn parse_login(line: &str) -> (String, String) {
     let after = |w: &str| words.iter().position(|x| *x == w).map(|i| words[i + 1].to_owned()).unwrap();
     (after("user"), after("password"))
 }
+
+/// One REGISTER over UDP; returns the final response.
+async fn register(sock: &tokio::net::UdpSocket, server: std::net::SocketAddr, user: &str, cseq: u32, auth: Option<&str>) -> String {
+    let local = sock.local_addr().unwrap();
+    let mut msg = format!(
+        "REGISTER sip:{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-{cseq}-e2e;rport\r\nMax-Forwards: 70\r\n\
+         From: <sip:{user}@{server}>;tag=e2e{cseq}\r\nTo: <sip:{user}@{server}>\r\nCall-ID: e2e-call@test\r\nCSeq: {cseq} REGISTER\r\n\
+         Contact: <sip:{user}@{local}>\r\nExpires: 300\r\nUser-Agent: e2e-phone/2.0\r\n"
+    );
+    if let Some(a) = auth {
+        msg.push_str(&format!("Authorization: {a}\r\n"));
+    }
+    msg.push_str("Content-Length: 0\r\n\r\n");
+    sock.send_to(msg.as_bytes(), server).await.unwrap();
+    let mut buf = vec![0u8; 65535];
+    loop {
+        let (n, _) = tokio::time::timeout(Duration::from_secs(5), sock.recv_from(&mut buf)).await.expect("SIP response").unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if !text.starts_with("SIP/2.0 1") {
+            return text;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phone_registers_to_serve_and_the_api_shows_it_online() {
+    let dir = std::env::temp_dir().join(format!("sb-serve-sip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let s = start(&dir.join("x.db"), port, &[("SWITCHBOARD_OPERATOR_USER", "ops"), ("SWITCHBOARD_OPERATOR_PASSWORD", "Given-Pass-1")]);
+    wait_http(port);
+    let sip_line = s.lines.iter().find(|l| l.contains("SIP:")).cloned().expect("SIP address printed");
+    let sip_addr: std::net::SocketAddr = sip_line.split_whitespace().nth(2).unwrap().parse().unwrap();
+    let base = format!("http://127.0.0.1:{port}/api/rest/public/operator");
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        client
+            .post(format!("{base}/{path}"))
+            .basic_auth("ops", Some("Given-Pass-1"))
+            .header("content-type", "application/vnd.api+json")
+            .body(body.to_string())
+            .send()
+    };
+    let c: serde_json::Value = post("customers", serde_json::json!({ "data": { "type": "customers", "attributes": { "name": "Acme" } } }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let c = c["data"]["id"].as_str().unwrap().to_owned();
+    let acc: serde_json::Value = post(
+        "sip_device_routes",
+        serde_json::json!({ "data": { "type": "sip_device_routes", "attributes": { "username": "desk-1", "password": "Phone-Pass-9" },
+            "relationships": { "customer": { "data": { "type": "customers", "id": c } } } } }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let acc = acc["data"]["id"].as_str().unwrap().to_owned();
+
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let challenge = register(&sock, sip_addr, "desk-1", 1, None).await;
+    assert!(challenge.starts_with("SIP/2.0 401"), "{challenge}");
+    let header = challenge
+        .lines()
+        .filter_map(|l| l.strip_prefix("WWW-Authenticate:"))
+        .map(|v| sip::digest::Challenge::parse(v.trim()).unwrap())
+        .find(|c| c.algorithm == sip::digest::Algorithm::Md5)
+        .unwrap();
+    let auth = sip::digest::respond(&header, "REGISTER", &format!("sip:{sip_addr}"), "desk-1", "Phone-Pass-9", "e2ecnonce", 1).unwrap();
+    let ok = register(&sock, sip_addr, "desk-1", 2, Some(&auth.to_header())).await;
+    assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
+
+    let shown: serde_json::Value = client
+        .get(format!("{base}/sip_device_routes/{acc}"))
+        .basic_auth("ops", Some("Given-Pass-1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["data"]["attributes"]["is_online"], true, "{shown}");
+    assert_eq!(shown["data"]["attributes"]["user_agent"], "e2e-phone/2.0");
+    assert!(stop(s).success());
+    std::fs::remove_dir_all(dir).unwrap();
+}
