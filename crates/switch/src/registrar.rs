@@ -27,6 +27,10 @@ pub struct RegistrarConfig {
     /// When neither the contact nor the request says.
     pub default_expires: u32,
     pub nonce_lifetime: Duration,
+    /// Challenges offered, one WWW-Authenticate each, in this order. MD5
+    /// comes first by default: many phones (and SIPp) answer only the
+    /// topmost challenge, whatever RFC 8760 says, and know only MD5.
+    pub algorithms: Vec<Algorithm>,
     /// Failed authentications per source within `failure_window` before
     /// the source is ignored for `block_for`.
     pub max_auth_failures: u32,
@@ -41,6 +45,7 @@ impl Default for RegistrarConfig {
             max_expires: 3600,
             default_expires: 3600,
             nonce_lifetime: Duration::from_secs(300),
+            algorithms: vec![Algorithm::Md5, Algorithm::Sha256],
             max_auth_failures: 10,
             failure_window: Duration::from_secs(60),
             block_for: Duration::from_secs(300),
@@ -113,14 +118,20 @@ impl Registrar {
     }
 
     async fn challenge(&self, req: &mut Incoming, stale: bool) -> Result<(), ReplyError> {
-        let now = unix_now();
-        let mut sha = self.nonces.challenge(&self.realm, Algorithm::Sha256, now);
-        sha.stale = stale;
-        // Same nonce for both: a phone that knows only MD5 uses the second.
-        let mut md5 = sha.clone();
-        md5.algorithm = Algorithm::Md5;
-        let (sha, md5) = (sha.to_header(), md5.to_header());
-        req.reply(401, "Unauthorized", &[("WWW-Authenticate", &sha), ("WWW-Authenticate", &md5)]).await
+        // One nonce for every algorithm offered.
+        let mut challenge = self.nonces.challenge(&self.realm, Algorithm::Md5, unix_now());
+        challenge.stale = stale;
+        let headers: Vec<String> = self
+            .config
+            .algorithms
+            .iter()
+            .map(|a| {
+                challenge.algorithm = *a;
+                challenge.to_header()
+            })
+            .collect();
+        let extra: Vec<(&str, &str)> = headers.iter().map(|h| ("WWW-Authenticate", h.as_str())).collect();
+        req.reply(401, "Unauthorized", &extra).await
     }
 
     async fn refuse(&self, req: &mut Incoming, why: &str) -> Result<(), ReplyError> {

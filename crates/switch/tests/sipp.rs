@@ -1,0 +1,91 @@
+//! The registrar against SIPp (Debian's `sip-tester`), a real SIP peer:
+//! register with digest, a wrong password, refresh, unregister. `.ci/run`
+//! installs SIPp and sets SWITCHBOARD_REQUIRE_TOOLS, so CI never skips.
+
+use domain::schema;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use store::{Actor, Input, RelInput, Scope, Store};
+use switch::{RegistrarConfig, Switch};
+
+fn sipp_available() -> bool {
+    let found = Command::new("sipp").arg("-v").output().is_ok();
+    if !found {
+        assert!(std::env::var_os("SWITCHBOARD_REQUIRE_TOOLS").is_none(), "sipp is required (apt-get install sip-tester)");
+        eprintln!("note: sipp is not installed; SIPp scenarios skipped");
+    }
+    found
+}
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp").join(name)
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Runs one SIPp call of `scenario` as `user` with `password`; true when
+/// SIPp reports it successful.
+/// `local_port` is the phone's: its Contact, so the same port means the same binding.
+fn sipp(server: std::net::SocketAddr, local_port: u16, scenario_file: &str, user: &str, password: &str, expires: u32) -> bool {
+    let dir = std::env::temp_dir().join(format!("sb-sipp-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("users.csv");
+    std::fs::write(&csv, format!("SEQUENTIAL\n{user};{password};{expires};\n")).unwrap();
+    let out = Command::new("sipp")
+        .current_dir(&dir)
+        .arg(server.to_string())
+        .args(["-sf", scenario(scenario_file).to_str().unwrap()])
+        .args(["-inf", csv.to_str().unwrap()])
+        .args(["-au", user, "-ap", password])
+        .args(["-i", "127.0.0.1", "-p", &local_port.to_string()])
+        .args(["-m", "1", "-timeout", "10", "-nostdin", "-trace_err"])
+        .output()
+        .expect("run sipp");
+    let ok = out.status.success();
+    if !ok {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            if entry.path().to_string_lossy().ends_with("errors.log") {
+                eprintln!("{}", std::fs::read_to_string(entry.path()).unwrap_or_default());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    ok
+}
+
+async fn online(store: &Store, id: i64) -> (bool, Option<String>) {
+    let r = store.get(&schema::SIP_ACCOUNTS, Scope::Operator, id).await.unwrap();
+    (r.get("is_online").as_bool().unwrap(), r.get("user_agent").as_str().map(str::to_owned))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sipp_registers_refreshes_fails_and_unregisters() {
+    if !sipp_available() {
+        return;
+    }
+    let (store, _db) = store::testing::sqlite().await;
+    let actor = Actor::system();
+    let c = store.create(&schema::CUSTOMERS, &actor, Input::default().with(&schema::CUSTOMERS, "name", "Acme")).await.unwrap().id();
+    let input = Input::default()
+        .with(&schema::SIP_ACCOUNTS, "username", "sipp-1")
+        .with(&schema::SIP_ACCOUNTS, "password", "Sipp-Pass-1")
+        .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
+    let id = store.create(&schema::SIP_ACCOUNTS, &actor, input).await.unwrap().id();
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+    let server = sw.udp_addr();
+
+    let port = free_udp_port();
+    let run = |file: &'static str, password: &'static str, expires: u32| {
+        tokio::task::spawn_blocking(move || sipp(server, port, file, "sipp-1", password, expires))
+    };
+    assert!(run("register.xml", "Sipp-Pass-1", 300).await.unwrap(), "register with digest");
+    assert_eq!(online(&store, id).await, (true, Some("SIPp".into())));
+    assert!(run("register.xml", "Sipp-Pass-1", 600).await.unwrap(), "refresh");
+    assert!(run("register-refused.xml", "not-the-password", 300).await.unwrap(), "a wrong password gets 403");
+    assert!(online(&store, id).await.0, "a failed attempt changes nothing");
+    assert!(run("register.xml", "Sipp-Pass-1", 0).await.unwrap(), "unregister");
+    assert!(!online(&store, id).await.0);
+    sw.shutdown().await;
+}
