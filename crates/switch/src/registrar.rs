@@ -27,9 +27,11 @@ pub struct RegistrarConfig {
     /// When neither the contact nor the request says.
     pub default_expires: u32,
     pub nonce_lifetime: Duration,
-    /// Challenges offered, one WWW-Authenticate each, in this order. MD5
-    /// comes first by default: many phones (and SIPp) answer only the
-    /// topmost challenge, whatever RFC 8760 says, and know only MD5.
+    /// Challenges offered, one WWW-Authenticate each, in this order.
+    /// Default: MD5 only. SIPp and many phones answer only the topmost
+    /// challenge and know only MD5, and baresip 1.0 (Debian's) fails the
+    /// whole registration on any SHA-256 challenge it sees. A phone may
+    /// still answer with SHA-256 when it is offered; both always verify.
     pub algorithms: Vec<Algorithm>,
     /// Failed authentications per source within `failure_window` before
     /// the source is ignored for `block_for`.
@@ -45,7 +47,7 @@ impl Default for RegistrarConfig {
             max_expires: 3600,
             default_expires: 3600,
             nonce_lifetime: Duration::from_secs(300),
-            algorithms: vec![Algorithm::Md5, Algorithm::Sha256],
+            algorithms: vec![Algorithm::Md5],
             max_auth_failures: 10,
             failure_window: Duration::from_secs(60),
             block_for: Duration::from_secs(300),

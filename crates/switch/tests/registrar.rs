@@ -115,11 +115,12 @@ async fn presence(store: &Store, id: i64) -> (bool, Option<String>) {
 async fn a_phone_registers_goes_online_and_unregisters() {
     let (store, _db) = store::testing::sqlite().await;
     let id = account(&store, "alice", "Secret-1").await;
-    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+    let config = RegistrarConfig { algorithms: vec![Algorithm::Md5, Algorithm::Sha256], ..RegistrarConfig::default() };
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), config).await.unwrap();
     let mut phone = Phone::new(sw.udp_addr(), "alice").await;
     let contact = phone.contact();
 
-    // Challenge: MD5 (topmost, for phones that read only the first) and SHA-256.
+    // Challenge: MD5 (topmost, for phones that read only the first) and SHA-256, as configured here.
     let r = phone.register(Some("600"), Some(format!("<{contact}>")), None).await;
     assert_eq!(status(&r), 401);
     let challenges = headers(&r, "WWW-Authenticate");
