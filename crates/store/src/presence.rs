@@ -1,6 +1,7 @@
 //! What the SIP plane reads and writes about SIP accounts: the login of a
-//! registering phone, and the live `is_online` / `user_agent` state. Live
-//! state is not a change by anyone, so it is not audited.
+//! registering phone, its registration bindings (kept across restarts), and
+//! the live `is_online` / `user_agent` state. Live state is not a change by
+//! anyone, so it is not audited.
 
 use crate::{Result, Store};
 use sqlx::Row as _;
@@ -37,10 +38,99 @@ impl Store {
         Ok(())
     }
 
-    /// Marks every account offline (at start: bindings are not yet kept
-    /// across restarts).
-    pub async fn clear_presence(&self) -> Result<()> {
-        sqlx::query("UPDATE sip_accounts SET is_online = $1 WHERE is_online = $2").bind(false).bind(true).execute(&self.pool).await?;
+    /// Marks every account offline but those given (at start, after the
+    /// bindings that survived the restart were loaded).
+    pub async fn reset_presence(&self, online: &[i64]) -> Result<()> {
+        let keep = if online.is_empty() { "0".to_owned() } else { online.iter().map(i64::to_string).collect::<Vec<_>>().join(",") };
+        sqlx::query(&format!("UPDATE sip_accounts SET is_online = $1, user_agent = NULL WHERE is_online = $2 AND id NOT IN ({keep})"))
+            .bind(false)
+            .bind(true)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
+
+    /// Adds or refreshes a binding (one per account and contact).
+    pub async fn save_binding(&self, b: &StoredBinding) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sip_bindings (sip_account_id, contact, expires_at, user_agent, source, transport, call_id, cseq, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (sip_account_id, contact) DO UPDATE SET \
+             expires_at = excluded.expires_at, user_agent = excluded.user_agent, source = excluded.source, transport = excluded.transport, \
+             call_id = excluded.call_id, cseq = excluded.cseq, updated_at = excluded.updated_at",
+        )
+        .bind(b.account)
+        .bind(&b.contact)
+        .bind(b.expires_at)
+        .bind(b.user_agent.as_deref())
+        .bind(&b.source)
+        .bind(&b.transport)
+        .bind(&b.call_id)
+        .bind(b.cseq)
+        .bind(b.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes one binding, or every binding of the account (`contact` None).
+    pub async fn delete_bindings(&self, account: i64, contact: Option<&str>) -> Result<()> {
+        match contact {
+            Some(c) => {
+                sqlx::query("DELETE FROM sip_bindings WHERE sip_account_id = $1 AND contact = $2")
+                    .bind(account)
+                    .bind(c)
+                    .execute(&self.pool)
+                    .await?
+            }
+            None => sqlx::query("DELETE FROM sip_bindings WHERE sip_account_id = $1").bind(account).execute(&self.pool).await?,
+        };
+        Ok(())
+    }
+
+    /// Deletes bindings expired by `now_ms`.
+    pub async fn purge_bindings(&self, now_ms: i64) -> Result<()> {
+        sqlx::query("DELETE FROM sip_bindings WHERE expires_at <= $1").bind(now_ms).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Drops bindings expired by `now_ms` and returns the rest.
+    pub async fn live_bindings(&self, now_ms: i64) -> Result<Vec<StoredBinding>> {
+        self.purge_bindings(now_ms).await?;
+        let rows = sqlx::query(
+            "SELECT sip_account_id, contact, expires_at, user_agent, source, transport, call_id, cseq, updated_at FROM sip_bindings",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredBinding {
+                    account: r.try_get(0)?,
+                    contact: r.try_get(1)?,
+                    expires_at: r.try_get(2)?,
+                    user_agent: r.try_get(3)?,
+                    source: r.try_get(4)?,
+                    transport: r.try_get(5)?,
+                    call_id: r.try_get(6)?,
+                    cseq: r.try_get(7)?,
+                    updated_at: r.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A registration binding as stored (times in epoch milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBinding {
+    pub account: i64,
+    pub contact: String,
+    pub expires_at: i64,
+    pub user_agent: Option<String>,
+    /// `ip:port` the REGISTER came from.
+    pub source: String,
+    /// `udp` or `tcp`.
+    pub transport: String,
+    pub call_id: String,
+    pub cseq: i64,
+    pub updated_at: i64,
 }

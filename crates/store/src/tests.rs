@@ -250,3 +250,42 @@ async fn first_operator_login_is_created_once() {
         assert!(matches!(e, Error::Refused(_)));
     }
 }
+
+#[tokio::test]
+async fn bindings_and_presence() {
+    use crate::presence::StoredBinding;
+    for (name, s, _db) in stores().await {
+        let c = customer(&s, "A", None).await;
+        let a = s.create(&schema::SIP_ACCOUNTS, &op(), sip("phone-1", c, None)).await.unwrap().id();
+        let login = s.sip_login("phone-1").await.unwrap().unwrap();
+        assert_eq!((login.id, login.customer_id), (a, c), "{name}");
+        assert!(s.sip_login("nobody").await.unwrap().is_none());
+        let b = |contact: &str, expires_at: i64| StoredBinding {
+            account: a,
+            contact: contact.into(),
+            expires_at,
+            user_agent: Some("ua/1".into()),
+            source: "192.0.2.1:5060".into(),
+            transport: "udp".into(),
+            call_id: "cid".into(),
+            cseq: 1,
+            updated_at: 1,
+        };
+        s.save_binding(&b("sip:x@1", 1_000)).await.unwrap();
+        s.save_binding(&b("sip:x@1", 5_000)).await.unwrap();
+        s.save_binding(&b("sip:y@1", 2_000)).await.unwrap();
+        let live = s.live_bindings(1_500).await.unwrap();
+        assert_eq!(live.len(), 2, "{name}: refreshed, not duplicated");
+        let live = s.live_bindings(3_000).await.unwrap();
+        assert_eq!(live, vec![b("sip:x@1", 5_000)], "{name}: expired ones are gone");
+        s.delete_bindings(a, Some("sip:x@1")).await.unwrap();
+        assert!(s.live_bindings(0).await.unwrap().is_empty());
+
+        s.set_presence(a, true, Some("ua/1")).await.unwrap();
+        s.reset_presence(&[a]).await.unwrap();
+        assert_eq!(s.get(&schema::SIP_ACCOUNTS, Scope::Operator, a).await.unwrap().get("is_online"), &Value::Bool(true));
+        s.reset_presence(&[]).await.unwrap();
+        let r = s.get(&schema::SIP_ACCOUNTS, Scope::Operator, a).await.unwrap();
+        assert_eq!((r.get("is_online"), r.get("user_agent")), (&Value::Bool(false), &Value::Null), "{name}");
+    }
+}

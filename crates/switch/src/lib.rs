@@ -36,8 +36,6 @@ pub struct Switch {
 impl Switch {
     /// Binds UDP and TCP on `listen` and starts answering.
     pub async fn start(store: Store, listen: SocketAddr, config: RegistrarConfig) -> Result<Switch, Error> {
-        // Bindings are not kept across restarts yet: nobody is online at start.
-        store.clear_presence().await?;
         let settings = store.settings().await?;
         let realm = settings.get("sip_domain").as_str().unwrap_or("switchboard.local").to_owned();
         let cancel = CancellationToken::new();
@@ -45,6 +43,10 @@ impl Switch {
         let (udp, tcp) = (server.udp_addr(), server.tcp_addr());
         let location = Arc::new(MemoryLocation::default());
         let registrar = Arc::new(registrar::Registrar::new(store, location.clone(), realm, config));
+        let restored = registrar.restore().await?;
+        if restored > 0 {
+            tracing::info!(restored, "registrations restored from the store");
+        }
         registrar.clone().spawn_expiry(cancel.child_token());
         let task = tokio::spawn(async move {
             while let Some(mut req) = server.accept().await {

@@ -6,7 +6,7 @@
 use crate::location::{Binding, Location, MemoryLocation};
 use crate::throttle::Throttle;
 use sip::digest::{self, Algorithm, Authorization, NonceSource, Outcome, Secret};
-use sip::endpoint::{Incoming, ReplyError};
+use sip::endpoint::{Incoming, ReplyError, Transport};
 use sip::message::{self, Contacts, SipUri};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -84,10 +84,74 @@ impl Registrar {
         }
     }
 
+    /// Loads the bindings that survived a restart and sets every account's
+    /// presence from them.
+    pub async fn restore(&self) -> Result<usize, store::Error> {
+        let now_ms = domain::time::now_ms();
+        let now = Instant::now();
+        let stored = self.store.live_bindings(now_ms).await?;
+        let mut accounts = Vec::new();
+        for b in &stored {
+            let (Ok(source), transport) = (b.source.parse(), b.transport.as_str()) else { continue };
+            let transport = if transport == "tcp" { Transport::Tcp } else { Transport::Udp };
+            let left = Duration::from_millis(u64::try_from(b.expires_at - now_ms).unwrap_or(0));
+            let age = Duration::from_millis(u64::try_from(now_ms - b.updated_at).unwrap_or(0));
+            self.location.upsert(
+                b.account,
+                Binding {
+                    contact: b.contact.clone(),
+                    expires_at: now + left,
+                    user_agent: b.user_agent.clone(),
+                    source,
+                    transport,
+                    call_id: b.call_id.clone(),
+                    cseq: u32::try_from(b.cseq).unwrap_or(0),
+                    updated: now.checked_sub(age).unwrap_or(now),
+                },
+            );
+            accounts.push(b.account);
+        }
+        accounts.sort_unstable();
+        accounts.dedup();
+        self.store.reset_presence(&accounts).await?;
+        for a in &accounts {
+            self.publish(*a).await;
+        }
+        Ok(stored.len())
+    }
+
+    /// Writes a binding change through to the store; a failure is logged,
+    /// the registration itself stands (memory is the source of truth).
+    async fn persist(&self, account: i64, change: Option<&Binding>, removed: Option<&str>) {
+        let result = match (change, removed) {
+            (Some(b), _) => {
+                let now_ms = domain::time::now_ms();
+                let now = Instant::now();
+                let stored = store::presence::StoredBinding {
+                    account,
+                    contact: b.contact.clone(),
+                    expires_at: now_ms + b.expires_at.saturating_duration_since(now).as_millis() as i64,
+                    user_agent: b.user_agent.clone(),
+                    source: b.source.to_string(),
+                    transport: b.transport.as_str().to_owned(),
+                    call_id: b.call_id.clone(),
+                    cseq: i64::from(b.cseq),
+                    updated_at: now_ms,
+                };
+                self.store.save_binding(&stored).await
+            }
+            (None, contact) => self.store.delete_bindings(account, contact).await,
+        };
+        if let Err(e) = result {
+            tracing::warn!(account, error = %e, "could not persist a registration binding");
+        }
+    }
+
     /// Takes phones offline as their bindings expire.
     pub fn spawn_expiry(self: Arc<Self>, cancel: CancellationToken) {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut n: u64 = 0;
             loop {
                 tokio::select! {
                     _ = cancel.cancelled() => return,
@@ -95,6 +159,12 @@ impl Registrar {
                 }
                 for account in self.location.expire(Instant::now()) {
                     self.publish(account).await;
+                }
+                n += 1;
+                if n % 60 == 0 {
+                    if let Err(e) = self.store.purge_bindings(domain::time::now_ms()).await {
+                        tracing::warn!(error = %e, "could not purge expired bindings");
+                    }
                 }
             }
         });
@@ -209,6 +279,7 @@ impl Registrar {
                     return req.reply(400, "Contact * needs Expires: 0", &[]).await;
                 }
                 self.location.clear(account);
+                self.persist(account, None, None).await;
             }
             Contacts::List(list) => {
                 let mut changes = Vec::with_capacity(list.len());
@@ -229,20 +300,20 @@ impl Registrar {
                 for (contact, expires) in changes {
                     if expires == 0 {
                         self.location.remove(account, &contact);
+                        self.persist(account, None, Some(&contact)).await;
                     } else {
-                        self.location.upsert(
-                            account,
-                            Binding {
-                                contact,
-                                expires_at: now + Duration::from_secs(u64::from(expires)),
-                                user_agent: user_agent.clone(),
-                                source: req.source(),
-                                transport: req.transport(),
-                                call_id: call_id.clone(),
-                                cseq,
-                                updated: now,
-                            },
-                        );
+                        let binding = Binding {
+                            contact,
+                            expires_at: now + Duration::from_secs(u64::from(expires)),
+                            user_agent: user_agent.clone(),
+                            source: req.source(),
+                            transport: req.transport(),
+                            call_id: call_id.clone(),
+                            cseq,
+                            updated: now,
+                        };
+                        self.persist(account, Some(&binding), None).await;
+                        self.location.upsert(account, binding);
                     }
                 }
             }

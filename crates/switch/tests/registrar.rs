@@ -204,3 +204,28 @@ async fn expired_bindings_go_offline() {
     assert!(offline, "an expired binding takes the phone offline");
     sw.shutdown().await;
 }
+
+#[tokio::test]
+async fn registrations_survive_a_restart_until_they_expire() {
+    let (store, _db) = store::testing::sqlite().await;
+    let kept = account(&store, "dave", "Pw-dave-1").await;
+    let config = RegistrarConfig { min_expires: 1, ..RegistrarConfig::default() };
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), config.clone()).await.unwrap();
+    let mut phone = Phone::new(sw.udp_addr(), "dave").await;
+    let r = phone.login("Pw-dave-1", Algorithm::Md5, Some("600"), Some(format!("<{}>", phone.contact()))).await;
+    assert_eq!(status(&r), 200, "{r}");
+    let r = phone.login("Pw-dave-1", Algorithm::Md5, Some("1"), Some("<sip:dave@192.0.2.1:5060>".into())).await;
+    assert_eq!(status(&r), 200, "{r}");
+    sw.shutdown().await;
+
+    // Down for longer than the short binding lives.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), config).await.unwrap();
+    assert_eq!(sw.location().online_accounts(), 1);
+    assert_eq!(presence(&store, kept).await, (true, Some("test-phone/1".into())));
+    // The phone can query its bindings from the new process: only the long one is left.
+    let mut phone = Phone::new(sw.udp_addr(), "dave").await;
+    let r = phone.login("Pw-dave-1", Algorithm::Md5, None, None).await;
+    assert_eq!(headers(&r, "Contact").len(), 1, "{r}");
+    sw.shutdown().await;
+}
