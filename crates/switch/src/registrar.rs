@@ -161,7 +161,7 @@ impl Registrar {
                     self.publish(account).await;
                 }
                 n += 1;
-                if n % 60 == 0 {
+                if n.is_multiple_of(60) {
                     if let Err(e) = self.store.purge_bindings(domain::time::now_ms()).await {
                         tracing::warn!(error = %e, "could not purge expired bindings");
                     }
