@@ -3,16 +3,14 @@
 //! (it unregisters on the way out). `.ci/run` installs baresip and sets
 //! SWITCHBOARD_REQUIRE_TOOLS, so CI never skips.
 
-use domain::schema;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use store::{Actor, Input, RelInput, Scope, Store};
-use switch::{RegistrarConfig, Switch};
+use store::Store;
 
-async fn presence(store: &Store, id: i64) -> (bool, Option<String>) {
-    let r = store.get(&schema::SIP_ACCOUNTS, Scope::Operator, id).await.unwrap();
-    (r.get("is_online").as_bool().unwrap(), r.get("user_agent").as_str().map(str::to_owned))
-}
+mod common;
+
+use common::{account, presence};
+use switch::{RegistrarConfig, Switch};
 
 /// Polls until `want` holds (the phone acts on its own clock).
 async fn wait_for(store: &Store, id: i64, want: impl Fn(&(bool, Option<String>)) -> bool) -> (bool, Option<String>) {
@@ -35,13 +33,7 @@ async fn baresip_registers_and_unregisters() {
         return;
     }
     let (store, _db) = store::testing::sqlite().await;
-    let actor = Actor::system();
-    let c = store.create(&schema::CUSTOMERS, &actor, Input::default().with(&schema::CUSTOMERS, "name", "Acme")).await.unwrap().id();
-    let input = Input::default()
-        .with(&schema::SIP_ACCOUNTS, "username", "desk-7")
-        .with(&schema::SIP_ACCOUNTS, "password", "Bare-Pass-7")
-        .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
-    let id = store.create(&schema::SIP_ACCOUNTS, &actor, input).await.unwrap().id();
+    let id = account(&store, "desk-7", "Bare-Pass-7").await;
     let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
 
     let dir = std::env::temp_dir().join(format!("sb-baresip-{}", std::process::id()));

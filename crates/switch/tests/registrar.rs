@@ -3,11 +3,12 @@
 //! it online with its user agent; wrong passwords, too-short intervals,
 //! unregistering and expiry.
 
-use domain::schema;
 use sip::digest::{respond, Algorithm, Challenge};
 use std::net::SocketAddr;
 use std::time::Duration;
-use store::{Actor, Input, RelInput, Scope, Store};
+mod common;
+
+use common::{account, presence};
 use switch::{RegistrarConfig, Switch};
 use tokio::net::UdpSocket;
 
@@ -94,21 +95,6 @@ fn headers(resp: &str, name: &str) -> Vec<String> {
         .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
         .map(|(_, v)| v.trim().to_owned())
         .collect()
-}
-
-async fn account(store: &Store, username: &str, password: &str) -> i64 {
-    let actor = Actor::system();
-    let c = store.create(&schema::CUSTOMERS, &actor, Input::default().with(&schema::CUSTOMERS, "name", "Acme")).await.unwrap().id();
-    let input = Input::default()
-        .with(&schema::SIP_ACCOUNTS, "username", username)
-        .with(&schema::SIP_ACCOUNTS, "password", password)
-        .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
-    store.create(&schema::SIP_ACCOUNTS, &actor, input).await.unwrap().id()
-}
-
-async fn presence(store: &Store, id: i64) -> (bool, Option<String>) {
-    let r = store.get(&schema::SIP_ACCOUNTS, Scope::Operator, id).await.unwrap();
-    (r.get("is_online").as_bool().unwrap(), r.get("user_agent").as_str().map(str::to_owned))
 }
 
 #[tokio::test]

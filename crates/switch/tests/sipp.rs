@@ -2,10 +2,11 @@
 //! register with digest, a wrong password, refresh, unregister. `.ci/run`
 //! installs SIPp and sets SWITCHBOARD_REQUIRE_TOOLS, so CI never skips.
 
-use domain::schema;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use store::{Actor, Input, RelInput, Scope, Store};
+mod common;
+
+use common::{account, presence};
 use switch::{RegistrarConfig, Switch};
 
 fn sipp_available() -> bool {
@@ -55,24 +56,13 @@ fn sipp(server: std::net::SocketAddr, local_port: u16, scenario_file: &str, user
     ok
 }
 
-async fn online(store: &Store, id: i64) -> (bool, Option<String>) {
-    let r = store.get(&schema::SIP_ACCOUNTS, Scope::Operator, id).await.unwrap();
-    (r.get("is_online").as_bool().unwrap(), r.get("user_agent").as_str().map(str::to_owned))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sipp_registers_refreshes_fails_and_unregisters() {
     if !sipp_available() {
         return;
     }
     let (store, _db) = store::testing::sqlite().await;
-    let actor = Actor::system();
-    let c = store.create(&schema::CUSTOMERS, &actor, Input::default().with(&schema::CUSTOMERS, "name", "Acme")).await.unwrap().id();
-    let input = Input::default()
-        .with(&schema::SIP_ACCOUNTS, "username", "sipp-1")
-        .with(&schema::SIP_ACCOUNTS, "password", "Sipp-Pass-1")
-        .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
-    let id = store.create(&schema::SIP_ACCOUNTS, &actor, input).await.unwrap().id();
+    let id = account(&store, "sipp-1", "Sipp-Pass-1").await;
     let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
     let server = sw.udp_addr();
 
@@ -81,11 +71,11 @@ async fn sipp_registers_refreshes_fails_and_unregisters() {
         tokio::task::spawn_blocking(move || sipp(server, port, file, "sipp-1", password, expires))
     };
     assert!(run("register.xml", "Sipp-Pass-1", 300).await.unwrap(), "register with digest");
-    assert_eq!(online(&store, id).await, (true, Some("SIPp".into())));
+    assert_eq!(presence(&store, id).await, (true, Some("SIPp".into())));
     assert!(run("register.xml", "Sipp-Pass-1", 600).await.unwrap(), "refresh");
     assert!(run("register-refused.xml", "not-the-password", 300).await.unwrap(), "a wrong password gets 403");
-    assert!(online(&store, id).await.0, "a failed attempt changes nothing");
+    assert!(presence(&store, id).await.0, "a failed attempt changes nothing");
     assert!(run("register.xml", "Sipp-Pass-1", 0).await.unwrap(), "unregister");
-    assert!(!online(&store, id).await.0);
+    assert!(!presence(&store, id).await.0);
     sw.shutdown().await;
 }
