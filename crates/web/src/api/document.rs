@@ -222,10 +222,10 @@ fn parse_id(v: &Json) -> Option<i64> {
     }
 }
 
-/// Who is writing: decides the field permissions applied.
+/// Who is writing: a customer (with the domain settings that decide its
+/// field permissions) or the operator (`None`: every writable field).
 pub struct Writer<'a> {
-    pub customer: bool,
-    pub settings: &'a Record,
+    pub customer: Option<&'a Record>,
 }
 
 /// Parses a POST (url_id None) or PATCH body into store input.
@@ -262,7 +262,7 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, w: &
             }
         }
         (Some(v), None) => {
-            if !res.client_ids || w.customer {
+            if !res.client_ids || w.customer.is_some() {
                 return Err(ApiError::forbidden(format!("Client-generated ids are not accepted for {}.", res.kind)).pointer("/data/id"));
             }
             input.id = Some(
@@ -280,7 +280,7 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, w: &
         for (name, value) in attrs {
             let name = if res.kind == "customers" && name == "termination_mode" { "trm_mode" } else { name.as_str() };
             let f = res.field(name).filter(|f| f.name != "id" && f.writable(creating)).ok_or_else(|| not_allowed(name, "attributes"))?;
-            if w.customer && !customer_may(f.customer, f.name, w.settings) {
+            if w.customer.is_some_and(|settings| !customer_may(f.customer, f.name, settings)) {
                 return Err(denied(name, "attributes"));
             }
             match validate::parse(f, value) {
@@ -295,8 +295,8 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, w: &
             .ok_or_else(|| ApiError::bad_request("data.relationships must be an object.").pointer("/data/relationships"))?;
         for (name, value) in rels {
             let r = res.rel(name).filter(|r| creating || r.updatable).ok_or_else(|| not_allowed(name, "relationships"))?;
-            let customer_rel_of_own = w.customer && r.name == "customer";
-            if w.customer && !customer_rel_of_own && !customer_may(r.customer, r.name, w.settings) {
+            // A customer may name itself as the customer; the store checks it.
+            if w.customer.is_some_and(|settings| r.name != "customer" && !customer_may(r.customer, r.name, settings)) {
                 return Err(denied(name, "relationships"));
             }
             let pointer = format!("/data/relationships/{name}");

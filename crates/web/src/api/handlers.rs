@@ -208,11 +208,7 @@ pub async fn create(ctx: Ctx, Path(kind): Path<String>, RawQuery(raw): RawQuery,
     let res = ctx.resource(&kind)?;
     let p = params::parse(raw.as_deref())?;
     let settings = ctx.may(res, res.methods(ctx.customer).create, "created").await?;
-    let settings = match settings {
-        Some(s) => s,
-        None => ctx.app.store().settings().await?,
-    };
-    let input = document::parse_body(res, &body, None, &Writer { customer: ctx.customer, settings: &settings })?;
+    let input = document::parse_body(res, &body, None, &Writer { customer: settings.as_ref() })?;
     let rec = ctx.app.store().create(res, &ctx.actor, input).await?;
     ctx.app.changed(res);
     let shape = ctx.shape(&p);
@@ -241,11 +237,7 @@ pub async fn update(ctx: Ctx, Path((kind, id)): Path<(String, String)>, RawQuery
     if ctx.customer && res.kind == "available_did_numbers" && !current.get("external_id").is_null() {
         return Err(ApiError::forbidden("This is a system number: only the operator can change it."));
     }
-    let settings = match settings {
-        Some(s) => s,
-        None => ctx.app.store().settings().await?,
-    };
-    let input = document::parse_body(res, &body, Some(n), &Writer { customer: ctx.customer, settings: &settings })?;
+    let input = document::parse_body(res, &body, Some(n), &Writer { customer: settings.as_ref() })?;
     let rec = ctx.app.store().update(res, &ctx.actor, n, input).await.map_err(|e| not_found_as(e, &id))?;
     ctx.app.changed(res);
     let inc = included(&ctx, res, &p, std::slice::from_ref(&rec)).await?;
