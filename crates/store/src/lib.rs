@@ -76,6 +76,17 @@ pub struct Store {
     /// Serialises writes: SQLite has one writer anyway, and holding it here
     /// avoids SQLITE_BUSY on lock upgrades; limit checks stay race-free.
     write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Every committed change, for in-memory caches (the SIP plane's
+    /// accounts) to drop what went stale.
+    changes: tokio::sync::broadcast::Sender<Change>,
+}
+
+/// A committed create, update or delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    /// The resource's JSON:API type.
+    pub kind: &'static str,
+    pub id: i64,
 }
 
 impl Store {
@@ -103,7 +114,8 @@ impl Store {
             }
             Backend::Postgres => options.max_connections(16).connect(&url).await?,
         };
-        let store = Store { pool, backend, write_lock: Arc::new(tokio::sync::Mutex::new(())) };
+        let store =
+            Store { pool, backend, write_lock: Arc::new(tokio::sync::Mutex::new(())), changes: tokio::sync::broadcast::channel(1024).0 };
         migrate::run(&store).await?;
         rules::ensure_settings(&store).await?;
         Ok(store)
@@ -115,6 +127,17 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Committed changes from now on. A receiver that falls behind gets
+    /// `Lagged` and should drop its whole cache.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    pub(crate) fn changed(&self, kind: &'static str, id: i64) {
+        // No receiver is fine: nothing caches.
+        let _ = self.changes.send(Change { kind, id });
     }
 
     /// Closes every connection (graceful shutdown).

@@ -52,23 +52,42 @@ impl Store {
 
     /// Adds or refreshes a binding (one per account and contact).
     pub async fn save_binding(&self, b: &StoredBinding) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO sip_bindings (sip_account_id, contact, expires_at, user_agent, source, transport, call_id, cseq, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (sip_account_id, contact) DO UPDATE SET \
-             expires_at = excluded.expires_at, user_agent = excluded.user_agent, source = excluded.source, transport = excluded.transport, \
-             call_id = excluded.call_id, cseq = excluded.cseq, updated_at = excluded.updated_at",
-        )
-        .bind(b.account)
-        .bind(&b.contact)
-        .bind(b.expires_at)
-        .bind(b.user_agent.as_deref())
-        .bind(&b.source)
-        .bind(&b.transport)
-        .bind(&b.call_id)
-        .bind(b.cseq)
-        .bind(b.updated_at)
-        .execute(&self.pool)
-        .await?;
+        self.write_bindings(&[BindingOp::Save(b.clone())]).await
+    }
+
+    /// Applies binding changes in order, in one transaction (the registrar
+    /// writes behind the REGISTERs it answers, in batches).
+    pub async fn write_bindings(&self, ops: &[BindingOp]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for op in ops {
+            match op {
+                BindingOp::Save(b) => {
+                    sqlx::query(SAVE_BINDING)
+                        .bind(b.account)
+                        .bind(&b.contact)
+                        .bind(b.expires_at)
+                        .bind(b.user_agent.as_deref())
+                        .bind(&b.source)
+                        .bind(&b.transport)
+                        .bind(&b.call_id)
+                        .bind(b.cseq)
+                        .bind(b.updated_at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                BindingOp::Delete { account, contact: Some(c) } => {
+                    sqlx::query("DELETE FROM sip_bindings WHERE sip_account_id = $1 AND contact = $2")
+                        .bind(account)
+                        .bind(c)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                BindingOp::Delete { account, contact: None } => {
+                    sqlx::query("DELETE FROM sip_bindings WHERE sip_account_id = $1").bind(account).execute(&mut *tx).await?;
+                }
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -117,6 +136,23 @@ impl Store {
             })
             .collect()
     }
+}
+
+const SAVE_BINDING: &str =
+    "INSERT INTO sip_bindings (sip_account_id, contact, expires_at, user_agent, source, transport, call_id, cseq, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (sip_account_id, contact) DO UPDATE SET \
+     expires_at = excluded.expires_at, user_agent = excluded.user_agent, source = excluded.source, transport = excluded.transport, \
+     call_id = excluded.call_id, cseq = excluded.cseq, updated_at = excluded.updated_at";
+
+/// One change to the stored bindings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindingOp {
+    Save(StoredBinding),
+    /// One contact of an account, or all of them.
+    Delete {
+        account: i64,
+        contact: Option<String>,
+    },
 }
 
 /// A registration binding as stored (times in epoch milliseconds).

@@ -82,6 +82,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut rec = insert(self.backend, &mut tx, res, actor, input, &settings).await?;
         tx.commit().await?;
+        self.changed(res.kind, rec.id());
         rec.generated = generated;
         Ok(rec)
     }
@@ -142,6 +143,7 @@ impl Store {
         let after = fetch_one(&mut *tx, res, Scope::Operator, id).await?;
         audit::write(&mut tx, actor, "update", res.kind, id, Some(&before), Some(&after)).await?;
         tx.commit().await?;
+        self.changed(res.kind, id);
         Ok(after)
     }
 
@@ -170,6 +172,7 @@ impl Store {
         sqlx::query(&format!("DELETE FROM {} WHERE id = $1", res.table)).bind(id).execute(&mut *tx).await.map_err(crate::error::from_db)?;
         audit::write(&mut tx, actor, "delete", res.kind, id, Some(&before), None).await?;
         tx.commit().await?;
+        self.changed(res.kind, id);
         Ok(())
     }
 }

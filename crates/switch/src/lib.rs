@@ -13,6 +13,7 @@ use sip::endpoint::{Method, ServerOptions, SipServer};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use store::Store;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -31,6 +32,9 @@ pub struct Switch {
     cancel: CancellationToken,
     task: JoinHandle<()>,
     location: Arc<MemoryLocation>,
+    /// The write-behind of registration bindings, stopped last.
+    writer: JoinHandle<()>,
+    writer_cancel: CancellationToken,
 }
 
 impl Switch {
@@ -42,7 +46,12 @@ impl Switch {
         let mut server = SipServer::bind(listen, ServerOptions { cancel: cancel.child_token(), ..ServerOptions::default() }).await?;
         let (udp, tcp) = (server.udp_addr(), server.tcp_addr());
         let location = Arc::new(MemoryLocation::default());
-        let registrar = Arc::new(registrar::Registrar::new(store, location.clone(), realm, config));
+        let changes = store.subscribe();
+        let (bindings_tx, bindings_rx) = mpsc::unbounded_channel();
+        let writer_cancel = CancellationToken::new();
+        let writer = tokio::spawn(registrar::binding_writer(store.clone(), bindings_rx, writer_cancel.clone()));
+        let registrar = Arc::new(registrar::Registrar::new(store, location.clone(), realm, config, bindings_tx));
+        registrar.clone().watch_changes(changes, cancel.child_token());
         let restored = registrar.restore().await?;
         if restored > 0 {
             tracing::info!(restored, "registrations restored from the store");
@@ -66,7 +75,7 @@ impl Switch {
             server.shutdown().await;
         });
         tracing::info!(%udp, %tcp, "SIP listening");
-        Ok(Switch { udp, tcp, cancel, task, location })
+        Ok(Switch { udp, tcp, cancel, task, location, writer, writer_cancel })
     }
 
     pub fn udp_addr(&self) -> SocketAddr {
@@ -82,9 +91,12 @@ impl Switch {
         &self.location
     }
 
-    /// Stops answering and closes the sockets.
+    /// Stops answering, closes the sockets, then writes the registration
+    /// bindings still queued.
     pub async fn shutdown(self) {
         self.cancel.cancel();
         let _ = self.task.await;
+        self.writer_cancel.cancel();
+        let _ = self.writer.await;
     }
 }

@@ -9,9 +9,12 @@ use sip::digest::{self, Algorithm, Authorization, NonceSource, Outcome, Secret};
 use sip::endpoint::{Incoming, ReplyError, Transport};
 use sip::message::{self, Contacts, SipUri};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use store::presence::{BindingOp, SipLogin, StoredBinding};
 use store::Store;
+use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -64,6 +67,51 @@ pub(crate) struct Registrar {
     throttle: Throttle,
     /// The presence last written per account, to write only changes.
     published: Mutex<HashMap<i64, (bool, Option<String>)>>,
+    accounts: Accounts,
+    /// Binding changes for the store, written behind by [`binding_writer`].
+    bindings: mpsc::UnboundedSender<BindingOp>,
+}
+
+/// SIP accounts by username, so a REGISTER does not query the store; any
+/// change to SIP accounts or customers empties it (see `watch_changes`).
+#[derive(Default)]
+struct Accounts {
+    map: Mutex<HashMap<String, SipLogin>>,
+    /// Bumped on every invalidation: a lookup that raced with one is not
+    /// cached.
+    generation: AtomicU64,
+}
+
+/// Writes binding changes to the store in order, in batches, until
+/// `cancel`; then writes what is still queued and stops.
+pub(crate) async fn binding_writer(store: Store, mut rx: mpsc::UnboundedReceiver<BindingOp>, cancel: CancellationToken) {
+    let mut batch = Vec::new();
+    loop {
+        let first = tokio::select! {
+            op = rx.recv() => op,
+            _ = cancel.cancelled() => None,
+        };
+        let Some(first) = first else { break };
+        batch.push(first);
+        while batch.len() < 512 {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = store.write_bindings(&batch).await {
+            tracing::warn!(error = %e, n = batch.len(), "could not persist registration bindings");
+        }
+        batch.clear();
+    }
+    while let Ok(op) = rx.try_recv() {
+        batch.push(op);
+    }
+    if !batch.is_empty() {
+        if let Err(e) = store.write_bindings(&batch).await {
+            tracing::warn!(error = %e, "could not persist registration bindings at shutdown");
+        }
+    }
 }
 
 fn unix_now() -> u64 {
@@ -71,9 +119,17 @@ fn unix_now() -> u64 {
 }
 
 impl Registrar {
-    pub fn new(store: Store, location: Arc<MemoryLocation>, realm: String, config: RegistrarConfig) -> Self {
+    pub fn new(
+        store: Store,
+        location: Arc<MemoryLocation>,
+        realm: String,
+        config: RegistrarConfig,
+        bindings: mpsc::UnboundedSender<BindingOp>,
+    ) -> Self {
         let secret: [u8; 32] = rand::random();
         Registrar {
+            accounts: Accounts::default(),
+            bindings,
             store,
             location,
             realm,
@@ -120,31 +176,67 @@ impl Registrar {
         Ok(stored.len())
     }
 
-    /// Writes a binding change through to the store; a failure is logged,
-    /// the registration itself stands (memory is the source of truth).
-    async fn persist(&self, account: i64, change: Option<&Binding>, removed: Option<&str>) {
-        let result = match (change, removed) {
-            (Some(b), _) => {
+    /// Queues a binding change for the store (written behind, in order).
+    fn persist(&self, account: i64, change: Option<&Binding>, removed: Option<&str>) {
+        let op = match change {
+            Some(b) => {
                 let now_ms = domain::time::now_ms();
-                let now = Instant::now();
-                let stored = store::presence::StoredBinding {
+                BindingOp::Save(StoredBinding {
                     account,
                     contact: b.contact.clone(),
-                    expires_at: now_ms + b.expires_at.saturating_duration_since(now).as_millis() as i64,
+                    expires_at: now_ms + b.expires_at.saturating_duration_since(Instant::now()).as_millis() as i64,
                     user_agent: b.user_agent.clone(),
                     source: b.source.to_string(),
                     transport: b.transport.as_str().to_owned(),
                     call_id: b.call_id.clone(),
                     cseq: i64::from(b.cseq),
                     updated_at: now_ms,
-                };
-                self.store.save_binding(&stored).await
+                })
             }
-            (None, contact) => self.store.delete_bindings(account, contact).await,
+            None => BindingOp::Delete { account, contact: removed.map(str::to_owned) },
         };
-        if let Err(e) = result {
-            tracing::warn!(account, error = %e, "could not persist a registration binding");
+        // The writer only stops at shutdown; a change after that is lost
+        // with the process anyway.
+        let _ = self.bindings.send(op);
+    }
+
+    /// An account by username, from the cache or the store.
+    async fn login(&self, username: &str) -> Result<Option<SipLogin>, store::Error> {
+        if let Some(l) = self.accounts.map.lock().expect("accounts lock").get(username) {
+            return Ok(Some(l.clone()));
         }
+        let generation = self.accounts.generation.load(Ordering::Acquire);
+        let found = self.store.sip_login(username).await?;
+        if let Some(l) = &found {
+            let mut map = self.accounts.map.lock().expect("accounts lock");
+            if self.accounts.generation.load(Ordering::Acquire) == generation {
+                map.insert(username.to_owned(), l.clone());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Empties the account cache on every change to SIP accounts or
+    /// customers (a password changed, an account deleted).
+    pub fn watch_changes(self: Arc<Self>, mut changes: broadcast::Receiver<store::Change>, cancel: CancellationToken) {
+        tokio::spawn(async move {
+            loop {
+                let change = tokio::select! {
+                    c = changes.recv() => c,
+                    _ = cancel.cancelled() => return,
+                };
+                let stale = match change {
+                    Ok(c) => matches!(c.kind, "sip_device_routes" | "customers"),
+                    Err(broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                if stale {
+                    let mut map = self.accounts.map.lock().expect("accounts lock");
+                    self.accounts.generation.fetch_add(1, Ordering::AcqRel);
+                    map.clear();
+                }
+            }
+        });
     }
 
     /// Takes phones offline as their bindings expire.
@@ -244,7 +336,7 @@ impl Registrar {
         if auth.username != aor_user {
             return self.refuse(req, "authorization username differs from the To user").await;
         }
-        let login = match self.store.sip_login(&auth.username).await {
+        let login = match self.login(&auth.username).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!(error = %e, "store failure during REGISTER");
@@ -279,7 +371,7 @@ impl Registrar {
                     return req.reply(400, "Contact * needs Expires: 0", &[]).await;
                 }
                 self.location.clear(account);
-                self.persist(account, None, None).await;
+                self.persist(account, None, None);
             }
             Contacts::List(list) => {
                 let mut changes = Vec::with_capacity(list.len());
@@ -300,7 +392,7 @@ impl Registrar {
                 for (contact, expires) in changes {
                     if expires == 0 {
                         self.location.remove(account, &contact);
-                        self.persist(account, None, Some(&contact)).await;
+                        self.persist(account, None, Some(&contact));
                     } else {
                         let binding = Binding {
                             contact,
@@ -312,7 +404,7 @@ impl Registrar {
                             cseq,
                             updated: now,
                         };
-                        self.persist(account, Some(&binding), None).await;
+                        self.persist(account, Some(&binding), None);
                         self.location.upsert(account, binding);
                     }
                 }

@@ -215,3 +215,27 @@ async fn registrations_survive_a_restart_until_they_expire() {
     assert_eq!(headers(&r, "Contact").len(), 1, "{r}");
     sw.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_changed_password_applies_at_once() {
+    let (store, _db) = store::testing::sqlite().await;
+    let id = account(&store, "erin", "Old-pass-1").await;
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+    let mut phone = Phone::new(sw.udp_addr(), "erin").await;
+    let contact = Some(format!("<{}>", phone.contact()));
+    assert_eq!(status(&phone.login("Old-pass-1", Algorithm::Md5, None, contact.clone()).await), 200);
+    let change = store::Input::default().with(&domain::schema::SIP_ACCOUNTS, "password", "New-pass-2");
+    store.update(&domain::schema::SIP_ACCOUNTS, &store::Actor::system(), id, change).await.unwrap();
+    // The registrar caches accounts; the change reaches it through the store's change feed.
+    let mut refused = false;
+    for _ in 0..20 {
+        if status(&phone.login("Old-pass-1", Algorithm::Md5, None, contact.clone()).await) == 403 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the old password stops working");
+    assert_eq!(status(&phone.login("New-pass-2", Algorithm::Md5, None, contact).await), 200);
+    sw.shutdown().await;
+}
