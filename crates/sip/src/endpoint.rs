@@ -259,7 +259,7 @@ async fn bind_pair(listen: SocketAddr) -> Result<(UdpSocket, TcpListener), BindE
     let io = |addr| move |source| BindError::Io { addr, source };
     let mut last_err = None;
     for _ in 0..8 {
-        let udp = UdpSocket::bind(listen).await.map_err(io(listen))?;
+        let udp = bind_udp(listen).map_err(io(listen))?;
         let port = udp.local_addr().map_err(io(listen))?.port();
         let tcp_at = SocketAddr::new(listen.ip(), port);
         match TcpListener::bind(tcp_at).await {
@@ -270,6 +270,22 @@ async fn bind_pair(listen: SocketAddr) -> Result<(UdpSocket, TcpListener), BindE
     }
     let (addr, source) = last_err.unwrap_or_else(|| (listen, std::io::ErrorKind::AddrInUse.into()));
     Err(BindError::Io { addr, source })
+}
+
+/// The UDP receive buffer we ask for: a burst of REGISTERs or INVITEs
+/// must wait in the kernel rather than be dropped (the OS default, ~200 KB,
+/// overflowed at 12,000 registrations/s in bench/register.sh). The kernel
+/// caps it at net.core.rmem_max.
+const UDP_RECV_BUFFER: usize = 4 << 20;
+
+fn bind_udp(listen: SocketAddr) -> std::io::Result<UdpSocket> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(listen), socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    if let Err(e) = socket.set_recv_buffer_size(UDP_RECV_BUFFER) {
+        warn!(error = %e, "could not enlarge the UDP receive buffer");
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&listen.into())?;
+    UdpSocket::from_std(socket.into())
 }
 
 async fn udp_loop(socket: Arc<UdpSocket>, conn: UdpConnection, feeder: Arc<Feeder>, cancel: CancellationToken) {
