@@ -336,6 +336,12 @@ impl Registrar {
         if auth.username != aor_user {
             return self.refuse(req, "authorization username differs from the To user").await;
         }
+        // The digest covers `uri`; it must name this request's target, or a
+        // response computed for another request could be replayed here.
+        let same_target = SipUri::parse(&auth.uri).is_ok_and(|u| u.host.eq_ignore_ascii_case(&ruri.host) && u.port == ruri.port);
+        if !same_target {
+            return req.reply(400, "Authorization uri does not match the Request-URI", &[]).await;
+        }
         let login = match self.login(&auth.username).await {
             Ok(l) => l,
             Err(e) => {

@@ -129,6 +129,13 @@ async fn a_phone_registers_goes_online_and_unregisters() {
     let r = phone.login("Secret-1", Algorithm::Md5, None, None).await;
     assert_eq!(headers(&r, "Contact").len(), 2, "{r}");
 
+    // Credentials computed for another target are refused.
+    let r = phone.register(None, None, None).await;
+    let challenge = Challenge::parse(&headers(&r, "WWW-Authenticate")[0]).unwrap();
+    let auth = respond(&challenge, "REGISTER", "sip:elsewhere.example.com", "alice", "Secret-1", "0a4f113b", 1).unwrap();
+    let r = phone.register(None, None, Some(auth.to_header())).await;
+    assert_eq!(status(&r), 400, "{r}");
+
     // Too short: 423 with Min-Expires.
     let r = phone.login("Secret-1", Algorithm::Md5, Some("30"), Some(format!("<{contact}>"))).await;
     assert_eq!(status(&r), 423, "{r}");
