@@ -1,3 +1,6 @@
+//! Tests for the header helpers: Contact, Expires, From/To and URI parsing,
+//! with property tests that the parsers never panic and Contacts round-trip.
+
 use super::*;
 use proptest::prelude::*;
 
