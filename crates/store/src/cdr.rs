@@ -23,7 +23,7 @@ impl Store {
         // ran at 2k rows/s, ~400 at 44k rows/s), while a statement per row
         // pays the round trip each time.
         let per_stmt = (400 / cols.len()).max(1);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for chunk in rows.chunks(per_stmt) {
             let mut sql = Sql::new(format!("INSERT INTO {} ({}) VALUES ", res.table, cols.join(", ")));
             for (i, row) in chunk.iter().enumerate() {

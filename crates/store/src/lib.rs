@@ -135,6 +135,17 @@ impl Store {
         self.changes.subscribe()
     }
 
+    /// A write transaction. On SQLite it takes the write lock at BEGIN
+    /// (IMMEDIATE): a deferred transaction that reads first and then writes
+    /// fails at once with "database is locked" when another connection is
+    /// still rolling back, instead of waiting in the busy handler.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     pub(crate) fn changed(&self, kind: &'static str, id: i64) {
         // No receiver is fine: nothing caches.
         let _ = self.changes.send(Change { kind, id });

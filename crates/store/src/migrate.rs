@@ -46,7 +46,7 @@ async fn apply(store: &Store) -> Result<()> {
             Backend::Sqlite => m.sqlite,
             Backend::Postgres => m.postgres,
         };
-        let mut tx = store.pool.begin().await?;
+        let mut tx = store.begin_write().await?;
         let step = async {
             tx.execute(sqlx::raw_sql(sql)).await?;
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")

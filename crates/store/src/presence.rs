@@ -58,7 +58,7 @@ impl Store {
     /// Applies binding changes in order, in one transaction (the registrar
     /// writes behind the REGISTERs it answers, in batches).
     pub async fn write_bindings(&self, ops: &[BindingOp]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for op in ops {
             match op {
                 BindingOp::Save(b) => {

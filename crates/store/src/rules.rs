@@ -79,7 +79,7 @@ impl Store {
         let generated = prepare(res, &mut input, true).await?;
         let _guard = self.write_lock.lock().await;
         let settings = self.settings().await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut rec = insert(self.backend, &mut tx, res, actor, input, &settings).await?;
         tx.commit().await?;
         self.changed(res.kind, rec.id());
@@ -90,7 +90,7 @@ impl Store {
     pub async fn update(&self, res: &'static Resource, actor: &Actor, id: i64, mut input: Input) -> Result<Record> {
         prepare(res, &mut input, false).await?;
         let _guard = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let before = fetch_one(&mut *tx, res, actor.scope, id).await?;
         let mut sql = Sql::new(format!("UPDATE {} SET ", res.table));
         let mut after = before.clone();
@@ -149,7 +149,7 @@ impl Store {
 
     pub async fn delete(&self, res: &'static Resource, actor: &Actor, id: i64) -> Result<()> {
         let _guard = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let before = fetch_one(&mut *tx, res, actor.scope, id).await?;
         match res.kind {
             "termination_gateways" => {
