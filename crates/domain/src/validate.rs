@@ -217,17 +217,6 @@ pub fn is_host(s: &str) -> bool {
     })
 }
 
-/// Turns a stored value into its JSON form for documents.
-pub fn to_json(kind: Kind, v: &Value) -> Json {
-    match (kind, v) {
-        (_, Value::Null) => Json::Null,
-        (Kind::Time, Value::Int(ms)) => Json::from(time::format_rfc3339(*ms)),
-        (Kind::Codecs | Kind::FieldNames, Value::Text(s)) => Json::Array(s.split(',').filter(|x| !x.is_empty()).map(Json::from).collect()),
-        (Kind::Json, Value::Text(s)) => serde_json::from_str(s).unwrap_or(Json::Null),
-        (_, v) => v.to_plain_json(),
-    }
-}
-
 /// Turns a stored value into one CSV cell.
 pub fn to_cell(kind: Kind, v: &Value) -> String {
     match (kind, v) {

@@ -50,11 +50,6 @@ impl Store {
         Ok(())
     }
 
-    /// Adds or refreshes a binding (one per account and contact).
-    pub async fn save_binding(&self, b: &StoredBinding) -> Result<()> {
-        self.write_bindings(&[BindingOp::Save(b.clone())]).await
-    }
-
     /// Applies binding changes in order, in one transaction (the registrar
     /// writes behind the REGISTERs it answers, in batches).
     pub async fn write_bindings(&self, ops: &[BindingOp]) -> Result<()> {
@@ -88,21 +83,6 @@ impl Store {
             }
         }
         tx.commit().await?;
-        Ok(())
-    }
-
-    /// Removes one binding, or every binding of the account (`contact` None).
-    pub async fn delete_bindings(&self, account: i64, contact: Option<&str>) -> Result<()> {
-        match contact {
-            Some(c) => {
-                sqlx::query("DELETE FROM sip_bindings WHERE sip_account_id = $1 AND contact = $2")
-                    .bind(account)
-                    .bind(c)
-                    .execute(&self.pool)
-                    .await?
-            }
-            None => sqlx::query("DELETE FROM sip_bindings WHERE sip_account_id = $1").bind(account).execute(&self.pool).await?,
-        };
         Ok(())
     }
 

@@ -28,9 +28,8 @@ impl Sql {
     /// Appends a placeholder bound to `v`, typed as `st` (a typed NULL
     /// matters to PostgreSQL).
     pub fn arg(&mut self, v: Value, st: Storage) -> &mut Self {
-        self.args.push((v, st));
-        self.text.push('$');
-        self.text.push_str(&self.args.len().to_string());
+        let placeholder = self.bind(v, st);
+        self.text.push_str(&placeholder);
         self
     }
 

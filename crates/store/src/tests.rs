@@ -253,7 +253,7 @@ async fn first_operator_login_is_created_once() {
 
 #[tokio::test]
 async fn bindings_and_presence() {
-    use crate::presence::StoredBinding;
+    use crate::presence::{BindingOp, StoredBinding};
     for (name, s, _db) in stores().await {
         let c = customer(&s, "A", None).await;
         let a = s.create(&schema::SIP_ACCOUNTS, &op(), sip("phone-1", c, None)).await.unwrap().id();
@@ -271,14 +271,13 @@ async fn bindings_and_presence() {
             cseq: 1,
             updated_at: 1,
         };
-        s.save_binding(&b("sip:x@1", 1_000)).await.unwrap();
-        s.save_binding(&b("sip:x@1", 5_000)).await.unwrap();
-        s.save_binding(&b("sip:y@1", 2_000)).await.unwrap();
+        let save = |x| BindingOp::Save(x);
+        s.write_bindings(&[save(b("sip:x@1", 1_000)), save(b("sip:x@1", 5_000)), save(b("sip:y@1", 2_000))]).await.unwrap();
         let live = s.live_bindings(1_500).await.unwrap();
         assert_eq!(live.len(), 2, "{name}: refreshed, not duplicated");
         let live = s.live_bindings(3_000).await.unwrap();
         assert_eq!(live, vec![b("sip:x@1", 5_000)], "{name}: expired ones are gone");
-        s.delete_bindings(a, Some("sip:x@1")).await.unwrap();
+        s.write_bindings(&[BindingOp::Delete { account: a, contact: Some("sip:x@1".into()) }]).await.unwrap();
         assert!(s.live_bindings(0).await.unwrap().is_empty());
 
         s.set_presence(a, true, Some("ua/1")).await.unwrap();

@@ -159,7 +159,8 @@ pub fn json_str(s: &str, out: &mut String) {
     out.push('"');
 }
 
-/// Appends a stored value in its document form (see [`validate::to_json`]).
+/// Appends a stored value in its document form: times as RFC 3339, codec
+/// lists as arrays, stored JSON as is.
 fn write_value(kind: Kind, v: &domain::Value, out: &mut String) {
     use domain::Value;
     match (kind, v) {
