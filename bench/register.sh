@@ -20,7 +20,9 @@ rm -rf "$dir" && mkdir -p "$dir"
 cargo build --release -q -p switchboard
 bin=$PWD/target/release/switchboard
 "$anchor/gen-users.sh" "$users" 127.0.0.1 /tmp/kam-anchor >/dev/null
-export QUIET_WAIT=${QUIET_WAIT:-30} OUTDIR=$dir/runs
+# sipp prefixes -auth_uri with "sip:" itself; the anchor default would send
+# uri="sip:sip:127.0.0.1", which we refuse as not naming the Request-URI.
+export QUIET_WAIT=${QUIET_WAIT:-30} OUTDIR=$dir/runs AUTH_URI=${AUTH_URI:-127.0.0.1}
 
 # A step passes with no failed registration and the offered rate achieved
 # (within 5 %): an overloaded server that drowns in retransmissions fails.
