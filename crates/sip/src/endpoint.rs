@@ -488,17 +488,7 @@ impl std::fmt::Debug for Incoming {
 
 impl Incoming {
     fn new(tx: Transaction) -> Option<Self> {
-        let mut headers = Headers::new();
-        let mut source = None;
-        for h in tx.original.headers.iter() {
-            if let Header::Other(name, value) = h {
-                if name.eq_ignore_ascii_case(SOURCE_HEADER) {
-                    source = parse_source(value);
-                    continue;
-                }
-            }
-            headers.push(h.name(), h.value());
-        }
+        let (headers, source) = read_headers(&tx.original);
         let (transport, source) = source?;
         Some(Incoming { method: Method::from_stack(tx.original.method), uri: tx.original.uri.to_string(), headers, source, transport, tx })
     }
@@ -553,15 +543,83 @@ impl Incoming {
                 self.tx.original.headers.unique_push(tagged.into());
             }
         }
-        let code = rsipstack::sip::StatusCode::from(status);
-        let mut resp = self.tx.endpoint_inner.make_response(&self.tx.original, code, None);
-        if !reason.is_empty() {
-            resp.wire_reason = Some(reason.to_string());
+        let mut code = rsipstack::sip::StatusCode::from(status);
+        // The stack writes the standard phrase of a known code; ours goes
+        // on the wire only as an `Other` code (`wire_reason` is never sent).
+        if !reason.is_empty() && code.text() != reason {
+            code = rsipstack::sip::StatusCode::Other(status, reason.to_string());
         }
+        let mut resp = self.tx.endpoint_inner.make_response(&self.tx.original, code, None);
         for (name, value) in extra {
             resp.headers.push(make_header(name.trim(), value.to_string()));
         }
         self.tx.respond(resp).await.map_err(stack_err)
+    }
+}
+
+/// A request's header fields as we hand them out, and the source our
+/// reader tagged it with (the tag itself is not among the fields).
+fn read_headers(req: &rsipstack::sip::Request) -> (Headers, Option<(Transport, SocketAddr)>) {
+    let mut headers = Headers::new();
+    let mut source = None;
+    for h in req.headers.iter() {
+        if let Header::Other(name, value) = h {
+            if name.eq_ignore_ascii_case(SOURCE_HEADER) {
+                source = parse_source(value);
+                continue;
+            }
+        }
+        headers.push(h.name(), h.value());
+    }
+    (headers, source)
+}
+
+/// Runs untrusted bytes through every step a datagram takes before and
+/// after the stack (framing aside), for the fuzz target in `fuzz/`:
+/// parsing, the checks and Via rewrite of `prepare_request`, the stateless
+/// answers, and the header fields the switch reads. Returns the request's
+/// header fields when it would reach the switch.
+#[doc(hidden)]
+pub fn inspect_untrusted(raw: &[u8], src: SocketAddr) -> Option<Headers> {
+    let _ = wire::udp_reply_target(raw, src);
+    match SipMessage::try_from(raw) {
+        Err(_) => {
+            let (status, reason) = match wire::classify_rejected(raw) {
+                wire::Rejected::UnknownMethod => (501, "Not Implemented"),
+                wire::Rejected::Malformed | wire::Rejected::Ignore => (400, "Bad Request"),
+            };
+            let _ = wire::stateless_response(raw, src, status, reason, "fuzz");
+            None
+        }
+        Ok(SipMessage::Request(req)) => {
+            let _ = req.uri.to_string();
+            let Ok(req) = prepare_request(req, src, Transport::Udp) else {
+                let _ = wire::stateless_response(raw, src, 400, "Bad Request", "fuzz");
+                return None;
+            };
+            let (headers, source) = read_headers(&req);
+            assert_eq!(source, Some((Transport::Udp, src)), "our source tag must survive any input");
+            Some(headers)
+        }
+        Ok(SipMessage::Response(resp)) => {
+            let _ = resp.to_string();
+            None
+        }
+    }
+}
+
+/// Splits a byte stream into messages as our TCP reader does; for the fuzz
+/// target.
+#[doc(hidden)]
+pub fn frames_untrusted(stream: &[u8]) -> Vec<Vec<u8>> {
+    let mut buf = stream.to_vec();
+    let mut out = Vec::new();
+    loop {
+        match wire::take_frame(&mut buf) {
+            wire::Frame::Message(m) => out.push(m),
+            wire::Frame::Keepalive { .. } => {}
+            wire::Frame::Incomplete | wire::Frame::Broken => return out,
+        }
     }
 }
 

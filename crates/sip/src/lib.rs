@@ -4,6 +4,8 @@
 
 pub mod digest;
 pub mod endpoint;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod message;
 
 pub use endpoint::{BindError, Incoming, Method, ReplyError, ServerOptions, SipServer, Transport};
