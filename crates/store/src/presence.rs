@@ -26,16 +26,12 @@ impl Store {
             .transpose()
     }
 
-    /// Records whether an account has a live registration and its latest
-    /// user agent.
-    pub async fn set_presence(&self, account: i64, online: bool, user_agent: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE sip_accounts SET is_online = $1, user_agent = $2 WHERE id = $3")
-            .bind(online)
-            .bind(user_agent)
-            .bind(account)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Every SIP account, for the registrar's in-memory cache.
+    pub async fn sip_logins(&self) -> Result<Vec<SipLogin>> {
+        let rows = sqlx::query("SELECT id, customer_id, username, password FROM sip_accounts").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok(SipLogin { id: r.try_get(0)?, customer_id: r.try_get(1)?, username: r.try_get(2)?, password: r.try_get(3)? }))
+            .collect()
     }
 
     /// Marks every account offline but those given (at start, after the
@@ -50,26 +46,24 @@ impl Store {
         Ok(())
     }
 
-    /// Applies binding changes in order, in one transaction (the registrar
-    /// writes behind the REGISTERs it answers, in batches).
+    /// Applies binding and presence changes in order, in one transaction
+    /// (the registrar writes behind the REGISTERs it answers, in batches).
+    /// A run of saves becomes a few multi-row upserts: a statement per
+    /// binding cost the registrar a thread hop each on SQLite.
     pub async fn write_bindings(&self, ops: &[BindingOp]) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        let mut run: Vec<&StoredBinding> = Vec::new();
         for op in ops {
+            if let BindingOp::Save(b) = op {
+                // One upsert may not touch a row twice (PostgreSQL refuses): the later save wins.
+                run.retain(|r| (r.account, &r.contact) != (b.account, &b.contact));
+                run.push(b);
+                continue;
+            }
+            save_bindings(&mut tx, &run).await?;
+            run.clear();
             match op {
-                BindingOp::Save(b) => {
-                    sqlx::query(SAVE_BINDING)
-                        .bind(b.account)
-                        .bind(&b.contact)
-                        .bind(b.expires_at)
-                        .bind(b.user_agent.as_deref())
-                        .bind(&b.source)
-                        .bind(&b.transport)
-                        .bind(&b.call_id)
-                        .bind(b.cseq)
-                        .bind(b.updated_at)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                BindingOp::Save(_) => unreachable!("handled above"),
                 BindingOp::Delete { account, contact: Some(c) } => {
                     sqlx::query("DELETE FROM sip_bindings WHERE sip_account_id = $1 AND contact = $2")
                         .bind(account)
@@ -80,8 +74,17 @@ impl Store {
                 BindingOp::Delete { account, contact: None } => {
                     sqlx::query("DELETE FROM sip_bindings WHERE sip_account_id = $1").bind(account).execute(&mut *tx).await?;
                 }
+                BindingOp::Presence { account, online, user_agent } => {
+                    sqlx::query("UPDATE sip_accounts SET is_online = $1, user_agent = $2 WHERE id = $3")
+                        .bind(*online)
+                        .bind(user_agent.as_deref())
+                        .bind(account)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
         }
+        save_bindings(&mut tx, &run).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -118,13 +121,46 @@ impl Store {
     }
 }
 
-const SAVE_BINDING: &str =
-    "INSERT INTO sip_bindings (sip_account_id, contact, expires_at, user_agent, source, transport, call_id, cseq, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (sip_account_id, contact) DO UPDATE SET \
-     expires_at = excluded.expires_at, user_agent = excluded.user_agent, source = excluded.source, transport = excluded.transport, \
-     call_id = excluded.call_id, cseq = excluded.cseq, updated_at = excluded.updated_at";
+/// Upserts bindings, 40 rows (360 parameters) per statement: sqlx's SQLite
+/// binding slows down more than linearly with the parameter count.
+async fn save_bindings(tx: &mut sqlx::Transaction<'static, sqlx::Any>, rows: &[&StoredBinding]) -> Result<()> {
+    for chunk in rows.chunks(40) {
+        let mut sql = String::from(
+            "INSERT INTO sip_bindings (sip_account_id, contact, expires_at, user_agent, source, transport, call_id, cseq, updated_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let n = i * 9;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(&(1..=9).map(|k| format!("${}", n + k)).collect::<Vec<_>>().join(", "));
+            sql.push(')');
+        }
+        sql.push_str(
+            " ON CONFLICT (sip_account_id, contact) DO UPDATE SET expires_at = excluded.expires_at, user_agent = excluded.user_agent, \
+             source = excluded.source, transport = excluded.transport, call_id = excluded.call_id, cseq = excluded.cseq, \
+             updated_at = excluded.updated_at",
+        );
+        let mut q = sqlx::query(&sql);
+        for b in chunk {
+            q = q
+                .bind(b.account)
+                .bind(&b.contact)
+                .bind(b.expires_at)
+                .bind(b.user_agent.as_deref())
+                .bind(&b.source)
+                .bind(&b.transport)
+                .bind(&b.call_id)
+                .bind(b.cseq)
+                .bind(b.updated_at);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
 
-/// One change to the stored bindings.
+/// One change to the stored bindings or to an account's live state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BindingOp {
     Save(StoredBinding),
@@ -132,6 +168,12 @@ pub enum BindingOp {
     Delete {
         account: i64,
         contact: Option<String>,
+    },
+    /// Whether the account has a live registration, and its latest user agent.
+    Presence {
+        account: i64,
+        online: bool,
+        user_agent: Option<String>,
     },
 }
 

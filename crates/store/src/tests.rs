@@ -260,6 +260,8 @@ async fn bindings_and_presence() {
         let login = s.sip_login("phone-1").await.unwrap().unwrap();
         assert_eq!((login.id, login.customer_id), (a, c), "{name}");
         assert!(s.sip_login("nobody").await.unwrap().is_none());
+        let all = s.sip_logins().await.unwrap();
+        assert_eq!(all.iter().map(|l| (l.id, l.username.as_str())).collect::<Vec<_>>(), vec![(a, "phone-1")], "{name}");
         let b = |contact: &str, expires_at: i64| StoredBinding {
             account: a,
             contact: contact.into(),
@@ -280,7 +282,9 @@ async fn bindings_and_presence() {
         s.write_bindings(&[BindingOp::Delete { account: a, contact: Some("sip:x@1".into()) }]).await.unwrap();
         assert!(s.live_bindings(0).await.unwrap().is_empty());
 
-        s.set_presence(a, true, Some("ua/1")).await.unwrap();
+        s.write_bindings(&[BindingOp::Presence { account: a, online: true, user_agent: Some("ua/1".into()) }]).await.unwrap();
+        let r = s.get(&schema::SIP_ACCOUNTS, Scope::Operator, a).await.unwrap();
+        assert_eq!((r.get("is_online"), r.get("user_agent")), (&Value::Bool(true), &Value::Text("ua/1".into())), "{name}");
         s.reset_presence(&[a]).await.unwrap();
         assert_eq!(s.get(&schema::SIP_ACCOUNTS, Scope::Operator, a).await.unwrap().get("is_online"), &Value::Bool(true));
         s.reset_presence(&[]).await.unwrap();

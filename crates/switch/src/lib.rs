@@ -52,6 +52,7 @@ impl Switch {
         let writer = tokio::spawn(registrar::binding_writer(store.clone(), bindings_rx, writer_cancel.clone()));
         let registrar = Arc::new(registrar::Registrar::new(store, location.clone(), realm, config, bindings_tx));
         registrar.clone().watch_changes(changes, cancel.child_token());
+        let accounts = registrar.load_accounts().await?;
         let restored = registrar.restore().await?;
         if restored > 0 {
             tracing::info!(restored, "registrations restored from the store");
@@ -74,7 +75,7 @@ impl Switch {
             }
             server.shutdown().await;
         });
-        tracing::info!(%udp, %tcp, "SIP listening");
+        tracing::info!(%udp, %tcp, accounts, "SIP listening");
         Ok(Switch { udp, tcp, cancel, task, location, writer, writer_cancel })
     }
 

@@ -72,14 +72,36 @@ pub(crate) struct Registrar {
     bindings: mpsc::UnboundedSender<BindingOp>,
 }
 
-/// SIP accounts by username, so a REGISTER does not query the store; any
-/// change to SIP accounts or customers empties it (see `watch_changes`).
+/// SIP accounts by username, so a REGISTER does not query the store: all
+/// of them are loaded at start; a changed account is dropped and read
+/// again on its next REGISTER, and a change to customers (a delete
+/// cascades to its accounts) reloads them all (see `watch_changes`).
 #[derive(Default)]
 struct Accounts {
-    map: Mutex<HashMap<String, SipLogin>>,
+    map: Mutex<AccountMap>,
     /// Bumped on every invalidation: a lookup that raced with one is not
     /// cached.
     generation: AtomicU64,
+}
+
+#[derive(Default)]
+struct AccountMap {
+    by_name: HashMap<String, SipLogin>,
+    name_of: HashMap<i64, String>,
+}
+
+impl AccountMap {
+    fn insert(&mut self, login: SipLogin) {
+        self.forget(login.id);
+        self.name_of.insert(login.id, login.username.clone());
+        self.by_name.insert(login.username.clone(), login);
+    }
+
+    fn forget(&mut self, id: i64) {
+        if let Some(name) = self.name_of.remove(&id) {
+            self.by_name.remove(&name);
+        }
+    }
 }
 
 /// Writes binding changes to the store in order, in batches, until
@@ -100,7 +122,7 @@ pub(crate) async fn binding_writer(store: Store, mut rx: mpsc::UnboundedReceiver
             }
         }
         if let Err(e) = store.write_bindings(&batch).await {
-            tracing::warn!(error = %e, n = batch.len(), "could not persist registration bindings");
+            tracing::warn!(error = %e, n = batch.len(), "could not persist registration bindings or presence");
         }
         batch.clear();
     }
@@ -171,7 +193,7 @@ impl Registrar {
         accounts.dedup();
         self.store.reset_presence(&accounts).await?;
         for a in &accounts {
-            self.publish(*a).await;
+            self.publish(*a);
         }
         Ok(stored.len())
     }
@@ -202,7 +224,7 @@ impl Registrar {
 
     /// An account by username, from the cache or the store.
     async fn login(&self, username: &str) -> Result<Option<SipLogin>, store::Error> {
-        if let Some(l) = self.accounts.map.lock().expect("accounts lock").get(username) {
+        if let Some(l) = self.accounts.map.lock().expect("accounts lock").by_name.get(username) {
             return Ok(Some(l.clone()));
         }
         let generation = self.accounts.generation.load(Ordering::Acquire);
@@ -210,14 +232,29 @@ impl Registrar {
         if let Some(l) = &found {
             let mut map = self.accounts.map.lock().expect("accounts lock");
             if self.accounts.generation.load(Ordering::Acquire) == generation {
-                map.insert(username.to_owned(), l.clone());
+                map.insert(l.clone());
             }
         }
         Ok(found)
     }
 
-    /// Empties the account cache on every change to SIP accounts or
-    /// customers (a password changed, an account deleted).
+    /// Reads every account into the cache.
+    pub async fn load_accounts(&self) -> Result<usize, store::Error> {
+        let generation = self.accounts.generation.load(Ordering::Acquire);
+        let all = self.store.sip_logins().await?;
+        let n = all.len();
+        let mut map = self.accounts.map.lock().expect("accounts lock");
+        if self.accounts.generation.load(Ordering::Acquire) == generation {
+            for l in all {
+                map.insert(l);
+            }
+        }
+        Ok(n)
+    }
+
+    /// Keeps the account cache true to the store: a changed SIP account is
+    /// dropped (a new password or a deleted account takes effect on the
+    /// next REGISTER); a change to customers, or missed changes, reload all.
     pub fn watch_changes(self: Arc<Self>, mut changes: broadcast::Receiver<store::Change>, cancel: CancellationToken) {
         tokio::spawn(async move {
             loop {
@@ -225,15 +262,27 @@ impl Registrar {
                     c = changes.recv() => c,
                     _ = cancel.cancelled() => return,
                 };
-                let stale = match change {
-                    Ok(c) => matches!(c.kind, "sip_device_routes" | "customers"),
+                let reload = match change {
+                    Ok(c) if c.kind == "sip_device_routes" => {
+                        let mut map = self.accounts.map.lock().expect("accounts lock");
+                        self.accounts.generation.fetch_add(1, Ordering::AcqRel);
+                        map.forget(c.id);
+                        false
+                    }
+                    Ok(c) => c.kind == "customers",
                     Err(broadcast::error::RecvError::Lagged(_)) => true,
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
-                if stale {
-                    let mut map = self.accounts.map.lock().expect("accounts lock");
-                    self.accounts.generation.fetch_add(1, Ordering::AcqRel);
-                    map.clear();
+                if reload {
+                    {
+                        let mut map = self.accounts.map.lock().expect("accounts lock");
+                        self.accounts.generation.fetch_add(1, Ordering::AcqRel);
+                        *map = AccountMap::default();
+                    }
+                    if let Err(e) = self.load_accounts().await {
+                        // Lookups fall back to the store until the next reload.
+                        tracing::warn!(error = %e, "could not reload SIP accounts");
+                    }
                 }
             }
         });
@@ -250,7 +299,7 @@ impl Registrar {
                     _ = tick.tick() => {}
                 }
                 for account in self.location.expire(Instant::now()) {
-                    self.publish(account).await;
+                    self.publish(account);
                 }
                 n += 1;
                 if n.is_multiple_of(60) {
@@ -263,22 +312,20 @@ impl Registrar {
     }
 
     /// Writes an account's presence to the store when it changed.
-    async fn publish(&self, account: i64) {
+    fn publish(&self, account: i64) {
         let bindings = self.location.bindings(account, Instant::now());
         let online = !bindings.is_empty();
-        let ua = bindings.iter().max_by_key(|b| b.updated).and_then(|b| b.user_agent.clone());
-        let state = (online, ua);
+        let user_agent = bindings.iter().max_by_key(|b| b.updated).and_then(|b| b.user_agent.clone());
+        let state = (online, user_agent.clone());
         {
             let mut published = self.published.lock().expect("presence lock");
             if published.get(&account) == Some(&state) {
                 return;
             }
-            published.insert(account, state.clone());
+            published.insert(account, state);
         }
-        if let Err(e) = self.store.set_presence(account, state.0, state.1.as_deref()).await {
-            tracing::warn!(account, error = %e, "could not record presence");
-            self.published.lock().expect("presence lock").remove(&account);
-        }
+        // Written behind, in order with the bindings it follows from.
+        let _ = self.bindings.send(BindingOp::Presence { account, online, user_agent });
     }
 
     async fn challenge(&self, req: &mut Incoming, stale: bool) -> Result<(), ReplyError> {
@@ -416,7 +463,7 @@ impl Registrar {
                 }
             }
         }
-        self.publish(account).await;
+        self.publish(account);
         let current: Vec<String> = self
             .location
             .bindings(account, now)

@@ -4,26 +4,11 @@
 //! SWITCHBOARD_REQUIRE_TOOLS, so CI never skips.
 
 use std::process::{Command, Stdio};
-use std::time::Duration;
-use store::Store;
 
 mod common;
 
-use common::{account, presence};
+use common::{account, wait_for};
 use switch::{RegistrarConfig, Switch};
-
-/// Polls until `want` holds (the phone acts on its own clock).
-async fn wait_for(store: &Store, id: i64, want: impl Fn(&(bool, Option<String>)) -> bool) -> (bool, Option<String>) {
-    let mut last = presence(store, id).await;
-    for _ in 0..100 {
-        if want(&last) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        last = presence(store, id).await;
-    }
-    last
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn baresip_registers_and_unregisters() {

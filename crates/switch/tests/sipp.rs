@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 mod common;
 
-use common::{account, presence};
+use common::{account, presence, wait_for};
 use switch::{RegistrarConfig, Switch};
 
 fn sipp_available() -> bool {
@@ -71,11 +71,11 @@ async fn sipp_registers_refreshes_fails_and_unregisters() {
         tokio::task::spawn_blocking(move || sipp(server, port, file, "sipp-1", password, expires))
     };
     assert!(run("register.xml", "Sipp-Pass-1", 300).await.unwrap(), "register with digest");
-    assert_eq!(presence(&store, id).await, (true, Some("SIPp".into())));
+    assert_eq!(wait_for(&store, id, |p| p.0).await, (true, Some("SIPp".into())));
     assert!(run("register.xml", "Sipp-Pass-1", 600).await.unwrap(), "refresh");
     assert!(run("register-refused.xml", "not-the-password", 300).await.unwrap(), "a wrong password gets 403");
     assert!(presence(&store, id).await.0, "a failed attempt changes nothing");
     assert!(run("register.xml", "Sipp-Pass-1", 0).await.unwrap(), "unregister");
-    assert!(!presence(&store, id).await.0);
+    assert!(!wait_for(&store, id, |p| !p.0).await.0);
     sw.shutdown().await;
 }

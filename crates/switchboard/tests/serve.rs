@@ -199,15 +199,23 @@ async fn a_phone_registers_to_serve_and_the_api_shows_it_online() {
     let ok = register(&sock, sip_addr, "desk-1", 2, Some(&auth.to_header())).await;
     assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
 
-    let shown: serde_json::Value = client
-        .get(format!("{base}/sip_device_routes/{acc}"))
-        .basic_auth("ops", Some("Given-Pass-1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // Presence is written behind the 200: poll the API for it.
+    let mut shown = serde_json::Value::Null;
+    for _ in 0..50 {
+        shown = client
+            .get(format!("{base}/sip_device_routes/{acc}"))
+            .basic_auth("ops", Some("Given-Pass-1"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if shown["data"]["attributes"]["is_online"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(shown["data"]["attributes"]["is_online"], true, "{shown}");
     assert_eq!(shown["data"]["attributes"]["user_agent"], "e2e-phone/2.0");
     assert!(stop(s).success());

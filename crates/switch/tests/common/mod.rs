@@ -1,5 +1,5 @@
 //! What every switch test needs: a SIP account in a store, and its presence
-//! as the API would show it.
+//! as the API would show it once the registrar's write-behind caught up.
 
 use domain::schema;
 use store::{Actor, Input, RelInput, Scope, Store};
@@ -19,4 +19,19 @@ pub async fn account(store: &Store, username: &str, password: &str) -> i64 {
 pub async fn presence(store: &Store, id: i64) -> (bool, Option<String>) {
     let r = store.get(&schema::SIP_ACCOUNTS, Scope::Operator, id).await.unwrap();
     (r.get("is_online").as_bool().unwrap(), r.get("user_agent").as_str().map(str::to_owned))
+}
+
+/// Presence once it satisfies `want`, polling for up to 10 s: the registrar
+/// writes presence behind its answers, and phones act on their own clock.
+/// Returns what it read last, for the assertion message.
+pub async fn wait_for(store: &Store, id: i64, want: impl Fn(&(bool, Option<String>)) -> bool) -> (bool, Option<String>) {
+    let mut last = presence(store, id).await;
+    for _ in 0..100 {
+        if want(&last) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        last = presence(store, id).await;
+    }
+    last
 }
