@@ -318,3 +318,47 @@ async fn refused_writes_never_lock_out_the_next_ones() {
         assert_eq!(created, 20, "{name}");
     }
 }
+
+#[tokio::test]
+async fn call_config_reads_trunks_dids_and_limits() {
+    for (name, s, _db) in stores().await {
+        let c = customer(&s, "A", None).await;
+        let cap = Input::default().with(&schema::CUSTOMERS, "capacity_limit", 3i64);
+        s.update(&schema::CUSTOMERS, &op(), c, cap).await.unwrap();
+        let a = s
+            .create(&schema::SIP_ACCOUNTS, &op(), sip("phone-1", c, None).with(&schema::SIP_ACCOUNTS, "password", "pw"))
+            .await
+            .unwrap()
+            .id();
+        let did = |number: &str, enabled: bool| {
+            Input::default().with(&schema::DID_NUMBERS, "number", number).with(&schema::DID_NUMBERS, "enabled", enabled).with_rel(
+                &schema::DID_NUMBERS,
+                "customer",
+                RelInput::To("customers", c),
+            )
+        };
+        s.create(
+            &schema::DID_NUMBERS,
+            &op(),
+            did("15550001", true).with_rel(&schema::DID_NUMBERS, "destination", RelInput::To("sip_device_routes", a)),
+        )
+        .await
+        .unwrap();
+        s.create(&schema::DID_NUMBERS, &op(), did("15550002", false)).await.unwrap();
+        let cfg = s.call_config().await.unwrap();
+        assert_eq!(cfg.trunks.len(), 1, "{name}: the default trunk");
+        let t = &cfg.trunks[0];
+        assert_eq!(
+            (t.customer_id, t.destination_field.as_str(), t.codecs.as_str()),
+            (c, "RURI_USERPART", "PCMA,PCMU,telephone-event"),
+            "{name}"
+        );
+        assert_eq!(t.domain.as_deref(), Some(format!("{}.in.switchboard.local", t.id).as_str()), "{name}");
+        let mut dids: Vec<_> =
+            cfg.dids.iter().map(|d| (d.number.as_str(), d.enabled, d.destination_type.as_deref(), d.destination_id)).collect();
+        dids.sort();
+        assert_eq!(dids, vec![("15550001", true, Some("sip_device_routes"), Some(a)), ("15550002", false, None, None)], "{name}");
+        assert_eq!(cfg.customers.iter().find(|x| x.id == c).and_then(|x| x.capacity_limit), Some(3), "{name}");
+        assert_eq!((cfg.capacity_reject_code, cfg.sip_domain.as_str()), (480, "switchboard.local"), "{name}");
+    }
+}

@@ -3,30 +3,12 @@
 //! and registration over TCP. `.ci/run`
 //! installs SIPp and sets SWITCHBOARD_REQUIRE_TOOLS, so CI never skips.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 mod common;
 
-use common::{account, presence, wait_for};
+use common::{account, free_udp_port, presence, scenario, sipp_available, wait_for};
 use switch::Location;
 use switch::{RegistrarConfig, Switch};
-
-fn sipp_available() -> bool {
-    let found = Command::new("sipp").arg("-v").output().is_ok();
-    if !found {
-        assert!(std::env::var_os("SWITCHBOARD_REQUIRE_TOOLS").is_none(), "sipp is required (apt-get install sip-tester)");
-        eprintln!("note: sipp is not installed; SIPp scenarios skipped");
-    }
-    found
-}
-
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp").join(name)
-}
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// Runs one SIPp call of `scenario` as `user` with `password`; true when
 /// SIPp reports it successful.

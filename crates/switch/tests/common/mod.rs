@@ -1,7 +1,12 @@
 //! What every switch test needs: a SIP account in a store, and its presence
 //! as the API would show it once the registrar's write-behind caught up.
 
+// Each test crate uses a part of this.
+#![allow(dead_code)]
+
 use domain::schema;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use store::{Actor, Input, RelInput, Scope, Store};
 
 /// A new customer with one SIP account; the account's id.
@@ -34,4 +39,21 @@ pub async fn wait_for(store: &Store, id: i64, want: impl Fn(&(bool, Option<Strin
         last = presence(store, id).await;
     }
     last
+}
+
+pub fn sipp_available() -> bool {
+    let found = Command::new("sipp").arg("-v").output().is_ok();
+    if !found {
+        assert!(std::env::var_os("SWITCHBOARD_REQUIRE_TOOLS").is_none(), "sipp is required (apt-get install sip-tester)");
+        eprintln!("note: sipp is not installed; SIPp scenarios skipped");
+    }
+    found
+}
+
+pub fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp").join(name)
+}
+
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

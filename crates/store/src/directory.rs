@@ -1,0 +1,104 @@
+//! What the SIP plane reads to handle calls: incoming trunks, DID numbers,
+//! customers' limits and the domain settings that shape call handling, in
+//! one snapshot it keeps in memory and reloads when they change.
+
+use crate::{Result, Store};
+use sqlx::Row as _;
+
+/// An incoming trunk as call handling needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrunkRow {
+    pub id: i64,
+    pub customer_id: i64,
+    /// `<id>.in.<sip domain>`; `None` only for rows made before domains existed.
+    pub domain: Option<String>,
+    /// Comma-separated canonical codec names, in priority order.
+    pub codecs: String,
+    /// `RURI_USERPART` or `TO_USERPART`.
+    pub destination_field: String,
+    /// `UDP` or `TCP`.
+    pub transport: String,
+}
+
+/// A DID number and what it rings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DidRow {
+    pub id: i64,
+    pub customer_id: i64,
+    pub number: String,
+    pub enabled: bool,
+    /// The JSON:API type of the destination (`sip_device_routes`), if any.
+    pub destination_type: Option<String>,
+    pub destination_id: Option<i64>,
+    pub forward_number: Option<String>,
+}
+
+/// A customer's call limit (`None`: unlimited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerRow {
+    pub id: i64,
+    pub capacity_limit: Option<i64>,
+}
+
+/// Everything call handling reads, read together.
+#[derive(Debug, Clone, Default)]
+pub struct CallConfig {
+    pub trunks: Vec<TrunkRow>,
+    pub dids: Vec<DidRow>,
+    pub customers: Vec<CustomerRow>,
+    /// The status for a call over a customer's capacity_limit: 480 or 403.
+    pub capacity_reject_code: u16,
+    pub sip_domain: String,
+}
+
+impl Store {
+    /// Reads the call-handling configuration.
+    pub async fn call_config(&self) -> Result<CallConfig> {
+        let trunks = sqlx::query("SELECT id, customer_id, domain, codecs, destination_field, transport_protocol FROM incoming_trunks")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(TrunkRow {
+                    id: r.try_get(0)?,
+                    customer_id: r.try_get(1)?,
+                    domain: r.try_get(2)?,
+                    codecs: r.try_get(3)?,
+                    destination_field: r.try_get(4)?,
+                    transport: r.try_get(5)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let dids =
+            sqlx::query("SELECT id, customer_id, number, enabled, destination_type, destination_id, forward_number FROM did_numbers")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(DidRow {
+                        id: r.try_get(0)?,
+                        customer_id: r.try_get(1)?,
+                        number: r.try_get(2)?,
+                        enabled: crate::sql::decode(r, 3, domain::schema::Storage::Bool)?.as_bool().unwrap_or(false),
+                        destination_type: r.try_get(4)?,
+                        destination_id: r.try_get(5)?,
+                        forward_number: r.try_get(6)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+        let customers = sqlx::query("SELECT id, capacity_limit FROM customers")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(CustomerRow { id: r.try_get(0)?, capacity_limit: r.try_get(1)? }))
+            .collect::<Result<Vec<_>>>()?;
+        let settings = self.settings().await?;
+        Ok(CallConfig {
+            trunks,
+            dids,
+            customers,
+            capacity_reject_code: settings.get("capacity_reject_code").as_i64().and_then(|c| u16::try_from(c).ok()).unwrap_or(480),
+            sip_domain: settings.get("sip_domain").as_str().unwrap_or("switchboard.local").to_owned(),
+        })
+    }
+}

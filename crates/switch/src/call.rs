@@ -1,0 +1,127 @@
+//! Calls: an INVITE arrives, is admitted or refused (`inbound.rs`), and
+//! every call that reached a trunk leaves an incoming trunk CDR.
+
+use crate::capacity::{CallSlot, Capacity};
+use crate::cdr::{CdrSender, IncomingCdr};
+use crate::directory::Directory;
+use crate::inbound::{self, Admitted, Invite, Refused, Target, TrunkRef};
+use crate::location::{Location, MemoryLocation};
+use sip::endpoint::{Incoming, ReplyError};
+use sip::message::{self, SipUri};
+use std::sync::Arc;
+use tokio::time::Instant;
+
+pub(crate) struct Calls {
+    pub directory: Arc<Directory>,
+    pub capacity: Arc<Capacity>,
+    pub location: Arc<MemoryLocation>,
+    pub cdrs: CdrSender,
+}
+
+/// What a CDR needs from the INVITE.
+struct Caller {
+    call_id: String,
+    src_name: Option<String>,
+    src_number: Option<String>,
+    time_start: i64,
+}
+
+impl Calls {
+    /// Handles a new INVITE (not a re-INVITE: those belong to a dialog).
+    pub async fn invite(&self, req: &mut Incoming) -> Result<(), ReplyError> {
+        let time_start = domain::time::now_ms();
+        let headers = req.headers();
+        let Ok(ruri) = SipUri::parse(req.uri()) else {
+            return req.reply(416, "Unsupported URI Scheme", &[]).await;
+        };
+        let (Ok(from), Ok(to)) = (message::from(headers), message::to(headers)) else {
+            return req.reply(400, "Bad From or To", &[]).await;
+        };
+        let caller = Caller {
+            call_id: headers.get("Call-ID").unwrap_or_default().to_owned(),
+            src_name: from.display_name.clone().filter(|n| !n.is_empty()),
+            src_number: from.sip_uri().ok().and_then(|u| u.user),
+            time_start,
+        };
+        let to_user = to.sip_uri().ok().and_then(|u| u.user);
+        let body = String::from_utf8_lossy(req.body()).into_owned();
+        let snapshot = match self.directory.snapshot().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the call configuration");
+                return req.reply(500, "Server Internal Error", &[("Retry-After", "5")]).await;
+            }
+        };
+        let invite = Invite { ruri_host: &ruri.host, ruri_user: ruri.user.as_deref(), to_user: to_user.as_deref(), sdp: &body };
+        let mut slot: Option<CallSlot> = None;
+        let decided = inbound::admit(&snapshot, &invite, &mut |customer, limit| {
+            slot = self.capacity.try_acquire(customer, limit);
+            slot.is_some()
+        });
+        let admitted = match decided {
+            Ok(a) => a,
+            Err(refused) => return self.refuse(req, &caller, refused).await,
+        };
+        let Some(slot) = slot else { unreachable!("admission passed the capacity check, which took a slot") };
+        match admitted.target.clone() {
+            Target::SipAccount(account) => {
+                let bindings = self.location.bindings(account, Instant::now());
+                if bindings.is_empty() {
+                    return self
+                        .refuse(req, &caller, refused_after(&admitted, 480, "Temporarily Unavailable", "Destination not registered"))
+                        .await;
+                }
+                self.bridge(req, &caller, admitted, bindings, slot).await
+            }
+            Target::External(_) => {
+                let r = refused_after(&admitted, 503, "Service Unavailable", "Forwarding to external numbers is not available yet");
+                self.refuse(req, &caller, r).await
+            }
+        }
+    }
+
+    async fn refuse(&self, req: &mut Incoming, caller: &Caller, r: Refused) -> Result<(), ReplyError> {
+        let sent = req.reply(r.code, r.reason, &[]).await;
+        if let Some(trunk) = &r.trunk {
+            self.cdrs.send(IncomingCdr {
+                customer_id: Some(trunk.customer_id),
+                trunk_id: Some(trunk.id),
+                time_start: caller.time_start,
+                time_connect: None,
+                time_end: domain::time::now_ms(),
+                src_name: caller.src_name.clone(),
+                src_number: caller.src_number.clone(),
+                dst_number: r.dst_number.clone(),
+                did_number: r.did_number.clone(),
+                code: r.code,
+                reason: r.reason.to_owned(),
+                internal_reason: Some(r.internal.to_owned()),
+                call_id: caller.call_id.clone(),
+            });
+        }
+        sent
+    }
+
+    async fn bridge(
+        &self,
+        req: &mut Incoming,
+        caller: &Caller,
+        admitted: Admitted,
+        _bindings: Vec<crate::location::Binding>,
+        _slot: CallSlot,
+    ) -> Result<(), ReplyError> {
+        let r = refused_after(&admitted, 480, "Temporarily Unavailable", "Bridging to SIP accounts is not available yet");
+        self.refuse(req, caller, r).await
+    }
+}
+
+fn refused_after(a: &Admitted, code: u16, reason: &'static str, internal: &'static str) -> Refused {
+    Refused {
+        code,
+        reason,
+        internal,
+        trunk: Some(TrunkRef::from(&a.trunk)),
+        dst_number: Some(a.dst_number.clone()),
+        did_number: Some(a.did.number.clone()),
+    }
+}

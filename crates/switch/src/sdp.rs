@@ -1,0 +1,183 @@
+//! SDP offers filtered to a trunk's or gateway's codecs (RFC 3264 §5): the
+//! audio payload types we allow, in the allowed list's priority order;
+//! other media declined (port 0). Sans-IO; RTP relay addresses are set by
+//! the media module on the result.
+
+/// Static payload types (RFC 3551) by their canonical codec name.
+const STATIC: &[(u8, &str)] = &[(0, "PCMU"), (3, "GSM"), (8, "PCMA"), (9, "G722"), (18, "g729")];
+
+/// Why an offer cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SdpError {
+    #[error("no audio codec in common")]
+    NoCommonCodec,
+    #[error("malformed SDP: {0}")]
+    Malformed(&'static str),
+}
+
+/// Keeps the audio formats whose codec is in `allowed`, ordered by
+/// `allowed`; declines other media. Fails when no audio codec but
+/// telephone-event would be left.
+pub fn filter(sdp: &str, allowed: &[&str]) -> Result<String, SdpError> {
+    let parsed = Parsed::new(sdp)?;
+    let mut out = String::with_capacity(sdp.len());
+    for line in &parsed.session {
+        push_line(&mut out, line);
+    }
+    let mut any_audio = false;
+    for m in &parsed.media {
+        if m.kind != "audio" {
+            let mut words = m.line.splitn(3, ' ');
+            let (kind, _port, rest) = (words.next().unwrap_or(""), words.next(), words.next().unwrap_or(""));
+            push_line(&mut out, &format!("{kind} 0 {rest}"));
+            for a in &m.lines {
+                push_line(&mut out, a);
+            }
+            continue;
+        }
+        let mut kept: Vec<(usize, &str)> = m
+            .formats
+            .iter()
+            .filter_map(|pt| {
+                let codec = m.codec_of(pt)?;
+                let rank = allowed.iter().position(|a| a.eq_ignore_ascii_case(codec))?;
+                Some((rank, pt.as_str()))
+            })
+            .collect();
+        kept.sort_by_key(|(rank, _)| *rank);
+        let has_voice = kept.iter().any(|(_, pt)| m.codec_of(pt) != Some("telephone-event"));
+        if !has_voice {
+            // Decline this stream; a second audio stream may still carry the call.
+            let mut words = m.line.splitn(4, ' ');
+            let (kind, _port, proto) = (words.next().unwrap_or(""), words.next(), words.next().unwrap_or(""));
+            push_line(&mut out, &format!("{kind} 0 {proto} {}", m.formats.first().map(String::as_str).unwrap_or("0")));
+            continue;
+        }
+        any_audio = true;
+        let head: Vec<&str> = m.line.splitn(4, ' ').take(3).collect();
+        let formats: Vec<&str> = kept.iter().map(|(_, pt)| *pt).collect();
+        push_line(&mut out, &format!("{} {}", head.join(" "), formats.join(" ")));
+        for a in &m.lines {
+            match format_attribute(a) {
+                Some(pt) if !formats.contains(&pt) => {}
+                _ => push_line(&mut out, a),
+            }
+        }
+    }
+    if any_audio {
+        Ok(out)
+    } else {
+        Err(SdpError::NoCommonCodec)
+    }
+}
+
+fn push_line(out: &mut String, line: &str) {
+    out.push_str(line);
+    out.push_str("\r\n");
+}
+
+/// The payload type an `a=rtpmap:`, `a=fmtp:` or `a=rtcp-fb:` line is about.
+fn format_attribute(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix("a=rtpmap:").or_else(|| line.strip_prefix("a=fmtp:")).or_else(|| line.strip_prefix("a=rtcp-fb:"))?;
+    rest.split_whitespace().next()
+}
+
+struct Parsed<'a> {
+    session: Vec<&'a str>,
+    media: Vec<Media<'a>>,
+}
+
+struct Media<'a> {
+    line: &'a str,
+    kind: &'a str,
+    formats: Vec<String>,
+    lines: Vec<&'a str>,
+}
+
+impl<'a> Parsed<'a> {
+    fn new(sdp: &'a str) -> Result<Self, SdpError> {
+        let mut lines = sdp.lines().map(str::trim_end).filter(|l| !l.is_empty());
+        if lines.next().is_none_or(|v| !v.starts_with("v=")) {
+            return Err(SdpError::Malformed("does not start with v="));
+        }
+        let mut parsed = Parsed { session: vec!["v=0"], media: Vec::new() };
+        for line in lines {
+            if line.len() < 2 || line.as_bytes()[1] != b'=' {
+                return Err(SdpError::Malformed("a line is not <type>=<value>"));
+            }
+            if let Some(m) = line.strip_prefix("m=") {
+                let mut words = m.split(' ');
+                let kind = words.next().unwrap_or("");
+                let port = words.next().ok_or(SdpError::Malformed("m= line without port"))?;
+                if port.split('/').next().and_then(|p| p.parse::<u16>().ok()).is_none() {
+                    return Err(SdpError::Malformed("m= line with a bad port"));
+                }
+                words.next().ok_or(SdpError::Malformed("m= line without protocol"))?;
+                let formats: Vec<String> = words.filter(|w| !w.is_empty()).map(str::to_owned).collect();
+                parsed.media.push(Media { line, kind, formats, lines: Vec::new() });
+            } else if let Some(m) = parsed.media.last_mut() {
+                m.lines.push(line);
+            } else {
+                parsed.session.push(line);
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+impl Media<'_> {
+    /// The canonical codec of a payload type: its rtpmap, else the static table.
+    fn codec_of(&self, pt: &str) -> Option<&'static str> {
+        let mapped = self.lines.iter().find_map(|l| {
+            let rest = l.strip_prefix("a=rtpmap:")?;
+            let (p, enc) = rest.split_once(' ')?;
+            (p == pt).then(|| enc.split('/').next().unwrap_or(""))
+        });
+        match mapped {
+            Some(name) => domain::codec::canonical(name),
+            None => {
+                let n: u8 = pt.parse().ok()?;
+                STATIC.iter().find(|(p, _)| *p == n).map(|(_, c)| *c)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\n\
+        m=audio 4000 RTP/AVP 0 8 18 111 101\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 useinbandfec=1\r\n\
+        a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=sendrecv\r\n\
+        m=video 5000 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n";
+
+    #[test]
+    fn keeps_allowed_codecs_in_the_allowed_order_and_declines_video() {
+        let out = filter(OFFER, &["PCMA", "PCMU", "telephone-event"]).unwrap();
+        assert!(out.contains("m=audio 4000 RTP/AVP 8 0 101\r\n"), "{out}");
+        assert!(!out.contains("opus") && !out.contains("fmtp:111"), "dropped formats lose their attributes: {out}");
+        assert!(out.contains("a=fmtp:101 0-16\r\n") && out.contains("a=sendrecv\r\n"), "{out}");
+        assert!(out.contains("m=video 0 RTP/AVP 96\r\n"), "{out}");
+    }
+
+    #[test]
+    fn dynamic_codecs_are_known_by_rtpmap() {
+        let out = filter(OFFER, &["OPUS", "g729"]).unwrap();
+        assert!(out.contains("m=audio 4000 RTP/AVP 111 18\r\n"), "{out}");
+        assert!(out.contains("a=fmtp:111 useinbandfec=1"), "{out}");
+    }
+
+    #[test]
+    fn nothing_in_common_or_only_dtmf_is_refused() {
+        assert_eq!(filter(OFFER, &["G722"]), Err(SdpError::NoCommonCodec));
+        assert_eq!(filter(OFFER, &["telephone-event"]), Err(SdpError::NoCommonCodec));
+    }
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        for bad in ["", "hello", "v=0\r\nm=audio\r\n", "v=0\r\nm=audio x RTP/AVP 0\r\n", "v=0\r\nbogus\r\n"] {
+            assert!(matches!(filter(bad, &["PCMU"]), Err(SdpError::Malformed(_))), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Inbound DID calls from a carrier (SIPp as the UAC) over an incoming
+//! trunk: every refusal of the spec answers the right status, and every
+//! call that reached a trunk leaves an incoming trunk CDR saying why.
+
+use std::process::Command;
+mod common;
+
+use common::{account, free_udp_port, scenario, sipp_available};
+use domain::schema;
+use domain::Value;
+use store::{Actor, Cond, Input, ListQuery, Op, RelInput, Scope, Store};
+use switch::{RegistrarConfig, Switch};
+
+/// One carrier call to `target` (number@domain) offering `payloads`; true
+/// when the final response was `expect`.
+fn carrier_call(server: std::net::SocketAddr, target: &str, caller: &str, payloads: &str, expect: u16) -> bool {
+    let dir = std::env::temp_dir().join(format!("sb-carrier-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let template = std::fs::read_to_string(scenario("carrier-refused.xml")).unwrap();
+    let xml = dir.join("call.xml");
+    std::fs::write(&xml, template.replace("EXPECTED_CODE", &expect.to_string())).unwrap();
+    let csv = dir.join("call.csv");
+    std::fs::write(&csv, format!("SEQUENTIAL\n{target};{caller};{payloads};\n")).unwrap();
+    let out = Command::new("sipp")
+        .current_dir(&dir)
+        .arg(server.to_string())
+        .args(["-sf", xml.to_str().unwrap(), "-inf", csv.to_str().unwrap()])
+        .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
+        .args(["-m", "1", "-timeout", "10", "-nostdin", "-trace_err"])
+        .output()
+        .expect("run sipp");
+    if !out.status.success() {
+        eprintln!("sipp to {target} (expecting {expect}): {}", String::from_utf8_lossy(&out.stdout));
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            if e.path().to_string_lossy().ends_with("errors.log") {
+                eprintln!("{}", std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    out.status.success()
+}
+
+fn did(customer: i64, number: &str, enabled: bool, account: Option<i64>) -> Input {
+    let mut input = Input::default().with(&schema::DID_NUMBERS, "number", number).with(&schema::DID_NUMBERS, "enabled", enabled).with_rel(
+        &schema::DID_NUMBERS,
+        "customer",
+        RelInput::To("customers", customer),
+    );
+    if let Some(a) = account {
+        input = input.with_rel(&schema::DID_NUMBERS, "destination", RelInput::To("sip_device_routes", a));
+    }
+    input
+}
+
+async fn customer_of(store: &Store, account: i64) -> i64 {
+    store.get(&schema::SIP_ACCOUNTS, Scope::Operator, account).await.unwrap().get("customer_id").as_i64().unwrap()
+}
+
+/// The default trunk of a customer: (id, domain).
+async fn trunk_of(store: &Store, customer: i64) -> (i64, String) {
+    let t = store.list(&schema::INCOMING_TRUNKS, Scope::Customer(customer), &ListQuery::default()).await.unwrap().records;
+    (t[0].id(), t[0].get("domain").as_str().unwrap().to_owned())
+}
+
+/// The incoming CDRs once `n` are stored (they are written behind).
+async fn cdrs(store: &Store, n: usize) -> Vec<store::Record> {
+    let q = ListQuery {
+        conds: vec![Cond { column: "time_start", st: domain::schema::Storage::Int, op: Op::Gte, values: vec![Value::Int(0)] }],
+        sort: vec![("id", domain::schema::Storage::Int, false)],
+        limit: 100,
+        ..ListQuery::default()
+    };
+    let mut last = Vec::new();
+    for _ in 0..100 {
+        last = store.list(&schema::INCOMING_CDRS, Scope::Operator, &q).await.unwrap().records;
+        if last.len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    last
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn carrier_calls_are_refused_as_the_spec_says_and_leave_cdrs() {
+    if !sipp_available() {
+        return;
+    }
+    let (store, _db) = store::testing::sqlite().await;
+    let op = Actor::system();
+    let phone = account(&store, "desk-1", "Desk-Pass-1").await;
+    let c = customer_of(&store, phone).await;
+    let other_phone = account(&store, "desk-2", "Desk-Pass-2").await;
+    let other = customer_of(&store, other_phone).await;
+    for input in [
+        did(c, "15550001", true, Some(phone)),
+        did(c, "15550002", false, Some(phone)),
+        did(c, "15550004", true, None),
+        did(other, "15550003", true, Some(other_phone)),
+    ] {
+        store.create(&schema::DID_NUMBERS, &op, input).await.unwrap();
+    }
+    let (trunk, domain) = trunk_of(&store, c).await;
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+    let server = sw.udp_addr();
+    let call = |target: String, payloads: &'static str, expect: u16| {
+        tokio::task::spawn_blocking(move || carrier_call(server, &target, "4930111", payloads, expect))
+    };
+
+    // (target, offered payload types, expected status, CDR internal reason)
+    let cases = [
+        (format!("15550001@{domain}"), "0 8 101", 480, Some("Destination not registered")),
+        (format!("15550002@{domain}"), "0 8 101", 403, Some("DID disabled")),
+        (format!("15559999@{domain}"), "0 8 101", 404, Some("Unknown DID")),
+        (format!("15550003@{domain}"), "0 8 101", 404, Some("DID belongs to another customer")),
+        (format!("15550004@{domain}"), "0 8 101", 404, Some("DID has no destination")),
+        (format!("15550001@{domain}"), "18 101", 488, Some("No allowed codec")),
+        ("15550001@nowhere.example.com".to_owned(), "0 8 101", 404, None),
+    ];
+    for (target, payloads, expect, _) in &cases {
+        assert!(call(target.clone(), payloads, *expect).await.unwrap(), "{target} with {payloads} must get {expect}");
+    }
+
+    // A customer at its capacity_limit: 480 by default, 403 when the operator chose it.
+    let limit = Input::default().with(&schema::CUSTOMERS, "capacity_limit", 0i64);
+    store.update(&schema::CUSTOMERS, &op, c, limit).await.unwrap();
+    assert!(call(format!("15550001@{domain}"), "0 8 101", 480).await.unwrap(), "capacity reached");
+    let code = Input::default().with(&schema::DOMAIN_SETTINGS, "capacity_reject_code", 403i64);
+    store.update(&schema::DOMAIN_SETTINGS, &op, 1, code).await.unwrap();
+    assert!(call(format!("15550001@{domain}"), "0 8 101", 403).await.unwrap(), "capacity reached, operator chose 403");
+    assert_eq!(sw.active_calls(), 0, "refused calls hold no channel");
+
+    // One CDR per call that reached a trunk (not the unknown domain).
+    let expected: Vec<(u16, &str)> = cases
+        .iter()
+        .filter_map(|(_, _, code, why)| why.map(|w| (*code, w)))
+        .chain([(480, "Insufficient channels"), (403, "Insufficient channels")])
+        .collect();
+    let rows = cdrs(&store, expected.len()).await;
+    let got: Vec<(u16, &str)> =
+        rows.iter().map(|r| (r.get("lega_disconnect_code").as_i64().unwrap() as u16, r.get("internal_reason").as_str().unwrap())).collect();
+    assert_eq!(got, expected);
+    let first = &rows[0];
+    assert_eq!(first.get("incoming_trunk_id").as_i64(), Some(trunk));
+    assert_eq!(first.get("customer_id").as_i64(), Some(c));
+    assert_eq!(first.get("src_number").as_str(), Some("4930111"));
+    assert_eq!(first.get("src_name").as_str(), Some("Caller 4930111"));
+    assert_eq!((first.get("dst_number").as_str(), first.get("did_number").as_str()), (Some("15550001"), Some("15550001")));
+    assert_eq!(first.get("lega_disconnect_reason").as_str(), Some("Temporarily Unavailable"));
+    assert_eq!((first.get("duration").as_i64(), first.get("success").as_bool()), (Some(0), Some(false)));
+    assert!(first.get("time_connect") == &Value::Null && first.get("time_end").as_i64() >= first.get("time_start").as_i64());
+    assert!(!first.get("call_id").as_str().unwrap().is_empty());
+    assert_eq!(rows[2].get("did_number"), &Value::Null, "an unknown DID matched nothing");
+    sw.shutdown().await;
+}
