@@ -28,7 +28,10 @@ use tracing::{debug, warn};
 
 use crate::message::Headers;
 
+mod client;
 pub(crate) mod wire;
+
+pub use client::{random_token, Client, ClientTx, InviteEvent, Outgoing, Response, SendError, ServerInvite};
 
 /// Carries the source of a request from our reader to [`Incoming`]:
 /// rsipstack's UDP connection has no public way to set the peer address.
@@ -171,6 +174,7 @@ impl Default for ServerOptions {
 pub struct SipServer {
     udp_addr: SocketAddr,
     tcp_addr: SocketAddr,
+    client: Client,
     incoming: TransactionReceiver,
     cancel: CancellationToken,
     tasks: JoinSet<()>,
@@ -202,6 +206,8 @@ impl SipServer {
         let udp_conn =
             UdpConnection::from_socket(udp.clone(), None, Some(cancel.child_token())).await.map_err(|e| BindError::Stack(e.to_string()))?;
         let feeder = Arc::new(Feeder { endpoint: endpoint.inner.clone(), user_agent: opts.user_agent.clone() });
+        let tcp_conns = client::TcpConnections::default();
+        let client = Client { endpoint: endpoint.inner.clone(), udp: udp_conn.clone(), tcp: tcp_conns.clone(), udp_addr, tcp_addr };
 
         let mut tasks = JoinSet::new();
         let inner = endpoint.inner.clone();
@@ -211,8 +217,8 @@ impl SipServer {
             }
         });
         tasks.spawn(udp_loop(udp, udp_conn, feeder.clone(), cancel.clone()));
-        tasks.spawn(tcp_accept_loop(tcp, tcp_addr, feeder, cancel.clone()));
-        Ok(SipServer { udp_addr, tcp_addr, incoming, cancel, tasks })
+        tasks.spawn(tcp_accept_loop(tcp, tcp_addr, feeder, tcp_conns, cancel.clone()));
+        Ok(SipServer { udp_addr, tcp_addr, client, incoming, cancel, tasks })
     }
 
     /// The bound UDP address.
@@ -223,6 +229,11 @@ impl SipServer {
     /// The bound TCP address.
     pub fn tcp_addr(&self) -> SocketAddr {
         self.tcp_addr
+    }
+
+    /// Sends requests from this server's sockets.
+    pub fn client(&self) -> Client {
+        self.client.clone()
     }
 
     /// A token that stops the server when cancelled.
@@ -320,7 +331,13 @@ async fn udp_loop(socket: Arc<UdpSocket>, conn: UdpConnection, feeder: Arc<Feede
     }
 }
 
-async fn tcp_accept_loop(listener: TcpListener, local: SocketAddr, feeder: Arc<Feeder>, cancel: CancellationToken) {
+async fn tcp_accept_loop(
+    listener: TcpListener,
+    local: SocketAddr,
+    feeder: Arc<Feeder>,
+    registry: client::TcpConnections,
+    cancel: CancellationToken,
+) {
     let mut conns = JoinSet::new();
     loop {
         let (stream, peer) = tokio::select! {
@@ -338,7 +355,12 @@ async fn tcp_accept_loop(listener: TcpListener, local: SocketAddr, feeder: Arc<F
         let local = SipAddr { r#type: Some(rsipstack::sip::Transport::Tcp), addr: local.into() };
         match TcpConnection::from_stream(stream, local, Some(cancel.child_token())) {
             Ok(conn) => {
-                conns.spawn(tcp_conn_loop(conn, peer, feeder.clone(), cancel.clone()));
+                registry.insert(peer, conn.clone());
+                let (feeder, cancel, registry) = (feeder.clone(), cancel.clone(), registry.clone());
+                conns.spawn(async move {
+                    tcp_conn_loop(conn, peer, feeder, cancel).await;
+                    registry.remove(peer);
+                });
             }
             Err(e) => debug!(error = %e, %peer, "TCP connection setup failed"),
         }
@@ -528,33 +550,64 @@ impl Incoming {
     /// responses, and the stack retransmits it for retransmitted requests.
     /// `extra` headers are appended as given (e.g. `WWW-Authenticate`).
     pub async fn reply(&mut self, status: u16, reason: &str, extra: &[(&str, &str)]) -> Result<(), ReplyError> {
-        if !(100..=699).contains(&status) {
-            return Err(ReplyError::InvalidStatus(status));
-        }
-        let bad = |s: &str| s.contains(['\r', '\n']);
-        if bad(reason) || extra.iter().any(|(n, v)| n.trim().is_empty() || bad(n) || bad(v)) {
-            return Err(ReplyError::InvalidText);
-        }
-        let stack_err = |e: rsipstack::Error| ReplyError::Transaction(e.to_string());
+        self.reply_with_body(status, reason, extra, None).await
+    }
+
+    /// [`Incoming::reply`] with a body (its Content-Type among `extra`).
+    pub async fn reply_with_body(
+        &mut self,
+        status: u16,
+        reason: &str,
+        extra: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<(), ReplyError> {
         if status >= 200 {
+            let stack_err = |e: rsipstack::Error| ReplyError::Transaction(e.to_string());
             let to = self.tx.original.to_header().map_err(|e| stack_err(e.into()))?;
             if to.tag().map_err(|e| stack_err(e.into()))?.is_none() {
                 let tagged = to.clone().with_tag(rsipstack::transaction::make_tag());
                 self.tx.original.headers.unique_push(tagged.into());
             }
         }
-        let mut code = rsipstack::sip::StatusCode::from(status);
-        // The stack writes the standard phrase of a known code; ours goes
-        // on the wire only as an `Other` code (`wire_reason` is never sent).
-        if !reason.is_empty() && code.text() != reason {
-            code = rsipstack::sip::StatusCode::Other(status, reason.to_string());
-        }
-        let mut resp = self.tx.endpoint_inner.make_response(&self.tx.original, code, None);
-        for (name, value) in extra {
-            resp.headers.push(make_header(name.trim(), value.to_string()));
-        }
-        self.tx.respond(resp).await.map_err(stack_err)
+        let resp = build_response(&self.tx.endpoint_inner, &self.tx.original, status, reason, extra, body)?;
+        self.tx.respond(resp).await.map_err(|e| ReplyError::Transaction(e.to_string()))
     }
+
+    /// Keeps an INVITE's transaction open for a call: provisional and
+    /// final responses with bodies, then CANCEL or the ACK of our 2xx.
+    pub fn into_server_invite(self) -> ServerInvite {
+        ServerInvite::start(self.tx)
+    }
+}
+
+/// A response to `original` (whose To already carries our tag for final
+/// responses): Via, From, To, Call-ID and CSeq copied, `extra` appended.
+fn build_response(
+    endpoint: &EndpointInner,
+    original: &rsipstack::sip::Request,
+    status: u16,
+    reason: &str,
+    extra: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Result<rsipstack::sip::Response, ReplyError> {
+    if !(100..=699).contains(&status) {
+        return Err(ReplyError::InvalidStatus(status));
+    }
+    let bad = |s: &str| s.contains(['\r', '\n']);
+    if bad(reason) || extra.iter().any(|(n, v)| n.trim().is_empty() || bad(n) || bad(v)) {
+        return Err(ReplyError::InvalidText);
+    }
+    let mut code = rsipstack::sip::StatusCode::from(status);
+    // The stack writes the standard phrase of a known code; ours goes
+    // on the wire only as an `Other` code (`wire_reason` is never sent).
+    if !reason.is_empty() && code.text() != reason {
+        code = rsipstack::sip::StatusCode::Other(status, reason.to_string());
+    }
+    let mut resp = endpoint.make_response(original, code, body);
+    for (name, value) in extra {
+        resp.headers.push(make_header(name.trim(), value.to_string()));
+    }
+    Ok(resp)
 }
 
 /// A request's header fields as we hand them out, and the source our

@@ -1,21 +1,29 @@
 //! Calls: an INVITE arrives, is admitted or refused (`inbound.rs`), and
 //! every call that reached a trunk leaves an incoming trunk CDR.
 
+use crate::b2bua::{self, Bridge, Dialogs};
 use crate::capacity::{CallSlot, Capacity};
 use crate::cdr::{CdrSender, IncomingCdr};
 use crate::directory::Directory;
 use crate::inbound::{self, Admitted, Invite, Refused, Target, TrunkRef};
 use crate::location::{Location, MemoryLocation};
-use sip::endpoint::{Incoming, ReplyError};
+use crate::CallSettings;
+use sip::endpoint::{Client, Incoming, ReplyError};
 use sip::message::{self, SipUri};
 use std::sync::Arc;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 pub(crate) struct Calls {
     pub directory: Arc<Directory>,
     pub capacity: Arc<Capacity>,
     pub location: Arc<MemoryLocation>,
     pub cdrs: CdrSender,
+    pub client: Client,
+    pub dialogs: Arc<Dialogs>,
+    pub settings: CallSettings,
+    /// Cancelled at shutdown: calls hang up and write their CDRs.
+    pub stop: CancellationToken,
 }
 
 /// What a CDR needs from the INVITE.
@@ -28,7 +36,7 @@ struct Caller {
 
 impl Calls {
     /// Handles a new INVITE (not a re-INVITE: those belong to a dialog).
-    pub async fn invite(&self, req: &mut Incoming) -> Result<(), ReplyError> {
+    pub async fn invite(&self, mut req: Incoming) -> Result<(), ReplyError> {
         let time_start = domain::time::now_ms();
         let headers = req.headers();
         let Ok(ruri) = SipUri::parse(req.uri()) else {
@@ -60,7 +68,7 @@ impl Calls {
         });
         let admitted = match decided {
             Ok(a) => a,
-            Err(refused) => return self.refuse(req, &caller, refused).await,
+            Err(refused) => return self.refuse(&mut req, &caller, refused).await,
         };
         let Some(slot) = slot else { unreachable!("admission passed the capacity check, which took a slot") };
         match admitted.target.clone() {
@@ -68,14 +76,41 @@ impl Calls {
                 let bindings = self.location.bindings(account, Instant::now());
                 if bindings.is_empty() {
                     return self
-                        .refuse(req, &caller, refused_after(&admitted, 480, "Temporarily Unavailable", "Destination not registered"))
+                        .refuse(&mut req, &caller, refused_after(&admitted, 480, "Temporarily Unavailable", "Destination not registered"))
                         .await;
                 }
-                self.bridge(req, &caller, admitted, bindings, slot).await
+                let targets =
+                    bindings.into_iter().map(|b| b2bua::Contact { uri: b.contact, source: b.source, transport: b.transport }).collect();
+                let bridge = Bridge {
+                    targets,
+                    caller_name: caller.src_name.clone(),
+                    caller_number: caller.src_number.clone().unwrap_or_else(|| "anonymous".into()),
+                    dialled: admitted.did.number.clone(),
+                    sdp: admitted.sdp.clone(),
+                    no_answer: self.settings.no_answer_timeout,
+                };
+                let ended = b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone()).await;
+                drop(slot);
+                self.cdrs.send(IncomingCdr {
+                    customer_id: Some(admitted.trunk.customer_id),
+                    trunk_id: Some(admitted.trunk.id),
+                    time_start: caller.time_start,
+                    time_connect: ended.connected_at,
+                    time_end: domain::time::now_ms(),
+                    src_name: caller.src_name,
+                    src_number: caller.src_number,
+                    dst_number: Some(admitted.dst_number),
+                    did_number: Some(admitted.did.number),
+                    code: ended.code,
+                    reason: ended.reason,
+                    internal_reason: ended.internal,
+                    call_id: caller.call_id,
+                });
+                Ok(())
             }
             Target::External(_) => {
                 let r = refused_after(&admitted, 503, "Service Unavailable", "Forwarding to external numbers is not available yet");
-                self.refuse(req, &caller, r).await
+                self.refuse(&mut req, &caller, r).await
             }
         }
     }
@@ -100,18 +135,6 @@ impl Calls {
             });
         }
         sent
-    }
-
-    async fn bridge(
-        &self,
-        req: &mut Incoming,
-        caller: &Caller,
-        admitted: Admitted,
-        _bindings: Vec<crate::location::Binding>,
-        _slot: CallSlot,
-    ) -> Result<(), ReplyError> {
-        let r = refused_after(&admitted, 480, "Temporarily Unavailable", "Bridging to SIP accounts is not available yet");
-        self.refuse(req, caller, r).await
     }
 }
 

@@ -2,6 +2,7 @@
 //! (phones register with their SIP account and go online); the B2BUA,
 //! routing, media relay and CDR production join here as they land.
 
+mod b2bua;
 mod call;
 mod capacity;
 mod cdr;
@@ -15,7 +16,35 @@ mod throttle;
 pub use location::{Binding, Location, MemoryLocation};
 pub use registrar::RegistrarConfig;
 
+/// How calls are handled.
+#[derive(Debug, Clone)]
+pub struct CallSettings {
+    /// A ringing call nobody answers gets 480 after this long.
+    pub no_answer_timeout: std::time::Duration,
+}
+
+impl Default for CallSettings {
+    fn default() -> Self {
+        CallSettings { no_answer_timeout: std::time::Duration::from_secs(60) }
+    }
+}
+
+/// Everything [`Switch::start`] takes; a [`RegistrarConfig`] alone means
+/// default call settings.
+#[derive(Debug, Clone, Default)]
+pub struct SwitchConfig {
+    pub registrar: RegistrarConfig,
+    pub calls: CallSettings,
+}
+
+impl From<RegistrarConfig> for SwitchConfig {
+    fn from(registrar: RegistrarConfig) -> Self {
+        SwitchConfig { registrar, calls: CallSettings::default() }
+    }
+}
+
 use sip::endpoint::{Method, ServerOptions, SipServer};
+use sip::message;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use store::Store;
@@ -36,6 +65,8 @@ pub struct Switch {
     udp: SocketAddr,
     tcp: SocketAddr,
     cancel: CancellationToken,
+    /// Cancelled first at shutdown: calls hang up and write their CDRs.
+    calls_stop: CancellationToken,
     task: JoinHandle<()>,
     location: Arc<MemoryLocation>,
     /// The write-behind of registration bindings, stopped last.
@@ -47,7 +78,8 @@ pub struct Switch {
 
 impl Switch {
     /// Binds UDP and TCP on `listen` and starts answering.
-    pub async fn start(store: Store, listen: SocketAddr, config: RegistrarConfig) -> Result<Switch, Error> {
+    pub async fn start(store: Store, listen: SocketAddr, config: impl Into<SwitchConfig>) -> Result<Switch, Error> {
+        let SwitchConfig { registrar: config, calls: call_settings } = config.into();
         let settings = store.settings().await?;
         let realm = settings.get("sip_domain").as_str().unwrap_or("switchboard.local").to_owned();
         let cancel = CancellationToken::new();
@@ -68,11 +100,17 @@ impl Switch {
         registrar.clone().spawn_expiry(cancel.child_token());
         let cdrs = cdr::CdrWriter::start(store.clone());
         let capacity = Arc::new(capacity::Capacity::default());
+        let dialogs = Arc::new(b2bua::Dialogs::default());
+        let calls_stop = CancellationToken::new();
         let calls = Arc::new(call::Calls {
             directory: Arc::new(directory::Directory::load(store.clone()).await?),
             capacity: capacity.clone(),
             location: location.clone(),
             cdrs: cdrs.sender(),
+            client: server.client(),
+            dialogs: dialogs.clone(),
+            settings: call_settings,
+            stop: calls_stop.clone(),
         });
         let mut calls_tasks = tokio::task::JoinSet::new();
         let task = tokio::spawn(async move {
@@ -81,10 +119,20 @@ impl Switch {
                 let calls = calls.clone();
                 // Reap finished ones so the set stays small.
                 while calls_tasks.try_join_next().is_some() {}
+                // A request with a To tag belongs to a dialog (RFC 3261 §12.2.2).
+                let in_dialog = message::to(req.headers()).ok().is_some_and(|t| t.tag().is_some());
+                if in_dialog && !matches!(req.method(), Method::Register | Method::Options) {
+                    if let Some(mut req) = dialogs.route(req) {
+                        calls_tasks.spawn(async move {
+                            let _ = req.reply(481, "Call/Transaction Does Not Exist", &[]).await;
+                        });
+                    }
+                    continue;
+                }
                 calls_tasks.spawn(async move {
                     let result = match req.method() {
                         Method::Register => registrar.register(&mut req).await,
-                        Method::Invite => calls.invite(&mut req).await,
+                        Method::Invite => calls.invite(req).await,
                         Method::Options => req.reply(200, "OK", &[("Allow", registrar::ALLOW)]).await,
                         Method::Ack => Ok(()),
                         _ => req.reply(501, "Not Implemented", &[("Allow", registrar::ALLOW)]).await,
@@ -99,7 +147,7 @@ impl Switch {
             server.shutdown().await;
         });
         tracing::info!(%udp, %tcp, accounts, "SIP listening");
-        Ok(Switch { udp, tcp, cancel, task, location, writer, writer_cancel, cdrs, capacity })
+        Ok(Switch { udp, tcp, cancel, calls_stop, task, location, writer, writer_cancel, cdrs, capacity })
     }
 
     pub fn udp_addr(&self) -> SocketAddr {
@@ -123,6 +171,14 @@ impl Switch {
     /// Stops answering, closes the sockets, then writes the CDRs and
     /// registration bindings still queued.
     pub async fn shutdown(self) {
+        self.calls_stop.cancel();
+        // Calls send their BYE/CANCEL and end; a few seconds at most.
+        for _ in 0..50 {
+            if self.capacity.total() == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         self.cancel.cancel();
         let _ = self.task.await;
         self.cdrs.close().await;

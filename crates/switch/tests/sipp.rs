@@ -3,43 +3,11 @@
 //! and registration over TCP. `.ci/run`
 //! installs SIPp and sets SWITCHBOARD_REQUIRE_TOOLS, so CI never skips.
 
-use std::process::Command;
 mod common;
 
-use common::{account, free_udp_port, presence, scenario, sipp_available, wait_for};
+use common::{account, free_udp_port, presence, sipp, sipp_available, wait_for};
 use switch::Location;
 use switch::{RegistrarConfig, Switch};
-
-/// Runs one SIPp call of `scenario` as `user` with `password`; true when
-/// SIPp reports it successful.
-/// `local_port` is the phone's: its Contact, so the same port means the same binding.
-fn sipp(server: std::net::SocketAddr, local_port: u16, scenario_file: &str, user: &str, password: &str, expires: u32, tcp: bool) -> bool {
-    let dir = std::env::temp_dir().join(format!("sb-sipp-{}-{}", std::process::id(), rand::random::<u32>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let csv = dir.join("users.csv");
-    std::fs::write(&csv, format!("SEQUENTIAL\n{user};{password};{expires};\n")).unwrap();
-    let out = Command::new("sipp")
-        .current_dir(&dir)
-        .arg(server.to_string())
-        .args(["-sf", scenario(scenario_file).to_str().unwrap()])
-        .args(["-inf", csv.to_str().unwrap()])
-        .args(["-au", user, "-ap", password])
-        .args(["-i", "127.0.0.1", "-p", &local_port.to_string()])
-        .args(["-m", "1", "-timeout", "10", "-nostdin", "-trace_err"])
-        .args(["-t", if tcp { "t1" } else { "u1" }])
-        .output()
-        .expect("run sipp");
-    let ok = out.status.success();
-    if !ok {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            if entry.path().to_string_lossy().ends_with("errors.log") {
-                eprintln!("{}", std::fs::read_to_string(entry.path()).unwrap_or_default());
-            }
-        }
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    ok
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sipp_registers_refreshes_fails_unregisters_and_expires() {

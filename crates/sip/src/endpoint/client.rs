@@ -1,0 +1,271 @@
+//! Requests we originate (the B2BUA's outgoing legs, CANCEL, BYE, ACK for
+//! 2xx) and the server side of an INVITE kept open until it is answered,
+//! cancelled and acknowledged. We build request text ourselves and let
+//! rsipstack's client transactions retransmit and time it out; responses
+//! reach them through our socket readers.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use rsipstack::sip::prelude::HeadersExt;
+use rsipstack::sip::{Header, SipMessage};
+use rsipstack::transaction::endpoint::EndpointInner;
+use rsipstack::transaction::key::{TransactionKey, TransactionRole};
+use rsipstack::transaction::transaction::{Transaction, TransactionEvent};
+use rsipstack::transport::tcp::TcpConnection;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{SipAddr, SipConnection};
+use tokio::sync::mpsc;
+
+use super::{Method, ReplyError, Transport};
+use crate::message::Headers;
+
+/// Why a request could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("the request we built does not parse: {0}")]
+    Build(String),
+    #[error("no open TCP connection to {0}")]
+    NoConnection(SocketAddr),
+    #[error("send failed: {0}")]
+    Io(String),
+}
+
+/// A request to send; Via, Max-Forwards and Content-Length are ours to add.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub method: Method,
+    pub uri: String,
+    /// In order, e.g. From, To, Call-ID, CSeq, Contact, Route.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The Via branch; a fresh one when `None` (a CANCEL reuses its INVITE's).
+    pub branch: Option<String>,
+}
+
+/// A response to a request we sent.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+}
+
+/// Open TCP connections by peer, so requests reach phones that registered
+/// over TCP on the connection they keep open (their NAT allows no other).
+#[derive(Default, Clone)]
+pub(crate) struct TcpConnections(Arc<Mutex<HashMap<SocketAddr, TcpConnection>>>);
+
+impl TcpConnections {
+    pub(crate) fn insert(&self, peer: SocketAddr, conn: TcpConnection) {
+        self.0.lock().expect("tcp registry lock").insert(peer, conn);
+    }
+
+    pub(crate) fn remove(&self, peer: SocketAddr) {
+        self.0.lock().expect("tcp registry lock").remove(&peer);
+    }
+
+    fn get(&self, peer: SocketAddr) -> Option<TcpConnection> {
+        self.0.lock().expect("tcp registry lock").get(&peer).cloned()
+    }
+}
+
+/// Sends requests from the server's own sockets. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) endpoint: Arc<EndpointInner>,
+    pub(crate) udp: UdpConnection,
+    pub(crate) tcp: TcpConnections,
+    pub(crate) udp_addr: SocketAddr,
+    pub(crate) tcp_addr: SocketAddr,
+}
+
+/// A client transaction in flight: its responses, in order.
+pub struct ClientTx {
+    branch: String,
+    responses: mpsc::UnboundedReceiver<Response>,
+}
+
+impl ClientTx {
+    /// The Via branch (a CANCEL for this INVITE needs it).
+    pub fn branch(&self) -> &str {
+        &self.branch
+    }
+
+    /// The next response; `None` once the transaction is over (after a
+    /// final response, or without one when the peer never answered).
+    pub async fn next(&mut self) -> Option<Response> {
+        self.responses.recv().await
+    }
+}
+
+impl Client {
+    /// The address we put in Via and Contact for a peer at `dest`.
+    pub fn local_addr(&self, transport: Transport, dest: SocketAddr) -> SocketAddr {
+        let bound = match transport {
+            Transport::Udp => self.udp_addr,
+            Transport::Tcp => self.tcp_addr,
+        };
+        if !bound.ip().is_unspecified() {
+            return bound;
+        }
+        // Bound to every address: the one the kernel would route from.
+        let probe = std::net::UdpSocket::bind((bound.ip(), 0)).and_then(|s| s.connect(dest).and_then(|_| s.local_addr()));
+        SocketAddr::new(probe.map(|a| a.ip()).unwrap_or(bound.ip()), bound.port())
+    }
+
+    fn connection(&self, transport: Transport, dest: SocketAddr) -> Result<SipConnection, SendError> {
+        match transport {
+            Transport::Udp => Ok(SipConnection::Udp(self.udp.clone())),
+            Transport::Tcp => self.tcp.get(dest).map(SipConnection::Tcp).ok_or(SendError::NoConnection(dest)),
+        }
+    }
+
+    fn build(&self, req: &Outgoing, dest: SocketAddr, transport: Transport) -> Result<(rsipstack::sip::Request, String), SendError> {
+        let branch = req.branch.clone().unwrap_or_else(|| format!("z9hG4bK{}", random_token()));
+        let local = self.local_addr(transport, dest);
+        let mut text = format!(
+            "{} {} SIP/2.0\r\nVia: SIP/2.0/{} {};branch={branch};rport\r\nMax-Forwards: 70\r\n",
+            req.method.as_str(),
+            req.uri,
+            transport.as_str().to_ascii_uppercase(),
+            local
+        );
+        for (name, value) in &req.headers {
+            if name.contains(['\r', '\n', ':']) || value.contains(['\r', '\n']) {
+                return Err(SendError::Build(format!("header {name:?} breaks the framing")));
+            }
+            text.push_str(&format!("{name}: {value}\r\n"));
+        }
+        text.push_str(&format!("Content-Length: {}\r\n\r\n", req.body.len()));
+        let mut bytes = text.into_bytes();
+        bytes.extend_from_slice(&req.body);
+        match SipMessage::try_from(bytes.as_slice()) {
+            Ok(SipMessage::Request(r)) => Ok((r, branch)),
+            Ok(_) => Err(SendError::Build("not a request".into())),
+            Err(e) => Err(SendError::Build(e.to_string())),
+        }
+    }
+
+    /// Sends `req` to `dest` in a client transaction (retransmitted over
+    /// UDP, timed out by Timer B/F).
+    pub async fn request(&self, req: Outgoing, dest: SocketAddr, transport: Transport) -> Result<ClientTx, SendError> {
+        let (request, branch) = self.build(&req, dest, transport)?;
+        let key = TransactionKey::from_request(&request, TransactionRole::Client).map_err(|e| SendError::Build(e.to_string()))?;
+        let connection = self.connection(transport, dest)?;
+        let mut tx = Transaction::new_client(key, request, self.endpoint.clone(), Some(connection));
+        tx.destination = Some(sip_addr(transport, dest));
+        tx.send().await.map_err(|e| SendError::Io(e.to_string()))?;
+        let (out, responses) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(msg) = tx.receive().await {
+                if let SipMessage::Response(r) = msg {
+                    let final_ = r.status_code.code() >= 200;
+                    if out.send(response_of(&r)).is_err() || final_ {
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(ClientTx { branch, responses })
+    }
+}
+
+fn sip_addr(transport: Transport, addr: SocketAddr) -> SipAddr {
+    let t = match transport {
+        Transport::Udp => rsipstack::sip::Transport::Udp,
+        Transport::Tcp => rsipstack::sip::Transport::Tcp,
+    };
+    SipAddr { r#type: Some(t), addr: addr.into() }
+}
+
+fn response_of(r: &rsipstack::sip::Response) -> Response {
+    let mut headers = Headers::new();
+    for h in r.headers.iter() {
+        headers.push(h.name(), h.value());
+    }
+    Response { status: r.status_code.code(), reason: r.status_code.text().to_owned(), headers, body: r.body.clone() }
+}
+
+/// A random token for tags, branches and Call-IDs.
+pub fn random_token() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..16).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.gen_range(0..36)])).collect()
+}
+
+/// What happens to an INVITE we are answering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InviteEvent {
+    /// The caller sent CANCEL before our final response (answered 200 by
+    /// the stack); we still owe the INVITE its 487.
+    Cancelled,
+    /// The caller acknowledged our 2xx.
+    Acked,
+}
+
+/// The server side of an INVITE, kept until it is answered and
+/// acknowledged. Responses go out through its transaction.
+pub struct ServerInvite {
+    original: rsipstack::sip::Request,
+    endpoint: Arc<EndpointInner>,
+    sender: rsipstack::transaction::transaction::TransactionEventSender,
+    events: mpsc::UnboundedReceiver<InviteEvent>,
+    local_tag: String,
+}
+
+impl ServerInvite {
+    pub(crate) fn start(mut tx: Transaction) -> ServerInvite {
+        let local_tag = random_token();
+        let mut original = tx.original.clone();
+        if let Ok(to) = original.to_header() {
+            if to.tag().ok().flatten().is_none() {
+                let tagged = to.clone().with_tag(local_tag.clone().into());
+                original.headers.unique_push(tagged.into());
+            }
+        }
+        let (out, events) = mpsc::unbounded_channel();
+        let sender = tx.tu_sender.clone();
+        let endpoint = tx.endpoint_inner.clone();
+        tokio::spawn(async move {
+            while let Some(msg) = tx.receive().await {
+                let event = match msg {
+                    SipMessage::Request(r) if r.method == rsipstack::sip::Method::Cancel => InviteEvent::Cancelled,
+                    SipMessage::Request(r) if r.method == rsipstack::sip::Method::Ack => InviteEvent::Acked,
+                    _ => continue,
+                };
+                if out.send(event).is_err() {
+                    break;
+                }
+            }
+        });
+        ServerInvite { original, endpoint, sender, events, local_tag }
+    }
+
+    /// Our To tag in this dialog.
+    pub fn local_tag(&self) -> &str {
+        &self.local_tag
+    }
+
+    /// Sends a response; `extra` headers are appended, `body` (with its
+    /// Content-Type among `extra`) as given. Record-Route is copied into
+    /// responses that can establish the dialog (RFC 3261 §12.1.1).
+    pub fn respond(&self, status: u16, reason: &str, extra: &[(&str, &str)], body: Option<Vec<u8>>) -> Result<(), ReplyError> {
+        let mut resp = super::build_response(&self.endpoint, &self.original, status, reason, extra, body)?;
+        if (101..300).contains(&status) {
+            for h in self.original.headers.iter() {
+                if let Header::RecordRoute(_) = h {
+                    resp.headers.push(h.clone());
+                }
+            }
+        }
+        self.sender.send(TransactionEvent::Respond(resp)).map_err(|_| ReplyError::Transaction("the INVITE transaction ended".into()))
+    }
+
+    /// The next thing the caller does; `None` once the transaction ended.
+    pub async fn event(&mut self) -> Option<InviteEvent> {
+        self.events.recv().await
+    }
+}

@@ -1,0 +1,452 @@
+//! The B2BUA: an admitted call becomes two independent dialogs. Leg A is
+//! the carrier's INVITE, answered by us; leg B is our own INVITE (own
+//! Call-ID, tags and CSeq) to every binding of the destination at once:
+//! the first answer wins and the others are cancelled. Progress and the
+//! answer pass from B to A; CANCEL, BYE and in-dialog requests (re-INVITE,
+//! UPDATE, INFO) pass between them. Nothing of one leg's Via or
+//! Record-Route reaches the other.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sip::endpoint::{random_token, Client, ClientTx, Incoming, InviteEvent, Method, Outgoing, Response, ServerInvite, Transport};
+use sip::message::{self, Headers};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Live dialogs by (Call-ID, our tag): in-dialog requests find their call here.
+#[derive(Default)]
+pub(crate) struct Dialogs {
+    map: Mutex<HashMap<(String, String), mpsc::UnboundedSender<Incoming>>>,
+}
+
+impl Dialogs {
+    /// Hands an in-dialog request to its call; gives it back if no call has it.
+    pub fn route(&self, req: Incoming) -> Option<Incoming> {
+        let key = dialog_key(req.headers());
+        let tx = key.and_then(|k| self.map.lock().expect("dialogs lock").get(&k).cloned());
+        match tx {
+            Some(tx) => tx.send(req).err().map(|e| e.0),
+            None => Some(req),
+        }
+    }
+
+    fn insert(&self, call_id: &str, tag: &str, tx: mpsc::UnboundedSender<Incoming>) {
+        self.map.lock().expect("dialogs lock").insert((call_id.to_owned(), tag.to_owned()), tx);
+    }
+
+    fn remove(&self, call_id: &str, tag: &str) {
+        self.map.lock().expect("dialogs lock").remove(&(call_id.to_owned(), tag.to_owned()));
+    }
+}
+
+/// (Call-ID, To tag) of a request inside a dialog; the To tag is ours.
+fn dialog_key(h: &Headers) -> Option<(String, String)> {
+    let call_id = h.get("Call-ID")?.trim().to_owned();
+    let tag = message::to(h).ok()?.tag()?.to_owned();
+    Some((call_id, tag))
+}
+
+/// Where a destination can be reached (one registration binding).
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub uri: String,
+    pub source: SocketAddr,
+    pub transport: Transport,
+}
+
+/// What the B2BUA needs to place leg B.
+pub struct Bridge {
+    pub targets: Vec<Contact>,
+    /// From of leg B: the caller as the callee should see it.
+    pub caller_name: Option<String>,
+    pub caller_number: String,
+    /// To of leg B: the number dialled.
+    pub dialled: String,
+    /// The offer for leg B (already filtered), if the caller sent one.
+    pub sdp: Option<String>,
+    pub no_answer: Duration,
+}
+
+/// How a bridged call ended, for its CDR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    /// The final status leg A got (200 once answered).
+    pub code: u16,
+    pub reason: String,
+    pub internal: Option<String>,
+    /// Epoch ms of the answer, if answered.
+    pub connected_at: Option<i64>,
+}
+
+/// One side of a confirmed dialog, as we send requests into it.
+struct Leg {
+    call_id: String,
+    /// Our From (with our tag) / their To-URI view, as header values.
+    local: String,
+    remote: String,
+    target: String,
+    route: Vec<String>,
+    dest: SocketAddr,
+    transport: Transport,
+    cseq: u32,
+}
+
+impl Leg {
+    fn request(&mut self, method: Method, contact: &str, extra: &[(String, String)], body: Vec<u8>) -> Outgoing {
+        self.cseq += 1;
+        let mut headers = vec![
+            ("From".to_owned(), self.local.clone()),
+            ("To".to_owned(), self.remote.clone()),
+            ("Call-ID".to_owned(), self.call_id.clone()),
+            ("CSeq".to_owned(), format!("{} {}", self.cseq, method.as_str())),
+            ("Contact".to_owned(), contact.to_owned()),
+        ];
+        headers.extend(self.route.iter().map(|r| ("Route".to_owned(), r.clone())));
+        headers.extend(extra.iter().cloned());
+        Outgoing { method, uri: self.target.clone(), headers, body, branch: None }
+    }
+}
+
+fn contact_for(client: &Client, transport: Transport, dest: SocketAddr) -> String {
+    let local = client.local_addr(transport, dest);
+    match transport {
+        Transport::Udp => format!("<sip:switchboard@{local}>"),
+        Transport::Tcp => format!("<sip:switchboard@{local};transport=tcp>"),
+    }
+}
+
+/// The remote target of a dialog: the first Contact URI.
+fn first_contact(h: &Headers) -> Option<String> {
+    match message::contacts(h).ok()? {
+        message::Contacts::List(l) => l.into_iter().next().map(|c| c.uri),
+        _ => None,
+    }
+}
+
+fn content_type(h: &Headers) -> Vec<(String, String)> {
+    h.get("Content-Type").map(|v| vec![("Content-Type".to_owned(), v.to_owned())]).unwrap_or_default()
+}
+
+/// Runs a call from admission to its end; returns how it ended. `a` has
+/// had no final response yet.
+pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, bridge: Bridge, stop: CancellationToken) -> Ended {
+    let a_headers = a.headers().clone();
+    let a_call_id = a_headers.get("Call-ID").unwrap_or_default().trim().to_owned();
+    let a_source = a.source();
+    let a_transport = a.transport();
+    let a_contact = contact_for(&client, a_transport, a_source);
+    let mut srv = a.into_server_invite();
+    let a_tag = srv.local_tag().to_owned();
+    let (in_dialog, mut requests) = mpsc::unbounded_channel();
+    dialogs.insert(&a_call_id, &a_tag, in_dialog.clone());
+    let _ = srv.respond(100, "Trying", &[], None);
+
+    // Leg B: one INVITE per binding, same Call-ID and From tag (a fork).
+    let b_call_id = format!("{}@switchboard", random_token());
+    let b_tag = random_token();
+    dialogs.insert(&b_call_id, &b_tag, in_dialog);
+    let (b_events, mut b_rx) = mpsc::unbounded_channel::<(usize, Option<Response>)>();
+    let mut branches: Vec<Option<(String, Outgoing)>> = Vec::new();
+    for (i, t) in bridge.targets.iter().enumerate() {
+        let contact = contact_for(&client, t.transport, t.source);
+        let from = match &bridge.caller_name {
+            Some(n) => format!("\"{}\" <sip:{}@switchboard>;tag={b_tag}", n.replace(['"', '\\'], ""), bridge.caller_number),
+            None => format!("<sip:{}@switchboard>;tag={b_tag}", bridge.caller_number),
+        };
+        let mut headers = vec![
+            ("From".to_owned(), from),
+            ("To".to_owned(), format!("<sip:{}@switchboard>", bridge.dialled)),
+            ("Call-ID".to_owned(), b_call_id.clone()),
+            ("CSeq".to_owned(), "1 INVITE".to_owned()),
+            ("Contact".to_owned(), contact),
+            ("Allow".to_owned(), "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS".to_owned()),
+        ];
+        let body = bridge.sdp.clone().map(String::into_bytes).unwrap_or_default();
+        if !body.is_empty() {
+            headers.push(("Content-Type".to_owned(), "application/sdp".to_owned()));
+        }
+        let invite = Outgoing { method: Method::Invite, uri: t.uri.clone(), headers, body, branch: None };
+        match client.request(invite.clone(), t.source, t.transport).await {
+            Ok(tx) => {
+                branches.push(Some((tx.branch().to_owned(), invite)));
+                tokio::spawn(forward_responses(i, tx, b_events.clone()));
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, target = %t.uri, "could not send INVITE to a binding");
+                branches.push(None);
+            }
+        }
+    }
+    drop(b_events);
+
+    let ended = ring(&client, &mut srv, &mut b_rx, &mut branches, &bridge, &a_contact, &stop).await;
+    let result = match ended {
+        Ringing::Failed(code, reason, internal) => {
+            let _ = srv.respond(code, &reason, &[], None);
+            Ended { code, reason, internal, connected_at: None }
+        }
+        Ringing::Answered { winner, response } => {
+            let connected_at = domain::time::now_ms();
+            let target = &bridge.targets[winner];
+            let mut b = Leg {
+                call_id: b_call_id.clone(),
+                local: response.headers.get("From").unwrap_or_default().to_owned(),
+                remote: response.headers.get("To").unwrap_or_default().to_owned(),
+                target: first_contact(&response.headers).unwrap_or_else(|| target.uri.clone()),
+                route: response.headers.get_all("Record-Route").map(str::to_owned).collect::<Vec<_>>().into_iter().rev().collect(),
+                dest: target.source,
+                transport: target.transport,
+                cseq: 1,
+            };
+            // rsipstack's client transaction ACKs the 2xx itself.
+            let b_contact = contact_for(&client, b.transport, b.dest);
+            let mut extra: Vec<(&str, &str)> = vec![("Contact", a_contact.as_str())];
+            let ct = response.headers.get("Content-Type").unwrap_or("application/sdp").to_owned();
+            if !response.body.is_empty() {
+                extra.push(("Content-Type", ct.as_str()));
+            }
+            let _ = srv.respond(200, "OK", &extra, Some(response.body.clone()));
+            let mut a_leg = Leg {
+                call_id: a_call_id.clone(),
+                local: format!("{};tag={a_tag}", a_headers.get("To").unwrap_or_default()),
+                remote: a_headers.get("From").unwrap_or_default().to_owned(),
+                target: first_contact(&a_headers).unwrap_or_default(),
+                route: a_headers.get_all("Record-Route").map(str::to_owned).collect(),
+                dest: a_source,
+                transport: a_transport,
+                cseq: 0,
+            };
+            let (code, reason, internal) = talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &a_contact, &b_contact, &stop).await;
+            Ended { code, reason, internal, connected_at: Some(connected_at) }
+        }
+    };
+    dialogs.remove(&a_call_id, &a_tag);
+    dialogs.remove(&b_call_id, &b_tag);
+    result
+}
+
+async fn forward_responses(i: usize, mut tx: ClientTx, out: mpsc::UnboundedSender<(usize, Option<Response>)>) {
+    while let Some(r) = tx.next().await {
+        let final_ = r.status >= 200;
+        if out.send((i, Some(r))).is_err() || final_ {
+            return;
+        }
+    }
+    let _ = out.send((i, None));
+}
+
+enum Ringing {
+    Failed(u16, String, Option<String>),
+    Answered { winner: usize, response: Response },
+}
+
+/// Rank of a final failure for the caller (RFC 3261 §16.7 in spirit):
+/// 6xx, then the callee's own 4xx answers, then the rest.
+fn rank(code: u16) -> u8 {
+    match code {
+        600..=699 => 0,
+        486 => 1,
+        401..=499 if code != 408 => 2,
+        500..=599 => 3,
+        _ => 4,
+    }
+}
+
+async fn ring(
+    client: &Client,
+    srv: &mut ServerInvite,
+    b_rx: &mut mpsc::UnboundedReceiver<(usize, Option<Response>)>,
+    branches: &mut [Option<(String, Outgoing)>],
+    bridge: &Bridge,
+    a_contact: &str,
+    stop: &CancellationToken,
+) -> Ringing {
+    let mut open: Vec<bool> = branches.iter().map(Option::is_some).collect();
+    let mut best: Option<(u16, String)> = None;
+    let deadline = tokio::time::sleep(bridge.no_answer);
+    tokio::pin!(deadline);
+    loop {
+        if !open.iter().any(|o| *o) {
+            let (code, reason) = best.unwrap_or((480, "Temporarily Unavailable".to_owned()));
+            return Ringing::Failed(code, reason, Some("No binding answered".to_owned()));
+        }
+        tokio::select! {
+            ev = srv.event() => match ev {
+                Some(InviteEvent::Cancelled) | None => {
+                    cancel_all(client, branches, &open, bridge).await;
+                    return Ringing::Failed(487, "Request Terminated".into(), Some("Caller cancelled".into()));
+                }
+                Some(InviteEvent::Acked) => {}
+            },
+            _ = &mut deadline => {
+                cancel_all(client, branches, &open, bridge).await;
+                return Ringing::Failed(480, "Temporarily Unavailable".into(), Some("No answer".into()));
+            }
+            _ = stop.cancelled() => {
+                cancel_all(client, branches, &open, bridge).await;
+                return Ringing::Failed(503, "Service Unavailable".into(), Some("Switch shutting down".into()));
+            }
+            Some((i, r)) = b_rx.recv() => match r {
+                None => {
+                    open[i] = false;
+                    if best.as_ref().is_none_or(|(c, _)| rank(408) < rank(*c)) {
+                        best = Some((408, "Request Timeout".into()));
+                    }
+                }
+                Some(r) if r.status < 200 => {
+                    if r.status > 100 {
+                        let ct = r.headers.get("Content-Type").unwrap_or("application/sdp").to_owned();
+                        let mut extra: Vec<(&str, &str)> = vec![("Contact", a_contact)];
+                        let body = (!r.body.is_empty()).then(|| r.body.clone());
+                        if body.is_some() {
+                            extra.push(("Content-Type", ct.as_str()));
+                        }
+                        let _ = srv.respond(r.status, &r.reason, &extra, body);
+                    }
+                }
+                Some(r) if r.status < 300 => {
+                    open[i] = false;
+                    cancel_all(client, branches, &open, bridge).await;
+                    return Ringing::Answered { winner: i, response: r };
+                }
+                Some(r) => {
+                    open[i] = false;
+                    if r.status >= 600 {
+                        cancel_all(client, branches, &open, bridge).await;
+                        return Ringing::Failed(r.status, r.reason, Some("Declined by the callee".into()));
+                    }
+                    if best.as_ref().is_none_or(|(c, _)| rank(r.status) < rank(*c)) {
+                        best = Some((r.status, r.reason));
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// CANCELs every branch still ringing (RFC 3261 §9.1: same Request-URI,
+/// Call-ID, From, To, CSeq number and branch as the INVITE).
+async fn cancel_all(client: &Client, branches: &[Option<(String, Outgoing)>], open: &[bool], bridge: &Bridge) {
+    for (i, b) in branches.iter().enumerate() {
+        let (Some((branch, invite)), true) = (b, open[i]) else { continue };
+        let keep = ["From", "To", "Call-ID"];
+        let mut headers: Vec<(String, String)> = invite.headers.iter().filter(|(n, _)| keep.contains(&n.as_str())).cloned().collect();
+        headers.push(("CSeq".to_owned(), "1 CANCEL".to_owned()));
+        let cancel = Outgoing { method: Method::Cancel, uri: invite.uri.clone(), headers, body: Vec::new(), branch: Some(branch.clone()) };
+        let t = &bridge.targets[i];
+        if let Err(e) = client.request(cancel, t.source, t.transport).await {
+            tracing::debug!(error = %e, "could not CANCEL a ringing binding");
+        }
+    }
+}
+
+/// The confirmed call: passes in-dialog requests across until a BYE.
+/// Returns the CDR's (code, reason, internal reason).
+#[allow(clippy::too_many_arguments)]
+async fn talk(
+    client: &Client,
+    srv: &mut ServerInvite,
+    requests: &mut mpsc::UnboundedReceiver<Incoming>,
+    a: &mut Leg,
+    b: &mut Leg,
+    a_contact: &str,
+    b_contact: &str,
+    stop: &CancellationToken,
+) -> (u16, String, Option<String>) {
+    let mut invite_open = true;
+    loop {
+        let mut req = tokio::select! {
+            r = requests.recv() => match r {
+                Some(r) => r,
+                None => return (200, "OK".into(), Some("Dialog lost".into())),
+            },
+            // The ACK of our 2xx, then the transaction's end: nothing to do.
+            ev = srv.event(), if invite_open => {
+                invite_open = ev.is_some();
+                continue;
+            }
+            _ = stop.cancelled() => {
+                bye(client, a, a_contact).await;
+                bye(client, b, b_contact).await;
+                return (200, "OK".into(), Some("Switch shutting down".into()));
+            }
+        };
+        let from_a = req.headers().get("Call-ID").map(str::trim) == Some(a.call_id.as_str());
+        let (other, other_contact) = if from_a { (&mut *b, b_contact) } else { (&mut *a, a_contact) };
+        match req.method() {
+            Method::Bye => {
+                let _ = req.reply(200, "OK", &[]).await;
+                bye(client, other, other_contact).await;
+                // From the carrier's view: 200 BYE when it hung up, 200 OK when the callee did.
+                return if from_a {
+                    (200, "BYE".into(), Some("Caller hung up".into()))
+                } else {
+                    (200, "OK".into(), Some("Callee hung up".into()))
+                };
+            }
+            Method::Ack => {}
+            Method::Invite | Method::Update | Method::Info => pass_through(client, req, other, other_contact).await,
+            _ => {
+                let _ = req.reply(501, "Not Implemented", &[]).await;
+            }
+        }
+    }
+}
+
+/// Sends BYE; its transaction runs on without the call (which is over).
+async fn bye(client: &Client, leg: &mut Leg, contact: &str) {
+    let req = leg.request(Method::Bye, contact, &[], Vec::new());
+    match client.request(req, leg.dest, leg.transport).await {
+        Ok(mut tx) => {
+            tokio::spawn(async move { while tx.next().await.is_some() {} });
+        }
+        Err(e) => tracing::debug!(error = %e, "could not send BYE"),
+    }
+}
+
+/// Relays an in-dialog request to the other leg and its final response
+/// back. A re-INVITE's 2xx is acknowledged on the far leg by the stack's
+/// client transaction; the requester's ACK ends at its own transaction.
+async fn pass_through(client: &Client, req: Incoming, other: &mut Leg, other_contact: &str) {
+    let method = req.method();
+    let extra = content_type(req.headers());
+    let out = other.request(method, other_contact, &extra, req.body().to_vec());
+    let response = match client.request(out, other.dest, other.transport).await {
+        Ok(mut tx) => {
+            let mut last = None;
+            while let Some(r) = tx.next().await {
+                if r.status >= 200 {
+                    last = Some(r);
+                    break;
+                }
+            }
+            last
+        }
+        Err(_) => None,
+    };
+    let (status, reason, body, ct) = match &response {
+        Some(r) => {
+            (r.status, r.reason.clone(), (!r.body.is_empty()).then(|| r.body.clone()), r.headers.get("Content-Type").map(str::to_owned))
+        }
+        None => (408, "Request Timeout".to_owned(), None, None),
+    };
+    let mut extra: Vec<(&str, &str)> = Vec::new();
+    if let (Some(ct), Some(_)) = (&ct, &body) {
+        extra.push(("Content-Type", ct.as_str()));
+    }
+    if method == Method::Invite {
+        let srv = req.into_server_invite();
+        let _ = srv.respond(status, &reason, &extra, body);
+        // The transaction stays until its ACK arrives; nothing else to do.
+        tokio::spawn(async move {
+            let mut srv = srv;
+            let _ = tokio::time::timeout(Duration::from_secs(32), srv.event()).await;
+        });
+    } else {
+        let mut req = req;
+        let _ = req.reply_with_body(status, &reason, &extra, body).await;
+    }
+}

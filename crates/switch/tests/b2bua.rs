@@ -1,0 +1,202 @@
+//! Bridged DID calls: SIPp as the carrier (UAC) and as the registered
+//! phone (UAS), over real sockets. The call is answered, hung up from
+//! either side, and leaves a CDR that says who hung up.
+
+use std::path::Path;
+use std::process::{Command, Output};
+mod common;
+
+use common::{account, free_udp_port, scenario, sipp, sipp_available, wait_for};
+use domain::schema;
+use domain::Value;
+use store::{Actor, Cond, Input, ListQuery, Op, RelInput, Scope, Store};
+use switch::{RegistrarConfig, Switch};
+
+const CALLER_HANGS_UP: (&str, &str) = (
+    r#"
+  <pause milliseconds="300"/>
+  <send retrans="500">
+    <![CDATA[
+
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      Max-Forwards: 70
+      From: "Caller [field1]" <sip:[field1]@[local_ip]>;tag=[pid]SIPpTag[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>
+"#,
+    RECV_BYE,
+);
+
+const CALLEE_HANGS_UP: (&str, &str) = (
+    RECV_BYE,
+    r#"
+  <pause milliseconds="300"/>
+  <send retrans="500">
+    <![CDATA[
+
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      Max-Forwards: 70
+      From: [$local_to];tag=[pid]SIPpTag01[call_number]
+      To: [$remote_from]
+      Call-ID: [call_id]
+      CSeq: 1 BYE
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>
+"#,
+);
+
+const RECV_BYE: &str = r#"
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+"#;
+
+fn write_scenario(dir: &Path, name: &str, hangup: &str) -> String {
+    let text = std::fs::read_to_string(scenario(name)).unwrap().replace("HANGUP", hangup);
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn run_sipp(dir: &Path, args: &[&str]) -> Output {
+    Command::new("sipp")
+        .current_dir(dir)
+        .args(args)
+        .args(["-i", "127.0.0.1", "-m", "1", "-timeout", "20", "-nostdin", "-trace_err", "-mp", &free_udp_port().to_string()])
+        .output()
+        .expect("run sipp")
+}
+
+fn report(what: &str, dir: &Path, out: &Output) -> bool {
+    if !out.status.success() {
+        eprintln!("{what} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            if e.path().to_string_lossy().ends_with("errors.log") {
+                eprintln!("{}", std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+    }
+    out.status.success()
+}
+
+struct Setup {
+    store: Store,
+    sw: Switch,
+    domain: String,
+    phone_port: u16,
+    _db: store::testing::TestDb,
+}
+
+async fn setup() -> Setup {
+    let (store, db) = store::testing::sqlite().await;
+    let phone = account(&store, "desk-1", "Desk-Pass-1").await;
+    let c = store.get(&schema::SIP_ACCOUNTS, Scope::Operator, phone).await.unwrap().get("customer_id").as_i64().unwrap();
+    let did = Input::default()
+        .with(&schema::DID_NUMBERS, "number", "15550001")
+        .with_rel(&schema::DID_NUMBERS, "customer", RelInput::To("customers", c))
+        .with_rel(&schema::DID_NUMBERS, "destination", RelInput::To("sip_device_routes", phone));
+    store.create(&schema::DID_NUMBERS, &Actor::system(), did).await.unwrap();
+    let trunks = store.list(&schema::INCOMING_TRUNKS, Scope::Customer(c), &ListQuery::default()).await.unwrap().records;
+    let domain = trunks[0].get("domain").as_str().unwrap().to_owned();
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+    // The phone registers from the port its UAS scenario will listen on.
+    let phone_port = free_udp_port();
+    let server = sw.udp_addr();
+    let registered = tokio::task::spawn_blocking(move || sipp(server, phone_port, "register.xml", "desk-1", "Desk-Pass-1", 300, false));
+    assert!(registered.await.unwrap(), "the phone registers");
+    assert!(wait_for(&store, phone, |p| p.0).await.0);
+    Setup { store, sw, domain, phone_port, _db: db }
+}
+
+/// Runs one call: the phone's UAS in the background, then the carrier.
+async fn call(s: &Setup, hangup: (&'static str, &'static str)) -> (bool, bool) {
+    let dir = std::env::temp_dir().join(format!("sb-b2bua-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let phone_xml = write_scenario(&dir, "phone-answer.xml", hangup.1);
+    let carrier_xml = write_scenario(&dir, "carrier-call.xml", hangup.0);
+    let csv = dir.join("call.csv");
+    std::fs::write(&csv, format!("SEQUENTIAL\n15550001@{};4930111;\n", s.domain)).unwrap();
+    let server = s.sw.udp_addr().to_string();
+    let port = s.phone_port.to_string();
+    let d = dir.clone();
+    let phone = tokio::task::spawn_blocking(move || {
+        let out = run_sipp(&d, &["-sf", &phone_xml, "-p", &port]);
+        report("phone", &d, &out)
+    });
+    // Let the phone's SIPp bind its port before the call arrives.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let d = dir.clone();
+    let carrier = tokio::task::spawn_blocking(move || {
+        let out = run_sipp(&d, &[&server, "-sf", &carrier_xml, "-inf", csv.to_str().unwrap(), "-p", &free_udp_port().to_string()]);
+        report("carrier", &d, &out)
+    });
+    let result = (carrier.await.unwrap(), phone.await.unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn last_cdr(store: &Store, n: usize) -> store::Record {
+    let q = ListQuery {
+        conds: vec![Cond { column: "time_start", st: schema::Storage::Int, op: Op::Gte, values: vec![Value::Int(0)] }],
+        sort: vec![("id", schema::Storage::Int, false)],
+        limit: 100,
+        ..ListQuery::default()
+    };
+    for _ in 0..100 {
+        let rows = store.list(&schema::INCOMING_CDRS, Scope::Operator, &q).await.unwrap().records;
+        if rows.len() >= n {
+            return rows[n - 1].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no CDR number {n}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_carrier_call_rings_the_phone_is_answered_and_hung_up_from_either_side() {
+    if !sipp_available() {
+        return;
+    }
+    let s = setup().await;
+
+    assert_eq!(call(&s, CALLER_HANGS_UP).await, (true, true), "carrier and phone scenarios");
+    let cdr = last_cdr(&s.store, 1).await;
+    assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("lega_disconnect_reason").as_str()), (Some(200), Some("BYE")));
+    assert_eq!(cdr.get("success").as_bool(), Some(true));
+    let (start, connect, end) =
+        (cdr.get("time_start").as_i64().unwrap(), cdr.get("time_connect").as_i64().unwrap(), cdr.get("time_end").as_i64().unwrap());
+    assert!(start <= connect && connect <= end, "{start} {connect} {end}");
+    assert_eq!(cdr.get("did_number").as_str(), Some("15550001"));
+    assert_eq!(cdr.get("src_number").as_str(), Some("4930111"));
+
+    assert_eq!(call(&s, CALLEE_HANGS_UP).await, (true, true), "carrier and phone scenarios, the phone hangs up");
+    let cdr = last_cdr(&s.store, 2).await;
+    assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("lega_disconnect_reason").as_str()), (Some(200), Some("OK")));
+    assert_eq!(cdr.get("internal_reason").as_str(), Some("Callee hung up"));
+    assert_eq!(s.sw.active_calls(), 0, "every channel is given back");
+    s.sw.shutdown().await;
+}
