@@ -10,8 +10,9 @@ use common::{account, free_udp_port, scenario, sipp, sipp_available, wait_for};
 use domain::schema;
 use domain::Value;
 use store::{Actor, Cond, Input, ListQuery, Op, RelInput, Scope, Store};
-use switch::{RegistrarConfig, Switch};
+use switch::{CallSettings, Switch, SwitchConfig};
 
+/// (carrier's, phone's) end of an answered call.
 const CALLER_HANGS_UP: (&str, &str) = (
     r#"
   <pause milliseconds="300"/>
@@ -75,8 +76,9 @@ const RECV_BYE: &str = r#"
   </send>
 "#;
 
-fn write_scenario(dir: &Path, name: &str, hangup: &str) -> String {
-    let text = std::fs::read_to_string(scenario(name)).unwrap().replace("HANGUP", hangup);
+/// A scenario file with its placeholder (HANGUP or EXPECTED_CODE) filled.
+fn write_scenario(dir: &Path, name: &str, fill: &str) -> String {
+    let text = std::fs::read_to_string(scenario(name)).unwrap().replace("HANGUP", fill).replace("EXPECTED_CODE", fill);
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path.to_string_lossy().into_owned()
@@ -111,7 +113,7 @@ struct Setup {
     _db: store::testing::TestDb,
 }
 
-async fn setup() -> Setup {
+async fn setup(config: SwitchConfig) -> Setup {
     let (store, db) = store::testing::sqlite().await;
     let phone = account(&store, "desk-1", "Desk-Pass-1").await;
     let c = store.get(&schema::SIP_ACCOUNTS, Scope::Operator, phone).await.unwrap().get("customer_id").as_i64().unwrap();
@@ -122,7 +124,7 @@ async fn setup() -> Setup {
     store.create(&schema::DID_NUMBERS, &Actor::system(), did).await.unwrap();
     let trunks = store.list(&schema::INCOMING_TRUNKS, Scope::Customer(c), &ListQuery::default()).await.unwrap().records;
     let domain = trunks[0].get("domain").as_str().unwrap().to_owned();
-    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), config).await.unwrap();
     // The phone registers from the port its UAS scenario will listen on.
     let phone_port = free_udp_port();
     let server = sw.udp_addr();
@@ -132,14 +134,15 @@ async fn setup() -> Setup {
     Setup { store, sw, domain, phone_port, _db: db }
 }
 
-/// Runs one call: the phone's UAS in the background, then the carrier.
-async fn call(s: &Setup, hangup: (&'static str, &'static str)) -> (bool, bool) {
+/// Runs one call: the phone's UAS in the background, then the carrier;
+/// each is (scenario file, placeholder fill). True for each that passed.
+async fn call(s: &Setup, carrier: (&str, &str), phone: (&str, &str)) -> (bool, bool) {
     let dir = std::env::temp_dir().join(format!("sb-b2bua-{}-{}", std::process::id(), rand::random::<u32>()));
     std::fs::create_dir_all(&dir).unwrap();
-    let phone_xml = write_scenario(&dir, "phone-answer.xml", hangup.1);
-    let carrier_xml = write_scenario(&dir, "carrier-call.xml", hangup.0);
+    let phone_xml = write_scenario(&dir, phone.0, phone.1);
+    let carrier_xml = write_scenario(&dir, carrier.0, carrier.1);
     let csv = dir.join("call.csv");
-    std::fs::write(&csv, format!("SEQUENTIAL\n15550001@{};4930111;\n", s.domain)).unwrap();
+    std::fs::write(&csv, format!("SEQUENTIAL\n15550001@{};4930111;8 0 101;\n", s.domain)).unwrap();
     let server = s.sw.udp_addr().to_string();
     let port = s.phone_port.to_string();
     let d = dir.clone();
@@ -181,9 +184,11 @@ async fn a_carrier_call_rings_the_phone_is_answered_and_hung_up_from_either_side
     if !sipp_available() {
         return;
     }
-    let s = setup().await;
+    let s = setup(SwitchConfig::default()).await;
+    let answered = |(carrier, phone): (&'static str, &'static str)| (("carrier-call.xml", carrier), ("phone-answer.xml", phone));
 
-    assert_eq!(call(&s, CALLER_HANGS_UP).await, (true, true), "carrier and phone scenarios");
+    let (carrier, phone) = answered(CALLER_HANGS_UP);
+    assert_eq!(call(&s, carrier, phone).await, (true, true), "carrier and phone scenarios");
     let cdr = last_cdr(&s.store, 1).await;
     assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("lega_disconnect_reason").as_str()), (Some(200), Some("BYE")));
     assert_eq!(cdr.get("success").as_bool(), Some(true));
@@ -193,10 +198,38 @@ async fn a_carrier_call_rings_the_phone_is_answered_and_hung_up_from_either_side
     assert_eq!(cdr.get("did_number").as_str(), Some("15550001"));
     assert_eq!(cdr.get("src_number").as_str(), Some("4930111"));
 
-    assert_eq!(call(&s, CALLEE_HANGS_UP).await, (true, true), "carrier and phone scenarios, the phone hangs up");
+    let (carrier, phone) = answered(CALLEE_HANGS_UP);
+    assert_eq!(call(&s, carrier, phone).await, (true, true), "carrier and phone scenarios, the phone hangs up");
     let cdr = last_cdr(&s.store, 2).await;
     assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("lega_disconnect_reason").as_str()), (Some(200), Some("OK")));
     assert_eq!(cdr.get("internal_reason").as_str(), Some("Callee hung up"));
     assert_eq!(s.sw.active_calls(), 0, "every channel is given back");
+    s.sw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_busy_and_no_answer_reach_the_carrier() {
+    if !sipp_available() {
+        return;
+    }
+    let config = SwitchConfig { calls: CallSettings { no_answer_timeout: std::time::Duration::from_secs(1) }, ..SwitchConfig::default() };
+    let s = setup(config).await;
+
+    let r = call(&s, ("carrier-cancel.xml", ""), ("phone-cancelled.xml", "")).await;
+    assert_eq!(r, (true, true), "the caller cancels: 487 to it, CANCEL to the phone");
+    let cdr = last_cdr(&s.store, 1).await;
+    assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("internal_reason").as_str()), (Some(487), Some("Caller cancelled")));
+
+    let r = call(&s, ("carrier-refused.xml", "486"), ("phone-busy.xml", "")).await;
+    assert_eq!(r, (true, true), "the phone's 486 reaches the carrier");
+    let cdr = last_cdr(&s.store, 2).await;
+    assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("lega_disconnect_reason").as_str()), (Some(486), Some("Busy Here")));
+
+    let r = call(&s, ("carrier-refused.xml", "480"), ("phone-cancelled.xml", "")).await;
+    assert_eq!(r, (true, true), "nobody answers in time: 480 to the carrier, CANCEL to the phone");
+    let cdr = last_cdr(&s.store, 3).await;
+    assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("internal_reason").as_str()), (Some(480), Some("No answer")));
+    assert_eq!(cdr.get("success").as_bool(), Some(false));
+    assert_eq!(s.sw.active_calls(), 0);
     s.sw.shutdown().await;
 }
