@@ -13,6 +13,9 @@ use std::time::Duration;
 
 use sip::endpoint::{random_token, Client, ClientTx, Incoming, InviteEvent, Method, Outgoing, Response, ServerInvite, Transport};
 use sip::message::{self, Headers};
+
+use crate::media::{MediaPool, Relay};
+use crate::sdp;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -68,6 +71,8 @@ pub struct Bridge {
     /// The offer for leg B (already filtered), if the caller sent one.
     pub sdp: Option<String>,
     pub no_answer: Duration,
+    /// Relays RTP when set (the product default).
+    pub media: Option<Arc<MediaPool>>,
 }
 
 /// How a bridged call ended, for its CDR.
@@ -92,6 +97,8 @@ struct Leg {
     dest: SocketAddr,
     transport: Transport,
     cseq: u32,
+    /// Where this leg sends media when the relay anchors it.
+    media: Option<SocketAddr>,
 }
 
 impl Leg {
@@ -118,6 +125,15 @@ fn contact_for(client: &Client, transport: Transport, dest: SocketAddr) -> Strin
     }
 }
 
+/// An SDP body re-pointed at the relay side `at` (unchanged without relay
+/// or when it is not SDP text).
+fn anchored(body: &[u8], at: Option<SocketAddr>) -> Vec<u8> {
+    match (at, std::str::from_utf8(body)) {
+        (Some(at), Ok(text)) if text.starts_with("v=") => sdp::anchor(text, at).into_bytes(),
+        _ => body.to_vec(),
+    }
+}
+
 /// The remote target of a dialog: the first Contact URI.
 fn first_contact(h: &Headers) -> Option<String> {
     match message::contacts(h).ok()? {
@@ -140,6 +156,26 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     let a_contact = contact_for(&client, a_transport, a_source);
     let mut srv = a.into_server_invite();
     let a_tag = srv.local_tag().to_owned();
+    // The relay, and where each leg is to send its media.
+    let relay = match (&bridge.media, &bridge.sdp) {
+        (Some(pool), Some(_)) => match pool.relay() {
+            Some(r) => Some(r),
+            None => {
+                let _ = srv.respond(503, "Service Unavailable", &[], None);
+                return Ended {
+                    code: 503,
+                    reason: "Service Unavailable".into(),
+                    internal: Some("No media relay ports left".into()),
+                    connected_at: None,
+                };
+            }
+        },
+        _ => None,
+    };
+    let a_media = relay.as_ref().map(|r| SocketAddr::new(client.local_addr(a_transport, a_source).ip(), r.a_port()));
+    if let (Some(r), Some(target)) = (&relay, bridge.sdp.as_deref().and_then(sdp::audio_target)) {
+        r.set_a_peer(target);
+    }
     let (in_dialog, mut requests) = mpsc::unbounded_channel();
     dialogs.insert(&a_call_id, &a_tag, in_dialog.clone());
     let _ = srv.respond(100, "Trying", &[], None);
@@ -164,7 +200,12 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             ("Contact".to_owned(), contact),
             ("Allow".to_owned(), "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS".to_owned()),
         ];
-        let body = bridge.sdp.clone().map(String::into_bytes).unwrap_or_default();
+        let b_media = relay.as_ref().map(|r| SocketAddr::new(client.local_addr(t.transport, t.source).ip(), r.b_port()));
+        let body = match (&bridge.sdp, b_media) {
+            (Some(offer), Some(at)) => sdp::anchor(offer, at).into_bytes(),
+            (Some(offer), None) => offer.clone().into_bytes(),
+            (None, _) => Vec::new(),
+        };
         if !body.is_empty() {
             headers.push(("Content-Type".to_owned(), "application/sdp".to_owned()));
         }
@@ -182,7 +223,8 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     }
     drop(b_events);
 
-    let ended = ring(&client, &mut srv, &mut b_rx, &mut branches, &bridge, &a_contact, &stop).await;
+    let media = Media { relay: relay.as_ref(), a: a_media };
+    let ended = ring(&client, &mut srv, &mut b_rx, &mut branches, &bridge, &a_contact, media, &stop).await;
     let result = match ended {
         Ringing::Failed(code, reason, internal) => {
             let _ = srv.respond(code, &reason, &[], None);
@@ -200,6 +242,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 dest: target.source,
                 transport: target.transport,
                 cseq: 1,
+                media: relay.as_ref().map(|r| SocketAddr::new(client.local_addr(target.transport, target.source).ip(), r.b_port())),
             };
             // rsipstack's client transaction ACKs the 2xx itself.
             let b_contact = contact_for(&client, b.transport, b.dest);
@@ -208,7 +251,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             if !response.body.is_empty() {
                 extra.push(("Content-Type", ct.as_str()));
             }
-            let _ = srv.respond(200, "OK", &extra, Some(response.body.clone()));
+            let _ = srv.respond(200, "OK", &extra, Some(media.b_to_a(&response.body)));
             let mut a_leg = Leg {
                 call_id: a_call_id.clone(),
                 local: format!("{};tag={a_tag}", a_headers.get("To").unwrap_or_default()),
@@ -218,6 +261,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 dest: a_source,
                 transport: a_transport,
                 cseq: 0,
+                media: a_media,
             };
             let (code, reason, internal) = talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &a_contact, &b_contact, &stop).await;
             Ended { code, reason, internal, connected_at: Some(connected_at) }
@@ -225,6 +269,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     };
     dialogs.remove(&a_call_id, &a_tag);
     dialogs.remove(&b_call_id, &b_tag);
+    drop(relay); // the ports go back to the pool
     result
 }
 
@@ -255,6 +300,25 @@ fn rank(code: u16) -> u8 {
     }
 }
 
+/// The call's relay and leg A's side of it, for SDP passing B to A.
+#[derive(Clone, Copy)]
+struct Media<'a> {
+    relay: Option<&'a Relay>,
+    a: Option<SocketAddr>,
+}
+
+impl Media<'_> {
+    /// An SDP from leg B as leg A must see it; learns leg B's address.
+    fn b_to_a(&self, body: &[u8]) -> Vec<u8> {
+        let (Some(relay), Some(at), Ok(text)) = (self.relay, self.a, std::str::from_utf8(body)) else { return body.to_vec() };
+        if let Some(target) = sdp::audio_target(text) {
+            relay.set_b_peer(target);
+        }
+        sdp::anchor(text, at).into_bytes()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn ring(
     client: &Client,
     srv: &mut ServerInvite,
@@ -262,6 +326,7 @@ async fn ring(
     branches: &mut [Option<(String, Outgoing)>],
     bridge: &Bridge,
     a_contact: &str,
+    media: Media<'_>,
     stop: &CancellationToken,
 ) -> Ringing {
     let mut open: Vec<bool> = branches.iter().map(Option::is_some).collect();
@@ -300,7 +365,7 @@ async fn ring(
                     if r.status > 100 {
                         let ct = r.headers.get("Content-Type").unwrap_or("application/sdp").to_owned();
                         let mut extra: Vec<(&str, &str)> = vec![("Contact", a_contact)];
-                        let body = (!r.body.is_empty()).then(|| r.body.clone());
+                        let body = (!r.body.is_empty()).then(|| media.b_to_a(&r.body));
                         if body.is_some() {
                             extra.push(("Content-Type", ct.as_str()));
                         }
@@ -375,6 +440,7 @@ async fn talk(
             }
         };
         let from_a = req.headers().get("Call-ID").map(str::trim) == Some(a.call_id.as_str());
+        let (a_media, b_media) = (a.media, b.media);
         let (other, other_contact) = if from_a { (&mut *b, b_contact) } else { (&mut *a, a_contact) };
         match req.method() {
             Method::Bye => {
@@ -388,7 +454,10 @@ async fn talk(
                 };
             }
             Method::Ack => {}
-            Method::Invite | Method::Update | Method::Info => pass_through(client, req, other, other_contact).await,
+            Method::Invite | Method::Update | Method::Info => {
+                let requester_media = if from_a { a_media } else { b_media };
+                pass_through(client, req, other, other_contact, requester_media).await
+            }
             _ => {
                 let _ = req.reply(501, "Not Implemented", &[]).await;
             }
@@ -410,10 +479,10 @@ async fn bye(client: &Client, leg: &mut Leg, contact: &str) {
 /// Relays an in-dialog request to the other leg and its final response
 /// back. A re-INVITE's 2xx is acknowledged on the far leg by the stack's
 /// client transaction; the requester's ACK ends at its own transaction.
-async fn pass_through(client: &Client, req: Incoming, other: &mut Leg, other_contact: &str) {
+async fn pass_through(client: &Client, req: Incoming, other: &mut Leg, other_contact: &str, requester_media: Option<SocketAddr>) {
     let method = req.method();
     let extra = content_type(req.headers());
-    let out = other.request(method, other_contact, &extra, req.body().to_vec());
+    let out = other.request(method, other_contact, &extra, anchored(req.body(), other.media));
     let response = match client.request(out, other.dest, other.transport).await {
         Ok(mut tx) => {
             let mut last = None;
@@ -428,9 +497,12 @@ async fn pass_through(client: &Client, req: Incoming, other: &mut Leg, other_con
         Err(_) => None,
     };
     let (status, reason, body, ct) = match &response {
-        Some(r) => {
-            (r.status, r.reason.clone(), (!r.body.is_empty()).then(|| r.body.clone()), r.headers.get("Content-Type").map(str::to_owned))
-        }
+        Some(r) => (
+            r.status,
+            r.reason.clone(),
+            (!r.body.is_empty()).then(|| anchored(&r.body, requester_media)),
+            r.headers.get("Content-Type").map(str::to_owned),
+        ),
         None => (408, "Request Timeout".to_owned(), None, None),
     };
     let mut extra: Vec<(&str, &str)> = Vec::new();

@@ -7,6 +7,7 @@ use crate::cdr::{CdrSender, IncomingCdr};
 use crate::directory::Directory;
 use crate::inbound::{self, Admitted, Invite, Refused, Target, TrunkRef};
 use crate::location::{Location, MemoryLocation};
+use crate::media::MediaPool;
 use crate::CallSettings;
 use sip::endpoint::{Client, Incoming, ReplyError};
 use sip::message::{self, SipUri};
@@ -22,6 +23,7 @@ pub(crate) struct Calls {
     pub client: Client,
     pub dialogs: Arc<Dialogs>,
     pub settings: CallSettings,
+    pub media: Option<Arc<MediaPool>>,
     /// Cancelled at shutdown: calls hang up and write their CDRs.
     pub stop: CancellationToken,
 }
@@ -88,6 +90,7 @@ impl Calls {
                     dialled: admitted.did.number.clone(),
                     sdp: admitted.sdp.clone(),
                     no_answer: self.settings.no_answer_timeout,
+                    media: self.media.clone(),
                 };
                 let ended = b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone()).await;
                 drop(slot);

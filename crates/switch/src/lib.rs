@@ -9,6 +9,7 @@ mod cdr;
 mod directory;
 mod inbound;
 mod location;
+mod media;
 mod registrar;
 mod sdp;
 mod throttle;
@@ -21,11 +22,14 @@ pub use registrar::RegistrarConfig;
 pub struct CallSettings {
     /// A ringing call nobody answers gets 480 after this long.
     pub no_answer_timeout: std::time::Duration,
+    /// UDP ports of the media relay (two pairs per call); `None` leaves
+    /// media end to end.
+    pub relay_ports: Option<std::ops::RangeInclusive<u16>>,
 }
 
 impl Default for CallSettings {
     fn default() -> Self {
-        CallSettings { no_answer_timeout: std::time::Duration::from_secs(60) }
+        CallSettings { no_answer_timeout: std::time::Duration::from_secs(60), relay_ports: Some(20000..=29999) }
     }
 }
 
@@ -74,6 +78,7 @@ pub struct Switch {
     writer_cancel: CancellationToken,
     cdrs: cdr::CdrWriter,
     capacity: Arc<capacity::Capacity>,
+    media: Option<Arc<media::MediaPool>>,
 }
 
 impl Switch {
@@ -101,6 +106,7 @@ impl Switch {
         let cdrs = cdr::CdrWriter::start(store.clone());
         let capacity = Arc::new(capacity::Capacity::default());
         let dialogs = Arc::new(b2bua::Dialogs::default());
+        let media_pool = call_settings.relay_ports.clone().map(|ports| media::MediaPool::new(listen.ip(), ports));
         let calls_stop = CancellationToken::new();
         let calls = Arc::new(call::Calls {
             directory: Arc::new(directory::Directory::load(store.clone()).await?),
@@ -109,6 +115,7 @@ impl Switch {
             cdrs: cdrs.sender(),
             client: server.client(),
             dialogs: dialogs.clone(),
+            media: media_pool.clone(),
             settings: call_settings,
             stop: calls_stop.clone(),
         });
@@ -147,7 +154,7 @@ impl Switch {
             server.shutdown().await;
         });
         tracing::info!(%udp, %tcp, accounts, "SIP listening");
-        Ok(Switch { udp, tcp, cancel, calls_stop, task, location, writer, writer_cancel, cdrs, capacity })
+        Ok(Switch { udp, tcp, cancel, calls_stop, task, location, writer, writer_cancel, cdrs, capacity, media: media_pool })
     }
 
     pub fn udp_addr(&self) -> SocketAddr {
@@ -161,6 +168,13 @@ impl Switch {
     /// The registrations, for inspection.
     pub fn location(&self) -> &MemoryLocation {
         &self.location
+    }
+
+    /// RTP packets the relay passed (caller to callee, callee to caller)
+    /// and relay ports in use now.
+    pub fn media_stats(&self) -> (u64, u64, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.media.as_ref().map_or((0, 0, 0), |m| (m.stats().a_to_b.load(Relaxed), m.stats().b_to_a.load(Relaxed), m.in_use()))
     }
 
     /// Calls in progress, all customers.

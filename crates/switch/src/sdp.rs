@@ -71,6 +71,36 @@ pub fn filter(sdp: &str, allowed: &[&str]) -> Result<String, SdpError> {
     }
 }
 
+/// Where the first active audio stream wants its RTP: the media-level
+/// `c=` address (else the session one) and the `m=` port.
+pub fn audio_target(sdp: &str) -> Option<std::net::SocketAddr> {
+    let parsed = Parsed::new(sdp).ok()?;
+    let m = parsed.media.iter().find(|m| m.kind == "audio" && m.port() != Some(0))?;
+    let conn = m.lines.iter().chain(parsed.session.iter()).find_map(|l| l.strip_prefix("c=IN "))?;
+    let ip = conn.split_whitespace().nth(1)?.split('/').next()?.parse().ok()?;
+    Some(std::net::SocketAddr::new(ip, m.port()?))
+}
+
+/// The same SDP with every connection address set to `addr`'s and the
+/// active audio streams' port to `addr`'s (the relay anchors them).
+pub fn anchor(sdp: &str, addr: std::net::SocketAddr) -> String {
+    let family = if addr.is_ipv4() { "IP4" } else { "IP6" };
+    let mut out = String::with_capacity(sdp.len() + 16);
+    for line in sdp.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+        if line.starts_with("c=IN ") {
+            push_line(&mut out, &format!("c=IN {family} {}", addr.ip()));
+        } else if let Some(m) = line.strip_prefix("m=audio ") {
+            let mut words = m.splitn(2, ' ');
+            let (port, rest) = (words.next().unwrap_or("0"), words.next().unwrap_or(""));
+            let port = if port == "0" { 0 } else { addr.port() };
+            push_line(&mut out, &format!("m=audio {port} {rest}"));
+        } else {
+            push_line(&mut out, line);
+        }
+    }
+    out
+}
+
 fn push_line(out: &mut String, line: &str) {
     out.push_str(line);
     out.push_str("\r\n");
@@ -126,6 +156,10 @@ impl<'a> Parsed<'a> {
 }
 
 impl Media<'_> {
+    fn port(&self) -> Option<u16> {
+        self.line.split(' ').nth(1)?.split('/').next()?.parse().ok()
+    }
+
     /// The canonical codec of a payload type: its rtpmap, else the static table.
     fn codec_of(&self, pt: &str) -> Option<&'static str> {
         let mapped = self.lines.iter().find_map(|l| {
@@ -172,6 +206,16 @@ mod tests {
     fn nothing_in_common_or_only_dtmf_is_refused() {
         assert_eq!(filter(OFFER, &["G722"]), Err(SdpError::NoCommonCodec));
         assert_eq!(filter(OFFER, &["telephone-event"]), Err(SdpError::NoCommonCodec));
+    }
+
+    #[test]
+    fn the_relay_anchors_the_audio() {
+        assert_eq!(audio_target(OFFER), Some("198.51.100.7:4000".parse().unwrap()));
+        let out = anchor(OFFER, "203.0.113.5:30000".parse().unwrap());
+        assert!(out.contains("c=IN IP4 203.0.113.5\r\n") && out.contains("m=audio 30000 RTP/AVP 0 8 18 111 101\r\n"), "{out}");
+        assert!(out.contains("m=video 5000"), "only audio is relayed: {out}");
+        assert_eq!(audio_target(&out), Some("203.0.113.5:30000".parse().unwrap()));
+        assert_eq!(audio_target("v=0\r\nm=audio 0 RTP/AVP 0\r\nc=IN IP4 1.2.3.4\r\n"), None, "a declined stream has no target");
     }
 
     #[test]

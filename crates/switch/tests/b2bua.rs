@@ -1,6 +1,7 @@
 //! Bridged DID calls: SIPp as the carrier (UAC) and as the registered
-//! phone (UAS), over real sockets. The call is answered, hung up from
-//! either side, and leaves a CDR that says who hung up.
+//! phone (UAS), over real sockets. The call is answered, its RTP goes
+//! through the relay both ways, it is hung up from either side, and it
+//! leaves a CDR that says who hung up.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -15,7 +16,12 @@ use switch::{CallSettings, Switch, SwitchConfig};
 /// (carrier's, phone's) end of an answered call.
 const CALLER_HANGS_UP: (&str, &str) = (
     r#"
-  <pause milliseconds="300"/>
+  <nop>
+    <action>
+      <exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/>
+    </action>
+  </nop>
+  <pause milliseconds="1500"/>
   <send retrans="500">
     <![CDATA[
 
@@ -147,7 +153,8 @@ async fn call(s: &Setup, carrier: (&str, &str), phone: (&str, &str)) -> (bool, b
     let port = s.phone_port.to_string();
     let d = dir.clone();
     let phone = tokio::task::spawn_blocking(move || {
-        let out = run_sipp(&d, &["-sf", &phone_xml, "-p", &port]);
+        // The phone echoes the RTP it gets, so media flows both ways.
+        let out = run_sipp(&d, &["-sf", &phone_xml, "-p", &port, "-rtp_echo"]);
         report("phone", &d, &out)
     });
     // Let the phone's SIPp bind its port before the call arrives.
@@ -197,6 +204,9 @@ async fn a_carrier_call_rings_the_phone_is_answered_and_hung_up_from_either_side
     assert!(start <= connect && connect <= end, "{start} {connect} {end}");
     assert_eq!(cdr.get("did_number").as_str(), Some("15550001"));
     assert_eq!(cdr.get("src_number").as_str(), Some("4930111"));
+    let (to_phone, to_carrier, ports) = s.sw.media_stats();
+    assert!(to_phone > 0 && to_carrier > 0, "RTP relayed both ways: {to_phone} to the phone, {to_carrier} back");
+    assert_eq!(ports, 0, "the call's relay ports are free again");
 
     let (carrier, phone) = answered(CALLEE_HANGS_UP);
     assert_eq!(call(&s, carrier, phone).await, (true, true), "carrier and phone scenarios, the phone hangs up");
@@ -212,7 +222,10 @@ async fn cancel_busy_and_no_answer_reach_the_carrier() {
     if !sipp_available() {
         return;
     }
-    let config = SwitchConfig { calls: CallSettings { no_answer_timeout: std::time::Duration::from_secs(1) }, ..SwitchConfig::default() };
+    let config = SwitchConfig {
+        calls: CallSettings { no_answer_timeout: std::time::Duration::from_secs(1), ..CallSettings::default() },
+        ..SwitchConfig::default()
+    };
     let s = setup(config).await;
 
     let r = call(&s, ("carrier-cancel.xml", ""), ("phone-cancelled.xml", "")).await;
