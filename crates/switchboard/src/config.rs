@@ -25,6 +25,10 @@ pub struct Config {
     pub operator_user: Option<String>,
     pub operator_password: Option<Secret>,
     pub log: String,
+    /// Media relay ports, `None` when the relay is off (`rtp_ports = "off"`).
+    pub rtp_ports: Option<std::ops::RangeInclusive<u16>>,
+    /// Seconds a DID call may ring unanswered.
+    pub no_answer_timeout: u64,
 }
 
 impl Default for Config {
@@ -37,13 +41,25 @@ impl Default for Config {
             operator_user: None,
             operator_password: None,
             log: "info".into(),
+            rtp_ports: Some(20000..=29999),
+            no_answer_timeout: 60,
         }
     }
 }
 
 /// The keys, as written in TOML; env vars are `SWITCHBOARD_` + upper case,
 /// flags are `--` + the key with `-` for `_`.
-const KEYS: &[&str] = &["http_listen", "sip_listen", "database_url", "public_url", "operator_user", "operator_password", "log"];
+const KEYS: &[&str] = &[
+    "http_listen",
+    "sip_listen",
+    "database_url",
+    "public_url",
+    "operator_user",
+    "operator_password",
+    "log",
+    "rtp_ports",
+    "no_answer_timeout",
+];
 
 impl Config {
     fn set(&mut self, key: &str, value: &str, origin: &str) -> Result<()> {
@@ -57,6 +73,16 @@ impl Config {
             "operator_user" => self.operator_user = Some(value.to_owned()).filter(|v| !v.is_empty()),
             "operator_password" => self.operator_password = Some(Secret(value.to_owned())).filter(|v| !v.0.is_empty()),
             "log" => self.log = value.to_owned(),
+            "rtp_ports" => {
+                self.rtp_ports = ports(value).with_context(|| format!("{origin}: {key} must be like 20000-29999 or off, not {value:?}"))?
+            }
+            "no_answer_timeout" => {
+                self.no_answer_timeout = value
+                    .parse()
+                    .ok()
+                    .filter(|s| (1..=3600).contains(s))
+                    .with_context(|| format!("{origin}: {key} must be seconds from 1 to 3600, not {value:?}"))?
+            }
             _ => bail!("{origin}: unknown setting {key}"),
         }
         Ok(())
@@ -98,6 +124,16 @@ impl Config {
     }
 }
 
+/// `20000-29999` (at least two pairs) or `off`.
+fn ports(v: &str) -> Option<Option<std::ops::RangeInclusive<u16>>> {
+    if v.eq_ignore_ascii_case("off") {
+        return Some(None);
+    }
+    let (a, b) = v.split_once('-')?;
+    let (a, b): (u16, u16) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (a >= 1024 && b >= a.checked_add(3)?).then_some(Some(a..=b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +162,14 @@ mod tests {
     fn bad_values_are_clear_errors() {
         let e = Config::load(None, vec![("SWITCHBOARD_HTTP_LISTEN".to_owned(), "nope".to_owned())].into_iter(), &[]).unwrap_err();
         assert!(e.to_string().contains("SWITCHBOARD_HTTP_LISTEN"), "{e}");
+        for bad in ["10-20", "30000-29999", "x-y", "40000"] {
+            let e = Config::load(None, std::iter::empty(), &[("rtp_ports".to_owned(), bad.to_owned())]).unwrap_err();
+            assert!(e.to_string().contains("rtp_ports"), "{e}");
+        }
+        let c = Config::load(None, std::iter::empty(), &[("rtp_ports".to_owned(), "off".to_owned())]).unwrap();
+        assert_eq!(c.rtp_ports, None);
+        let c = Config::load(None, std::iter::empty(), &[("rtp_ports".to_owned(), "30000-30099".to_owned())]).unwrap();
+        assert_eq!(c.rtp_ports, Some(30000..=30099));
+        assert!(Config::load(None, std::iter::empty(), &[("no_answer_timeout".to_owned(), "0".to_owned())]).is_err());
     }
 }

@@ -36,6 +36,9 @@ TOML file given by --config):
   --operator-user NAME      first operator login on a fresh store
   --operator-password PASS  its password (random and printed when not given)
   --log FILTER              log filter, e.g. info or web=debug
+  --rtp-ports RANGE         media relay UDP ports, default 20000-29999; off
+                            leaves media end to end
+  --no-answer-timeout SECS  how long a DID call rings, default 60
 
 Options of seed:
   --customers N  --numbers N  --accounts N  --gateways N  --routes N
@@ -125,7 +128,11 @@ async fn serve(config: Config) -> Result<()> {
     };
     let first_login = store.bootstrap_operator(given.clone()).await?;
     let app = web::App::new(store.clone(), web::WebConfig { public_url: config.public_url.clone() }).await?;
-    let sip = switch::Switch::start(store.clone(), config.sip_listen, switch::RegistrarConfig::default())
+    let calls = switch::CallSettings {
+        no_answer_timeout: std::time::Duration::from_secs(config.no_answer_timeout),
+        relay_ports: config.rtp_ports.clone(),
+    };
+    let sip = switch::Switch::start(store.clone(), config.sip_listen, switch::SwitchConfig { calls, ..switch::SwitchConfig::default() })
         .await
         .with_context(|| format!("starting SIP on {}", config.sip_listen))?;
     let listener = TcpListener::bind(config.http_listen).await.with_context(|| format!("binding HTTP on {}", config.http_listen))?;
@@ -135,7 +142,15 @@ async fn serve(config: Config) -> Result<()> {
     println!("  Operator API:  {base}/api/rest/public/operator/");
     println!("  Customer API:  {base}/api/rest/public/customer/");
     println!("  OpenAPI:       {base}/api/rest/public/operator/openapi.json");
-    println!("  SIP:           udp {} / tcp {} (REGISTER with SIP account credentials)", sip.udp_addr(), sip.tcp_addr());
+    println!(
+        "  SIP:           udp {} / tcp {} (phones REGISTER; carriers send DID calls to <number>@<trunk domain>)",
+        sip.udp_addr(),
+        sip.tcp_addr()
+    );
+    match &config.rtp_ports {
+        Some(r) => println!("  Media relay:   UDP ports {}-{}", r.start(), r.end()),
+        None => println!("  Media relay:   off (media flows end to end)"),
+    }
     println!("  Store:         {}", redact_url(&config.database_url));
     match (first_login, given) {
         (Some((user, password)), None) => {
