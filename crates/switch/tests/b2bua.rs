@@ -246,3 +246,122 @@ async fn cancel_busy_and_no_answer_reach_the_carrier() {
     assert_eq!(s.sw.active_calls(), 0);
     s.sw.shutdown().await;
 }
+
+/// Many calls at once: the phone's SIPp answers (or not) until killed, the
+/// carrier's places `calls` at `rate` per second. Outcomes are read from
+/// the CDRs.
+async fn batch(s: &Setup, carrier: (&str, &str), phone: (&str, &str), calls: u32, rate: u32) {
+    let dir = std::env::temp_dir().join(format!("sb-batch-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let phone_xml = write_scenario(&dir, phone.0, phone.1);
+    let carrier_xml = write_scenario(&dir, carrier.0, carrier.1);
+    let csv = dir.join("call.csv");
+    std::fs::write(&csv, format!("SEQUENTIAL\n15550001@{};4930111;8 0 101;\n", s.domain)).unwrap();
+    let mut phone = Command::new("sipp")
+        .current_dir(&dir)
+        .args(["-sf", &phone_xml, "-p", &s.phone_port.to_string(), "-i", "127.0.0.1", "-nostdin", "-timeout", "60"])
+        .args(["-mp", &free_udp_port().to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run sipp");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let server = s.sw.udp_addr().to_string();
+    let d = dir.clone();
+    let (calls, rate) = (calls.to_string(), rate.to_string());
+    tokio::task::spawn_blocking(move || {
+        Command::new("sipp")
+            .current_dir(&d)
+            .args([&server, "-sf", &carrier_xml, "-inf", csv.to_str().unwrap(), "-i", "127.0.0.1", "-nostdin"])
+            .args(["-m", &calls, "-r", &rate, "-timeout", "60", "-p", &free_udp_port().to_string(), "-mp", &free_udp_port().to_string()])
+            .output()
+            .expect("run sipp")
+    })
+    .await
+    .unwrap();
+    let _ = phone.kill();
+    let _ = phone.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn channels_are_counted_exactly_however_calls_end() {
+    if !sipp_available() {
+        return;
+    }
+    let s = setup(SwitchConfig::default()).await;
+    let customer = {
+        let q = ListQuery::default();
+        s.store.list(&schema::CUSTOMERS, Scope::Operator, &q).await.unwrap().records[0].id()
+    };
+    let limit = Input::default().with(&schema::CUSTOMERS, "capacity_limit", 4i64);
+    s.store.update(&schema::CUSTOMERS, &Actor::system(), customer, limit).await.unwrap();
+    // Sample the channel count all along: it must never pass the limit.
+    let sw = std::sync::Arc::new(s);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (sw, done) = (sw.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut max = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                max = max.max(sw.sw.active_calls());
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            max
+        })
+    };
+    let short_call = r#"
+  <pause milliseconds="600"/>
+  <send retrans="500">
+    <![CDATA[
+
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      Max-Forwards: 70
+      From: "Caller [field1]" <sip:[field1]@[local_ip]>;tag=[pid]SIPpTag[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>
+"#;
+    // Answered and hung up by the caller, 20 calls at 20/s: about 12 at once wanted, 4 allowed.
+    batch(&sw, ("carrier-call.xml", short_call), ("phone-answer.xml", RECV_BYE), 20, 20).await;
+    assert_eq!(sw.sw.active_calls(), 0, "after answered calls");
+    // Cancelled while ringing, and refused busy by the phone.
+    batch(&sw, ("carrier-cancel.xml", ""), ("phone-cancelled.xml", ""), 10, 20).await;
+    assert_eq!(sw.sw.active_calls(), 0, "after cancelled calls");
+    batch(&sw, ("carrier-refused.xml", "486"), ("phone-busy.xml", ""), 10, 20).await;
+    assert_eq!(sw.sw.active_calls(), 0, "after busy calls");
+
+    let q = ListQuery {
+        conds: vec![Cond { column: "time_start", st: schema::Storage::Int, op: Op::Gte, values: vec![Value::Int(0)] }],
+        limit: 1000,
+        ..ListQuery::default()
+    };
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        rows = sw.store.list(&schema::INCOMING_CDRS, Scope::Operator, &q).await.unwrap().records;
+        if rows.len() >= 40 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut by_outcome = std::collections::BTreeMap::new();
+    for r in &rows {
+        let key = (r.get("lega_disconnect_code").as_i64().unwrap(), r.get("internal_reason").as_str().unwrap_or("").to_owned());
+        *by_outcome.entry(key).or_insert(0) += 1;
+    }
+    assert_eq!(rows.len(), 40, "one CDR per call: {by_outcome:?}");
+    let refused = by_outcome.get(&(480, "Insufficient channels".to_owned())).copied().unwrap_or(0);
+    assert!(refused > 0, "the limit refused some calls: {by_outcome:?}");
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let max = watcher.await.unwrap();
+    let s = std::sync::Arc::try_unwrap(sw).ok().expect("only the test holds the setup now");
+    assert!((1..=4).contains(&max), "at most the limit at once, saw {max}");
+    s.sw.shutdown().await;
+}
