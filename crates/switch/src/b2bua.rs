@@ -73,6 +73,8 @@ pub struct Bridge {
     pub no_answer: Duration,
     /// Relays RTP when set (the product default).
     pub media: Option<Arc<MediaPool>>,
+    /// Told the epoch-ms time of the answer.
+    pub on_answer: Box<dyn FnOnce(i64) + Send + Sync>,
 }
 
 /// How a bridged call ended, for its CDR.
@@ -232,6 +234,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
         }
         Ringing::Answered { winner, response } => {
             let connected_at = domain::time::now_ms();
+            (bridge.on_answer)(connected_at);
             let target = &bridge.targets[winner];
             let mut b = Leg {
                 call_id: b_call_id.clone(),

@@ -12,6 +12,7 @@ use crate::CallSettings;
 use sip::endpoint::{Client, Incoming, ReplyError};
 use sip::message::{self, SipUri};
 use std::sync::Arc;
+use store::cdr::LiveCall;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -83,7 +84,22 @@ impl Calls {
                 }
                 let targets =
                     bindings.into_iter().map(|b| b2bua::Contact { uri: b.contact, source: b.source, transport: b.transport }).collect();
+                let live_id = format!("{}-{}", caller.time_start, sip::endpoint::random_token());
+                self.cdrs.open(LiveCall {
+                    id: live_id.clone(),
+                    customer_id: Some(admitted.trunk.customer_id),
+                    incoming_trunk_id: Some(admitted.trunk.id),
+                    time_start: caller.time_start,
+                    time_connect: None,
+                    src_name: caller.src_name.clone(),
+                    src_number: caller.src_number.clone(),
+                    dst_number: Some(admitted.dst_number.clone()),
+                    did_number: Some(admitted.did.number.clone()),
+                    call_id: caller.call_id.clone(),
+                });
+                let (cdrs, id) = (self.cdrs.clone(), live_id.clone());
                 let bridge = Bridge {
+                    on_answer: Box::new(move |at| cdrs.connect(&id, at)),
                     targets,
                     caller_name: caller.src_name.clone(),
                     caller_number: caller.src_number.clone().unwrap_or_else(|| "anonymous".into()),
@@ -94,21 +110,24 @@ impl Calls {
                 };
                 let ended = b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone()).await;
                 drop(slot);
-                self.cdrs.send(IncomingCdr {
-                    customer_id: Some(admitted.trunk.customer_id),
-                    trunk_id: Some(admitted.trunk.id),
-                    time_start: caller.time_start,
-                    time_connect: ended.connected_at,
-                    time_end: domain::time::now_ms(),
-                    src_name: caller.src_name,
-                    src_number: caller.src_number,
-                    dst_number: Some(admitted.dst_number),
-                    did_number: Some(admitted.did.number),
-                    code: ended.code,
-                    reason: ended.reason,
-                    internal_reason: ended.internal,
-                    call_id: caller.call_id,
-                });
+                self.cdrs.send(
+                    IncomingCdr {
+                        customer_id: Some(admitted.trunk.customer_id),
+                        trunk_id: Some(admitted.trunk.id),
+                        time_start: caller.time_start,
+                        time_connect: ended.connected_at,
+                        time_end: domain::time::now_ms(),
+                        src_name: caller.src_name,
+                        src_number: caller.src_number,
+                        dst_number: Some(admitted.dst_number),
+                        did_number: Some(admitted.did.number),
+                        code: ended.code,
+                        reason: ended.reason,
+                        internal_reason: ended.internal,
+                        call_id: caller.call_id,
+                    },
+                    Some(live_id),
+                );
                 Ok(())
             }
             Target::External(_) => {
@@ -121,21 +140,24 @@ impl Calls {
     async fn refuse(&self, req: &mut Incoming, caller: &Caller, r: Refused) -> Result<(), ReplyError> {
         let sent = req.reply(r.code, r.reason, &[]).await;
         if let Some(trunk) = &r.trunk {
-            self.cdrs.send(IncomingCdr {
-                customer_id: Some(trunk.customer_id),
-                trunk_id: Some(trunk.id),
-                time_start: caller.time_start,
-                time_connect: None,
-                time_end: domain::time::now_ms(),
-                src_name: caller.src_name.clone(),
-                src_number: caller.src_number.clone(),
-                dst_number: r.dst_number.clone(),
-                did_number: r.did_number.clone(),
-                code: r.code,
-                reason: r.reason.to_owned(),
-                internal_reason: Some(r.internal.to_owned()),
-                call_id: caller.call_id.clone(),
-            });
+            self.cdrs.send(
+                IncomingCdr {
+                    customer_id: Some(trunk.customer_id),
+                    trunk_id: Some(trunk.id),
+                    time_start: caller.time_start,
+                    time_connect: None,
+                    time_end: domain::time::now_ms(),
+                    src_name: caller.src_name.clone(),
+                    src_number: caller.src_number.clone(),
+                    dst_number: r.dst_number.clone(),
+                    did_number: r.did_number.clone(),
+                    code: r.code,
+                    reason: r.reason.to_owned(),
+                    internal_reason: Some(r.internal.to_owned()),
+                    call_id: caller.call_id.clone(),
+                },
+                None,
+            );
         }
         sent
     }

@@ -103,6 +103,10 @@ impl Switch {
             tracing::info!(restored, "registrations restored from the store");
         }
         registrar.clone().spawn_expiry(cancel.child_token());
+        let recovered = cdr::recover(&store).await?;
+        if recovered > 0 {
+            tracing::warn!(calls = recovered, "closed calls left open by a previous run");
+        }
         let cdrs = cdr::CdrWriter::start(store.clone());
         let capacity = Arc::new(capacity::Capacity::default());
         let dialogs = Arc::new(b2bua::Dialogs::default());

@@ -359,6 +359,7 @@ async fn channels_are_counted_exactly_however_calls_end() {
     assert_eq!(rows.len(), 40, "one CDR per call: {by_outcome:?}");
     let refused = by_outcome.get(&(480, "Insufficient channels".to_owned())).copied().unwrap_or(0);
     assert!(refused > 0, "the limit refused some calls: {by_outcome:?}");
+    assert!(sw.store.live_calls().await.unwrap().is_empty(), "every call that opened was closed");
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let max = watcher.await.unwrap();
     let s = std::sync::Arc::try_unwrap(sw).ok().expect("only the test holds the setup now");
