@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Calls per second through the B2BUA (INVITE/100/180/200/ACK/hold/BYE/200)
+# at < 0.1 % failed calls: Kamailio's stateful proxy with dialog tracking
+# (KAM_MODE=proxy-dialog) and `switchboard serve` (a carrier DID call over
+# an incoming trunk to a registered phone, with the media relay and
+# without), each pinned to CPU 1, the same SIPp UAC and UAS (the anchor's
+# uac.xml with the trunk domain as Request-URI host, uas.xml) on CPU 0, in
+# one run. Steps the rate up until a step fails.
+#
+# Usage: bench/calls.sh [RATES…]     default: 100 200 400 600 800 1000 1500 2000 2500 3000
+#        ANCHOR=../shared/bench/kamailio-anchor COUNT=<10 s of calls per step, at least 2000>
+# Needs: sip-tester kamailio kamailio-extra-modules kamailio-utils-modules sysstat bc
+set -euo pipefail
+cd "$(dirname "$0")/.."
+read -r -a rates <<<"${*:-100 200 400 600 800 1000 1500 2000 2500 3000}"
+anchor=$(cd "${ANCHOR:-../shared/bench/kamailio-anchor}" && pwd)
+. "$anchor/lib.sh"
+dir=${BENCH_DIR:-/tmp/sb-bench-calls}
+rm -rf "$dir" && mkdir -p "$dir"
+cargo build --release -q -p switchboard
+root=$PWD
+bin=$root/target/release/switchboard
+export QUIET_WAIT=${QUIET_WAIT:-30}
+
+# The anchor's UAC, dialling [service]@[trunk] instead of the server's address.
+sed -e 's/sip:\[service\]@\[remote_ip\]:\[remote_port\]/sip:[service]@[trunk]/g' "$anchor/uac.xml" >"$dir/uac-trunk.xml"
+
+# One step: prints "ok failed achieved_rate server_cpu"; exit 1 if it failed.
+step() { # target server_pid rate trunk_domain label
+    local run="$dir/runs/$5-r$3" count=${COUNT:-$(( $3 * 10 > 2000 ? $3 * 10 : 2000 ))}
+    mkdir -p "$run"
+    (cd "$run" && exec taskset -c 0 sipp -sf "$anchor/uas.xml" -i 127.0.0.1 -p 5090 -m "$count" -timeout "$(( count / $3 + 60 ))s" \
+        -buff_size 4194304 -nostdin -trace_stat -stf uas.csv >uas.out 2>&1) &
+    local uas=$!
+    sleep 0.5
+    wait_quiet
+    local s0 t0; s0=$(ticks "$2"); t0=$(now)
+    local rc=0
+    (cd "$run" && exec taskset -c 0 sipp "$1" -sf "$dir/uac-trunk.xml" -s 15550001 -key trunk "$4" -i 127.0.0.1 -p 5091 \
+        -r "$3" -m "$count" -timeout "$(( count / $3 + 40 ))s" -recv_timeout 10000 -buff_size 4194304 -nostdin \
+        -trace_stat -stf stat.csv >uac.out 2>&1) || rc=$?
+    local t1 s1; t1=$(now); s1=$(ticks "$2")
+    kill "$uas" 2>/dev/null || true
+    wait "$uas" 2>/dev/null || true
+    local sum; sum=$(sipp_summary "$run/stat.csv" 2>/dev/null || echo "no-stats")
+    local cpu; cpu=$(echo "($s1 - $s0) * 100 / $HZ / ($t1 - $t0)" | bc -l)
+    echo "  $5 rate=$3 rc=$rc $sum server_cpu=$(printf %.0f "$cpu")%" >&2
+    # Passed: every call placed, < 0.1 % failed, and on time (the offered
+    # rate kept up; calls hold up to 1 s, so allow 5 s past the last one).
+    python3 - "$sum" "$3" "$count" <<'PY'
+import sys
+kv = dict(p.split("=", 1) for p in sys.argv[1].split() if "=" in p)
+rate, count = float(sys.argv[2]), int(sys.argv[3])
+created, failed, elapsed = int(kv.get("created", 0)), int(kv.get("failed", 1)), float(kv.get("elapsed_s", 1e9))
+sys.exit(0 if created == count and failed / created < 0.001 and elapsed <= count / rate + 5 else 1)
+PY
+}
+
+best() { # target pid trunk label -> best passing rate
+    local b=0
+    for r in "${rates[@]}"; do
+        if step "$1" "$2" "$r" "$3" "$4"; then b=$r; else break; fi
+    done
+    echo "$b"
+}
+
+echo "== Kamailio proxy-dialog"
+"$anchor/run-kamailio.sh" proxy-dialog >/dev/null
+kam=$(best 127.0.0.1:5070 "$(cat /tmp/kam-anchor/kamailio.pid)" 1.in.switchboard.local kamailio)
+"$anchor/stop-kamailio.sh" >/dev/null
+
+sb=
+trap 'kill $sb 2>/dev/null || true' EXIT
+switchboard() { # label rtp_ports -> best rate
+    rm -f "$dir/sb.db"*
+    SWITCHBOARD_LOG=warn SWITCHBOARD_DATABASE_URL="sqlite://$dir/sb.db" SWITCHBOARD_HTTP_LISTEN=127.0.0.1:18112 \
+        SWITCHBOARD_SIP_LISTEN=127.0.0.1:5080 SWITCHBOARD_OPERATOR_USER=bench SWITCHBOARD_OPERATOR_PASSWORD=bench-secret-1 \
+        SWITCHBOARD_RTP_PORTS="$2" taskset -c 1 "$bin" serve >"$dir/serve-$1.log" 2>&1 &
+    sb=$!
+    for _ in $(seq 100); do curl -sf http://127.0.0.1:18112/healthz >/dev/null && break; sleep 0.1; done
+    # A customer (unlimited), its phone on 127.0.0.1:5090 and DID 15550001 ringing it.
+    local trunk
+    trunk=$(python3 - <<'PY'
+import base64, http.client, json
+auth = {"Authorization": "Basic " + base64.b64encode(b"bench:bench-secret-1").decode(), "Content-Type": "application/vnd.api+json"}
+c = http.client.HTTPConnection("127.0.0.1", 18112)
+def call(method, path, doc=None):
+    c.request(method, "/api/rest/public/operator/" + path, json.dumps(doc) if doc else None, auth)
+    r = c.getresponse(); body = r.read()
+    assert r.status in (200, 201), body
+    return json.loads(body)["data"]
+cust = call("POST", "customers", {"data": {"type": "customers", "attributes": {"name": "bench"}}})["id"]
+rel = {"customer": {"data": {"type": "customers", "id": cust}}}
+phone = call("POST", "sip_device_routes", {"data": {"type": "sip_device_routes", "attributes": {"username": "bench-phone", "password": "Bench-pw-1"}, "relationships": rel}})["id"]
+call("POST", "available_did_numbers", {"data": {"type": "available_did_numbers", "attributes": {"number": "15550001"},
+     "relationships": dict(rel, destination={"data": {"type": "sip_device_routes", "id": phone}})}})
+print(call("GET", f"incoming_trunks?filter[customer.id]={cust}")[0]["attributes"]["domain"])
+PY
+)
+    printf 'SEQUENTIAL\nbench-phone;Bench-pw-1;3600;\n' >"$dir/phone.csv"
+    (cd "$dir" && sipp 127.0.0.1:5080 -sf "$root/crates/switch/tests/sipp/register.xml" -inf "$dir/phone.csv" -au bench-phone -ap Bench-pw-1 \
+        -i 127.0.0.1 -p 5090 -m 1 -timeout 10 -nostdin >/dev/null 2>&1) || { echo "the bench phone did not register" >&2; exit 1; }
+    best 127.0.0.1:5080 "$sb" "$trunk" "$1"
+    kill "$sb"; wait "$sb" 2>/dev/null || true
+}
+echo "== switchboard serve, media relay on"
+relay=$(switchboard switchboard-relay 20000-29999)
+echo "== switchboard serve, media relay off"
+direct=$(switchboard switchboard-direct off)
+
+echo
+echo "Highest calls/s with < 0.1 % failed calls: Kamailio proxy-dialog $kam/s; Switchboard $relay/s with the media relay, $direct/s without"
+python3 -c "print(f'ratios: relay {$relay / max($kam, 1):.2f}, no relay {$direct / max($kam, 1):.2f}')"
