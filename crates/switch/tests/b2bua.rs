@@ -13,74 +13,19 @@ use domain::Value;
 use store::{Actor, Cond, Input, ListQuery, Op, RelInput, Scope, Store};
 use switch::{CallSettings, Switch, SwitchConfig};
 
+/// A scenario fragment from `tests/sipp/*.part`.
+fn part(name: &str) -> String {
+    std::fs::read_to_string(scenario(name)).unwrap()
+}
+
 /// (carrier's, phone's) end of an answered call.
-const CALLER_HANGS_UP: (&str, &str) = (
-    r#"
-  <nop>
-    <action>
-      <exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/>
-    </action>
-  </nop>
-  <pause milliseconds="1500"/>
-  <send retrans="500">
-    <![CDATA[
+fn caller_hangs_up() -> (String, String) {
+    (part("hangup-carrier-bye.part"), part("hangup-recv-bye.part"))
+}
 
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      Max-Forwards: 70
-      From: "Caller [field1]" <sip:[field1]@[local_ip]>;tag=[pid]SIPpTag[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-"#,
-    RECV_BYE,
-);
-
-const CALLEE_HANGS_UP: (&str, &str) = (
-    RECV_BYE,
-    r#"
-  <pause milliseconds="300"/>
-  <send retrans="500">
-    <![CDATA[
-
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      Max-Forwards: 70
-      From: [$local_to];tag=[pid]SIPpTag01[call_number]
-      To: [$remote_from]
-      Call-ID: [call_id]
-      CSeq: 1 BYE
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-"#,
-);
-
-const RECV_BYE: &str = r#"
-  <recv request="BYE"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-"#;
+fn callee_hangs_up() -> (String, String) {
+    (part("hangup-recv-bye.part"), part("hangup-phone-bye.part"))
+}
 
 /// A scenario file with its placeholder (HANGUP or EXPECTED_CODE) filled.
 fn write_scenario(dir: &Path, name: &str, fill: &str) -> String {
@@ -192,10 +137,8 @@ async fn a_carrier_call_rings_the_phone_is_answered_and_hung_up_from_either_side
         return;
     }
     let s = setup(SwitchConfig::default()).await;
-    let answered = |(carrier, phone): (&'static str, &'static str)| (("carrier-call.xml", carrier), ("phone-answer.xml", phone));
-
-    let (carrier, phone) = answered(CALLER_HANGS_UP);
-    assert_eq!(call(&s, carrier, phone).await, (true, true), "carrier and phone scenarios");
+    let (carrier, phone) = caller_hangs_up();
+    assert_eq!(call(&s, ("carrier-call.xml", &carrier), ("phone-answer.xml", &phone)).await, (true, true), "carrier and phone scenarios");
     let cdr = last_cdr(&s.store, 1).await;
     assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("lega_disconnect_reason").as_str()), (Some(200), Some("BYE")));
     assert_eq!(cdr.get("success").as_bool(), Some(true));
@@ -208,8 +151,9 @@ async fn a_carrier_call_rings_the_phone_is_answered_and_hung_up_from_either_side
     assert!(to_phone > 0 && to_carrier > 0, "RTP relayed both ways: {to_phone} to the phone, {to_carrier} back");
     assert_eq!(ports, 0, "the call's relay ports are free again");
 
-    let (carrier, phone) = answered(CALLEE_HANGS_UP);
-    assert_eq!(call(&s, carrier, phone).await, (true, true), "carrier and phone scenarios, the phone hangs up");
+    let (carrier, phone) = callee_hangs_up();
+    let r = call(&s, ("carrier-call.xml", &carrier), ("phone-answer.xml", &phone)).await;
+    assert_eq!(r, (true, true), "carrier and phone scenarios, the phone hangs up");
     let cdr = last_cdr(&s.store, 2).await;
     assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("lega_disconnect_reason").as_str()), (Some(200), Some("OK")));
     assert_eq!(cdr.get("internal_reason").as_str(), Some("Callee hung up"));
@@ -330,7 +274,7 @@ async fn channels_are_counted_exactly_however_calls_end() {
   <recv response="200" crlf="true"/>
 "#;
     // Answered and hung up by the caller, 20 calls at 20/s: about 12 at once wanted, 4 allowed.
-    batch(&sw, ("carrier-call.xml", short_call), ("phone-answer.xml", RECV_BYE), 20, 20).await;
+    batch(&sw, ("carrier-call.xml", short_call), ("phone-answer.xml", &part("hangup-recv-bye.part")), 20, 20).await;
     assert_eq!(sw.sw.active_calls(), 0, "after answered calls");
     // Cancelled while ringing, and refused busy by the phone.
     batch(&sw, ("carrier-cancel.xml", ""), ("phone-cancelled.xml", ""), 10, 20).await;

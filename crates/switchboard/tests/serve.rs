@@ -221,3 +221,120 @@ async fn a_phone_registers_to_serve_and_the_api_shows_it_online() {
     assert!(stop(s).success());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// SIPp with a scenario of the switch crate's suite, placeholders filled;
+/// true when it passed.
+fn sipp(dir: &std::path::Path, scenario: &str, fill: &str, args: &[&str]) -> bool {
+    let sipp_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../switch/tests/sipp");
+    let text = std::fs::read_to_string(sipp_dir.join(scenario)).unwrap().replace("HANGUP", fill);
+    let file = dir.join(format!("{}-{scenario}", rand::random::<u32>()));
+    std::fs::write(&file, text).unwrap();
+    let out = Command::new("sipp")
+        .current_dir(dir)
+        .arg("-sf")
+        .arg(&file)
+        .args(args)
+        .args(["-i", "127.0.0.1", "-m", "1", "-timeout", "20", "-nostdin"])
+        .output()
+        .expect("run sipp");
+    if !out.status.success() {
+        eprintln!("{scenario}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    out.status.success()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_carrier_call_through_serve_leaves_its_cdr_in_the_api() {
+    if Command::new("sipp").arg("-v").output().is_err() {
+        assert!(std::env::var_os("SWITCHBOARD_REQUIRE_TOOLS").is_none(), "sipp is required (apt-get install sip-tester)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("sb-serve-call-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let s = start(&dir.join("x.db"), port, &[("SWITCHBOARD_OPERATOR_USER", "ops"), ("SWITCHBOARD_OPERATOR_PASSWORD", "Given-Pass-1")]);
+    wait_http(port);
+    let sip_line = s.lines.iter().find(|l| l.contains("SIP:")).cloned().expect("SIP address printed");
+    let sip_addr = sip_line.split_whitespace().nth(2).unwrap().to_owned();
+    let base = format!("http://127.0.0.1:{port}/api/rest/public/operator");
+    let client = reqwest::Client::new();
+    let api = |method: reqwest::Method, path: String, body: Option<serde_json::Value>| {
+        let mut r = client.request(method, format!("{base}/{path}")).basic_auth("ops", Some("Given-Pass-1"));
+        if let Some(b) = body {
+            r = r.header("content-type", "application/vnd.api+json").body(b.to_string());
+        }
+        async move { r.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+    let c = api(
+        reqwest::Method::POST,
+        "customers".into(),
+        Some(serde_json::json!({ "data": { "type": "customers", "attributes": { "name": "Acme" } } })),
+    )
+    .await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cust = serde_json::json!({ "data": { "type": "customers", "id": c } });
+    let phone = api(
+        reqwest::Method::POST,
+        "sip_device_routes".into(),
+        Some(
+            serde_json::json!({ "data": { "type": "sip_device_routes", "attributes": { "username": "desk-9", "password": "Phone-Pass-9" },
+            "relationships": { "customer": cust } } }),
+        ),
+    )
+    .await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let did = api(
+        reqwest::Method::POST,
+        "available_did_numbers".into(),
+        Some(serde_json::json!({ "data": { "type": "available_did_numbers", "attributes": { "number": "15550009" },
+            "relationships": { "customer": cust, "destination": { "data": { "type": "sip_device_routes", "id": phone } } } } })),
+    )
+    .await;
+    assert!(did["data"]["id"].is_string(), "{did}");
+    let trunks = api(reqwest::Method::GET, format!("incoming_trunks?filter[customer.id]={c}"), None).await;
+    let domain = trunks["data"][0]["attributes"]["domain"].as_str().unwrap().to_owned();
+
+    // The phone registers from the port its SIPp answers calls on.
+    let phone_port = free_port().to_string();
+    std::fs::write(dir.join("phone.csv"), "SEQUENTIAL\ndesk-9;Phone-Pass-9;300;\n").unwrap();
+    let reg = ["-inf", "phone.csv", "-au", "desk-9", "-ap", "Phone-Pass-9", "-p", phone_port.as_str(), sip_addr.as_str()];
+    assert!(sipp(&dir, "register.xml", "", &reg), "the phone registers");
+    std::fs::write(dir.join("call.csv"), format!("SEQUENTIAL\n15550009@{domain};4930999;\n")).unwrap();
+    let recv_bye =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../switch/tests/sipp/hangup-recv-bye.part"))
+            .unwrap();
+    let (d, pp, rb) = (dir.clone(), phone_port.clone(), recv_bye.clone());
+    let phone_media = free_port().to_string();
+    let phone_run = std::thread::spawn(move || sipp(&d, "phone-answer.xml", &rb, &["-p", pp.as_str(), "-mp", phone_media.as_str()]));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let carrier_bye =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../switch/tests/sipp/hangup-carrier-bye.part"))
+            .unwrap()
+            .replace(r#"<exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/>"#, "");
+    let carrier_media = free_port().to_string();
+    let carrier = ["-inf", "call.csv", "-mp", carrier_media.as_str(), sip_addr.as_str()];
+    assert!(sipp(&dir, "carrier-call.xml", &carrier_bye, &carrier), "the carrier's call is answered and hung up");
+    assert!(phone_run.join().unwrap(), "the phone rang, answered and got the BYE");
+
+    let mut cdrs = serde_json::Value::Null;
+    for _ in 0..50 {
+        cdrs = api(reqwest::Method::GET, "incoming_trunk_cdrs?filter[time_start_gteq]=2000-01-01T00:00:00Z".into(), None).await;
+        if cdrs["data"].as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let a = &cdrs["data"][0]["attributes"];
+    assert_eq!((a["lega_disconnect_code"].as_i64(), a["lega_disconnect_reason"].as_str()), (Some(200), Some("BYE")), "{cdrs}");
+    assert_eq!(
+        (a["did_number"].as_str(), a["src_number"].as_str(), a["success"].as_bool()),
+        (Some("15550009"), Some("4930999"), Some(true)),
+        "{cdrs}"
+    );
+    assert!(stop(s).success());
+    std::fs::remove_dir_all(dir).unwrap();
+}
