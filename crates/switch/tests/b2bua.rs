@@ -88,14 +88,19 @@ async fn setup(config: SwitchConfig) -> Setup {
 /// Runs one call: the phone's UAS in the background, then the carrier;
 /// each is (scenario file, placeholder fill). True for each that passed.
 async fn call(s: &Setup, carrier: (&str, &str), phone: (&str, &str)) -> (bool, bool) {
+    call_to(s.sw.udp_addr(), &s.domain, s.phone_port, carrier, phone).await
+}
+
+/// [`call`] given where the switch listens, the trunk domain and the phone's port.
+async fn call_to(server: std::net::SocketAddr, domain: &str, phone_port: u16, carrier: (&str, &str), phone: (&str, &str)) -> (bool, bool) {
     let dir = std::env::temp_dir().join(format!("sb-b2bua-{}-{}", std::process::id(), rand::random::<u32>()));
     std::fs::create_dir_all(&dir).unwrap();
     let phone_xml = write_scenario(&dir, phone.0, phone.1);
     let carrier_xml = write_scenario(&dir, carrier.0, carrier.1);
     let csv = dir.join("call.csv");
-    std::fs::write(&csv, format!("SEQUENTIAL\n15550001@{};4930111;8 0 101;\n", s.domain)).unwrap();
-    let server = s.sw.udp_addr().to_string();
-    let port = s.phone_port.to_string();
+    std::fs::write(&csv, format!("SEQUENTIAL\n15550001@{domain};4930111;8 0 101;\n")).unwrap();
+    let server = server.to_string();
+    let port = phone_port.to_string();
     let d = dir.clone();
     let phone = tokio::task::spawn_blocking(move || {
         // The phone echoes the RTP it gets, so media flows both ways.
@@ -309,4 +314,35 @@ async fn channels_are_counted_exactly_however_calls_end() {
     let s = std::sync::Arc::try_unwrap(sw).ok().expect("only the test holds the setup now");
     assert!((1..=4).contains(&max), "at most the limit at once, saw {max}");
     s.sw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_hangs_up_calls_and_writes_their_cdrs() {
+    if !sipp_available() {
+        return;
+    }
+    let s = setup(SwitchConfig::default()).await;
+    let (server, domain, phone_port) = (s.sw.udp_addr(), s.domain.clone(), s.phone_port);
+    let recv_bye = part("hangup-recv-bye.part");
+    let both_wait = tokio::spawn(async move {
+        call_to(server, &domain, phone_port, ("carrier-call.xml", &recv_bye), ("phone-answer.xml", &recv_bye)).await
+    });
+    // Once the call is up, stop the switch: both sides get a BYE.
+    let mut up = false;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if s.sw.active_calls() == 1 {
+            up = true;
+            break;
+        }
+    }
+    assert!(up, "the call came up");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let Setup { store, sw, _db, .. } = s;
+    sw.shutdown().await;
+    assert_eq!(both_wait.await.unwrap(), (true, true), "carrier and phone each got a BYE");
+    let cdr = last_cdr(&store, 1).await;
+    assert_eq!(cdr.get("internal_reason").as_str(), Some("Switch shutting down"), "the CDR was written before the switch stopped");
+    assert!(cdr.get("time_connect").as_i64().is_some());
+    assert!(store.live_calls().await.unwrap().is_empty());
 }
