@@ -1,6 +1,7 @@
 //! baresip (Debian's) as a real phone: it registers with its SIP account,
 //! shows up online with its user agent, and goes offline when it quits
-//! (it unregisters on the way out). `.ci/run` installs baresip and sets
+//! (it unregisters on the way out); it answers a carrier's DID call and
+//! talks through the media relay. `.ci/run` installs baresip and sets
 //! SWITCHBOARD_REQUIRE_TOOLS, so CI never skips.
 
 use std::process::{Command, Stdio};
@@ -42,6 +43,67 @@ async fn baresip_registers_and_unregisters() {
     assert!(status.success(), "baresip exit: {status}");
     let (online, _) = wait_for(&store, id, |p| !p.0).await;
     assert!(!online, "baresip unregistered on exit");
+    sw.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn baresip_answers_a_carrier_call() {
+    if Command::new("baresip").arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() || !common::sipp_available() {
+        assert!(std::env::var_os("SWITCHBOARD_REQUIRE_TOOLS").is_none(), "baresip and sipp are required");
+        return;
+    }
+    use domain::schema;
+    let (store, _db) = store::testing::sqlite().await;
+    let id = account(&store, "desk-8", "Bare-Pass-8").await;
+    let c = store.get(&schema::SIP_ACCOUNTS, store::Scope::Operator, id).await.unwrap().get("customer_id").as_i64().unwrap();
+    let did = store::Input::default()
+        .with(&schema::DID_NUMBERS, "number", "15550008")
+        .with_rel(&schema::DID_NUMBERS, "customer", store::RelInput::To("customers", c))
+        .with_rel(&schema::DID_NUMBERS, "destination", store::RelInput::To("sip_device_routes", id));
+    store.create(&schema::DID_NUMBERS, &store::Actor::system(), did).await.unwrap();
+    let trunks = store.list(&schema::INCOMING_TRUNKS, store::Scope::Customer(c), &store::ListQuery::default()).await.unwrap().records;
+    let domain = trunks[0].get("domain").as_str().unwrap().to_owned();
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+
+    let dir = std::env::temp_dir().join(format!("sb-baresip-call-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A phone that answers by itself, with a tone as its microphone
+    // (ausine runs only at 48 kHz stereo; baresip resamples to G.711).
+    std::fs::write(
+        dir.join("config"),
+        "module_path /usr/lib/baresip/modules\nsip_listen 127.0.0.1:0\nmodule g711.so\nmodule account.so\nmodule menu.so\n\
+         module ausine.so\nmodule aufile.so\naudio_player aufile,/dev/null\naudio_source ausine,440\nausrc_srate 48000\nauplay_srate 48000\nausrc_channels 2\nauplay_channels 2\n",
+    )
+    .unwrap();
+    let account_line = format!("<sip:desk-8@{};transport=udp>;auth_pass=Bare-Pass-8;regint=300;answermode=auto\n", sw.udp_addr());
+    std::fs::write(dir.join("accounts"), account_line).unwrap();
+    let mut phone =
+        Command::new("baresip").arg("-f").arg(&dir).args(["-t", "10"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    assert!(wait_for(&store, id, |p| p.0).await.0, "baresip registered");
+
+    // The carrier calls the DID, talks for a moment (G.711 both ways) and hangs up.
+    let template = std::fs::read_to_string(common::scenario("carrier-call.xml")).unwrap();
+    let hangup = std::fs::read_to_string(common::scenario("hangup-carrier-bye.part")).unwrap();
+    std::fs::write(dir.join("carrier.xml"), template.replace("HANGUP", &hangup)).unwrap();
+    std::fs::write(dir.join("call.csv"), format!("SEQUENTIAL\n15550008@{domain};4930888;\n")).unwrap();
+    let server = sw.udp_addr().to_string();
+    let d = dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("sipp")
+            .current_dir(&d)
+            .args([server.as_str(), "-sf", "carrier.xml", "-inf", "call.csv", "-i", "127.0.0.1", "-m", "1", "-timeout", "20", "-nostdin"])
+            .args(["-p", &common::free_udp_port().to_string(), "-mp", &common::free_udp_port().to_string()])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "baresip answered the carrier's call: {}", String::from_utf8_lossy(&out.stdout));
+    let (to_phone, to_carrier, _) = sw.media_stats();
+    assert!(to_phone > 0 && to_carrier > 0, "RTP both ways through the relay: {to_phone} / {to_carrier}");
+    let _ = phone.kill();
+    let _ = phone.wait();
     sw.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
