@@ -9,6 +9,8 @@
 #
 # Usage: bench/calls.sh [RATES…]     default: 100 200 400 600 800 1000 1500 2000 2500 3000
 #        ANCHOR=../shared/bench/kamailio-anchor COUNT=<10 s of calls per step, at least 2000>
+#        MODE=memory bench/calls.sh: instead, hold HELD=50000 calls at once (no
+#        media relay, placed at 500/s) and report RSS per call held.
 # Needs: sip-tester kamailio kamailio-extra-modules kamailio-utils-modules sysstat bc
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +24,10 @@ root=$PWD
 bin=$root/target/release/switchboard
 export QUIET_WAIT=${QUIET_WAIT:-30}
 
-# The anchor's UAC, dialling [service]@[trunk] instead of the server's address.
-sed -e 's/sip:\[service\]@\[remote_ip\]:\[remote_port\]/sip:[service]@[trunk]/g' "$anchor/uac.xml" >"$dir/uac-trunk.xml"
+# The anchor's UACs, dialling [service]@[trunk] instead of the server's address.
+for f in uac uac-hold; do
+    sed -e 's/sip:\[service\]@\[remote_ip\]:\[remote_port\]/sip:[service]@[trunk]/g' "$anchor/$f.xml" >"$dir/$f-trunk.xml"
+done
 
 # One step: prints "ok failed achieved_rate server_cpu"; exit 1 if it failed.
 step() { # target server_pid rate trunk_domain label
@@ -64,14 +68,9 @@ best() { # target pid trunk label -> best passing rate
     echo "$b"
 }
 
-echo "== Kamailio proxy-dialog"
-"$anchor/run-kamailio.sh" proxy-dialog >/dev/null
-kam=$(best 127.0.0.1:5070 "$(cat /tmp/kam-anchor/kamailio.pid)" 1.in.switchboard.local kamailio)
-"$anchor/stop-kamailio.sh" >/dev/null
-
 sb=
 trap 'kill $sb 2>/dev/null || true' EXIT
-switchboard() { # label rtp_ports -> best rate
+start_switchboard() { # label rtp_ports -> sets $sb, prints the trunk domain
     rm -f "$dir/sb.db"*
     SWITCHBOARD_LOG=warn SWITCHBOARD_DATABASE_URL="sqlite://$dir/sb.db" SWITCHBOARD_HTTP_LISTEN=127.0.0.1:18112 \
         SWITCHBOARD_SIP_LISTEN=127.0.0.1:5080 SWITCHBOARD_OPERATOR_USER=bench SWITCHBOARD_OPERATOR_PASSWORD=bench-secret-1 \
@@ -100,9 +99,46 @@ PY
     printf 'SEQUENTIAL\nbench-phone;Bench-pw-1;3600;\n' >"$dir/phone.csv"
     (cd "$dir" && sipp 127.0.0.1:5080 -sf "$root/crates/switch/tests/sipp/register.xml" -inf "$dir/phone.csv" -au bench-phone -ap Bench-pw-1 \
         -i 127.0.0.1 -p 5090 -m 1 -timeout 10 -nostdin >/dev/null 2>&1) || { echo "the bench phone did not register" >&2; exit 1; }
+    echo "$trunk"
+}
+switchboard() { # label rtp_ports -> best rate
+    local trunk
+    start_switchboard "$1" "$2" >"$dir/trunk"
+    trunk=$(cat "$dir/trunk")
     best 127.0.0.1:5080 "$sb" "$trunk" "$1"
     kill "$sb"; wait "$sb" 2>/dev/null || true
 }
+
+if [ "${MODE:-rate}" = memory ]; then
+    held=${HELD:-50000} rate=500
+    start_switchboard memory off >"$dir/trunk"
+    trunk=$(cat "$dir/trunk")
+    rss0=$(awk '/^VmRSS:/ {print $2}' "/proc/$sb/status")
+    hold_ms=$(( (held / rate + 30) * 1000 ))
+    run="$dir/runs/memory"; mkdir -p "$run"
+    (cd "$run" && exec taskset -c 0 sipp -sf "$anchor/uas.xml" -i 127.0.0.1 -p 5090 -m "$held" -timeout "$(( hold_ms / 1000 + 120 ))s" \
+        -buff_size 4194304 -nostdin >uas.out 2>&1) &
+    sleep 0.5
+    (cd "$run" && exec taskset -c 0 sipp 127.0.0.1:5080 -sf "$dir/uac-hold-trunk.xml" -d "$hold_ms" -s 15550001 -key trunk "$trunk" \
+        -i 127.0.0.1 -p 5091 -r "$rate" -m "$held" -l "$held" -timeout "$(( hold_ms / 1000 + 120 ))s" -recv_timeout 20000 \
+        -buff_size 4194304 -nostdin -trace_stat -stf stat.csv -fd 1 >uac.out 2>&1) &
+    uac=$!
+    # All placed, none hung up yet: sample then.
+    sleep $(( held / rate + 15 ))
+    rss1=$(awk '/^VmRSS:/ {print $2}' "/proc/$sb/status")
+    up=$(python3 -c 'import csv,sys; r=list(csv.reader(open(sys.argv[1]), delimiter=";")); print(dict(zip(r[0], r[-1])).get("CurrentCall", "?"))' "$run/stat.csv")
+    wait "$uac" && rc=0 || rc=$?
+    echo "calls held at the sample (SIPp CurrentCall): $up of $held; SIPp exit $rc (0 = every call completed)"
+    echo "RSS: idle $((rss0 / 1024)) MiB, $held calls up $((rss1 / 1024)) MiB: $(( (rss1 - rss0) * 1024 / held )) B per call (Kamailio dialog: ~1.7 KB)"
+    kill "$sb"; wait "$sb" 2>/dev/null || true
+    exit 0
+fi
+
+echo "== Kamailio proxy-dialog"
+"$anchor/run-kamailio.sh" proxy-dialog >/dev/null
+kam=$(best 127.0.0.1:5070 "$(cat /tmp/kam-anchor/kamailio.pid)" 1.in.switchboard.local kamailio)
+"$anchor/stop-kamailio.sh" >/dev/null
+
 echo "== switchboard serve, media relay on"
 relay=$(switchboard switchboard-relay 20000-29999)
 echo "== switchboard serve, media relay off"
