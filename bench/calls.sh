@@ -114,7 +114,7 @@ if [ "${MODE:-rate}" = memory ]; then
     start_switchboard memory off >"$dir/trunk"
     trunk=$(cat "$dir/trunk")
     rss0=$(awk '/^VmRSS:/ {print $2}' "/proc/$sb/status")
-    hold_ms=$(( (held / rate + 30) * 1000 ))
+    hold_ms=$(( (held / rate + 45) * 1000 ))
     run="$dir/runs/memory"; mkdir -p "$run"
     (cd "$run" && exec taskset -c 0 sipp -sf "$anchor/uas.xml" -i 127.0.0.1 -p 5090 -m "$held" -timeout "$(( hold_ms / 1000 + 120 ))s" \
         -buff_size 4194304 -nostdin >uas.out 2>&1) &
@@ -123,8 +123,9 @@ if [ "${MODE:-rate}" = memory ]; then
         -i 127.0.0.1 -p 5091 -r "$rate" -m "$held" -l "$held" -timeout "$(( hold_ms / 1000 + 120 ))s" -recv_timeout 20000 \
         -buff_size 4194304 -nostdin -trace_stat -stf stat.csv -fd 1 >uac.out 2>&1) &
     uac=$!
-    # All placed, none hung up yet: sample then.
-    sleep $(( held / rate + 15 ))
+    # All placed, none hung up yet, and the last INVITE transactions ended
+    # (32 s, Timer L/M): sample then, so RSS is what held calls keep.
+    sleep $(( held / rate + 38 ))
     rss1=$(awk '/^VmRSS:/ {print $2}' "/proc/$sb/status")
     up=$(python3 -c 'import csv,sys; r=list(csv.reader(open(sys.argv[1]), delimiter=";")); print(dict(zip(r[0], r[-1])).get("CurrentCall", "?"))' "$run/stat.csv")
     wait "$uac" && rc=0 || rc=$?

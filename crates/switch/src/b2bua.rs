@@ -212,7 +212,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             headers.push(("Content-Type".to_owned(), "application/sdp".to_owned()));
         }
         let invite = Outgoing { method: Method::Invite, uri: t.uri.clone(), headers, body, branch: None };
-        match client.request(invite.clone(), t.source, t.transport).await {
+        match Box::pin(client.request(invite.clone(), t.source, t.transport)).await {
             Ok(tx) => {
                 branches.push(Some((tx.branch().to_owned(), invite)));
                 tokio::spawn(forward_responses(i, tx, b_events.clone()));
@@ -226,7 +226,9 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     drop(b_events);
 
     let media = Media { relay: relay.as_ref(), a: a_media };
-    let ended = ring(&client, &mut srv, &mut b_rx, &mut branches, &bridge, &a_contact, media, &stop).await;
+    // Boxed, like the rarer steps of a call: a held call keeps only what it needs.
+    let ended = Box::pin(ring(&client, &mut srv, &mut b_rx, &mut branches, &bridge, &a_contact, media, &stop)).await;
+    drop(branches);
     let result = match ended {
         Ringing::Failed(code, reason, internal) => {
             let _ = srv.respond(code, &reason, &[], None);
@@ -344,17 +346,17 @@ async fn ring(
         tokio::select! {
             ev = srv.event() => match ev {
                 Some(InviteEvent::Cancelled) | None => {
-                    cancel_all(client, branches, &open, bridge).await;
+                    Box::pin(cancel_all(client, branches, &open, bridge)).await;
                     return Ringing::Failed(487, "Request Terminated".into(), Some("Caller cancelled".into()));
                 }
                 Some(InviteEvent::Acked) => {}
             },
             _ = &mut deadline => {
-                cancel_all(client, branches, &open, bridge).await;
+                Box::pin(cancel_all(client, branches, &open, bridge)).await;
                 return Ringing::Failed(480, "Temporarily Unavailable".into(), Some("No answer".into()));
             }
             _ = stop.cancelled() => {
-                cancel_all(client, branches, &open, bridge).await;
+                Box::pin(cancel_all(client, branches, &open, bridge)).await;
                 return Ringing::Failed(503, "Service Unavailable".into(), Some("Switch shutting down".into()));
             }
             Some((i, r)) = b_rx.recv() => match r {
@@ -377,13 +379,13 @@ async fn ring(
                 }
                 Some(r) if r.status < 300 => {
                     open[i] = false;
-                    cancel_all(client, branches, &open, bridge).await;
+                    Box::pin(cancel_all(client, branches, &open, bridge)).await;
                     return Ringing::Answered { winner: i, response: r };
                 }
                 Some(r) => {
                     open[i] = false;
                     if r.status >= 600 {
-                        cancel_all(client, branches, &open, bridge).await;
+                        Box::pin(cancel_all(client, branches, &open, bridge)).await;
                         return Ringing::Failed(r.status, r.reason, Some("Declined by the callee".into()));
                     }
                     if best.as_ref().is_none_or(|(c, _)| rank(r.status) < rank(*c)) {
@@ -437,8 +439,8 @@ async fn talk(
                 continue;
             }
             _ = stop.cancelled() => {
-                bye(client, a, a_contact).await;
-                bye(client, b, b_contact).await;
+                Box::pin(bye(client, a, a_contact)).await;
+                Box::pin(bye(client, b, b_contact)).await;
                 return (200, "OK".into(), Some("Switch shutting down".into()));
             }
         };
@@ -447,8 +449,8 @@ async fn talk(
         let (other, other_contact) = if from_a { (&mut *b, b_contact) } else { (&mut *a, a_contact) };
         match req.method() {
             Method::Bye => {
-                let _ = req.reply(200, "OK", &[]).await;
-                bye(client, other, other_contact).await;
+                let _ = Box::pin(req.reply(200, "OK", &[])).await;
+                Box::pin(bye(client, other, other_contact)).await;
                 // From the carrier's view: 200 BYE when it hung up, 200 OK when the callee did.
                 return if from_a {
                     (200, "BYE".into(), Some("Caller hung up".into()))
@@ -459,10 +461,10 @@ async fn talk(
             Method::Ack => {}
             Method::Invite | Method::Update | Method::Info => {
                 let requester_media = if from_a { a_media } else { b_media };
-                pass_through(client, req, other, other_contact, requester_media).await
+                Box::pin(pass_through(client, req, other, other_contact, requester_media)).await
             }
             _ => {
-                let _ = req.reply(501, "Not Implemented", &[]).await;
+                let _ = Box::pin(req.reply(501, "Not Implemented", &[])).await;
             }
         }
     }

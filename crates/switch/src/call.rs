@@ -108,7 +108,7 @@ impl Calls {
                     no_answer: self.settings.no_answer_timeout,
                     media: self.media.clone(),
                 };
-                let ended = b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone()).await;
+                let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
                 drop(slot);
                 self.cdrs.send(
                     IncomingCdr {
