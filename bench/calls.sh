@@ -72,7 +72,7 @@ sb=
 trap 'kill $sb 2>/dev/null || true' EXIT
 start_switchboard() { # label rtp_ports -> sets $sb, prints the trunk domain
     rm -f "$dir/sb.db"*
-    SWITCHBOARD_LOG=warn SWITCHBOARD_DATABASE_URL="sqlite://$dir/sb.db" SWITCHBOARD_HTTP_LISTEN=127.0.0.1:18112 \
+    SWITCHBOARD_LOG=${SB_LOG:-warn} SWITCHBOARD_DATABASE_URL="sqlite://$dir/sb.db" SWITCHBOARD_HTTP_LISTEN=127.0.0.1:18112 \
         SWITCHBOARD_SIP_LISTEN=127.0.0.1:5080 SWITCHBOARD_OPERATOR_USER=bench SWITCHBOARD_OPERATOR_PASSWORD=bench-secret-1 \
         SWITCHBOARD_RTP_PORTS="$2" taskset -c 1 "$bin" serve >"$dir/serve-$1.log" 2>&1 &
     sb=$!
@@ -118,10 +118,11 @@ if [ "${MODE:-rate}" = memory ]; then
     run="$dir/runs/memory"; mkdir -p "$run"
     (cd "$run" && exec taskset -c 0 sipp -sf "$anchor/uas.xml" -i 127.0.0.1 -p 5090 -m "$held" -timeout "$(( hold_ms / 1000 + 120 ))s" \
         -buff_size 4194304 -nostdin >uas.out 2>&1) &
+    uas=$!
     sleep 0.5
     (cd "$run" && exec taskset -c 0 sipp 127.0.0.1:5080 -sf "$dir/uac-hold-trunk.xml" -d "$hold_ms" -s 15550001 -key trunk "$trunk" \
         -i 127.0.0.1 -p 5091 -r "$rate" -m "$held" -l "$held" -timeout "$(( hold_ms / 1000 + 120 ))s" -recv_timeout 20000 \
-        -buff_size 4194304 -nostdin -trace_stat -stf stat.csv -fd 1 >uac.out 2>&1) &
+        -buff_size 4194304 -nostdin -trace_stat -stf stat.csv -fd 1 -trace_err >uac.out 2>&1) &
     uac=$!
     # All placed, none hung up yet, and the last INVITE transactions ended
     # (32 s, Timer L/M): sample then, so RSS is what held calls keep.
@@ -131,7 +132,7 @@ if [ "${MODE:-rate}" = memory ]; then
     wait "$uac" && rc=0 || rc=$?
     echo "calls held at the sample (SIPp CurrentCall): $up of $held; SIPp exit $rc (0 = every call completed)"
     echo "RSS: idle $((rss0 / 1024)) MiB, $held calls up $((rss1 / 1024)) MiB: $(( (rss1 - rss0) * 1024 / held )) B per call (Kamailio dialog: ~1.7 KB)"
-    kill "$sb"; wait "$sb" 2>/dev/null || true
+    kill "$sb" "$uas" 2>/dev/null; wait "$sb" 2>/dev/null || true
     exit 0
 fi
 

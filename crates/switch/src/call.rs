@@ -138,6 +138,7 @@ impl Calls {
     }
 
     async fn refuse(&self, req: &mut Incoming, caller: &Caller, r: Refused) -> Result<(), ReplyError> {
+        tracing::debug!(code = r.code, why = r.internal, uri = req.uri(), call_id = %caller.call_id, "call refused");
         let sent = req.reply(r.code, r.reason, &[]).await;
         if let Some(trunk) = &r.trunk {
             self.cdrs.send(

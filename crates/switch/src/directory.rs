@@ -5,7 +5,7 @@
 //! already sees it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use store::directory::{CallConfig, CustomerRow, DidRow, TrunkRow};
 use store::Store;
@@ -39,8 +39,9 @@ pub struct Directory {
     store: Store,
     current: Mutex<Arc<Snapshot>>,
     changes: Mutex<broadcast::Receiver<store::Change>>,
-    /// A change was seen and not yet loaded.
-    pending: AtomicBool,
+    /// Changes seen, and how many of them the current snapshot includes.
+    seen: AtomicU64,
+    loaded: AtomicU64,
     /// One reload at a time; readers that find a change wait for it.
     reload: tokio::sync::Mutex<()>,
 }
@@ -54,7 +55,8 @@ impl Directory {
             store,
             current: Mutex::new(Arc::new(snapshot)),
             changes: Mutex::new(changes),
-            pending: AtomicBool::new(false),
+            seen: AtomicU64::new(0),
+            loaded: AtomicU64::new(0),
             reload: tokio::sync::Mutex::new(()),
         })
     }
@@ -62,19 +64,17 @@ impl Directory {
     /// The current configuration, reloaded first if it changed.
     pub async fn snapshot(&self) -> Result<Arc<Snapshot>, store::Error> {
         if self.changed() {
-            self.pending.store(true, Ordering::Release);
+            self.seen.fetch_add(1, Ordering::AcqRel);
         }
-        if self.pending.load(Ordering::Acquire) {
+        // A reader that arrives while a reload runs must wait for it, so
+        // `loaded` moves only once the fresh snapshot is in place.
+        if self.seen.load(Ordering::Acquire) != self.loaded.load(Ordering::Acquire) {
             let _one = self.reload.lock().await;
-            // Readers that queued behind a reload find it done.
-            if self.pending.swap(false, Ordering::AcqRel) {
-                match self.store.call_config().await {
-                    Ok(c) => *self.current.lock().expect("directory lock") = Arc::new(Snapshot::from(c)),
-                    Err(e) => {
-                        self.pending.store(true, Ordering::Release);
-                        return Err(e);
-                    }
-                }
+            let target = self.seen.load(Ordering::Acquire);
+            if target != self.loaded.load(Ordering::Acquire) {
+                let fresh = Snapshot::from(self.store.call_config().await?);
+                *self.current.lock().expect("directory lock") = Arc::new(fresh);
+                self.loaded.store(target, Ordering::Release);
             }
         }
         Ok(self.current.lock().expect("directory lock").clone())
@@ -92,5 +92,25 @@ impl Directory {
                 Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed) => return changed,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::schema;
+    use store::{Actor, Input};
+
+    #[tokio::test]
+    async fn a_reader_during_a_reload_gets_the_fresh_configuration() {
+        let (store, _db) = store::testing::sqlite().await;
+        let dir = Directory::load(store.clone()).await.unwrap();
+        assert!(dir.snapshot().await.unwrap().trunks.is_empty());
+        let customer = Input::default().with(&schema::CUSTOMERS, "name", "Acme");
+        store.create(&schema::CUSTOMERS, &Actor::system(), customer).await.unwrap();
+        // The first reader starts the reload and waits on the store; the
+        // second arrives meanwhile and must wait for it, not read the old one.
+        let (a, b) = tokio::join!(dir.snapshot(), dir.snapshot());
+        assert_eq!((a.unwrap().trunks.len(), b.unwrap().trunks.len()), (1, 1), "the new customer's default trunk");
     }
 }

@@ -89,6 +89,8 @@ async fn carrier_calls_are_refused_as_the_spec_says_and_leave_cdrs() {
     }
     let (store, _db) = store::testing::sqlite().await;
     let op = Actor::system();
+    // Everything is provisioned while the switch runs: it must see it at once.
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
     let phone = account(&store, "desk-1", "Desk-Pass-1").await;
     let c = customer_of(&store, phone).await;
     let other_phone = account(&store, "desk-2", "Desk-Pass-2").await;
@@ -102,7 +104,6 @@ async fn carrier_calls_are_refused_as_the_spec_says_and_leave_cdrs() {
         store.create(&schema::DID_NUMBERS, &op, input).await.unwrap();
     }
     let (trunk, domain) = trunk_of(&store, c).await;
-    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
     let server = sw.udp_addr();
     let call = |target: String, payloads: &'static str, expect: u16| {
         tokio::task::spawn_blocking(move || carrier_call(server, &target, "4930111", payloads, expect))
