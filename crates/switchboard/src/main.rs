@@ -81,10 +81,11 @@ fn run(args: Vec<String>) -> Result<()> {
     const SEED_KEYS: &[&str] = &["customers", "numbers", "accounts", "gateways", "routes", "incoming_cdrs", "termination_cdrs", "days"];
     let (seed_flags, flags): (Vec<_>, Vec<_>) = flags.into_iter().partition(|(k, _)| SEED_KEYS.contains(&k.as_str()));
     let config = Config::load(config_file.as_deref(), std::env::vars(), &flags)?;
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).context("--log")?)
-        .with_target(false)
-        .init();
+    // rsipstack warns on every answered call that its own transport layer
+    // cannot route the ACK it then sends on our socket anyway; unless asked
+    // for, only its errors are shown.
+    let filter = if config.log.contains("rsipstack") { config.log.clone() } else { format!("{},rsipstack=error", config.log) };
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).context("--log")?).with_target(false).init();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match command.as_str() {
         "serve" if seed_flags.is_empty() => rt.block_on(serve(config)),
