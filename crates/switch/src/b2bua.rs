@@ -119,8 +119,9 @@ impl Leg {
     }
 }
 
-fn contact_for(client: &Client, transport: Transport, dest: SocketAddr) -> String {
-    let local = client.local_addr(transport, dest);
+/// Our Contact for a leg we reach from `local` (see `Client::local_addr`,
+/// asked once per leg: with a wildcard listen address it costs a socket).
+fn contact_at(local: SocketAddr, transport: Transport) -> String {
     match transport {
         Transport::Udp => format!("<sip:switchboard@{local}>"),
         Transport::Tcp => format!("<sip:switchboard@{local};transport=tcp>"),
@@ -155,7 +156,8 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     let a_call_id = a_headers.get("Call-ID").unwrap_or_default().trim().to_owned();
     let a_source = a.source();
     let a_transport = a.transport();
-    let a_contact = contact_for(&client, a_transport, a_source);
+    let a_local = client.local_addr(a_transport, a_source);
+    let a_contact = contact_at(a_local, a_transport);
     let mut srv = a.into_server_invite();
     let a_tag = srv.local_tag().to_owned();
     // The relay, and where each leg is to send its media.
@@ -174,7 +176,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
         },
         _ => None,
     };
-    let a_media = relay.as_ref().map(|r| SocketAddr::new(client.local_addr(a_transport, a_source).ip(), r.a_port()));
+    let a_media = relay.as_ref().map(|r| SocketAddr::new(a_local.ip(), r.a_port()));
     if let (Some(r), Some(target)) = (&relay, bridge.sdp.as_deref().and_then(sdp::audio_target)) {
         r.set_a_peer(target);
     }
@@ -188,8 +190,11 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     dialogs.insert(&b_call_id, &b_tag, in_dialog);
     let (b_events, mut b_rx) = mpsc::unbounded_channel::<(usize, Option<Response>)>();
     let mut branches: Vec<Option<(String, Outgoing)>> = Vec::new();
+    let mut b_locals: Vec<SocketAddr> = Vec::new();
     for (i, t) in bridge.targets.iter().enumerate() {
-        let contact = contact_for(&client, t.transport, t.source);
+        let local = client.local_addr(t.transport, t.source);
+        b_locals.push(local);
+        let contact = contact_at(local, t.transport);
         let from = match &bridge.caller_name {
             Some(n) => format!("\"{}\" <sip:{}@switchboard>;tag={b_tag}", n.replace(['"', '\\'], ""), bridge.caller_number),
             None => format!("<sip:{}@switchboard>;tag={b_tag}", bridge.caller_number),
@@ -202,7 +207,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             ("Contact".to_owned(), contact),
             ("Allow".to_owned(), "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS".to_owned()),
         ];
-        let b_media = relay.as_ref().map(|r| SocketAddr::new(client.local_addr(t.transport, t.source).ip(), r.b_port()));
+        let b_media = relay.as_ref().map(|r| SocketAddr::new(local.ip(), r.b_port()));
         let body = match (&bridge.sdp, b_media) {
             (Some(offer), Some(at)) => sdp::anchor(offer, at).into_bytes(),
             (Some(offer), None) => offer.clone().into_bytes(),
@@ -247,10 +252,10 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 dest: target.source,
                 transport: target.transport,
                 cseq: 1,
-                media: relay.as_ref().map(|r| SocketAddr::new(client.local_addr(target.transport, target.source).ip(), r.b_port())),
+                media: relay.as_ref().map(|r| SocketAddr::new(b_locals[winner].ip(), r.b_port())),
             };
             // rsipstack's client transaction ACKs the 2xx itself.
-            let b_contact = contact_for(&client, b.transport, b.dest);
+            let b_contact = contact_at(b_locals[winner], b.transport);
             let mut extra: Vec<(&str, &str)> = vec![("Contact", a_contact.as_str())];
             let ct = response.headers.get("Content-Type").unwrap_or("application/sdp").to_owned();
             if !response.body.is_empty() {

@@ -37,6 +37,24 @@ struct Caller {
     time_start: i64,
 }
 
+impl Caller {
+    /// This call as the CDR journal records it.
+    fn call(&self, id: String, trunk: TrunkRef, dst_number: Option<String>, did_number: Option<String>) -> LiveCall {
+        LiveCall {
+            id,
+            customer_id: Some(trunk.customer_id),
+            incoming_trunk_id: Some(trunk.id),
+            time_start: self.time_start,
+            time_connect: None,
+            src_name: self.src_name.clone(),
+            src_number: self.src_number.clone(),
+            dst_number,
+            did_number,
+            call_id: self.call_id.clone(),
+        }
+    }
+}
+
 impl Calls {
     /// Handles a new INVITE (not a re-INVITE: those belong to a dialog).
     pub async fn invite(&self, mut req: Incoming) -> Result<(), ReplyError> {
@@ -85,18 +103,13 @@ impl Calls {
                 let targets =
                     bindings.into_iter().map(|b| b2bua::Contact { uri: b.contact, source: b.source, transport: b.transport }).collect();
                 let live_id = format!("{}-{}", caller.time_start, sip::endpoint::random_token());
-                self.cdrs.open(LiveCall {
-                    id: live_id.clone(),
-                    customer_id: Some(admitted.trunk.customer_id),
-                    incoming_trunk_id: Some(admitted.trunk.id),
-                    time_start: caller.time_start,
-                    time_connect: None,
-                    src_name: caller.src_name.clone(),
-                    src_number: caller.src_number.clone(),
-                    dst_number: Some(admitted.dst_number.clone()),
-                    did_number: Some(admitted.did.number.clone()),
-                    call_id: caller.call_id.clone(),
-                });
+                let live = caller.call(
+                    live_id.clone(),
+                    (&admitted.trunk).into(),
+                    Some(admitted.dst_number.clone()),
+                    Some(admitted.did.number.clone()),
+                );
+                self.cdrs.open(live.clone());
                 let (cdrs, id) = (self.cdrs.clone(), live_id.clone());
                 let bridge = Bridge {
                     on_answer: Box::new(move |at| cdrs.connect(&id, at)),
@@ -110,24 +123,7 @@ impl Calls {
                 };
                 let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
                 drop(slot);
-                self.cdrs.send(
-                    IncomingCdr {
-                        customer_id: Some(admitted.trunk.customer_id),
-                        trunk_id: Some(admitted.trunk.id),
-                        time_start: caller.time_start,
-                        time_connect: ended.connected_at,
-                        time_end: domain::time::now_ms(),
-                        src_name: caller.src_name,
-                        src_number: caller.src_number,
-                        dst_number: Some(admitted.dst_number),
-                        did_number: Some(admitted.did.number),
-                        code: ended.code,
-                        reason: ended.reason,
-                        internal_reason: ended.internal,
-                        call_id: caller.call_id,
-                    },
-                    Some(live_id),
-                );
+                self.cdrs.send(IncomingCdr::ending(&live, ended.connected_at, ended.code, ended.reason, ended.internal), Some(live_id));
                 Ok(())
             }
             Target::External(_) => {
@@ -140,25 +136,10 @@ impl Calls {
     async fn refuse(&self, req: &mut Incoming, caller: &Caller, r: Refused) -> Result<(), ReplyError> {
         tracing::debug!(code = r.code, why = r.internal, uri = req.uri(), call_id = %caller.call_id, "call refused");
         let sent = req.reply(r.code, r.reason, &[]).await;
-        if let Some(trunk) = &r.trunk {
-            self.cdrs.send(
-                IncomingCdr {
-                    customer_id: Some(trunk.customer_id),
-                    trunk_id: Some(trunk.id),
-                    time_start: caller.time_start,
-                    time_connect: None,
-                    time_end: domain::time::now_ms(),
-                    src_name: caller.src_name.clone(),
-                    src_number: caller.src_number.clone(),
-                    dst_number: r.dst_number.clone(),
-                    did_number: r.did_number.clone(),
-                    code: r.code,
-                    reason: r.reason.to_owned(),
-                    internal_reason: Some(r.internal.to_owned()),
-                    call_id: caller.call_id.clone(),
-                },
-                None,
-            );
+        if let Some(trunk) = r.trunk {
+            // Never opened: a refused call leaves only its CDR.
+            let call = caller.call(String::new(), trunk, r.dst_number, r.did_number);
+            self.cdrs.send(IncomingCdr::ending(&call, None, r.code, r.reason, Some(r.internal.to_owned())), None);
         }
         sent
     }

@@ -35,6 +35,25 @@ pub struct IncomingCdr {
 }
 
 impl IncomingCdr {
+    /// The CDR that ends `call` now, answered at `time_connect` if it was.
+    pub fn ending(call: &LiveCall, time_connect: Option<i64>, code: u16, reason: impl Into<String>, internal: Option<String>) -> Self {
+        IncomingCdr {
+            customer_id: call.customer_id,
+            trunk_id: call.incoming_trunk_id,
+            time_start: call.time_start,
+            time_connect,
+            time_end: domain::time::now_ms(),
+            src_name: call.src_name.clone(),
+            src_number: call.src_number.clone(),
+            dst_number: call.dst_number.clone(),
+            did_number: call.did_number.clone(),
+            code,
+            reason: reason.into(),
+            internal_reason: internal,
+            call_id: call.call_id.clone(),
+        }
+    }
+
     pub(crate) fn row(&self) -> CdrRow {
         let duration = self.time_connect.map(|c| (self.time_end - c).max(0) / 1000).unwrap_or(0);
         vec![
@@ -115,26 +134,12 @@ impl CdrSender {
 /// killed): each gets its CDR, ended now, saying so.
 pub async fn recover(store: &Store) -> Result<usize, store::Error> {
     let open = store.live_calls().await?;
-    let now = domain::time::now_ms();
     let ops: Vec<CdrOp> = open
         .iter()
         .map(|c| {
             let (code, reason) = if c.time_connect.is_some() { (200, "OK") } else { (500, "Server Internal Error") };
-            let cdr = IncomingCdr {
-                customer_id: c.customer_id,
-                trunk_id: c.incoming_trunk_id,
-                time_start: c.time_start,
-                time_connect: c.time_connect,
-                time_end: now,
-                src_name: c.src_name.clone(),
-                src_number: c.src_number.clone(),
-                dst_number: c.dst_number.clone(),
-                did_number: c.did_number.clone(),
-                code,
-                reason: reason.to_owned(),
-                internal_reason: Some("Open when the switch stopped unexpectedly; ended at its restart".to_owned()),
-                call_id: c.call_id.clone(),
-            };
+            let why = "Open when the switch stopped unexpectedly; ended at its restart".to_owned();
+            let cdr = IncomingCdr::ending(c, c.time_connect, code, reason, Some(why));
             CdrOp::Close { live_id: Some(c.id.clone()), cdr: cdr.row() }
         })
         .collect();
