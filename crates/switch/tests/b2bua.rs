@@ -7,10 +7,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 mod common;
 
-use common::{account, free_udp_port, scenario, sipp, sipp_available, wait_for};
+use common::{account, cdrs, customer_of, did, free_udp_port, scenario, sipp, sipp_available, trunk_of, wait_for};
 use domain::schema;
-use domain::Value;
-use store::{Actor, Cond, Input, ListQuery, Op, RelInput, Scope, Store};
+use store::{Actor, Input, ListQuery, Scope, Store};
 use switch::{CallSettings, Switch, SwitchConfig};
 
 /// A scenario fragment from `tests/sipp/*.part`.
@@ -67,14 +66,9 @@ struct Setup {
 async fn setup(config: SwitchConfig) -> Setup {
     let (store, db) = store::testing::sqlite().await;
     let phone = account(&store, "desk-1", "Desk-Pass-1").await;
-    let c = store.get(&schema::SIP_ACCOUNTS, Scope::Operator, phone).await.unwrap().get("customer_id").as_i64().unwrap();
-    let did = Input::default()
-        .with(&schema::DID_NUMBERS, "number", "15550001")
-        .with_rel(&schema::DID_NUMBERS, "customer", RelInput::To("customers", c))
-        .with_rel(&schema::DID_NUMBERS, "destination", RelInput::To("sip_device_routes", phone));
-    store.create(&schema::DID_NUMBERS, &Actor::system(), did).await.unwrap();
-    let trunks = store.list(&schema::INCOMING_TRUNKS, Scope::Customer(c), &ListQuery::default()).await.unwrap().records;
-    let domain = trunks[0].get("domain").as_str().unwrap().to_owned();
+    let c = customer_of(&store, phone).await;
+    store.create(&schema::DID_NUMBERS, &Actor::system(), did(c, "15550001", true, Some(phone))).await.unwrap();
+    let (_, domain) = trunk_of(&store, c).await;
     let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), config).await.unwrap();
     // The phone registers from the port its UAS scenario will listen on.
     let phone_port = free_udp_port();
@@ -120,20 +114,9 @@ async fn call_to(server: std::net::SocketAddr, domain: &str, phone_port: u16, ca
 }
 
 async fn last_cdr(store: &Store, n: usize) -> store::Record {
-    let q = ListQuery {
-        conds: vec![Cond { column: "time_start", st: schema::Storage::Int, op: Op::Gte, values: vec![Value::Int(0)] }],
-        sort: vec![("id", schema::Storage::Int, false)],
-        limit: 100,
-        ..ListQuery::default()
-    };
-    for _ in 0..100 {
-        let rows = store.list(&schema::INCOMING_CDRS, Scope::Operator, &q).await.unwrap().records;
-        if rows.len() >= n {
-            return rows[n - 1].clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("no CDR number {n}");
+    let rows = cdrs(store, n).await;
+    assert!(rows.len() >= n, "no CDR number {n}");
+    rows[n - 1].clone()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -287,19 +270,7 @@ async fn channels_are_counted_exactly_however_calls_end() {
     batch(&sw, ("carrier-refused.xml", "486"), ("phone-busy.xml", ""), 10, 20).await;
     assert_eq!(sw.sw.active_calls(), 0, "after busy calls");
 
-    let q = ListQuery {
-        conds: vec![Cond { column: "time_start", st: schema::Storage::Int, op: Op::Gte, values: vec![Value::Int(0)] }],
-        limit: 1000,
-        ..ListQuery::default()
-    };
-    let mut rows = Vec::new();
-    for _ in 0..100 {
-        rows = sw.store.list(&schema::INCOMING_CDRS, Scope::Operator, &q).await.unwrap().records;
-        if rows.len() >= 40 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let rows = cdrs(&sw.store, 40).await;
     let mut by_outcome = std::collections::BTreeMap::new();
     for r in &rows {
         let key = (r.get("lega_disconnect_code").as_i64().unwrap(), r.get("internal_reason").as_str().unwrap_or("").to_owned());

@@ -56,14 +56,9 @@ async fn baresip_answers_a_carrier_call() {
     use domain::schema;
     let (store, _db) = store::testing::sqlite().await;
     let id = account(&store, "desk-8", "Bare-Pass-8").await;
-    let c = store.get(&schema::SIP_ACCOUNTS, store::Scope::Operator, id).await.unwrap().get("customer_id").as_i64().unwrap();
-    let did = store::Input::default()
-        .with(&schema::DID_NUMBERS, "number", "15550008")
-        .with_rel(&schema::DID_NUMBERS, "customer", store::RelInput::To("customers", c))
-        .with_rel(&schema::DID_NUMBERS, "destination", store::RelInput::To("sip_device_routes", id));
-    store.create(&schema::DID_NUMBERS, &store::Actor::system(), did).await.unwrap();
-    let trunks = store.list(&schema::INCOMING_TRUNKS, store::Scope::Customer(c), &store::ListQuery::default()).await.unwrap().records;
-    let domain = trunks[0].get("domain").as_str().unwrap().to_owned();
+    let c = common::customer_of(&store, id).await;
+    store.create(&schema::DID_NUMBERS, &store::Actor::system(), common::did(c, "15550008", true, Some(id))).await.unwrap();
+    let (_, domain) = common::trunk_of(&store, c).await;
     let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
 
     let dir = std::env::temp_dir().join(format!("sb-baresip-call-{}", std::process::id()));

@@ -5,10 +5,10 @@
 use std::process::Command;
 mod common;
 
-use common::{account, free_udp_port, scenario, sipp_available};
+use common::{account, cdrs, customer_of, did, free_udp_port, scenario, sipp_available, trunk_of};
 use domain::schema;
 use domain::Value;
-use store::{Actor, Cond, Input, ListQuery, Op, RelInput, Scope, Store};
+use store::{Actor, Input};
 use switch::{RegistrarConfig, Switch};
 
 /// One carrier call to `target` (number@domain) offering `payloads`; true
@@ -39,47 +39,6 @@ fn carrier_call(server: std::net::SocketAddr, target: &str, caller: &str, payloa
     }
     let _ = std::fs::remove_dir_all(&dir);
     out.status.success()
-}
-
-fn did(customer: i64, number: &str, enabled: bool, account: Option<i64>) -> Input {
-    let mut input = Input::default().with(&schema::DID_NUMBERS, "number", number).with(&schema::DID_NUMBERS, "enabled", enabled).with_rel(
-        &schema::DID_NUMBERS,
-        "customer",
-        RelInput::To("customers", customer),
-    );
-    if let Some(a) = account {
-        input = input.with_rel(&schema::DID_NUMBERS, "destination", RelInput::To("sip_device_routes", a));
-    }
-    input
-}
-
-async fn customer_of(store: &Store, account: i64) -> i64 {
-    store.get(&schema::SIP_ACCOUNTS, Scope::Operator, account).await.unwrap().get("customer_id").as_i64().unwrap()
-}
-
-/// The default trunk of a customer: (id, domain).
-async fn trunk_of(store: &Store, customer: i64) -> (i64, String) {
-    let t = store.list(&schema::INCOMING_TRUNKS, Scope::Customer(customer), &ListQuery::default()).await.unwrap().records;
-    (t[0].id(), t[0].get("domain").as_str().unwrap().to_owned())
-}
-
-/// The incoming CDRs once `n` are stored (they are written behind).
-async fn cdrs(store: &Store, n: usize) -> Vec<store::Record> {
-    let q = ListQuery {
-        conds: vec![Cond { column: "time_start", st: domain::schema::Storage::Int, op: Op::Gte, values: vec![Value::Int(0)] }],
-        sort: vec![("id", domain::schema::Storage::Int, false)],
-        limit: 100,
-        ..ListQuery::default()
-    };
-    let mut last = Vec::new();
-    for _ in 0..100 {
-        last = store.list(&schema::INCOMING_CDRS, Scope::Operator, &q).await.unwrap().records;
-        if last.len() >= n {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    last
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,9 +5,10 @@
 #![allow(dead_code)]
 
 use domain::schema;
+use domain::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use store::{Actor, Input, RelInput, Scope, Store};
+use store::{Actor, Cond, Input, ListQuery, Op, RelInput, Scope, Store};
 
 /// A new customer with one SIP account; the account's id.
 pub async fn account(store: &Store, username: &str, password: &str) -> i64 {
@@ -95,4 +96,48 @@ pub fn sipp(
     }
     let _ = std::fs::remove_dir_all(&dir);
     ok
+}
+
+/// A DID of `customer`, ringing `account` if given.
+pub fn did(customer: i64, number: &str, enabled: bool, account: Option<i64>) -> Input {
+    let mut input = Input::default().with(&schema::DID_NUMBERS, "number", number).with(&schema::DID_NUMBERS, "enabled", enabled).with_rel(
+        &schema::DID_NUMBERS,
+        "customer",
+        RelInput::To("customers", customer),
+    );
+    if let Some(a) = account {
+        input = input.with_rel(&schema::DID_NUMBERS, "destination", RelInput::To("sip_device_routes", a));
+    }
+    input
+}
+
+/// The customer a SIP account belongs to.
+pub async fn customer_of(store: &Store, account: i64) -> i64 {
+    store.get(&schema::SIP_ACCOUNTS, Scope::Operator, account).await.unwrap().get("customer_id").as_i64().unwrap()
+}
+
+/// The default trunk of a customer: (id, domain).
+pub async fn trunk_of(store: &Store, customer: i64) -> (i64, String) {
+    let t = store.list(&schema::INCOMING_TRUNKS, Scope::Customer(customer), &ListQuery::default()).await.unwrap().records;
+    (t[0].id(), t[0].get("domain").as_str().unwrap().to_owned())
+}
+
+/// The incoming CDRs by id, once `n` are stored (they are written behind);
+/// fewer if they do not come within 5 s.
+pub async fn cdrs(store: &Store, n: usize) -> Vec<store::Record> {
+    let q = ListQuery {
+        conds: vec![Cond { column: "time_start", st: schema::Storage::Int, op: Op::Gte, values: vec![Value::Int(0)] }],
+        sort: vec![("id", schema::Storage::Int, false)],
+        limit: 1000,
+        ..ListQuery::default()
+    };
+    let mut last = Vec::new();
+    for _ in 0..100 {
+        last = store.list(&schema::INCOMING_CDRS, Scope::Operator, &q).await.unwrap().records;
+        if last.len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    last
 }
