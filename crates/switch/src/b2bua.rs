@@ -228,8 +228,6 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             Ended { code, reason, internal, connected_at: None }
         }
         Ringing::Answered { response, .. } => {
-            let connected_at = domain::time::now_ms();
-            (bridge.on_answer)(connected_at);
             let (target, b_local, b_cseq) = winner.expect("the winner is one of the fork's branches");
             let mut b = Leg {
                 call_id: b_call_id.clone(),
@@ -244,6 +242,21 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             };
             // rsipstack's client transaction ACKs the 2xx itself.
             let b_contact = contact_at(b_local, b.transport);
+            if let Err(e) = answer_fits(bridge.sdp.as_deref(), &response.body) {
+                // The callee's dialog is up: end it, and refuse the caller.
+                Box::pin(bye(&client, &mut b, &b_contact)).await;
+                let _ = srv.respond(488, "Not Acceptable Here", &[], None);
+                dialogs.remove(&a_call_id, &a_tag);
+                dialogs.remove(&b_call_id, &b_tag);
+                return Ended {
+                    code: 488,
+                    reason: "Not Acceptable Here".into(),
+                    internal: Some(format!("Callee's SDP answer is unusable: {e}")),
+                    connected_at: None,
+                };
+            }
+            let connected_at = domain::time::now_ms();
+            (bridge.on_answer)(connected_at);
             let mut extra: Vec<(&str, &str)> = vec![("Contact", a_contact.as_str())];
             let ct = response.headers.get("Content-Type").unwrap_or("application/sdp").to_owned();
             if !response.body.is_empty() {
@@ -269,6 +282,17 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     dialogs.remove(&b_call_id, &b_tag);
     drop(relay); // the ports go back to the pool
     result
+}
+
+/// Whether leg B's 2xx answers our offer properly (RFC 3264 §6). With no
+/// offer from us (a late offer) the 2xx carries the callee's offer instead.
+fn answer_fits(offer: Option<&str>, body: &[u8]) -> Result<(), sdp::SdpError> {
+    let Some(offer) = offer else { return Ok(()) };
+    if body.is_empty() {
+        return Err(sdp::SdpError::BadAnswer("no SDP"));
+    }
+    let answer = std::str::from_utf8(body).map_err(|_| sdp::SdpError::Malformed("not UTF-8"))?;
+    sdp::check_answer(offer, answer)
 }
 
 async fn forward_responses(i: usize, mut tx: ClientTx, out: mpsc::UnboundedSender<(usize, Option<Response>)>) {

@@ -122,7 +122,9 @@ pub fn admit(snap: &Snapshot, invite: &Invite<'_>, capacity: CapacityCheck<'_>) 
         match sdp::filter(invite.sdp, &codecs) {
             Ok(s) => Some(s),
             Err(SdpError::NoCommonCodec) => return Err(refuse(488, "Not Acceptable Here", "No allowed codec", t, d, n)),
-            Err(SdpError::Malformed(_)) => return Err(refuse(488, "Not Acceptable Here", "Malformed SDP offer", t, d, n)),
+            Err(SdpError::Malformed(_) | SdpError::BadAnswer(_)) => {
+                return Err(refuse(488, "Not Acceptable Here", "Malformed SDP offer", t, d, n))
+            }
         }
     };
     Ok(Admitted { trunk: trunk.clone(), did: did.clone(), dst_number: dialled.to_owned(), target, sdp })

@@ -184,9 +184,15 @@ async fn cancel_busy_and_no_answer_reach_the_carrier() {
     let cdr = last_cdr(&s.store, 2).await;
     assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("lega_disconnect_reason").as_str()), (Some(486), Some("Busy Here")));
 
+    let r = call(&s, ("carrier-refused.xml", "488"), ("phone-bad-answer.xml", "")).await;
+    assert_eq!(r, (true, true), "an answer with a codec never offered: BYE to the phone, 488 to the carrier");
+    let cdr = last_cdr(&s.store, 3).await;
+    assert_eq!(cdr.get("internal_reason").as_str(), Some("Callee's SDP answer is unusable: the answer has a codec the offer did not list"));
+    assert_eq!(cdr.get("time_connect").as_i64(), None, "never connected");
+
     let r = call(&s, ("carrier-refused.xml", "480"), ("phone-cancelled.xml", "")).await;
     assert_eq!(r, (true, true), "nobody answers in time: 480 to the carrier, CANCEL to the phone");
-    let cdr = last_cdr(&s.store, 3).await;
+    let cdr = last_cdr(&s.store, 4).await;
     assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("internal_reason").as_str()), (Some(480), Some("No answer")));
     assert_eq!(cdr.get("success").as_bool(), Some(false));
     assert_eq!(s.sw.active_calls(), 0);
