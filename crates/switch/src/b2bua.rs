@@ -16,6 +16,7 @@ use std::time::Duration;
 use sip::endpoint::{random_token, Client, ClientTx, Incoming, InviteEvent, Method, Outgoing, Response, ServerInvite, Transport};
 use sip::message::{self, Headers};
 
+use crate::early::{Early, EarlyEnd, Provisional};
 use crate::media::{MediaPool, Relay};
 use crate::sdp;
 use tokio::sync::mpsc;
@@ -192,6 +193,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     let (in_dialog, mut requests) = mpsc::unbounded_channel();
     dialogs.insert(&a_call_id, &a_tag, in_dialog.clone());
     let _ = srv.respond(100, "Trying", &[], None);
+    let mut early = Early::new(&a_headers, &a_call_id);
 
     // Leg B: one Call-ID and From tag for every INVITE of the fork.
     let b_call_id = format!("{}@switchboard", random_token());
@@ -216,7 +218,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
 
     let media = Media { relay: relay.as_ref(), a: a_media };
     // Boxed, like the rarer steps of a call: a held call keeps only what it needs.
-    let ended = Box::pin(ring(&mut srv, &mut b_rx, &mut fork, &bridge, &a_contact, media, &stop)).await;
+    let ended = Box::pin(ring(&mut srv, &mut b_rx, &mut requests, &mut early, &mut fork, &bridge, &a_contact, media, &stop)).await;
     let winner = match &ended {
         Ringing::Answered { winner, .. } => fork.branches.get(*winner).map(|b| (b.target.clone(), b.local, b.cseq)),
         Ringing::Failed(..) => None,
@@ -242,18 +244,23 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             };
             // rsipstack's client transaction ACKs the 2xx itself.
             let b_contact = contact_at(b_local, b.transport);
-            if let Err(e) = answer_fits(bridge.sdp.as_deref(), &response.body) {
-                // The callee's dialog is up: end it, and refuse the caller.
-                Box::pin(bye(&client, &mut b, &b_contact)).await;
-                let _ = srv.respond(488, "Not Acceptable Here", &[], None);
+            // An unusable answer, or the caller gone before its PRACKs came.
+            let refusal = match answer_fits(bridge.sdp.as_deref(), &response.body) {
+                Err(e) => Some((488, "Not Acceptable Here", format!("Callee's SDP answer is unusable: {e}"), true)),
+                Ok(()) => Box::pin(early.settle(&srv, &mut requests)).await.err().map(|end| {
+                    let (code, reason, internal) = end.outcome();
+                    (code, reason, internal.to_owned(), end != EarlyEnd::CalleeHungUp)
+                }),
+            };
+            if let Some((code, reason, internal, callee_up)) = refusal {
+                // End the callee's dialog if it is still up, and refuse the caller.
+                if callee_up {
+                    Box::pin(bye(&client, &mut b, &b_contact)).await;
+                }
+                let _ = srv.respond(code, reason, &[], None);
                 dialogs.remove(&a_call_id, &a_tag);
                 dialogs.remove(&b_call_id, &b_tag);
-                return Ended {
-                    code: 488,
-                    reason: "Not Acceptable Here".into(),
-                    internal: Some(format!("Callee's SDP answer is unusable: {e}")),
-                    connected_at: None,
-                };
+                return Ended { code, reason: reason.into(), internal: Some(internal), connected_at: None };
             }
             let connected_at = domain::time::now_ms();
             (bridge.on_answer)(connected_at);
@@ -429,11 +436,14 @@ impl Fork<'_> {
     }
 }
 
-/// Rings the steps in turn until an answer, the caller's CANCEL, a 6xx, or
-/// the last step's end.
+/// Rings the steps in turn until an answer, the caller's CANCEL (or BYE),
+/// a 6xx, or the last step's end.
+#[allow(clippy::too_many_arguments)]
 async fn ring(
     srv: &mut ServerInvite,
     b_rx: &mut mpsc::UnboundedReceiver<(usize, Option<Response>)>,
+    requests: &mut mpsc::UnboundedReceiver<Incoming>,
+    early: &mut Early,
     fork: &mut Fork<'_>,
     bridge: &Bridge,
     a_contact: &str,
@@ -455,19 +465,25 @@ async fn ring(
             deadline.as_mut().reset(tokio::time::Instant::now() + step.ring_for);
             continue;
         }
-        tokio::select! {
+        let retransmit_at = early.retransmit_at();
+        let early_end = tokio::select! {
+            Some(req) = requests.recv() => Box::pin(early.request(srv, req)).await,
+            _ = tokio::time::sleep_until(retransmit_at.unwrap_or_else(tokio::time::Instant::now)), if retransmit_at.is_some() => {
+                early.retransmit(srv)
+            }
             ev = srv.event() => match ev {
                 Some(InviteEvent::Cancelled) | None => {
                     Box::pin(fork.cancel_ringing()).await;
                     return Ringing::Failed(487, "Request Terminated".into(), Some("Caller cancelled".into()));
                 }
-                Some(InviteEvent::Acked) => {}
+                Some(InviteEvent::Acked) => Ok(()),
             },
             _ = &mut deadline => {
                 Box::pin(fork.cancel_ringing()).await;
                 if steps.len() == 0 {
                     return Ringing::Failed(480, "Temporarily Unavailable".into(), Some("No answer".into()));
                 }
+                Ok(())
             }
             _ = stop.cancelled() => {
                 Box::pin(fork.cancel_ringing()).await;
@@ -492,13 +508,12 @@ async fn ring(
                     Some(r) if r.status < 200 => {
                         fork.branches[i].ringing = true;
                         if r.status > 100 {
-                            let ct = r.headers.get("Content-Type").unwrap_or("application/sdp").to_owned();
-                            let mut extra: Vec<(&str, &str)> = vec![("Contact", a_contact)];
+                            let mut headers = vec![("Contact".to_owned(), a_contact.to_owned())];
                             let body = (!r.body.is_empty()).then(|| media.b_to_a(&r.body));
                             if body.is_some() {
-                                extra.push(("Content-Type", ct.as_str()));
+                                headers.push(("Content-Type".to_owned(), r.headers.get("Content-Type").unwrap_or("application/sdp").to_owned()));
                             }
-                            let _ = srv.respond(r.status, &r.reason, &extra, body);
+                            early.send(srv, Provisional { status: r.status, reason: r.reason, headers, body });
                         }
                     }
                     Some(r) => {
@@ -511,7 +526,13 @@ async fn ring(
                         }
                     }
                 }
+                Ok(())
             },
+        };
+        if let Err(end) = early_end {
+            Box::pin(fork.cancel_ringing()).await;
+            let (code, reason, internal) = end.outcome();
+            return Ringing::Failed(code, reason.into(), Some(internal.into()));
         }
     }
 }
@@ -562,6 +583,10 @@ async fn talk(
                 };
             }
             Method::Ack => {}
+            // A PRACK retransmitted across the answer: its response was lost.
+            Method::Prack => {
+                let _ = Box::pin(req.reply(200, "OK", &[])).await;
+            }
             Method::Invite | Method::Update | Method::Info => {
                 let requester_media = if from_a { a_media } else { b_media };
                 Box::pin(pass_through(client, req, other, other_contact, requester_media)).await

@@ -67,6 +67,11 @@ impl Calls {
         let (Ok(from), Ok(to)) = (message::from(headers), message::to(headers)) else {
             return req.reply(400, "Bad From or To", &[]).await;
         };
+        // RFC 3261 §8.2.2.3: an extension the caller requires and we lack.
+        let unsupported = crate::early::unsupported(headers);
+        if !unsupported.is_empty() {
+            return req.reply(420, "Bad Extension", &[("Unsupported", &unsupported.join(", "))]).await;
+        }
         let caller = Caller {
             call_id: headers.get("Call-ID").unwrap_or_default().to_owned(),
             src_name: from.display_name.clone().filter(|n| !n.is_empty()),

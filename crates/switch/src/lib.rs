@@ -7,6 +7,7 @@ mod call;
 mod capacity;
 mod cdr;
 mod directory;
+mod early;
 mod inbound;
 mod location;
 mod media;

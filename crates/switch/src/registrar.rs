@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// The methods we answer today.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, REGISTER, OPTIONS";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, INFO, REGISTER, OPTIONS";
 
 #[derive(Debug, Clone)]
 pub struct RegistrarConfig {

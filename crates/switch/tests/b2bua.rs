@@ -35,8 +35,10 @@ fn write_scenario(dir: &Path, name: &str, fill: &str) -> String {
 }
 
 fn run_sipp(dir: &Path, args: &[&str]) -> Output {
-    Command::new("sipp")
+    // SIPp's own -timeout does not end a call stuck in a pause or a wait.
+    Command::new("timeout")
         .current_dir(dir)
+        .args(["60", "sipp"])
         .args(args)
         .args(["-i", "127.0.0.1", "-m", "1", "-timeout", "20", "-nostdin", "-trace_err", "-mp", &free_udp_port().to_string()])
         .output()
@@ -160,6 +162,25 @@ async fn a_carrier_call_rings_the_phone_is_answered_and_hung_up_from_either_side
     assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("lega_disconnect_reason").as_str()), (Some(200), Some("OK")));
     assert_eq!(cdr.get("internal_reason").as_str(), Some("Callee hung up"));
     assert_eq!(s.sw.active_calls(), 0, "every channel is given back");
+    s.sw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_carrier_with_100rel_gets_reliable_ringing_and_the_answer_after_its_prack() {
+    if !sipp_available() {
+        return;
+    }
+    let s = setup(SwitchConfig::default()).await;
+    // The PRACK took CSeq 2, so the carrier's BYE is 3.
+    let (carrier, phone) = caller_hangs_up();
+    let carrier = carrier.replace("CSeq: 2 BYE", "CSeq: 3 BYE");
+    // The phone answers at once; the carrier PRACKs the 180 only after 1.2 s
+    // and expects the 200 after its PRACK's own 200.
+    let r = call(&s, ("carrier-100rel.xml", &carrier), ("phone-answer.xml", &phone)).await;
+    assert_eq!(r, (true, true), "carrier (reliable 180, PRACK, answer) and phone");
+    let cdr = last_cdr(&s.store, 1).await;
+    assert_eq!(cdr.get("success").as_bool(), Some(true));
+    assert_eq!(cdr.get("internal_reason").as_str(), Some("Caller hung up"));
     s.sw.shutdown().await;
 }
 

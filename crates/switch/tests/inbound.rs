@@ -114,3 +114,42 @@ async fn carrier_calls_are_refused_as_the_spec_says_and_leave_cdrs() {
     assert_eq!(rows[2].get("did_number"), &Value::Null, "an unknown DID matched nothing");
     sw.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_extension_the_caller_requires_and_we_lack_gets_420() {
+    let (store, _db) = store::testing::sqlite().await;
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let local = sock.local_addr().unwrap();
+    let invite = format!(
+        "INVITE sip:15550001@1.in.switchboard.local SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-420-1\r\nMax-Forwards: 70\r\n\
+         From: <sip:4930111@{local}>;tag=a1\r\nTo: <sip:15550001@1.in.switchboard.local>\r\nCall-ID: req-420@test\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:carrier@{local}>\r\nRequire: 100rel, precondition\r\nContent-Length: 0\r\n\r\n"
+    );
+    sock.send_to(invite.as_bytes(), sw.udp_addr()).await.unwrap();
+    let mut buf = vec![0u8; 65535];
+    let text = loop {
+        let (n, _) = tokio::time::timeout(std::time::Duration::from_secs(5), sock.recv_from(&mut buf)).await.expect("a response").unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if !text.starts_with("SIP/2.0 100") {
+            break text;
+        }
+    };
+    assert!(text.starts_with("SIP/2.0 420 Bad Extension\r\n"), "{text}");
+    assert!(text.lines().any(|l| l.eq_ignore_ascii_case("Unsupported: precondition")), "{text}");
+    // 100rel alone is fine: the call goes on to admission (no trunk here: 404).
+    let again = invite
+        .replace("Require: 100rel, precondition", "Require: 100rel")
+        .replace("z9hG4bK-420-1", "z9hG4bK-420-2")
+        .replace("req-420", "req-404");
+    sock.send_to(again.as_bytes(), sw.udp_addr()).await.unwrap();
+    let text = loop {
+        let (n, _) = tokio::time::timeout(std::time::Duration::from_secs(5), sock.recv_from(&mut buf)).await.expect("a response").unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if !text.starts_with("SIP/2.0 100") && text.contains("req-404") {
+            break text;
+        }
+    };
+    assert!(text.starts_with("SIP/2.0 404"), "{text}");
+    sw.shutdown().await;
+}
