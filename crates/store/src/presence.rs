@@ -1,37 +1,58 @@
 //! What the SIP plane reads and writes about SIP accounts: the login of a
-//! registering phone, its registration bindings (kept across restarts), and
+//! registering or calling phone, its registration bindings (kept across restarts), and
 //! the live `is_online` / `user_agent` state. Live state is not a change by
 //! anyone, so it is not audited.
 
 use crate::{Result, Store};
 use sqlx::Row as _;
 
-/// A SIP account as the registrar needs it.
+/// A SIP account as the registrar and call handling need it.
 #[derive(Debug, Clone)]
 pub struct SipLogin {
     pub id: i64,
     pub customer_id: i64,
     pub username: String,
     pub password: String,
+    pub caller_id_name: Option<String>,
+    pub allow_external_calls: bool,
+    /// The extension other accounts of the customer dial.
+    pub internal_caller_id: Option<String>,
+    pub external_caller_id: Option<String>,
+}
+
+const LOGIN_COLUMNS: &str =
+    "id, customer_id, username, password, caller_id_name, allow_external_calls, internal_caller_id, external_caller_id";
+
+fn login(r: &crate::Row) -> Result<SipLogin> {
+    Ok(SipLogin {
+        id: r.try_get(0)?,
+        customer_id: r.try_get(1)?,
+        username: r.try_get(2)?,
+        password: r.try_get(3)?,
+        caller_id_name: r.try_get(4)?,
+        allow_external_calls: crate::sql::decode(r, 5, domain::schema::Storage::Bool)?.as_bool().unwrap_or(false),
+        internal_caller_id: r.try_get(6)?,
+        external_caller_id: r.try_get(7)?,
+    })
 }
 
 impl Store {
     /// The SIP account with this username, if any.
     pub async fn sip_login(&self, username: &str) -> Result<Option<SipLogin>> {
-        let row = sqlx::query("SELECT id, customer_id, username, password FROM sip_accounts WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Ok(SipLogin { id: r.try_get(0)?, customer_id: r.try_get(1)?, username: r.try_get(2)?, password: r.try_get(3)? }))
-            .transpose()
+        let sql = format!("SELECT {LOGIN_COLUMNS} FROM sip_accounts WHERE username = $1");
+        sqlx::query(&sql).bind(username).fetch_optional(&self.pool).await?.as_ref().map(login).transpose()
+    }
+
+    /// The SIP account of `customer` whose extension is `extension`, if any.
+    pub async fn sip_extension(&self, customer: i64, extension: &str) -> Result<Option<SipLogin>> {
+        let sql = format!("SELECT {LOGIN_COLUMNS} FROM sip_accounts WHERE customer_id = $1 AND internal_caller_id = $2");
+        sqlx::query(&sql).bind(customer).bind(extension).fetch_optional(&self.pool).await?.as_ref().map(login).transpose()
     }
 
     /// Every SIP account, for the registrar's in-memory cache.
     pub async fn sip_logins(&self) -> Result<Vec<SipLogin>> {
-        let rows = sqlx::query("SELECT id, customer_id, username, password FROM sip_accounts").fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| Ok(SipLogin { id: r.try_get(0)?, customer_id: r.try_get(1)?, username: r.try_get(2)?, password: r.try_get(3)? }))
-            .collect()
+        let sql = format!("SELECT {LOGIN_COLUMNS} FROM sip_accounts");
+        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(login).collect()
     }
 
     /// Marks every account offline but those given (at start, after the

@@ -1,5 +1,8 @@
-//! Calls: an INVITE arrives, is admitted or refused (`inbound.rs`), and
-//! every call that reached a trunk leaves an incoming trunk CDR.
+//! Calls: an INVITE arrives. A carrier's, for an incoming trunk's domain,
+//! is admitted or refused (`inbound.rs`), and every call that reached a
+//! trunk leaves an incoming trunk CDR. A phone's, for our own domain, is
+//! authenticated as its SIP account and rings the extension it dialled
+//! (an internal call: no CDR), or goes out to the PSTN.
 
 use crate::b2bua::{self, Bridge, Dialogs};
 use crate::capacity::{CallSlot, Capacity};
@@ -8,17 +11,20 @@ use crate::directory::Directory;
 use crate::inbound::{self, Admitted, Invite, Refused, Target, TrunkRef};
 use crate::location::{Location, MemoryLocation};
 use crate::media::MediaPool;
+use crate::registrar::Registrar;
 use crate::CallSettings;
 use sip::endpoint::{Client, Incoming, ReplyError};
 use sip::message::{self, SipUri};
 use std::sync::Arc;
 use std::time::Duration;
 use store::cdr::LiveCall;
+use store::presence::SipLogin;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) struct Calls {
     pub directory: Arc<Directory>,
+    pub registrar: Arc<Registrar>,
     pub capacity: Arc<Capacity>,
     pub location: Arc<MemoryLocation>,
     pub cdrs: CdrSender,
@@ -87,6 +93,9 @@ impl Calls {
                 return req.reply(500, "Server Internal Error", &[("Retry-After", "5")]).await;
             }
         };
+        if !snapshot.trunks.contains_key(&ruri.host) && self.registrar.serves(&ruri.host) {
+            return Box::pin(self.phone_call(req, ruri, body)).await;
+        }
         let invite = Invite { ruri_host: &ruri.host, ruri_user: ruri.user.as_deref(), to_user: to_user.as_deref(), sdp: &body };
         let mut slot: Option<CallSlot> = None;
         let decided = inbound::admit(&snapshot, &invite, &mut |customer, limit| {
@@ -139,6 +148,66 @@ impl Calls {
         let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
         drop(slot);
         self.cdrs.send(IncomingCdr::ending(&live, ended.connected_at, ended.code, ended.reason, ended.internal), Some(live_id));
+        Ok(())
+    }
+
+    /// An INVITE from a phone: authenticated as its SIP account, then an
+    /// internal call to an extension of the same customer, or an external
+    /// one.
+    async fn phone_call(&self, mut req: Incoming, ruri: SipUri, body: String) -> Result<(), ReplyError> {
+        let Some(caller) = self.registrar.authenticate(&mut req, &ruri).await? else { return Ok(()) };
+        // Phones dial with `+` and visual separators; extensions and E.164 are digits.
+        let dialled: String = ruri.user.as_deref().unwrap_or_default().chars().filter(char::is_ascii_digit).collect();
+        if dialled.is_empty() {
+            return req.reply(404, "Not Found", &[]).await;
+        }
+        // Only the caller's own customer is searched: another tenant's
+        // extensions are unreachable by construction.
+        let callee = match self.registrar.store().sip_extension(caller.customer_id, &dialled).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot look up an extension");
+                return req.reply(500, "Server Internal Error", &[("Retry-After", "5")]).await;
+            }
+        };
+        if let Some(callee) = callee {
+            return Box::pin(self.internal(req, caller, callee, dialled, body)).await;
+        }
+        if !caller.allow_external_calls {
+            tracing::debug!(account = caller.id, dialled, "outbound call refused: outbound calls not allowed");
+            return req.reply(403, "Forbidden", &[]).await;
+        }
+        // Route selection and the gateway leg are issue 5's next step.
+        tracing::info!(account = caller.id, dialled, "outbound call refused: termination routing is not available yet");
+        req.reply(503, "Service Unavailable", &[]).await
+    }
+
+    /// An extension-to-extension call: every binding of the callee rings,
+    /// the caller shown by its extension. Not a trunk call: no CDR, no
+    /// channel of the capacity limit.
+    async fn internal(
+        &self,
+        mut req: Incoming,
+        caller: SipLogin,
+        callee: SipLogin,
+        dialled: String,
+        body: String,
+    ) -> Result<(), ReplyError> {
+        let targets = self.contacts(callee.id);
+        if targets.is_empty() {
+            return req.reply(480, "Temporarily Unavailable", &[]).await;
+        }
+        let bridge = Bridge {
+            on_answer: Box::new(|_| {}),
+            steps: vec![b2bua::Step { targets, ring_for: self.settings.no_answer_timeout }],
+            caller_name: caller.caller_id_name.clone(),
+            caller_number: caller.internal_caller_id.clone().unwrap_or(caller.username),
+            dialled,
+            sdp: (!body.trim().is_empty()).then_some(body),
+            media: self.media.clone(),
+        };
+        let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
+        tracing::debug!(from = caller.id, to = callee.id, code = ended.code, why = ?ended.internal, "internal call ended");
         Ok(())
     }
 

@@ -162,6 +162,10 @@ impl Registrar {
         }
     }
 
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Loads the bindings that survived a restart and sets every account's
     /// presence from them.
     pub async fn restore(&self) -> Result<usize, store::Error> {
@@ -357,15 +361,12 @@ impl Registrar {
 
     /// Whether a Request-URI host is ours: the SIP domain, or an address
     /// (so a fresh install works before a domain is configured).
-    fn serves(&self, host: &str) -> bool {
+    pub fn serves(&self, host: &str) -> bool {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         host.eq_ignore_ascii_case(&self.realm) || bare.parse::<std::net::IpAddr>().is_ok() || host.eq_ignore_ascii_case("localhost")
     }
 
     pub async fn register(&self, req: &mut Incoming) -> Result<(), ReplyError> {
-        if self.throttle.blocked(req.source().ip(), Instant::now()) {
-            return Ok(());
-        }
         let Ok(ruri) = SipUri::parse(req.uri()) else {
             return req.reply(400, "Bad Request-URI", &[]).await;
         };
@@ -375,36 +376,55 @@ impl Registrar {
         let Some(aor_user) = message::to(req.headers()).ok().and_then(|to| to.sip_uri().ok()).and_then(|u| u.user) else {
             return req.reply(400, "Bad To header", &[]).await;
         };
+        let Some(login) = self.authenticate(req, &ruri).await? else { return Ok(()) };
+        if login.username != aor_user {
+            return self.refuse(req, "authorization username differs from the To user").await;
+        }
+        self.update_bindings(req, login.id).await
+    }
+
+    /// Digest authentication of a request from a SIP account (RFC 3261
+    /// §22) against its password: the account when the request carries
+    /// valid credentials for our realm. Otherwise the request has been
+    /// answered (401 challenge, 403, 400) or, from a throttled source,
+    /// ignored, and the answer is `None`.
+    pub async fn authenticate(&self, req: &mut Incoming, ruri: &SipUri) -> Result<Option<SipLogin>, ReplyError> {
+        if self.throttle.blocked(req.source().ip(), Instant::now()) {
+            return Ok(None);
+        }
         // The credentials for our realm, if the phone sent any.
         let auth = message::authorization(req.headers()).filter_map(|h| Authorization::parse(h).ok()).find(|a| a.realm == self.realm);
         let Some(auth) = auth else {
-            return self.challenge(req, false).await;
+            self.challenge(req, false).await?;
+            return Ok(None);
         };
-        if auth.username != aor_user {
-            return self.refuse(req, "authorization username differs from the To user").await;
-        }
         // The digest covers `uri`; it must name this request's target, or a
         // response computed for another request could be replayed here.
         let same_target = SipUri::parse(&auth.uri).is_ok_and(|u| u.host.eq_ignore_ascii_case(&ruri.host) && u.port == ruri.port);
         if !same_target {
-            return req.reply(400, "Authorization uri does not match the Request-URI", &[]).await;
+            req.reply(400, "Authorization uri does not match the Request-URI", &[]).await?;
+            return Ok(None);
         }
         let login = match self.login(&auth.username).await {
             Ok(l) => l,
             Err(e) => {
-                tracing::error!(error = %e, "store failure during REGISTER");
-                return req.reply(500, "Server Internal Error", &[]).await;
+                tracing::error!(error = %e, "store failure during SIP authentication");
+                req.reply(500, "Server Internal Error", &[]).await?;
+                return Ok(None);
             }
         };
         let Some(login) = login else {
-            return self.refuse(req, "unknown username").await;
+            self.refuse(req, "unknown username").await?;
+            return Ok(None);
         };
-        match digest::authenticate(&auth, "REGISTER", Secret::Password(&login.password), &self.nonces, unix_now()) {
-            Outcome::Authenticated => self.throttle.succeed(req.source().ip()),
-            Outcome::Stale => return self.challenge(req, true).await,
-            Outcome::Rejected => return self.refuse(req, "wrong digest").await,
+        match digest::authenticate(&auth, req.method().as_str(), Secret::Password(&login.password), &self.nonces, unix_now()) {
+            Outcome::Authenticated => {
+                self.throttle.succeed(req.source().ip());
+                Ok(Some(login))
+            }
+            Outcome::Stale => self.challenge(req, true).await.map(|()| None),
+            Outcome::Rejected => self.refuse(req, "wrong digest").await.map(|()| None),
         }
-        self.update_bindings(req, login.id).await
     }
 
     async fn update_bindings(&self, req: &mut Incoming, account: i64) -> Result<(), ReplyError> {

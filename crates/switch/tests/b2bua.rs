@@ -3,59 +3,14 @@
 //! through the relay both ways, it is hung up from either side, and it
 //! leaves a CDR that says who hung up.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 mod common;
 
-use common::{account, cdrs, customer_of, did, free_udp_port, scenario, sipp, sipp_available, trunk_of, wait_for};
+use common::calls::{call_phones, callee_hangs_up, caller_hangs_up, last_cdr, part, register_phone, write_scenario};
+use common::{account, cdrs, customer_of, did, free_udp_port, sipp, sipp_available, trunk_of, wait_for};
 use domain::schema;
 use store::{Actor, Input, ListQuery, RelInput, Scope, Store};
 use switch::{CallSettings, Switch, SwitchConfig};
-
-/// A scenario fragment from `tests/sipp/*.part`.
-fn part(name: &str) -> String {
-    std::fs::read_to_string(scenario(name)).unwrap()
-}
-
-/// (carrier's, phone's) end of an answered call.
-fn caller_hangs_up() -> (String, String) {
-    (part("hangup-carrier-bye.part"), part("hangup-recv-bye.part"))
-}
-
-fn callee_hangs_up() -> (String, String) {
-    (part("hangup-recv-bye.part"), part("hangup-phone-bye.part"))
-}
-
-/// A scenario file with its placeholder (HANGUP or EXPECTED_CODE) filled.
-fn write_scenario(dir: &Path, name: &str, fill: &str) -> String {
-    let text = std::fs::read_to_string(scenario(name)).unwrap().replace("HANGUP", fill).replace("EXPECTED_CODE", fill);
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_string_lossy().into_owned()
-}
-
-fn run_sipp(dir: &Path, args: &[&str]) -> Output {
-    // SIPp's own -timeout does not end a call stuck in a pause or a wait.
-    Command::new("timeout")
-        .current_dir(dir)
-        .args(["60", "sipp"])
-        .args(args)
-        .args(["-i", "127.0.0.1", "-m", "1", "-timeout", "20", "-nostdin", "-trace_err", "-mp", &free_udp_port().to_string()])
-        .output()
-        .expect("run sipp")
-}
-
-fn report(what: &str, dir: &Path, out: &Output) -> bool {
-    if !out.status.success() {
-        eprintln!("{what} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            if e.path().to_string_lossy().ends_with("errors.log") {
-                eprintln!("{}", std::fs::read_to_string(e.path()).unwrap_or_default());
-            }
-        }
-    }
-    out.status.success()
-}
 
 struct Setup {
     store: Store,
@@ -89,50 +44,8 @@ async fn call(s: &Setup, carrier: (&str, &str), phone: (&str, &str)) -> (bool, b
 
 /// [`call`] given where the switch listens, the trunk domain and the phone's port.
 async fn call_to(server: std::net::SocketAddr, domain: &str, phone_port: u16, carrier: (&str, &str), phone: (&str, &str)) -> (bool, bool) {
-    let (carrier, phones) = call_phones(server, domain, carrier, &[(phone_port, phone.0, phone.1)]).await;
+    let (carrier, phones) = call_phones(server, &format!("15550001@{domain}"), carrier, &[(phone_port, phone.0, phone.1)]).await;
     (carrier, phones[0])
-}
-
-/// One carrier call to 15550001 while several phones run their scenarios,
-/// each (port, scenario, fill). True for each that passed: (carrier, phones).
-async fn call_phones(server: std::net::SocketAddr, domain: &str, carrier: (&str, &str), phones: &[(u16, &str, &str)]) -> (bool, Vec<bool>) {
-    let dir = std::env::temp_dir().join(format!("sb-b2bua-{}-{}", std::process::id(), rand::random::<u32>()));
-    let mut running = Vec::new();
-    for (n, (port, name, fill)) in phones.iter().enumerate() {
-        let d = dir.join(format!("phone-{n}"));
-        std::fs::create_dir_all(&d).unwrap();
-        let phone_xml = write_scenario(&d, name, fill);
-        let port = port.to_string();
-        running.push(tokio::task::spawn_blocking(move || {
-            // The phone echoes the RTP it gets, so media flows both ways.
-            let out = run_sipp(&d, &["-sf", &phone_xml, "-p", &port, "-rtp_echo"]);
-            report("phone", &d, &out)
-        }));
-    }
-    let carrier_xml = write_scenario(&dir, carrier.0, carrier.1);
-    let csv = dir.join("call.csv");
-    std::fs::write(&csv, format!("SEQUENTIAL\n15550001@{domain};4930111;8 0 101;\n")).unwrap();
-    let server = server.to_string();
-    // Let the phones' SIPp bind their ports before the call arrives.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let d = dir.clone();
-    let carrier = tokio::task::spawn_blocking(move || {
-        let out = run_sipp(&d, &[&server, "-sf", &carrier_xml, "-inf", csv.to_str().unwrap(), "-p", &free_udp_port().to_string()]);
-        report("carrier", &d, &out)
-    });
-    let carrier = carrier.await.unwrap();
-    let mut phones = Vec::new();
-    for p in running {
-        phones.push(p.await.unwrap());
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    (carrier, phones)
-}
-
-async fn last_cdr(store: &Store, n: usize) -> store::Record {
-    let rows = cdrs(store, n).await;
-    assert!(rows.len() >= n, "no CDR number {n}");
-    rows[n - 1].clone()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -359,16 +272,6 @@ async fn shutdown_hangs_up_calls_and_writes_their_cdrs() {
     assert!(store.live_calls().await.unwrap().is_empty());
 }
 
-/// Registers `username` (a SIP account of the store) from a fresh port; the port.
-async fn register_phone(store: &Store, sw: &Switch, id: i64, username: &str, password: &str) -> u16 {
-    let port = free_udp_port();
-    let (server, user, pass) = (sw.udp_addr(), username.to_owned(), password.to_owned());
-    let ok = tokio::task::spawn_blocking(move || sipp(server, port, "register.xml", &user, &pass, 300, false));
-    assert!(ok.await.unwrap(), "{username} registers");
-    assert!(wait_for(store, id, |p| p.0).await.0);
-    port
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_ring_group_rings_its_members_in_turn_or_all_at_once() {
     if !sipp_available() {
@@ -398,12 +301,13 @@ async fn a_ring_group_rings_its_members_in_turn_or_all_at_once() {
     let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), SwitchConfig::default()).await.unwrap();
     let port_1 = register_phone(&store, &sw, first, "member-1", "Member-Pass-1").await;
     let port_2 = register_phone(&store, &sw, second, "member-2", "Member-Pass-2").await;
+    let target = format!("15550001@{domain}");
 
     // In turn: the first member rings for 5 s unanswered and is cancelled, then the second answers.
     let (carrier, callee) = callee_hangs_up();
     let started = std::time::Instant::now();
     let phones = [(port_1, "phone-cancelled.xml", ""), (port_2, "phone-answer.xml", callee.as_str())];
-    let (carrier_ok, phones_ok) = call_phones(sw.udp_addr(), &domain, ("carrier-call.xml", &carrier), &phones).await;
+    let (carrier_ok, phones_ok) = call_phones(sw.udp_addr(), &target, ("carrier-call.xml", &carrier), &phones).await;
     assert_eq!((carrier_ok, phones_ok), (true, vec![true, true]), "sequential: carrier, first member, second member");
     assert!(started.elapsed() >= std::time::Duration::from_secs(5), "the first member rang its full time");
     let cdr = last_cdr(&store, 1).await;
@@ -415,7 +319,7 @@ async fn a_ring_group_rings_its_members_in_turn_or_all_at_once() {
     let (carrier, callee) = caller_hangs_up();
     let started = std::time::Instant::now();
     let phones = [(port_1, "phone-answer.xml", callee.as_str()), (port_2, "phone-cancelled.xml", "")];
-    let (carrier_ok, phones_ok) = call_phones(sw.udp_addr(), &domain, ("carrier-call.xml", &carrier), &phones).await;
+    let (carrier_ok, phones_ok) = call_phones(sw.udp_addr(), &target, ("carrier-call.xml", &carrier), &phones).await;
     assert_eq!((carrier_ok, phones_ok), (true, vec![true, true]), "simultaneous: carrier, answering member, cancelled member");
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "nobody waited for a step to time out");
     let cdr = last_cdr(&store, 2).await;
@@ -425,7 +329,7 @@ async fn a_ring_group_rings_its_members_in_turn_or_all_at_once() {
     let seq = Input::default().with(&schema::RING_GROUPS, "strategy", "sequential");
     store.update(&schema::RING_GROUPS, &actor, group, seq).await.unwrap();
     let phones = [(port_1, "phone-cancelled.xml", ""), (port_2, "phone-cancelled.xml", "")];
-    let (carrier_ok, phones_ok) = call_phones(sw.udp_addr(), &domain, ("carrier-refused.xml", "480"), &phones).await;
+    let (carrier_ok, phones_ok) = call_phones(sw.udp_addr(), &target, ("carrier-refused.xml", "480"), &phones).await;
     assert_eq!((carrier_ok, phones_ok), (true, vec![true, true]), "unanswered: carrier, both members cancelled in turn");
     let cdr = last_cdr(&store, 3).await;
     assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("internal_reason").as_str()), (Some(480), Some("No answer")));

@@ -4,6 +4,8 @@
 // Each test crate uses a part of this.
 #![allow(dead_code)]
 
+pub mod calls;
+
 use domain::schema;
 use domain::Value;
 use std::path::{Path, PathBuf};

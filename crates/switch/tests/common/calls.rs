@@ -1,0 +1,125 @@
+//! Calls driven by SIPp: scenario files from `tests/sipp/` with their
+//! placeholders filled, SIPp runs bounded in time, and helpers that place
+//! one call while phones answer.
+
+use super::{cdrs, free_udp_port, scenario, sipp, wait_for};
+use std::path::Path;
+use std::process::{Command, Output};
+use store::Store;
+use switch::Switch;
+
+/// A scenario fragment from `tests/sipp/*.part`.
+pub fn part(name: &str) -> String {
+    std::fs::read_to_string(scenario(name)).unwrap()
+}
+
+/// (carrier's, phone's) end of an answered call.
+pub fn caller_hangs_up() -> (String, String) {
+    (part("hangup-carrier-bye.part"), part("hangup-recv-bye.part"))
+}
+
+pub fn callee_hangs_up() -> (String, String) {
+    (part("hangup-recv-bye.part"), part("hangup-phone-bye.part"))
+}
+
+/// A scenario file with its placeholder (HANGUP or EXPECTED_CODE) filled.
+pub fn write_scenario(dir: &Path, name: &str, fill: &str) -> String {
+    write_filled(dir, name, &[("HANGUP", fill), ("EXPECTED_CODE", fill)])
+}
+
+/// A scenario file with each (placeholder, value) filled in, written to
+/// `dir`; its path. A `name` of the form `<scenario>?<key>=<value>&...`
+/// fills those keys too (how a caller passes credentials through
+/// [`call_phones`]).
+pub fn write_filled(dir: &Path, name: &str, fills: &[(&str, &str)]) -> String {
+    let (file, query) = name.split_once('?').unwrap_or((name, ""));
+    let mut text = std::fs::read_to_string(scenario(file)).unwrap();
+    for (key, value) in fills.iter().copied().chain(query.split('&').filter_map(|kv| kv.split_once('='))) {
+        text = text.replace(key, value);
+    }
+    let path = dir.join(file);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+pub fn run_sipp(dir: &Path, args: &[&str]) -> Output {
+    // SIPp's own -timeout does not end a call stuck in a pause or a wait.
+    Command::new("timeout")
+        .current_dir(dir)
+        .args(["60", "sipp"])
+        .args(args)
+        .args(["-i", "127.0.0.1", "-m", "1", "-timeout", "20", "-nostdin", "-trace_err", "-mp", &free_udp_port().to_string()])
+        .output()
+        .expect("run sipp")
+}
+
+pub fn report(what: &str, dir: &Path, out: &Output) -> bool {
+    if !out.status.success() {
+        eprintln!("{what} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            if e.path().to_string_lossy().ends_with("errors.log") {
+                eprintln!("{}", std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+    }
+    out.status.success()
+}
+
+/// One call to `target` (`number@host`) placed by the caller's scenario
+/// while several phones run theirs, each (port, scenario, fill). True for
+/// each that passed: (caller, phones).
+pub async fn call_phones(
+    server: std::net::SocketAddr,
+    target: &str,
+    carrier: (&str, &str),
+    phones: &[(u16, &str, &str)],
+) -> (bool, Vec<bool>) {
+    let dir = std::env::temp_dir().join(format!("sb-b2bua-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut running = Vec::new();
+    for (n, (port, name, fill)) in phones.iter().enumerate() {
+        let d = dir.join(format!("phone-{n}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let phone_xml = write_scenario(&d, name, fill);
+        let port = port.to_string();
+        running.push(tokio::task::spawn_blocking(move || {
+            // The phone echoes the RTP it gets, so media flows both ways.
+            let out = run_sipp(&d, &["-sf", &phone_xml, "-p", &port, "-rtp_echo"]);
+            report("phone", &d, &out)
+        }));
+    }
+    let carrier_xml = write_scenario(&dir, carrier.0, carrier.1);
+    let csv = dir.join("call.csv");
+    std::fs::write(&csv, format!("SEQUENTIAL\n{target};4930111;8 0 101;\n")).unwrap();
+    let server = server.to_string();
+    // Let the phones' SIPp bind their ports before the call arrives.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let d = dir.clone();
+    let carrier = tokio::task::spawn_blocking(move || {
+        let out = run_sipp(&d, &[&server, "-sf", &carrier_xml, "-inf", csv.to_str().unwrap(), "-p", &free_udp_port().to_string()]);
+        report("carrier", &d, &out)
+    });
+    let carrier = carrier.await.unwrap();
+    let mut phones = Vec::new();
+    for p in running {
+        phones.push(p.await.unwrap());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    (carrier, phones)
+}
+
+pub async fn last_cdr(store: &Store, n: usize) -> store::Record {
+    let rows = cdrs(store, n).await;
+    assert!(rows.len() >= n, "no CDR number {n}");
+    rows[n - 1].clone()
+}
+
+/// Registers `username` (a SIP account of the store) from a fresh port; the port.
+pub async fn register_phone(store: &Store, sw: &Switch, id: i64, username: &str, password: &str) -> u16 {
+    let port = free_udp_port();
+    let (server, user, pass) = (sw.udp_addr(), username.to_owned(), password.to_owned());
+    let ok = tokio::task::spawn_blocking(move || sipp(server, port, "register.xml", &user, &pass, 300, false));
+    assert!(ok.await.unwrap(), "{username} registers");
+    assert!(wait_for(store, id, |p| p.0).await.0);
+    port
+}
