@@ -1,0 +1,284 @@
+//! HTTP-level tests of the UIs without a browser: the real router on a
+//! random port over a fresh SQLite store, driven with plain requests
+//! (redirects not followed, cookies carried by hand).
+
+use crate::{App, WebConfig};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+use store::testing::TestDb;
+
+struct Server {
+    origin: String,
+    http: reqwest::Client,
+    store: store::Store,
+    _db: TestDb,
+}
+
+/// A browser-ish session: cookies and the page's CSRF token.
+#[derive(Default, Clone)]
+struct Session {
+    cookies: Vec<(String, String)>,
+    csrf: String,
+}
+
+impl Session {
+    fn header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn take(&mut self, resp: &reqwest::Response) {
+        for v in resp.headers().get_all(reqwest::header::SET_COOKIE) {
+            let s = v.to_str().unwrap();
+            let (kv, _) = s.split_once(';').unwrap_or((s, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            self.cookies.retain(|(x, _)| x != k);
+            if !val.is_empty() && !s.contains("Max-Age=0") {
+                self.cookies.push((k.to_owned(), val.to_owned()));
+            }
+        }
+    }
+}
+
+fn csrf_of(html: &str) -> Option<String> {
+    let i = html.find("name=\"_csrf\" value=\"")? + "name=\"_csrf\" value=\"".len();
+    Some(html[i..].split('"').next()?.to_owned())
+}
+
+async fn spawn() -> Server {
+    let (store, db) = store::testing::sqlite().await;
+    store.bootstrap_operator(Some(("op".into(), "op-secret".into()))).await.unwrap();
+    let app = App::new(store.clone(), WebConfig::default()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(crate::serve(listener, app, std::future::pending()));
+    let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    Server { origin, http, store, _db: db }
+}
+
+impl Server {
+    async fn get(&self, s: &mut Session, path: &str) -> (StatusCode, String, Option<String>) {
+        let r = self.http.get(format!("{}{path}", self.origin)).header("cookie", s.header()).send().await.unwrap();
+        s.take(&r);
+        let status = r.status();
+        let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+        let body = r.text().await.unwrap();
+        if let Some(t) = csrf_of(&body) {
+            s.csrf = t;
+        }
+        (status, body, loc)
+    }
+
+    async fn post(&self, s: &mut Session, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
+        self.post_from(s, path, form, None).await
+    }
+
+    async fn post_from(
+        &self,
+        s: &mut Session,
+        path: &str,
+        form: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> (StatusCode, String, Option<String>) {
+        let mut req = self.http.post(format!("{}{path}", self.origin)).header("cookie", s.header()).form(form);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let r = req.send().await.unwrap();
+        s.take(&r);
+        let status = r.status();
+        let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+        (status, r.text().await.unwrap(), loc)
+    }
+
+    async fn sign_in(&self, user: &str, pass: &str) -> (Session, StatusCode, String) {
+        let mut s = Session::default();
+        let (st, _, _) = self.get(&mut s, "/ui/login?next=/ui/numbers").await;
+        assert_eq!(st, StatusCode::OK);
+        let csrf = s.csrf.clone();
+        let (st, body, _) =
+            self.post(&mut s, "/ui/login", &[("_csrf", &csrf), ("username", user), ("password", pass), ("next", "/ui/numbers")]).await;
+        (s, st, body)
+    }
+
+    async fn operator(&self) -> Session {
+        let (mut s, st, _) = self.sign_in("op", "op-secret").await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+        self.get(&mut s, "/ui/customers").await;
+        s
+    }
+}
+
+#[tokio::test]
+async fn pages_need_a_signed_in_operator() {
+    let srv = spawn().await;
+    let mut anon = Session::default();
+    let (st, _, loc) = srv.get(&mut anon, "/").await;
+    assert!(st.is_redirection());
+    assert_eq!(loc.as_deref(), Some("/ui/customers"));
+    for path in ["/ui/customers", "/ui/numbers/1", "/ui/settings", "/ui/audit-log", "/ui/customers.csv"] {
+        let (st, _, loc) = srv.get(&mut anon, path).await;
+        assert_eq!(st, StatusCode::SEE_OTHER, "{path}");
+        assert!(loc.unwrap().starts_with("/ui/login?next=%2Fui%2F"), "{path}");
+    }
+    let (st, _, loc) = srv.post(&mut anon, "/ui/customers", &[("name", "x")]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(loc.unwrap().starts_with("/ui/login"));
+    // Assets are public, and cacheable.
+    let (st, css, _) = srv.get(&mut anon, "/ui/assets/app.css").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(css.contains(":focus-visible"));
+    assert_eq!(srv.get(&mut anon, "/ui/assets/nope.js").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_cookie_and_sign_out_ends_it() {
+    let srv = spawn().await;
+    let (_, st, body) = srv.sign_in("op", "wrong").await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("Wrong username or password"));
+
+    let mut s = Session::default();
+    srv.get(&mut s, "/ui/login").await;
+    let r = srv
+        .http
+        .post(format!("{}/ui/login", srv.origin))
+        .header("cookie", s.header())
+        .form(&[("_csrf", s.csrf.as_str()), ("username", "op"), ("password", "op-secret")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let set: Vec<String> = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    let cookie = set.iter().find(|c| c.starts_with("sb_operator=")).expect("session cookie");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/ui"] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+
+    let mut s = srv.operator().await;
+    let (st, body, _) = srv.get(&mut s, "/ui/customers").await;
+    assert_eq!(st, StatusCode::OK);
+    for tab in ["Customers", "Available Numbers", "SIP Accounts", "Incoming Trunks", "Incoming Trunk CDRs", "Termination CDRs"] {
+        assert!(body.contains(&format!(">{tab}</a>")), "{tab}");
+    }
+    let old = s.clone();
+    let csrf = s.csrf.clone();
+    let (st, _, _) = srv.post(&mut s, "/ui/logout", &[("_csrf", &csrf)]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (st, _, _) = srv.get(&mut old.clone(), "/ui/customers").await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "a signed-out token stays dead");
+}
+
+#[tokio::test]
+async fn sign_in_form_needs_its_token_and_locks_out_guessers() {
+    let srv = spawn().await;
+    let mut s = Session::default();
+    let (st, body, _) = srv.post(&mut s, "/ui/login", &[("username", "op"), ("password", "op-secret")]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "no double-submit token");
+    assert!(body.contains("expired"));
+    for _ in 0..10 {
+        assert_eq!(srv.sign_in("op", "guess").await.1, StatusCode::UNAUTHORIZED);
+    }
+    let (_, st, body) = srv.sign_in("op", "op-secret").await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
+    assert!(body.contains("Too many failed sign-ins"));
+}
+
+#[tokio::test]
+async fn posts_need_the_csrf_token_and_our_origin() {
+    let srv = spawn().await;
+    let mut s = srv.operator().await;
+    let (st, _, _) = srv.post(&mut s, "/ui/customers", &[("name", "NoToken")]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let csrf = s.csrf.clone();
+    let (st, _, _) = srv.post(&mut s, "/ui/customers", &[("_csrf", "forged"), ("name", "Forged")]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, _) = srv.post_from(&mut s, "/ui/customers", &[("_csrf", &csrf), ("name", "X")], Some("https://evil.example")).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let n = srv.store.count(&domain::schema::CUSTOMERS, store::Scope::Operator, &store::ListQuery::default()).await.unwrap();
+    assert_eq!(n, 0, "nothing was created");
+    let (st, _, loc) = srv.post_from(&mut s, "/ui/customers", &[("_csrf", &csrf), ("name", "Acme")], Some(&srv.origin.clone())).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/ui/customers/1?done=saved"));
+}
+
+#[tokio::test]
+async fn values_are_escaped_and_errors_sit_beside_their_field() {
+    let srv = spawn().await;
+    let mut s = srv.operator().await;
+    let csrf = s.csrf.clone();
+    let evil = "<script>alert('x')</script>";
+    let (st, _, _) = srv.post(&mut s, "/ui/customers", &[("_csrf", &csrf), ("name", evil), ("language", "EN")]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, body, _) = srv.get(&mut s, "/ui/customers?filter%5Bname_cont%5D=%3Cscript").await;
+    assert!(!body.contains(evil));
+    assert!(body.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+
+    let (st, body, _) = srv
+        .post(&mut s, "/ui/sip-accounts", &[("_csrf", &csrf), ("username", "a b"), ("internal_caller_id", "12345"), ("rel:customer", "1")])
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("id=\"in-internal_caller_id-error\">Internal Caller ID must be 1 to 4 digits</p>"), "{body}");
+    assert!(body.contains("aria-invalid=\"true\" aria-describedby=\"in-username-error\""));
+    assert!(body.contains("value=\"12345\""), "what was typed stays");
+
+    // Bad query strings are a page, never a panic.
+    let (st, body, _) = srv.get(&mut s, "/ui/customers?sort=nope").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(body.contains("nope is not a valid sort criteria"));
+    let (st, _, _) = srv.get(&mut s, "/ui/customers/abc").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _, _) = srv.get(&mut s, "/ui/nope").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, body, _) = srv.get(&mut s, "/ui/termination-cdrs?filter%5Btime_start_gteq%5D=yesterday").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(body.contains("expected YYYY-MM-DD hh:mm:ss"));
+}
+
+#[tokio::test]
+async fn a_customer_session_sees_only_its_own_pages() {
+    let srv = spawn().await;
+    let mut op = srv.operator().await;
+    let csrf = op.csrf.clone();
+    for name in ["Alpha", "Beta"] {
+        srv.post(&mut op, "/ui/customers", &[("_csrf", &csrf), ("name", name), ("language", "EN")]).await;
+    }
+    for (number, customer) in [("3701000001", "1"), ("3701000002", "2")] {
+        let (st, _, _) = srv
+            .post(&mut op, "/ui/numbers", &[("_csrf", &csrf), ("number", number), ("enabled", "true"), ("rel:customer", customer)])
+            .await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+    }
+    // OPEN UI: a link through the session endpoint, then the customer cookie.
+    let (st, _, loc) = srv.post(&mut op, "/ui/customers/1/open", &[("_csrf", &csrf)]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let link = loc.unwrap();
+    assert!(link.starts_with("/api/rest/public/operator/auth?token="), "{link}");
+    let mut cust = Session::default();
+    let (st, _, loc) = srv.get(&mut cust, &link).await;
+    assert!(st.is_redirection());
+    assert_eq!(loc.as_deref(), Some("/customer/"));
+    assert!(cust.cookies.iter().any(|(k, _)| k == "sb_session"));
+
+    let (st, body, _) = srv.get(&mut cust, "/customer/numbers").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(body.contains("3701000001") && !body.contains("3701000002"));
+    assert!(!body.contains("Customer ID"), "no customer columns in the customer's own UI");
+    assert_eq!(srv.get(&mut cust, "/customer/numbers/2").await.0, StatusCode::NOT_FOUND, "another customer's number");
+    assert_eq!(srv.get(&mut cust, "/customer/customers").await.0, StatusCode::NOT_FOUND, "not a customer tab");
+    assert_eq!(srv.get(&mut cust, "/customer/audit-log").await.0, StatusCode::NOT_FOUND);
+    let (_, csv, _) = srv.get(&mut cust, "/customer/numbers.csv").await;
+    assert!(csv.contains("3701000001") && !csv.contains("3701000002"));
+    // Operator pages do not take the customer's cookie.
+    for path in ["/ui/customers", "/ui/numbers/2", "/ui/settings"] {
+        let (st, _, loc) = srv.get(&mut cust, path).await;
+        assert_eq!(st, StatusCode::SEE_OTHER, "{path}");
+        assert!(loc.unwrap().starts_with("/ui/login"));
+    }
+    // A number of another customer cannot be edited by id either.
+    let ccsrf = cust.csrf.clone();
+    let (st, _, _) = srv.post(&mut cust, "/customer/numbers/2", &[("_csrf", &ccsrf), ("forward_number", "1")]).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // The impersonation is in the audit log.
+    let (_, body, _) = srv.get(&mut op, "/ui/audit-log?filter%5Baction%5D=open_ui").await;
+    assert!(body.contains("customer_admin_sessions"), "{body}");
+}
