@@ -75,8 +75,10 @@ pub fn routes() -> Router<App> {
 }
 
 /// Headers of every UI response: a strict content security policy (only
-/// our own assets, no inline script), no framing, no sniffing, no referrer
-/// (a customer link carries a token), and no caching of pages with data.
+/// our own assets, no inline script), no framing, no sniffing, referrers
+/// only within the site (a customer link carries a token; and with
+/// `no-referrer` browsers send `Origin: null`, which the CSRF check refuses),
+/// and no caching of pages with data.
 async fn headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
@@ -88,7 +90,7 @@ async fn headers(req: Request, next: Next) -> Response {
     );
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
