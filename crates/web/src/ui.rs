@@ -63,6 +63,7 @@ pub fn routes() -> Router<App> {
         .route("/ui/{tab}/{id}/delete", post(pages::delete::<Operator>))
         .route("/customer", get(|| async { Redirect::to("/customer/numbers") }))
         .route("/customer/", get(|| async { Redirect::to("/customer/numbers") }))
+        .route("/customer/login", get(session::customer_login_page).post(session::customer_login))
         .route("/customer/logout", post(pages::customer_logout))
         .route("/customer/settings", get(pages::customer_settings_page).post(pages::customer_settings_save))
         .route("/customer/sip-accounts/live", get(pages::live::<Customer>))

@@ -91,35 +91,35 @@ async fn operator_and_customer_in_a_browser() {
     b.screenshot("operator-00-sign-in").await;
     b.fill("#username", "op").await;
     b.fill("#password", "not-it").await;
-    b.click("form button[type=submit]").await;
+    b.click_to_load("form button[type=submit]").await;
     let alert = b.text("[role=alert]").await;
     assert!(alert.contains("Wrong username or password"), "{alert}");
     b.fill("#username", "op").await;
     b.fill("#password", "op-secret").await;
-    b.click("form button[type=submit]").await;
+    b.click_to_load("form button[type=submit]").await;
     assert_eq!(b.text("main h1").await, "Customers");
 
     // A customer with the documented defaults.
-    b.click("a[href='/ui/customers/new']").await;
+    b.click_to_load("a[href='/ui/customers/new']").await;
     assert_eq!(b.exec("return document.querySelector('#in-language').value", json!([])).await, "EN");
     assert_eq!(b.exec("return document.querySelector('#in-sip_account_limit').value", json!([])).await, "");
     b.screenshot("operator-customers-create").await;
     b.fill("#in-name", "Acme").await;
-    b.click(SUBMIT).await;
+    b.click_to_load(SUBMIT).await;
     assert!(b.text("[role=status]").await.contains("Saved"));
     let shown = b.text("dl.record").await;
     assert!(shown.contains("Acme") && shown.contains("EN"), "{shown}");
     // A second customer, whose data the first must never see.
     b.goto(&format!("{o}/ui/customers/new")).await;
     b.fill("#in-name", "Beta").await;
-    b.click(SUBMIT).await;
+    b.click_to_load(SUBMIT).await;
     b.find("[role=status]").await;
 
     // Acme: one SIP account at most, and a Russian UI.
     b.goto(&format!("{o}/ui/customers/1/edit")).await;
     b.fill("#in-sip_account_limit", "1").await;
     b.exec("document.querySelector('#in-language').value = 'RU'", json!([])).await;
-    b.click(SUBMIT).await;
+    b.click_to_load(SUBMIT).await;
     assert!(b.text("dl.record").await.contains("RU"));
 
     // A DID, then disabled from its edit form, and flagged in the list.
@@ -128,12 +128,12 @@ async fn operator_and_customer_in_a_browser() {
         assert_eq!(b.exec("return document.querySelector('#in-enabled').checked", json!([])).await, true, "enabled by default");
         b.fill("#in-number", number).await;
         b.exec("document.querySelector('#in-rel-customer').value = arguments[0]", json!([customer])).await;
-        b.click(SUBMIT).await;
+        b.click_to_load(SUBMIT).await;
         b.find("[role=status]").await;
     }
     b.goto(&format!("{o}/ui/numbers/1/edit")).await;
     b.click("#in-enabled").await;
-    b.click(SUBMIT).await;
+    b.click_to_load(SUBMIT).await;
     b.goto(&format!("{o}/ui/numbers")).await;
     assert_eq!(b.count("tbody tr.flagged").await, 1);
     assert!(b.text("tr.flagged").await.contains("Disabled"));
@@ -146,7 +146,7 @@ async fn operator_and_customer_in_a_browser() {
         b.fill("#in-username", user).await;
         b.fill("#in-internal_caller_id", ext).await;
         b.exec("document.querySelector('#in-rel-customer').value = '1'", json!([])).await;
-        b.click(SUBMIT).await;
+        b.click_to_load(SUBMIT).await;
     }
     let alert = b.text("[role=alert]").await;
     assert!(alert.contains("SIP account limit (1)"), "{alert}");
@@ -154,7 +154,7 @@ async fn operator_and_customer_in_a_browser() {
     b.screenshot("operator-sip-accounts-limit-error").await;
     // A field error sits beside its field.
     b.fill("#in-internal_caller_id", "12345").await;
-    b.click(SUBMIT).await;
+    b.click_to_load(SUBMIT).await;
     assert_eq!(b.text("#in-internal_caller_id-error").await, "Internal Caller ID must be 1 to 4 digits");
     // Is Online follows the registrar without a reload.
     b.goto(&format!("{o}/ui/sip-accounts")).await;
@@ -169,11 +169,11 @@ async fn operator_and_customer_in_a_browser() {
     b.goto(&format!("{o}/ui/termination-cdrs")).await;
     assert_eq!(b.count("tbody tr[data-id]").await, 3, "the last day by default");
     b.fill("#f-src_number_in_cont", "4470").await;
-    b.click("form.filters button[type=submit]").await;
+    b.click_to_load("form.filters button[type=submit]").await;
     assert_eq!(b.count("tbody tr[data-id]").await, 2);
     let from = domain::time::format_rfc3339(domain::time::now_ms() - 96 * 3600 * 1000)[..19].to_owned();
     b.exec("document.querySelector('#f-time_start_gteq').value = arguments[0]", json!([from])).await;
-    b.click("form.filters button[type=submit]").await;
+    b.click_to_load("form.filters button[type=submit]").await;
     assert_eq!(b.count("tbody tr[data-id]").await, 3, "a wider window finds the old call");
     b.screenshot("operator-termination-cdrs-filtered").await;
     let csv = b
@@ -186,7 +186,7 @@ async fn operator_and_customer_in_a_browser() {
     let csv = csv.as_str().unwrap();
     assert_eq!(csv.lines().count(), 4, "header and the three shown rows: {csv}");
     assert!(csv.contains("call-old") && csv.contains("call-other") && !csv.contains("call-recent-b"), "{csv}");
-    b.click("tbody tr[data-id] td.actions a").await;
+    b.click_to_load("tbody tr[data-id] td.actions a").await;
     let detail = b.text("dl.record").await;
     assert!(detail.contains("Orig Call Id") && detail.contains("call-"), "{detail}");
     b.screenshot("operator-termination-cdrs-show").await;
@@ -258,7 +258,7 @@ async fn operator_and_customer_in_a_browser() {
     b.goto(&format!("{o}/customer/settings")).await;
     assert_eq!(b.count("form.record input:not([type=hidden]), form.record select").await, 1, "only the UI language");
     b.exec("document.querySelector('#in-language').value = 'LT'", json!([])).await;
-    b.click(SUBMIT).await;
+    b.click_to_load(SUBMIT).await;
     assert_eq!(b.text("header nav a[aria-current=page]").await, "Nustatymai");
 
     // With only the customer's cookie (the operator's dropped), operator

@@ -57,6 +57,12 @@ pub fn can(v: &Viewer, res: &Resource, a: Action) -> bool {
     allowed && gate_open && creatable
 }
 
+/// Whether the viewer may edit this record: a customer never edits a
+/// system (provisioned) number.
+pub fn can_edit(v: &Viewer, rec: &Record) -> bool {
+    can(v, rec.res, Action::Update) && (!v.is_customer() || crate::api::handlers::customer_may_update(rec.res, rec).is_ok())
+}
+
 /// The list parameters of a request, empty filters dropped.
 pub struct ListParams {
     pub filters: Vec<(String, String)>,
@@ -343,7 +349,7 @@ fn row(v: &Viewer, tab: &Tab, columns: &[&Column], rec: &Record, names: &HashMap
         }
     }
     let _ = write!(b, "<td class=\"actions\"><a href=\"{}/{}/{id}\">{}</a>", v.base, tab.slug, Esc(v.t("Show")));
-    if can(v, res, Action::Update) {
+    if can_edit(v, rec) {
         let _ = write!(b, " · <a href=\"{}/{}/{id}/edit\">{}</a>", v.base, tab.slug, Esc(v.t("Edit")));
     }
     if res.kind == "customers" && !v.is_customer() {

@@ -5,7 +5,7 @@
 
 use super::form::{self, FormState};
 use super::html::Esc;
-use super::list::{can, cell, visible, visible_tab, Action};
+use super::list::{can, can_edit, cell, visible, visible_tab, Action};
 use super::session::{read_post, Customer, FormBody, Operator, Viewer};
 use super::tabs::{self, label, Tab};
 use super::{api_error_page, csrf_input, error_page, layout, not_found, Auth};
@@ -121,7 +121,7 @@ pub async fn edit_form<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)
         Ok(r) => r,
         Err(r) => return r,
     };
-    if !can(&v, tab.res, Action::Update) {
+    if !can_edit(&v, &rec) {
         return api_error_page(&v, ApiError::forbidden(format!("{} can't be changed here.", v.t(tab.title))));
     }
     let state = FormState::of_record(&form::items(&v, tab.res, false), &rec);
@@ -227,7 +227,7 @@ pub async fn show<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>, Qu
     let title = format!("{} #{}", v.t(tab.title), rec.id());
     let mut b = String::with_capacity(8192);
     let _ = write!(b, "<div class=\"toolbar\"><h1>{}</h1>", Esc(&title));
-    if can(&v, res, Action::Update) {
+    if can_edit(&v, &rec) {
         let _ = write!(b, "<a class=\"button primary\" href=\"{}/{}/{}/edit\">{}</a>", v.base, tab.slug, rec.id(), Esc(v.t("Edit")));
     }
     let deletable = can(&v, res, Action::Delete) && v.settings.as_ref().is_none_or(|s| customer_may_delete(res, &rec, s).is_ok());
@@ -400,12 +400,19 @@ pub async fn live<A: Auth>(auth: A, Query(q): Query<HashMap<String, String>>) ->
     }
 }
 
-/// Signs the customer UI out: the session cookie is dropped.
+/// Signs the customer UI out: the cookie is dropped and, for the
+/// customer's own session, the session ends (the live token id is replaced).
 pub async fn customer_logout(Customer(v): Customer, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = read_post(&v, &headers, &body) {
         return r.into_response();
     }
-    let mut resp = (StatusCode::OK, super::page_shell("Signed out", "", "<h1>Signed out</h1>")).into_response();
+    if v.actor.kind == "customer_session" {
+        let c = v.customer.expect("a customer viewer");
+        if let Err(e) = v.app.store().start_customer_session(c, &store::auth::random_token(24), 0).await {
+            return internal(&v, e);
+        }
+    }
+    let mut resp = Redirect::to("/customer/login").into_response();
     let c = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     if let Ok(h) = HeaderValue::from_str(&c) {
         resp.headers_mut().append(header::SET_COOKIE, h);

@@ -29,6 +29,8 @@ pub const OPERATOR_COOKIE: &str = "sb_operator";
 /// The double-submit cookie of the sign-in form (there is no session yet).
 const LOGIN_COOKIE: &str = "sb_login";
 const OPERATOR_SESSION_SECS: i64 = 8 * 3600;
+/// As long as a customer session opened through the API's links.
+const CUSTOMER_SESSION_SECS: i64 = 12 * 3600;
 pub const CSRF_FIELD: &str = "_csrf";
 
 /// The signed-in viewer of a page: the operator, or one customer.
@@ -142,7 +144,12 @@ impl FromRequestParts<App> for Operator {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
-        let back = parts.uri.path_and_query().map_or(OPERATOR_BASE, |p| p.as_str());
+        // After signing in, only a page (a GET) can be returned to.
+        let back = if parts.method == axum::http::Method::GET {
+            parts.uri.path_and_query().map_or(OPERATOR_BASE, |p| p.as_str())
+        } else {
+            OPERATOR_BASE
+        };
         let to_login = || Redirect::to(&format!("{OPERATOR_BASE}/login?next={}", super::html::url_encode(back))).into_response();
         let token = cookie(&parts.headers, OPERATOR_COOKIE).ok_or_else(to_login)?;
         let claims = app.verify_token(&token).filter(|c| c["scope"] == "operator_ui").ok_or_else(to_login)?;
@@ -217,29 +224,44 @@ fn session_ended() -> Response {
     (StatusCode::UNAUTHORIZED, page_shell("Signed out", "", body)).into_response()
 }
 
-/// Only a local UI path may be a post-login target (no open redirect).
-fn safe_next(next: Option<&str>) -> String {
+/// Which UI a sign-in form belongs to.
+#[derive(Clone, Copy)]
+struct Door {
+    base: &'static str,
+    heading: &'static str,
+    /// Where to go after signing in, unless a safe `next` is given.
+    home: &'static str,
+}
+
+const OPERATOR_DOOR: Door = Door { base: OPERATOR_BASE, heading: "Operator sign-in", home: "/ui/customers" };
+const CUSTOMER_DOOR: Door = Door { base: super::CUSTOMER_BASE, heading: "Customer sign-in", home: "/customer/numbers" };
+
+/// Only a local path of the same UI may be a post-login target (no open redirect).
+fn safe_next(door: Door, next: Option<&str>) -> String {
+    let prefix = format!("{}/", door.base);
+    let login = format!("{}/login", door.base);
     match next {
-        Some(n) if n.starts_with("/ui/") && !n.starts_with("/ui/login") && !n.contains("//") && !n.contains('\\') => n.to_owned(),
-        _ => format!("{OPERATOR_BASE}/customers"),
+        Some(n) if n.starts_with(&prefix) && !n.starts_with(&login) && !n.contains("//") && !n.contains('\\') => n.to_owned(),
+        _ => door.home.to_owned(),
     }
 }
 
-fn login_form(next: &str, token: &str, user: &str, error: Option<&str>) -> String {
+fn login_form(door: Door, next: &str, token: &str, user: &str, error: Option<&str>) -> String {
     let mut b = String::new();
-    b.push_str("<div class=\"login\"><h1>Switchboard</h1><p class=\"muted\">Operator sign-in</p>");
+    let _ = write!(b, "<div class=\"login\"><h1>Switchboard</h1><p class=\"muted\">{}</p>", door.heading);
     if let Some(e) = error {
         let _ = write!(b, "<p class=\"alert\" role=\"alert\">{}</p>", Esc(e));
     }
     let _ = write!(
         b,
-        "<form method=\"post\" action=\"{OPERATOR_BASE}/login\">\
+        "<form method=\"post\" action=\"{}/login\">\
          <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\"><input type=\"hidden\" name=\"next\" value=\"{}\">\
          <div class=\"field\"><label for=\"username\">Username</label>\
          <input id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus value=\"{}\"></div>\
          <div class=\"field\"><label for=\"password\">Password</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></div>\
          <button class=\"primary\" type=\"submit\">Sign in</button></form></div>",
+        door.base,
         Esc(token),
         Esc(next),
         Esc(user)
@@ -247,10 +269,10 @@ fn login_form(next: &str, token: &str, user: &str, error: Option<&str>) -> Strin
     b
 }
 
-fn login_response(status: StatusCode, next: &str, user: &str, error: Option<&str>) -> Response {
+fn login_response(door: Door, status: StatusCode, next: &str, user: &str, error: Option<&str>) -> Response {
     let token = random_token(24);
-    let mut resp = (status, page_shell("Sign in", "", &login_form(next, &token, user, error))).into_response();
-    let c = format!("{LOGIN_COOKIE}={token}; Path={OPERATOR_BASE}/login; HttpOnly; SameSite=Strict; Max-Age=3600");
+    let mut resp = (status, page_shell("Sign in", "", &login_form(door, next, &token, user, error))).into_response();
+    let c = format!("{LOGIN_COOKIE}={token}; Path={}/login; HttpOnly; SameSite=Strict; Max-Age=3600", door.base);
     if let Ok(v) = HeaderValue::from_str(&c) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -258,52 +280,68 @@ fn login_response(status: StatusCode, next: &str, user: &str, error: Option<&str
 }
 
 pub async fn login_page(Query(q): Query<HashMap<String, String>>) -> Response {
-    login_response(StatusCode::OK, &safe_next(q.get("next").map(String::as_str)), "", None)
+    login_response(OPERATOR_DOOR, StatusCode::OK, &safe_next(OPERATOR_DOOR, q.get("next").map(String::as_str)), "", None)
 }
 
-pub async fn login(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match FormBody::parse(&body) {
-        Ok(f) => f,
-        Err(r) => return r.into_response(),
-    };
-    let next = safe_next(form.get("next"));
+pub async fn customer_login_page(Query(q): Query<HashMap<String, String>>) -> Response {
+    login_response(CUSTOMER_DOOR, StatusCode::OK, &safe_next(CUSTOMER_DOOR, q.get("next").map(String::as_str)), "", None)
+}
+
+/// A checked sign-in form: the user's login, or the page to answer.
+async fn check_login(app: &App, door: Door, headers: &HeaderMap, body: &Bytes) -> Result<(String, String, store::auth::Login), Response> {
+    let form = FormBody::parse(body).map_err(IntoResponse::into_response)?;
+    let next = safe_next(door, form.get("next"));
     let user = form.get("username").unwrap_or("").trim().to_owned();
     let pass = form.get("password").unwrap_or("").to_owned();
-    let token_ok = match (cookie(&headers, LOGIN_COOKIE), form.get(CSRF_FIELD)) {
+    let fail = |status, msg| login_response(door, status, &next, &user, Some(msg));
+    let token_ok = match (cookie(headers, LOGIN_COOKIE), form.get(CSRF_FIELD)) {
         (Some(c), Some(f)) => same(&c, f),
         _ => false,
     };
-    if !token_ok || !same_origin(&headers) {
-        return login_response(StatusCode::FORBIDDEN, &next, &user, Some("The sign-in form expired; please try again."));
+    if !token_ok || !same_origin(headers) {
+        return Err(fail(StatusCode::FORBIDDEN, "The sign-in form expired; please try again."));
     }
     if user.is_empty() || pass.is_empty() {
-        return login_response(StatusCode::UNPROCESSABLE_ENTITY, &next, &user, Some("Enter your username and password."));
+        return Err(fail(StatusCode::UNPROCESSABLE_ENTITY, "Enter your username and password."));
     }
-    if app.locked_out(&user) {
-        return login_response(
-            StatusCode::TOO_MANY_REQUESTS,
-            &next,
-            &user,
-            Some("Too many failed sign-ins for this username; try again in a few minutes."),
-        );
+    // The API's failure counter; customer user names get their own keys
+    // (an operator and a customer may share a name).
+    let key = if door.base == OPERATOR_BASE { user.clone() } else { format!("customer_user:{user}") };
+    if app.locked_out(&key) {
+        return Err(fail(StatusCode::TOO_MANY_REQUESTS, "Too many failed sign-ins for this username; try again in a few minutes."));
     }
-    let login = match app.store().operator_user(&user).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!(error = %e, "store failure at sign-in");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    let found = if door.base == OPERATOR_BASE { app.store().operator_user(&user).await } else { app.store().customer_user(&user).await };
+    let login = found.map_err(|e| {
+        tracing::error!(error = %e, "store failure at sign-in");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })?;
+    match login {
+        Some(l) if store::auth::verify_password(pass, l.hash.clone()).await => {
+            app.clear_failures(&key);
+            Ok((next, user, l))
         }
+        _ => {
+            tracing::warn!(username = %user, ui = door.base, "UI sign-in failed");
+            app.record_failure(&key);
+            Err(fail(StatusCode::UNAUTHORIZED, "Wrong username or password."))
+        }
+    }
+}
+
+fn with_cookies(mut resp: Response, cookies: &[String]) -> Response {
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+pub async fn login(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let (next, user, login) = match check_login(&app, OPERATOR_DOOR, &headers, &body).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    let verified = match login {
-        Some(l) if store::auth::verify_password(pass, l.hash.clone()).await => Some(l),
-        _ => None,
-    };
-    let Some(login) = verified else {
-        tracing::warn!(username = %user, "operator UI sign-in failed");
-        app.record_failure(&user);
-        return login_response(StatusCode::UNAUTHORIZED, &next, &user, Some("Wrong username or password."));
-    };
-    app.clear_failures(&user);
     let jti = random_token(24);
     let exp = domain::time::now_ms() / 1000 + OPERATOR_SESSION_SECS;
     let token = app.sign_token(&json!({ "sub": login.id, "name": user, "exp": exp, "jti": jti, "scope": "operator_ui" }));
@@ -312,17 +350,43 @@ pub async fn login(State(app): State<App>, headers: HeaderMap, body: Bytes) -> R
         tracing::warn!(error = %e, "could not audit a sign-in");
     }
     let secure = if app.inner.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://")) { "; Secure" } else { "" };
-    let mut resp = Redirect::to(&next).into_response();
-    let set = [
-        format!("{OPERATOR_COOKIE}={token}; Path={OPERATOR_BASE}; HttpOnly; SameSite=Strict; Max-Age={OPERATOR_SESSION_SECS}{secure}"),
-        format!("{LOGIN_COOKIE}=; Path={OPERATOR_BASE}/login; HttpOnly; SameSite=Strict; Max-Age=0"),
-    ];
-    for c in set {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
+    with_cookies(
+        Redirect::to(&next).into_response(),
+        &[
+            format!("{OPERATOR_COOKIE}={token}; Path={OPERATOR_BASE}; HttpOnly; SameSite=Strict; Max-Age={OPERATOR_SESSION_SECS}{secure}"),
+            format!("{LOGIN_COOKIE}=; Path={OPERATOR_BASE}/login; HttpOnly; SameSite=Strict; Max-Age=0"),
+        ],
+    )
+}
+
+/// A customer user signs in: this becomes the customer's one live session
+/// (the same session as the API's `/sessions` links, so it ends any other).
+pub async fn customer_login(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let (next, user, login) = match check_login(&app, CUSTOMER_DOOR, &headers, &body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(customer) = login.customer_id else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
+    let jti = random_token(24);
+    let exp = domain::time::now_ms() / 1000 + CUSTOMER_SESSION_SECS;
+    if let Err(e) = app.store().start_customer_session(customer, &jti, exp * 1000).await {
+        tracing::error!(error = %e, "could not start a customer session");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    resp
+    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": "customer_ui" }));
+    let actor = Actor { scope: Scope::Customer(customer), kind: "customer_user", id: login.id.to_string(), name: user };
+    if let Err(e) = app.store().log_event(&actor, "sign_in", "customer_users", login.id, json!({ "via": "customer_ui" })).await {
+        tracing::warn!(error = %e, "could not audit a sign-in");
+    }
+    let secure = if app.inner.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://")) { "; Secure" } else { "" };
+    with_cookies(
+        Redirect::to(&next).into_response(),
+        &[
+            // Path=/ and Lax, as the API's session cookie: the same cookie.
+            format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={CUSTOMER_SESSION_SECS}{secure}"),
+            format!("{LOGIN_COOKIE}=; Path={}/login; HttpOnly; SameSite=Strict; Max-Age=0", super::CUSTOMER_BASE),
+        ],
+    )
 }
 
 pub async fn logout(Operator(v): Operator, headers: HeaderMap, body: Bytes) -> Response {
@@ -351,11 +415,14 @@ mod tests {
 
     #[test]
     fn next_stays_on_the_ui() {
-        assert_eq!(safe_next(Some("/ui/numbers?sort=-id")), "/ui/numbers?sort=-id");
-        for bad in ["https://evil.example/", "//evil.example/ui/", "/ui//evil", "/api/rest", "/ui/login", "/ui/\\evil"] {
-            assert_eq!(safe_next(Some(bad)), "/ui/customers", "{bad}");
+        assert_eq!(safe_next(OPERATOR_DOOR, Some("/ui/numbers?sort=-id")), "/ui/numbers?sort=-id");
+        for bad in ["https://evil.example/", "//evil.example/ui/", "/ui//evil", "/api/rest", "/ui/login", "/ui/\\evil", "/customer/numbers"]
+        {
+            assert_eq!(safe_next(OPERATOR_DOOR, Some(bad)), "/ui/customers", "{bad}");
         }
-        assert_eq!(safe_next(None), "/ui/customers");
+        assert_eq!(safe_next(OPERATOR_DOOR, None), "/ui/customers");
+        assert_eq!(safe_next(CUSTOMER_DOOR, Some("/ui/customers")), "/customer/numbers");
+        assert_eq!(safe_next(CUSTOMER_DOOR, Some("/customer/sip-accounts")), "/customer/sip-accounts");
     }
 
     #[test]

@@ -282,3 +282,114 @@ async fn a_customer_session_sees_only_its_own_pages() {
     let (_, body, _) = srv.get(&mut op, "/ui/audit-log?filter%5Baction%5D=open_ui").await;
     assert!(body.contains("customer_admin_sessions"), "{body}");
 }
+
+/// The customer of a fresh store, made through the store as the operator.
+async fn customer(srv: &Server, name: &str) -> i64 {
+    let input = store::Input::default().with(&domain::schema::CUSTOMERS, "name", name);
+    srv.store.create(&domain::schema::CUSTOMERS, &store::Actor::system(), input).await.unwrap().id()
+}
+
+async fn set(srv: &Server, name: &str, v: impl Into<domain::Value>) {
+    let input = store::Input::default().with(&domain::schema::DOMAIN_SETTINGS, name, v);
+    srv.store.update(&domain::schema::DOMAIN_SETTINGS, &store::Actor::system(), 1, input).await.unwrap();
+}
+
+#[tokio::test]
+async fn customer_users_sign_in_to_their_own_ui_and_out_again() {
+    let srv = spawn().await;
+    let c = customer(&srv, "Gamma").await;
+    let user = store::Input::default()
+        .with(&domain::schema::CUSTOMER_USERS, "username", "gamma-admin")
+        .with(&domain::schema::CUSTOMER_USERS, "password", "gamma-pass")
+        .with_rel(&domain::schema::CUSTOMER_USERS, "customer", store::RelInput::To("customers", c));
+    srv.store.create(&domain::schema::CUSTOMER_USERS, &store::Actor::system(), user).await.unwrap();
+
+    let mut s = Session::default();
+    let (st, _, _) = srv.get(&mut s, "/customer/numbers").await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "no session: a page that links to the sign-in");
+    srv.get(&mut s, "/customer/login").await;
+    let csrf = s.csrf.clone();
+    let (st, body, _) = srv.post(&mut s, "/customer/login", &[("_csrf", &csrf), ("username", "gamma-admin"), ("password", "nope")]).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("Wrong username or password"));
+    // An operator login is not a customer login.
+    srv.get(&mut s, "/customer/login").await;
+    let csrf = s.csrf.clone();
+    let (st, _, _) = srv.post(&mut s, "/customer/login", &[("_csrf", &csrf), ("username", "op"), ("password", "op-secret")]).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    srv.get(&mut s, "/customer/login").await;
+    let csrf = s.csrf.clone();
+    let (st, _, loc) =
+        srv.post(&mut s, "/customer/login", &[("_csrf", &csrf), ("username", "gamma-admin"), ("password", "gamma-pass")]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/customer/numbers"));
+    let (st, body, _) = srv.get(&mut s, "/customer/numbers").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(body.contains("Gamma"));
+    let old = s.clone();
+    let csrf = s.csrf.clone();
+    let (st, _, loc) = srv.post(&mut s, "/customer/logout", &[("_csrf", &csrf)]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/customer/login"));
+    assert_eq!(srv.get(&mut old.clone(), "/customer/numbers").await.0, StatusCode::UNAUTHORIZED, "the session ended, not just the cookie");
+}
+
+/// Opens customer `c`'s UI the way OPEN UI does; the customer's session.
+async fn open_ui(srv: &Server, op: &mut Session, c: i64) -> Session {
+    let csrf = op.csrf.clone();
+    let (_, _, loc) = srv.post(op, &format!("/ui/customers/{c}/open"), &[("_csrf", &csrf)]).await;
+    let mut cust = Session::default();
+    srv.get(&mut cust, &loc.unwrap()).await;
+    srv.get(&mut cust, "/customer/numbers").await;
+    cust
+}
+
+#[tokio::test]
+async fn the_domain_settings_decide_what_a_customer_may_do() {
+    let srv = spawn().await;
+    let c = customer(&srv, "Delta").await;
+    let mut op = srv.operator().await;
+    let mut cust = open_ui(&srv, &mut op, c).await;
+
+    // Numbers: listed, but added only where the domain allows it.
+    let (_, body, _) = srv.get(&mut cust, "/customer/numbers").await;
+    assert!(!body.contains("/customer/numbers/new"));
+    let csrf = cust.csrf.clone();
+    let (st, _, _) = srv.post(&mut cust, "/customer/numbers", &[("_csrf", &csrf), ("number", "3705000001")]).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "the number field is not the customer's to set");
+    set(&srv, "customers_may_add_numbers", true).await;
+    let (_, body, _) = srv.get(&mut cust, "/customer/numbers").await;
+    assert!(body.contains("/customer/numbers/new"));
+    let (st, _, _) = srv.post(&mut cust, "/customer/numbers", &[("_csrf", &csrf), ("number", "3705000001")]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, body, _) = srv.get(&mut cust, "/customer/numbers/1").await;
+    assert!(body.contains(">Delete</button>"), "a number the customer added itself");
+
+    // Gateways: closed by default; when opened, only the listed fields.
+    let (_, body, _) = srv.get(&mut cust, "/customer/termination-gateways").await;
+    assert!(!body.contains("/customer/termination-gateways/new"));
+    let (st, _, _) = srv.post(&mut cust, "/customer/termination-gateways", &[("_csrf", &csrf), ("name", "gw"), ("host", "10.0.0.1")]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    set(&srv, "customers_may_manage_termination_gateways", true).await;
+    set(&srv, "customer_termination_fields", "name,host").await;
+    let (st, body, _) = srv.get(&mut cust, "/customer/termination-gateways/new").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(body.contains("id=\"in-name\"") && body.contains("id=\"in-host\""));
+    assert!(!body.contains("id=\"in-port\"") && !body.contains("in-authorization_password"), "fields the domain keeps to the operator");
+    let (st, _, _) = srv
+        .post(&mut cust, "/customer/termination-gateways", &[("_csrf", &csrf), ("name", "gw"), ("host", "10.0.0.1"), ("port", "9999")])
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let gw = srv.store.get(&domain::schema::GATEWAYS, store::Scope::Customer(c), 1).await.unwrap();
+    assert_eq!(gw.get("port"), &domain::Value::Int(5060), "a field outside the form is not taken");
+
+    // The operator's system numbers are not the customer's to edit.
+    let input = store::Input::default()
+        .with(&domain::schema::DID_NUMBERS, "number", "3705000002")
+        .with(&domain::schema::DID_NUMBERS, "external_id", 77i64)
+        .with_rel(&domain::schema::DID_NUMBERS, "customer", store::RelInput::To("customers", c));
+    let did = srv.store.create(&domain::schema::DID_NUMBERS, &store::Actor::system(), input).await.unwrap().id();
+    let (_, body, _) = srv.get(&mut cust, &format!("/customer/numbers/{did}")).await;
+    assert!(!body.contains("/edit\"") && !body.contains(">Delete</button>"));
+    assert_eq!(srv.get(&mut cust, &format!("/customer/numbers/{did}/edit")).await.0, StatusCode::FORBIDDEN);
+}

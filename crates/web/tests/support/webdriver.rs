@@ -133,6 +133,14 @@ impl Browser {
         self.post(&format!("/element/{el}/click"), json!({})).await;
     }
 
+    /// Clicks something that loads a new page, and waits for that page
+    /// (a click returns before a form's navigation has finished).
+    pub async fn click_to_load(&self, css: &str) {
+        self.exec("window.__sb_old_page = true", json!([])).await;
+        self.click(css).await;
+        self.wait_for("the next page", "return !window.__sb_old_page && document.readyState === 'complete'").await;
+    }
+
     /// Replaces an input's text, typing like a user.
     pub async fn fill(&self, css: &str, text: &str) {
         let el = self.find(css).await;
@@ -189,7 +197,10 @@ impl Browser {
     /// Waits until `cond` (a script returning a boolean) holds.
     pub async fn wait_for(&self, what: &str, cond: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self.exec(cond, json!([])).await != Json::Bool(true) {
+        // A script may run while the page changes; that counts as "not yet".
+        while self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": cond, "args": [] }))).await.ok()
+            != Some(Json::Bool(true))
+        {
             assert!(Instant::now() < deadline, "timed out waiting for {what} on {}", self.url().await);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
