@@ -136,16 +136,12 @@ pub fn layout(v: &Viewer, active: &str, title: &str, body: &str) -> Html<String>
         let current = if slug == active { " aria-current=\"page\"" } else { "" };
         let _ = write!(nav, "<li><a href=\"{}/{slug}\"{current}>{}</a></li>", v.base, Esc(label));
     };
-    for t in tabs::TABS.iter().filter(|t| t.slug != "audit-log") {
-        if list::visible(v, t) {
-            item(t.slug, v.t(t.title));
-        }
+    for t in tabs::TABS.iter().filter(|t| !t.admin && list::visible(v, t)) {
+        item(t.slug, v.t(t.title));
     }
-    if v.is_customer() {
-        item("settings", v.t("Settings"));
-    } else {
-        item("settings", "Domain settings");
-        item("audit-log", "Audit Log");
+    item("settings", if v.is_customer() { v.t("Settings") } else { "Domain settings" });
+    for t in tabs::TABS.iter().filter(|t| t.admin && list::visible(v, t)) {
+        item(t.slug, v.t(t.title));
     }
     let _ = write!(
         nav,

@@ -203,6 +203,9 @@ async fn operator_and_customer_in_a_browser() {
         "termination-routes",
         "settings",
         "audit-log",
+        "operator-users",
+        "customer-users",
+        "api-credentials",
     ] {
         b.goto(&format!("{o}/ui/{slug}")).await;
         b.find("main h1").await;

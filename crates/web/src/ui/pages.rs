@@ -102,7 +102,15 @@ pub async fn create<A: Auth>(auth: A, Path(slug): Path<String>, headers: HeaderM
     match v.app.store().create(res, &v.actor, input).await {
         Ok(rec) => {
             v.app.changed(res);
-            Redirect::to(&format!("{}/{}/{}?done=saved", v.base, tab.slug, rec.id())).into_response()
+            // A generated secret that is stored hashed can be shown only now.
+            let once = rec.generated.as_ref().filter(|(name, _)| res.field(name).is_some_and(|f| f.mode == Mode::Hashed));
+            match once {
+                Some((name, secret)) => {
+                    let note = format!("{}: {secret} — shown only now; copy it before leaving this page.", label(name));
+                    show_page(&v, tab, &rec, Some(&note), StatusCode::CREATED)
+                }
+                None => Redirect::to(&format!("{}/{}/{}?done=saved", v.base, tab.slug, rec.id())).into_response(),
+            }
         }
         Err(e) => {
             let mut state = FormState::submitted(&items, &form);
@@ -224,13 +232,22 @@ pub async fn show<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>, Qu
         Ok(r) => r,
         Err(r) => return r,
     };
+    let done = match q.get("done").map(String::as_str) {
+        Some("saved") => Some(v.t("Saved.")),
+        _ => None,
+    };
+    show_page(&v, tab, &rec, done, StatusCode::OK)
+}
+
+fn show_page(v: &Viewer, tab: &Tab, rec: &Record, note: Option<&str>, status: StatusCode) -> Response {
+    let res = tab.res;
     let title = format!("{} #{}", v.t(tab.title), rec.id());
     let mut b = String::with_capacity(8192);
     let _ = write!(b, "<div class=\"toolbar\"><h1>{}</h1>", Esc(&title));
-    if can_edit(&v, &rec) {
+    if can_edit(v, rec) {
         let _ = write!(b, "<a class=\"button primary\" href=\"{}/{}/{}/edit\">{}</a>", v.base, tab.slug, rec.id(), Esc(v.t("Edit")));
     }
-    let deletable = can(&v, res, Action::Delete) && v.settings.as_ref().is_none_or(|s| customer_may_delete(res, &rec, s).is_ok());
+    let deletable = can(v, res, Action::Delete) && v.settings.as_ref().is_none_or(|s| customer_may_delete(res, rec, s).is_ok());
     if deletable {
         let _ = write!(
             b,
@@ -239,7 +256,7 @@ pub async fn show<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>, Qu
             tab.slug,
             rec.id(),
             Esc(v.t("Delete this record?")),
-            csrf_input(&v),
+            csrf_input(v),
             Esc(v.t("Delete"))
         );
     }
@@ -249,11 +266,13 @@ pub async fn show<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>, Qu
             "<form method=\"post\" action=\"{}/customers/{}/open\" target=\"_blank\">{}<button type=\"submit\">OPEN UI</button></form>",
             v.base,
             rec.id(),
-            csrf_input(&v)
+            csrf_input(v)
         );
     }
     let _ = write!(b, "<a href=\"{}/{}\">{}</a></div>", v.base, tab.slug, Esc(v.t("Back to the list")));
-    notice(&v, &q, &mut b);
+    if let Some(n) = note {
+        let _ = write!(b, "<p class=\"notice\" role=\"status\">{}</p>", Esc(n));
+    }
     b.push_str("<dl class=\"record\">");
     for f in res.fields.iter().filter(|f| f.mode != Mode::Hashed) {
         let _ = write!(b, "<dt>{}</dt><dd>", Esc(v.t(&label(f.name))));
@@ -263,7 +282,7 @@ pub async fn show<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>, Qu
                 let _ = write!(b, "<pre class=\"json\">{}</pre>", Esc(pretty.as_deref().unwrap_or(s)));
             }
         } else {
-            cell(&v, f, rec.field(f), &mut b);
+            cell(v, f, rec.field(f), &mut b);
         }
         b.push_str("</dd>");
     }
@@ -273,7 +292,7 @@ pub async fn show<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>, Qu
         }
         let _ = write!(b, "<dt>{}</dt><dd>", Esc(v.t(&label(r.name))));
         if let Some((kind, rid)) = rec.rel(r) {
-            match tabs::tab_of(kind).filter(|t| visible(&v, t)) {
+            match tabs::tab_of(kind).filter(|t| visible(v, t)) {
                 Some(t) => {
                     let _ = write!(b, "<a href=\"{}/{}/{rid}\">{} #{rid}</a>", v.base, t.slug, Esc(v.t(t.title)));
                 }
@@ -285,12 +304,19 @@ pub async fn show<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>, Qu
         b.push_str("</dd>");
     }
     b.push_str("</dl>");
-    (StatusCode::OK, layout(&v, tab.slug, &title, &b)).into_response()
+    (status, layout(v, tab.slug, &title, &b)).into_response()
 }
 
 /// The domain settings tab: the settings record (always id 1) as a form.
-const SETTINGS_TAB: Tab =
-    Tab { slug: "settings", title: "Domain settings", res: &schema::DOMAIN_SETTINGS, columns: &[], filters: &[], customer: false };
+const SETTINGS_TAB: Tab = Tab {
+    slug: "settings",
+    title: "Domain settings",
+    res: &schema::DOMAIN_SETTINGS,
+    columns: &[],
+    filters: &[],
+    customer: false,
+    admin: true,
+};
 
 async fn settings_form(v: &Viewer, tab: &Tab, state: FormState, status: StatusCode, notice_q: &HashMap<String, String>) -> Response {
     let items = form::items(v, tab.res, false);
@@ -354,7 +380,7 @@ async fn save_own(v: Viewer, headers: HeaderMap, body: Bytes, tab: &Tab, id: i64
 
 /// The customer's settings: its own record, of which it may set the UI language.
 const CUSTOMER_SETTINGS_TAB: Tab =
-    Tab { slug: "settings", title: "Settings", res: &schema::CUSTOMERS, columns: &[], filters: &[], customer: true };
+    Tab { slug: "settings", title: "Settings", res: &schema::CUSTOMERS, columns: &[], filters: &[], customer: true, admin: false };
 
 pub async fn customer_settings_page(Customer(v): Customer, Query(q): Query<HashMap<String, String>>) -> Response {
     let id = v.customer.expect("a customer viewer");

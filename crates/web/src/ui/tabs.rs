@@ -54,6 +54,8 @@ pub struct Tab {
     pub filters: &'static [Filter],
     /// Shown in the customer UI (with the customer columns left out).
     pub customer: bool,
+    /// An administration tab (audit, logins): listed after the guide's tabs.
+    pub admin: bool,
 }
 
 const CUSTOMER_ID: Column = rel_id("Customer ID", "customer");
@@ -76,6 +78,7 @@ pub static TABS: &[Tab] = &[
         ],
         filters: &[filter("id", "Customer ID"), filter("name_cont", "Name contains"), filter("language", "UI Language")],
         customer: false,
+        admin: false,
     },
     Tab {
         slug: "numbers",
@@ -84,6 +87,7 @@ pub static TABS: &[Tab] = &[
         columns: &[attr("Available Number ID", "id"), attr("Number", "number"), CUSTOMER_ID, CUSTOMER, attr("Enable", "enabled")],
         filters: &[filter("number_start", "Number starts with"), BY_CUSTOMER, filter("enabled", "Enable")],
         customer: true,
+        admin: false,
     },
     Tab {
         slug: "sip-accounts",
@@ -104,6 +108,7 @@ pub static TABS: &[Tab] = &[
         ],
         filters: &[filter("username_cont", "Username contains"), BY_CUSTOMER, filter("is_online", "Is Online")],
         customer: true,
+        admin: false,
     },
     Tab {
         slug: "incoming-trunks",
@@ -120,6 +125,7 @@ pub static TABS: &[Tab] = &[
         ],
         filters: &[filter("name_cont", "Name contains"), BY_CUSTOMER, filter("transport_protocol", "Transport")],
         customer: true,
+        admin: false,
     },
     Tab {
         slug: "incoming-cdrs",
@@ -149,6 +155,7 @@ pub static TABS: &[Tab] = &[
             BY_CUSTOMER,
         ],
         customer: true,
+        admin: false,
     },
     Tab {
         slug: "termination-cdrs",
@@ -178,6 +185,7 @@ pub static TABS: &[Tab] = &[
             BY_CUSTOMER,
         ],
         customer: true,
+        admin: false,
     },
     Tab {
         slug: "termination-gateways",
@@ -196,6 +204,7 @@ pub static TABS: &[Tab] = &[
         ],
         filters: &[filter("name_cont", "Name contains"), filter("host_cont", "Host contains"), BY_CUSTOMER],
         customer: true,
+        admin: false,
     },
     Tab {
         slug: "termination-routes",
@@ -211,6 +220,7 @@ pub static TABS: &[Tab] = &[
         ],
         filters: &[filter("name_cont", "Name contains"), filter("gateway.id", "Gateway ID"), BY_CUSTOMER],
         customer: true,
+        admin: false,
     },
     Tab {
         slug: "audit-log",
@@ -232,6 +242,42 @@ pub static TABS: &[Tab] = &[
             filter("resource_id", "Resource ID"),
         ],
         customer: false,
+        admin: true,
+    },
+    Tab {
+        slug: "operator-users",
+        title: "Operator Users",
+        res: &schema::OPERATOR_USERS,
+        columns: &[attr("ID", "id"), attr("Username", "username"), attr("Created at", "created_at")],
+        filters: &[filter("username_cont", "Username contains")],
+        customer: false,
+        admin: true,
+    },
+    Tab {
+        slug: "customer-users",
+        title: "Customer Users",
+        res: &schema::CUSTOMER_USERS,
+        columns: &[attr("ID", "id"), attr("Username", "username"), CUSTOMER_ID, CUSTOMER, attr("Created at", "created_at")],
+        filters: &[filter("username_cont", "Username contains"), BY_CUSTOMER],
+        customer: false,
+        admin: true,
+    },
+    Tab {
+        slug: "api-credentials",
+        title: "API Credentials",
+        res: &schema::API_CREDENTIALS,
+        columns: &[
+            attr("ID", "id"),
+            attr("Name", "name"),
+            attr("Username", "username"),
+            CUSTOMER_ID,
+            CUSTOMER,
+            attr("Last used at", "last_used_at"),
+            attr("Created at", "created_at"),
+        ],
+        filters: &[filter("username_cont", "Username contains"), BY_CUSTOMER],
+        customer: false,
+        admin: true,
     },
 ];
 

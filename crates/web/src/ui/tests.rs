@@ -393,3 +393,47 @@ async fn the_domain_settings_decide_what_a_customer_may_do() {
     assert!(!body.contains("/edit\"") && !body.contains(">Delete</button>"));
     assert_eq!(srv.get(&mut cust, &format!("/customer/numbers/{did}/edit")).await.0, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn logins_are_managed_from_the_ui() {
+    let srv = spawn().await;
+    let mut op = srv.operator().await;
+    let csrf = op.csrf.clone();
+    // A second operator user, who can then sign in.
+    let (st, _, _) =
+        srv.post(&mut op, "/ui/operator-users", &[("_csrf", &csrf), ("username", "ops2"), ("password", "second-secret")]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(srv.sign_in("ops2", "second-secret").await.1, StatusCode::SEE_OTHER);
+    // Its password changes from the edit form; left empty, it stays.
+    let (st, _, _) = srv.post(&mut op, "/ui/operator-users/2", &[("_csrf", &csrf), ("username", "ops2"), ("password", "")]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(srv.sign_in("ops2", "second-secret").await.1, StatusCode::SEE_OTHER);
+    let (st, _, _) =
+        srv.post(&mut op, "/ui/operator-users/2", &[("_csrf", &csrf), ("username", "ops2"), ("password", "third-secret")]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(srv.sign_in("ops2", "second-secret").await.1, StatusCode::UNAUTHORIZED);
+    assert_eq!(srv.sign_in("ops2", "third-secret").await.1, StatusCode::SEE_OTHER);
+
+    // An API credential: its generated secret is shown once, and works.
+    let (st, body, _) =
+        srv.post(&mut op, "/ui/api-credentials", &[("_csrf", &csrf), ("username", "billing"), ("name", "Billing export")]).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let i = body.find("Secret: ").expect("the secret, once") + "Secret: ".len();
+    let secret = body[i..].split(' ').next().unwrap().to_owned();
+    let r = srv
+        .http
+        .get(format!("{}/api/rest/public/operator/customers", srv.origin))
+        .basic_auth("billing", Some(&secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, body, _) = srv.get(&mut op, "/ui/api-credentials/2").await;
+    assert!(!body.contains(&secret), "never shown again");
+
+    // The last operator user cannot be deleted: a clear refusal, not a crash.
+    srv.post(&mut op, "/ui/operator-users/2/delete", &[("_csrf", &csrf)]).await;
+    let (st, body, _) = srv.post(&mut op, "/ui/operator-users/1/delete", &[("_csrf", &csrf)]).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("the last operator user cannot be deleted"));
+}
