@@ -174,6 +174,11 @@ fn split(kind: Kind, v: String) -> Vec<String> {
     }
 }
 
+/// What a record is called in a choice or a link: its name, username or number.
+pub fn record_name(rec: &Record) -> String {
+    ["name", "username", "number"].iter().find_map(|n| rec.get(n).as_str().map(str::to_owned)).unwrap_or_default()
+}
+
 /// Choices of a relationship input; `None` when there are too many for a
 /// select (the input then takes an id).
 pub type Options = HashMap<&'static str, Option<Vec<(i64, String)>>>;
@@ -187,16 +192,7 @@ pub async fn options(v: &Viewer, items: &[Item]) -> Result<Options, store::Error
         let Some(target) = schema::resource(r.targets[0]) else { continue };
         let q = ListQuery { limit: MAX_OPTIONS, ..ListQuery::default() };
         let page = v.app.store().list(target, v.scope(), &q).await?;
-        let labelled = (!page.has_more).then(|| {
-            page.records
-                .iter()
-                .map(|rec| {
-                    let name =
-                        ["name", "username", "number"].iter().find_map(|n| rec.get(n).as_str().map(str::to_owned)).unwrap_or_default();
-                    (rec.id(), name)
-                })
-                .collect()
-        });
+        let labelled = (!page.has_more).then(|| page.records.iter().map(|rec| (rec.id(), record_name(rec))).collect());
         out.insert(r.name, labelled);
     }
     Ok(out)
@@ -287,7 +283,7 @@ fn input(v: &Viewer, it: &Item, state: &FormState, opts: &Options, b: &mut Strin
                         }
                         for val in values {
                             let sel = if *val == value { " selected" } else { "" };
-                            let _ = write!(b, "<option{sel}>{}</option>", Esc(val));
+                            let _ = write!(b, "<option value=\"{}\"{sel}>{}</option>", Esc(val), Esc(&option_text(val)));
                         }
                         b.push_str("</select>");
                     }
@@ -349,6 +345,18 @@ fn input(v: &Viewer, it: &Item, state: &FormState, opts: &Options, b: &mut Strin
             b.push_str("</div>");
         }
     }
+}
+
+/// An enum value as offered: languages by name in their own language.
+pub fn option_text(value: &str) -> String {
+    let name = match value {
+        "EN" => "English",
+        "RU" => "Русский",
+        "LT" => "Lietuvių",
+        "LV" => "Latviešu",
+        _ => return value.to_owned(),
+    };
+    format!("{value} — {name}")
 }
 
 fn hint(v: &Viewer, it: &Item, b: &mut String) {

@@ -380,7 +380,7 @@ fn filter_bar(v: &Viewer, tab: &Tab, p: &ListParams, b: &mut String) {
                 let _ = write!(b, "<select id=\"{id}\" name=\"{}\"><option value=\"\">{}</option>", Esc(&name), Esc(v.t("Any")));
                 for val in values {
                     let sel = if *val == current { " selected" } else { "" };
-                    let _ = write!(b, "<option{sel}>{}</option>", Esc(val));
+                    let _ = write!(b, "<option value=\"{}\"{sel}>{}</option>", Esc(val), Esc(&super::form::option_text(val)));
                 }
                 b.push_str("</select>");
             }

@@ -107,7 +107,8 @@ pub async fn create<A: Auth>(auth: A, Path(slug): Path<String>, headers: HeaderM
             match once {
                 Some((name, secret)) => {
                     let note = format!("{}: {secret} — shown only now; copy it before leaving this page.", label(name));
-                    show_page(&v, tab, &rec, Some(&note), StatusCode::CREATED)
+                    let names = rel_names(&v, &rec).await;
+                    show_page(&v, tab, &rec, &names, Some(&note), StatusCode::CREATED)
                 }
                 None => Redirect::to(&format!("{}/{}/{}?done=saved", v.base, tab.slug, rec.id())).into_response(),
             }
@@ -236,10 +237,32 @@ pub async fn show<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>, Qu
         Some("saved") => Some(v.t("Saved.")),
         _ => None,
     };
-    show_page(&v, tab, &rec, done, StatusCode::OK)
+    let names = rel_names(&v, &rec).await;
+    show_page(&v, tab, &rec, &names, done, StatusCode::OK)
 }
 
-fn show_page(v: &Viewer, tab: &Tab, rec: &Record, note: Option<&str>, status: StatusCode) -> Response {
+/// The names of a record's related records (a customer's name, a
+/// gateway's), where the viewer may see them.
+async fn rel_names(v: &Viewer, rec: &Record) -> HashMap<&'static str, String> {
+    let mut out = HashMap::new();
+    for r in rec.res.rels {
+        let Some((kind, id)) = rec.rel(r) else { continue };
+        let Some(target) = schema::resource(kind).filter(|t| t.methods(v.is_customer()).list) else { continue };
+        if let Ok(related) = v.app.store().get(target, v.scope(), id).await {
+            out.insert(r.name, form::record_name(&related));
+        }
+    }
+    out
+}
+
+fn show_page(
+    v: &Viewer,
+    tab: &Tab,
+    rec: &Record,
+    names: &HashMap<&'static str, String>,
+    note: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let res = tab.res;
     let title = format!("{} #{}", v.t(tab.title), rec.id());
     let mut b = String::with_capacity(8192);
@@ -294,7 +317,8 @@ fn show_page(v: &Viewer, tab: &Tab, rec: &Record, note: Option<&str>, status: St
         if let Some((kind, rid)) = rec.rel(r) {
             match tabs::tab_of(kind).filter(|t| visible(v, t)) {
                 Some(t) => {
-                    let _ = write!(b, "<a href=\"{}/{}/{rid}\">{} #{rid}</a>", v.base, t.slug, Esc(v.t(t.title)));
+                    let text = names.get(r.name).filter(|n| !n.is_empty()).map_or_else(|| v.t(t.title).to_owned(), Clone::clone);
+                    let _ = write!(b, "<a href=\"{}/{}/{rid}\">{} (#{rid})</a>", v.base, t.slug, Esc(&text));
                 }
                 None => {
                     let _ = write!(b, "#{rid}");
