@@ -80,6 +80,13 @@ fn csrf_for(app: &App, jti: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..18])
 }
 
+/// A short digest of a password hash, carried in the session token: a new
+/// password (a new hash) ends the sessions signed in with the old one.
+fn fingerprint(hash: &str) -> String {
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&Sha256::digest(hash.as_bytes())[..12])
+}
+
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
@@ -159,9 +166,9 @@ impl FromRequestParts<App> for Operator {
         if app.inner.revoked.lock().expect("revoked lock").contains_key(jti) {
             return Err(to_login());
         }
-        // A deleted operator user is signed out at once.
+        // A deleted operator user, or one whose password changed, is signed out at once.
         match app.store().operator_user(name).await {
-            Ok(Some(login)) if login.id == id => {}
+            Ok(Some(login)) if login.id == id && claims["pw"].as_str() == Some(&fingerprint(&login.hash)) => {}
             Ok(_) => return Err(to_login()),
             Err(e) => {
                 tracing::error!(error = %e, "store failure checking an operator session");
@@ -344,7 +351,8 @@ pub async fn login(State(app): State<App>, headers: HeaderMap, body: Bytes) -> R
     };
     let jti = random_token(24);
     let exp = domain::time::now_ms() / 1000 + OPERATOR_SESSION_SECS;
-    let token = app.sign_token(&json!({ "sub": login.id, "name": user, "exp": exp, "jti": jti, "scope": "operator_ui" }));
+    let pw = fingerprint(&login.hash);
+    let token = app.sign_token(&json!({ "sub": login.id, "name": user, "exp": exp, "jti": jti, "scope": "operator_ui", "pw": pw }));
     let actor = Actor { scope: Scope::Operator, kind: "operator_user", id: login.id.to_string(), name: user.clone() };
     if let Err(e) = app.store().log_event(&actor, "sign_in", "operator_users", login.id, json!({ "via": "operator_ui" })).await {
         tracing::warn!(error = %e, "could not audit a sign-in");

@@ -407,10 +407,13 @@ async fn logins_are_managed_from_the_ui() {
     // Its password changes from the edit form; left empty, it stays.
     let (st, _, _) = srv.post(&mut op, "/ui/operator-users/2", &[("_csrf", &csrf), ("username", "ops2"), ("password", "")]).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
-    assert_eq!(srv.sign_in("ops2", "second-secret").await.1, StatusCode::SEE_OTHER);
+    let (mut ops2, st, _) = srv.sign_in("ops2", "second-secret").await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(srv.get(&mut ops2, "/ui/customers").await.0, StatusCode::OK);
     let (st, _, _) =
         srv.post(&mut op, "/ui/operator-users/2", &[("_csrf", &csrf), ("username", "ops2"), ("password", "third-secret")]).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(srv.get(&mut ops2, "/ui/customers").await.0, StatusCode::SEE_OTHER, "a new password ends the old sessions");
     assert_eq!(srv.sign_in("ops2", "second-secret").await.1, StatusCode::UNAUTHORIZED);
     assert_eq!(srv.sign_in("ops2", "third-secret").await.1, StatusCode::SEE_OTHER);
 
