@@ -319,7 +319,14 @@ fn row(v: &Viewer, tab: &Tab, columns: &[&Column], rec: &Record, names: &HashMap
                 } else {
                     b.push_str(if f.kind.storage() == Storage::Int { "<td class=\"num\">" } else { "<td>" });
                 }
-                if name == "enabled" && disabled {
+                let audited = (res.kind == "audit_log_entries" && name == "resource_id")
+                    .then(|| rec.get("resource_type").as_str().and_then(tabs::tab_of))
+                    .flatten()
+                    .filter(|t| visible(v, t));
+                if let (Some(t), Some(rid)) = (audited, rec.field(f).as_str()) {
+                    // The audited record, if it is one the UI lists.
+                    let _ = write!(b, "<a href=\"{}/{}/{}\">{}</a>", v.base, t.slug, Esc(rid), Esc(rid));
+                } else if name == "enabled" && disabled {
                     let _ = write!(b, "<span class=\"badge warn\">{}</span>", Esc(v.t("Disabled")));
                 } else {
                     cell(v, f, rec.field(f), b);
