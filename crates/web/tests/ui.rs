@@ -210,6 +210,12 @@ async fn operator_and_customer_in_a_browser() {
         b.goto(&format!("{o}/ui/{slug}")).await;
         b.find("main h1").await;
         b.screenshot(&format!("operator-{slug}")).await;
+        assert_accessible_and_local(&b, o).await;
+        if slug != "settings" && b.count(&format!("a[href='/ui/{slug}/new']")).await > 0 {
+            b.goto(&format!("{o}/ui/{slug}/new")).await;
+            b.find("form.record").await;
+            assert_accessible_and_local(&b, o).await;
+        }
     }
     b.resize(390, 844).await;
     b.goto(&format!("{o}/ui/numbers")).await;
@@ -249,7 +255,13 @@ async fn operator_and_customer_in_a_browser() {
         b.goto(&format!("{o}/customer/{slug}")).await;
         b.find("main h1").await;
         b.screenshot(&format!("customer-{slug}")).await;
+        assert_accessible_and_local(&b, o).await;
     }
+    b.resize(390, 844).await;
+    b.goto(&format!("{o}/customer/sip-accounts")).await;
+    b.find("main h1").await;
+    b.screenshot("customer-sip-accounts-phone").await;
+    b.resize(1366, 900).await;
     b.goto(&format!("{o}/customer/termination-cdrs")).await;
     assert_eq!(b.count("tbody tr[data-id]").await, 2, "only Acme's recent calls");
     // Another customer's records are not there, whatever the id.
@@ -283,6 +295,25 @@ async fn operator_and_customer_in_a_browser() {
     assert!(csv.contains("37060000001") && !csv.contains("37060000002"), "{csv}");
 
     b.quit().await;
+}
+
+/// Every form control has a label, every table header a scope, and the
+/// page loaded nothing from another origin.
+async fn assert_accessible_and_local(b: &Browser, origin: &str) {
+    let unlabelled = b
+        .exec(
+            "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+               .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label')).map(e => e.name)",
+            json!([]),
+        )
+        .await;
+    assert_eq!(unlabelled, json!([]), "unlabelled controls on {}", b.url().await);
+    let foreign = b
+        .exec("return performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(arguments[0]))", json!([origin]))
+        .await;
+    assert_eq!(foreign, json!([]), "requests to other origins from {}", b.url().await);
+    assert_eq!(b.count("th:not([scope])").await, 0, "table headers without scope");
+    assert_eq!(b.count("html[lang]").await, 1);
 }
 
 /// What the registrar writes when a phone registers.

@@ -242,6 +242,9 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
         tab.slug,
         Esc(v.t("Export CSV"))
     );
+    if raw.as_deref().is_some_and(|r| r.split('&').any(|kv| kv == "done=deleted")) {
+        let _ = write!(b, "<p class=\"notice\" role=\"status\">{}</p>", Esc(v.t("Deleted.")));
+    }
     filter_bar(&v, tab, &p, &mut b);
     if let Some(msg) = &problem {
         let _ = write!(b, "<p class=\"alert\" role=\"alert\">{}</p>", Esc(msg));
