@@ -269,6 +269,13 @@ async fn operator_and_customer_in_a_browser() {
     assert_eq!(b.text("main h1").await, "Не найдено");
     b.goto(&format!("{o}/customer/customers")).await;
     assert_eq!(b.text("main h1").await, "Не найдено");
+    // The customer creates SIP accounts itself, within its limit (full: 1 of 1).
+    b.goto(&format!("{o}/customer/sip-accounts/new")).await;
+    assert_eq!(b.count("#in-allow_external_calls").await, 0, "outbound permission is the operator's");
+    b.fill("#in-username", "acme-by-customer").await;
+    b.fill("#in-internal_caller_id", "102").await;
+    b.click_to_load(SUBMIT).await;
+    assert!(b.text("[role=alert]").await.contains("SIP account limit (1)"));
     // The customer may switch its UI language.
     b.goto(&format!("{o}/customer/settings")).await;
     assert_eq!(b.count("form.record input:not([type=hidden]), form.record select").await, 1, "only the UI language");
