@@ -275,7 +275,11 @@ async fn operator_and_customer_in_a_browser() {
     b.fill("#in-username", "acme-by-customer").await;
     b.fill("#in-internal_caller_id", "102").await;
     b.click_to_load(SUBMIT).await;
-    assert!(b.text("[role=alert]").await.contains("SIP account limit (1)"));
+    let alert = b.text("[role=alert]").await;
+    assert!(alert.contains("Достигнут лимит SIP-аккаунтов клиента (1)"), "the store's message, translated: {alert}");
+    b.fill("#in-internal_caller_id", "12345").await;
+    b.click_to_load(SUBMIT).await;
+    assert_eq!(b.text("#in-internal_caller_id-error").await, "Внутренний номер: должно содержать от 1 до 4 цифр");
     // The customer may switch its UI language.
     b.goto(&format!("{o}/customer/settings")).await;
     assert_eq!(b.count("form.record input:not([type=hidden]), form.record select").await, 1, "only the UI language");

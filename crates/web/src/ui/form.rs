@@ -77,8 +77,9 @@ pub fn items(v: &Viewer, res: &'static Resource, creating: bool) -> Vec<Item> {
 pub struct FormState {
     pub values: HashMap<String, Vec<String>>,
     pub errors: HashMap<String, String>,
-    /// Errors not tied to one input (a limit reached, a refused change).
-    pub general: Vec<String>,
+    /// Errors not tied to one input (a limit reached, a refused change),
+    /// with the attribute they are about, if any.
+    pub general: Vec<(Option<String>, String)>,
 }
 
 /// A stored value as plain text (form values, names, CSV-like cells).
@@ -147,13 +148,13 @@ impl FormState {
                     Some(n) => {
                         self.errors.insert(n, fe.message);
                     }
-                    None => self.general.push(format!("{} {}", label(&fe.field), fe.message)),
+                    None => self.general.push((Some(fe.field), fe.message)),
                 }
             }
             store::Error::IdTaken(id) => {
                 self.errors.insert("id".into(), format!("{id} is already taken"));
             }
-            store::Error::Refused(m) => self.general.push(capitalise(&m)),
+            store::Error::Refused(m) => self.general.push((None, capitalise(&m))),
             other => return Err(other),
         }
         Ok(())
@@ -206,8 +207,12 @@ pub fn render(v: &Viewer, items: &[Item], state: &FormState, opts: &Options, act
         if state.general.is_empty() {
             let _ = write!(b, "<p>{}</p>", Esc(v.t("Please correct the marked fields.")));
         }
-        for g in &state.general {
-            let _ = write!(b, "<p>{}</p>", Esc(g));
+        for (field, msg) in &state.general {
+            let text = match field {
+                Some(f) => error_text(v, v.t(&label(f)), msg),
+                None => v.lang.t_msg(msg),
+            };
+            let _ = write!(b, "<p>{}</p>", Esc(&text));
         }
         b.push_str("</div>");
     }
@@ -243,7 +248,7 @@ fn input(v: &Viewer, it: &Item, state: &FormState, opts: &Options, b: &mut Strin
     let star = if required { " <span aria-hidden=\"true\">*</span>" } else { "" };
     let error_html = |b: &mut String| {
         if let Some(e) = error {
-            let _ = write!(b, "<p class=\"error\" id=\"{err_id}\">{} {}</p>", Esc(&label_text), Esc(e));
+            let _ = write!(b, "<p class=\"error\" id=\"{err_id}\">{}</p>", Esc(&error_text(v, &label_text, e)));
         }
     };
     match it {
@@ -344,6 +349,15 @@ fn input(v: &Viewer, it: &Item, state: &FormState, opts: &Options, b: &mut Strin
             error_html(b);
             b.push_str("</div>");
         }
+    }
+}
+
+/// "Number can't be blank" in English; "Номер: не может быть пустым" in
+/// the other languages, whose word order would not survive the English form.
+fn error_text(v: &Viewer, label: &str, msg: &str) -> String {
+    match v.lang {
+        super::i18n::Lang::En => format!("{label} {msg}"),
+        lang => format!("{label}: {}", lang.t_msg(msg)),
     }
 }
 

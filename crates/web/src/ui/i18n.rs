@@ -1,6 +1,6 @@
 //! Message catalogues of the customer UI. The English text is the message
 //! id (gettext style), and each other language has a catalogue file of
-//! `English = translation` lines embedded in the binary; a missing entry
+//! `English => translation` lines embedded in the binary; a missing entry
 //! falls back to English, and a test keeps the catalogues complete.
 
 use std::collections::HashMap;
@@ -20,7 +20,7 @@ fn parse(text: &'static str) -> HashMap<&'static str, &'static str> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once(" = "))
+        .filter_map(|l| l.split_once(" => "))
         .map(|(k, v)| (k.trim(), v.trim()))
         .collect()
 }
@@ -58,7 +58,76 @@ impl Lang {
     pub fn t(self, msgid: &str) -> &str {
         catalogue(self).and_then(|c| c.get(msgid).copied()).unwrap_or(msgid)
     }
+
+    /// Translates a message with numbers in it (validation and store
+    /// messages): the numbers become `{}` for the lookup and are put back,
+    /// in order, into the translation. Unknown messages stay English.
+    pub fn t_msg(self, msg: &str) -> String {
+        let Some(c) = catalogue(self) else { return msg.to_owned() };
+        let (template, numbers) = numbers_out(msg);
+        let Some(tr) = c.get(template.as_str()) else { return msg.to_owned() };
+        let mut out = String::with_capacity(tr.len() + 8);
+        let mut parts = tr.split("{}");
+        out.push_str(parts.next().unwrap_or(""));
+        for (i, part) in parts.enumerate() {
+            out.push_str(numbers.get(i).map_or("", String::as_str));
+            out.push_str(part);
+        }
+        out
+    }
 }
+
+/// `"must be 1 to 4 digits"` → (`"must be {} to {} digits"`, `["1", "4"]`).
+fn numbers_out(msg: &str) -> (String, Vec<String>) {
+    let mut template = String::with_capacity(msg.len());
+    let mut numbers = Vec::new();
+    let mut current = String::new();
+    for ch in msg.chars() {
+        if ch.is_ascii_digit() {
+            current.push(ch);
+            continue;
+        }
+        if !current.is_empty() {
+            numbers.push(std::mem::take(&mut current));
+            template.push_str("{}");
+        }
+        template.push(ch);
+    }
+    if !current.is_empty() {
+        numbers.push(current);
+        template.push_str("{}");
+    }
+    (template, numbers)
+}
+
+/// Store and validation messages a customer's form can show (numbers as
+/// `{}`); the catalogues must translate each.
+#[cfg(test)]
+pub const ERROR_MESSAGES: &[&str] = &[
+    "can't be blank",
+    "can't be changed",
+    "is read-only",
+    "is too long (maximum is {} characters)",
+    "must not contain control characters",
+    "must contain digits only",
+    "must be {} digits",
+    "must be {} to {} digits",
+    "must be between {} and {}",
+    "must be true or false",
+    "must list at least one codec",
+    "must be an IP address or a host name",
+    "must be {} to {} characters",
+    "may contain only letters, digits and - _ . ! ~ * ' ( ) & = + $ , ; ? /",
+    "may contain only printable ASCII characters without spaces",
+    "has already been taken",
+    "is already used by another SIP account of this customer",
+    "must be a positive integer",
+    "needs a valid id",
+    "must exist",
+    "can only be set by the operator",
+    "can't be set together with a destination: a number rings one thing",
+    "The customer has reached its SIP account limit ({}); no more SIP accounts can be created",
+];
 
 #[cfg(test)]
 /// Fixed texts of the customer UI (labels of tabs, columns, filters and
@@ -127,6 +196,7 @@ mod tests {
             ids.extend(t.res.fields.iter().map(|f| label(f.name)));
         }
         ids.push(label("language"));
+        ids.extend(ERROR_MESSAGES.iter().map(|s| (*s).to_owned()));
         ids.sort();
         ids.dedup();
         for lang in [Lang::Ru, Lang::Lt] {
@@ -134,6 +204,18 @@ mod tests {
             let missing: Vec<&String> = ids.iter().filter(|id| !c.contains_key(id.as_str())).collect();
             assert!(missing.is_empty(), "{lang:?} lacks: {missing:#?}");
         }
+    }
+
+    #[test]
+    fn messages_with_numbers_keep_their_numbers() {
+        assert_eq!(Lang::Ru.t_msg("must be 1 to 4 digits"), "должно содержать от 1 до 4 цифр");
+        assert_eq!(
+            Lang::Lt.t_msg("The customer has reached its SIP account limit (12); no more SIP accounts can be created"),
+            "Pasiektas kliento SIP paskyrų limitas (12); daugiau SIP paskyrų sukurti negalima"
+        );
+        assert_eq!(Lang::Ru.t_msg("an unknown message 7"), "an unknown message 7");
+        assert_eq!(Lang::En.t_msg("must be 1 to 4 digits"), "must be 1 to 4 digits");
+        assert_eq!(numbers_out("a 10 b 2"), ("a {} b {}".to_owned(), vec!["10".to_owned(), "2".to_owned()]));
     }
 
     #[test]
