@@ -190,10 +190,23 @@ pub struct Rel {
     pub required: bool,
     pub updatable: bool,
     pub customer: Access,
+    /// A to-many relationship: an ordered list of ids of `targets[0]`,
+    /// stored as comma-separated text in `column`.
+    pub many: bool,
 }
 
 const fn rel(name: &'static str, column: &'static str, target: &'static [&'static str]) -> Rel {
-    Rel { name, column, targets: target, aliases: &[], type_column: None, required: false, updatable: false, customer: Access::No }
+    Rel {
+        name,
+        column,
+        targets: target,
+        aliases: &[],
+        type_column: None,
+        required: false,
+        updatable: false,
+        customer: Access::No,
+        many: false,
+    }
 }
 
 impl Rel {
@@ -277,6 +290,7 @@ pub const TRM_MODES: &[&str] = &["operator", "operator_customer", "system", "sys
 pub const TRANSPORTS: &[&str] = &["UDP", "TCP", "TLS"];
 pub const TRUNK_TRANSPORTS: &[&str] = &["UDP", "TCP", "TLS"];
 pub const DESTINATION_FIELDS: &[&str] = &["RURI_USERPART", "TO_USERPART"];
+pub const RING_STRATEGIES: &[&str] = &["simultaneous", "sequential"];
 pub const NETWORK_PROTOCOLS: &[&str] = &["IPv4_only", "IPv6_only", "dual_stack", "IPv4_preferred", "IPv6_preferred"];
 
 const E164: Kind = Kind::Digits { min: 1, max: 15 };
@@ -331,7 +345,7 @@ pub static DID_NUMBERS: Resource = Resource {
     rels: &[
         CUSTOMER_REL,
         Rel {
-            targets: &["sip_device_routes"],
+            targets: &["sip_device_routes", "ring_groups"],
             type_column: Some("destination_type"),
             updatable: true,
             customer: Yes,
@@ -370,6 +384,32 @@ pub static SIP_ACCOUNTS: Resource = Resource {
     client_ids: false,
     cdr: false,
     filter_aliases: &[("allow_outbound_calls", "allow_external_calls")],
+};
+
+/// Most members a ring group may have: more phones than this ringing at
+/// once is a broadcast, not a ring group.
+pub const RING_GROUP_MAX_MEMBERS: usize = 50;
+
+pub static RING_GROUPS: Resource = Resource {
+    kind: "ring_groups",
+    table: "ring_groups",
+    fields: &[
+        attr("id", ID).ro(),
+        attr("name", Kind::Name).req().cust(Yes),
+        // simultaneous: every member rings for ring_timeout seconds;
+        // sequential: each member in turn rings for ring_timeout seconds.
+        attr("strategy", Kind::Enum(RING_STRATEGIES)).or(Default::Str("simultaneous")).cust(Yes),
+        attr("ring_timeout", Kind::Int { min: 5, max: 600 }).or(Default::Int(20)).cust(Yes),
+        attr("created_at", Kind::Time).ro(),
+    ],
+    rels: &[CUSTOMER_REL, Rel { many: true, updatable: true, customer: Yes, ..rel("members", "member_ids", &["sip_device_routes"]) }],
+    operator: ALL,
+    customer: ALL,
+    customer_gate: None,
+    tenant: Tenant::Column,
+    client_ids: false,
+    cdr: false,
+    filter_aliases: &[],
 };
 
 pub static INCOMING_TRUNKS: Resource = Resource {
@@ -646,6 +686,7 @@ pub static RESOURCES: &[&Resource] = &[
     &CUSTOMERS,
     &SIP_ACCOUNTS,
     &DID_NUMBERS,
+    &RING_GROUPS,
     &INCOMING_TRUNKS,
     &GATEWAYS,
     &ROUTES,
@@ -673,6 +714,8 @@ mod tests {
                 for t in rel.targets {
                     assert!(resource(t).is_some(), "{}.{} -> {t}", r.kind, rel.name);
                 }
+                // A to-many list stores bare ids, so it has one target type.
+                assert!(!rel.many || (rel.targets.len() == 1 && rel.type_column.is_none()), "{}.{}", r.kind, rel.name);
             }
             for (alias, f) in r.filter_aliases {
                 assert!(r.field(f).is_some(), "{}: alias {alias}", r.kind);

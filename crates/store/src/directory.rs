@@ -1,5 +1,5 @@
 //! What the SIP plane reads to handle calls: incoming trunks, DID numbers,
-//! customers' limits and the domain settings that shape call handling, in
+//! ring groups, customers' limits and the domain settings that shape call handling, in
 //! one snapshot it keeps in memory and reloads when they change.
 
 use crate::{Result, Store};
@@ -27,10 +27,23 @@ pub struct DidRow {
     pub customer_id: i64,
     pub number: String,
     pub enabled: bool,
-    /// The JSON:API type of the destination (`sip_device_routes`), if any.
+    /// The JSON:API type of the destination (`sip_device_routes` or
+    /// `ring_groups`), if any.
     pub destination_type: Option<String>,
     pub destination_id: Option<i64>,
     pub forward_number: Option<String>,
+}
+
+/// A ring group: its members (SIP account ids) in ringing order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RingGroupRow {
+    pub id: i64,
+    pub customer_id: i64,
+    /// `simultaneous` or `sequential`.
+    pub strategy: String,
+    /// Seconds the group (simultaneous) or each member (sequential) rings.
+    pub ring_timeout: i64,
+    pub members: Vec<i64>,
 }
 
 /// A customer's call limit (`None`: unlimited).
@@ -45,6 +58,7 @@ pub struct CustomerRow {
 pub struct CallConfig {
     pub trunks: Vec<TrunkRow>,
     pub dids: Vec<DidRow>,
+    pub ring_groups: Vec<RingGroupRow>,
     pub customers: Vec<CustomerRow>,
     /// The status for a call over a customer's capacity_limit: 480 or 403.
     pub capacity_reject_code: u16,
@@ -86,6 +100,20 @@ impl Store {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
+        let ring_groups = sqlx::query("SELECT id, customer_id, strategy, ring_timeout, member_ids FROM ring_groups")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(RingGroupRow {
+                    id: r.try_get(0)?,
+                    customer_id: r.try_get(1)?,
+                    strategy: r.try_get(2)?,
+                    ring_timeout: r.try_get(3)?,
+                    members: crate::record::parse_id_list(r.try_get(4)?).collect(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let customers = sqlx::query("SELECT id, capacity_limit FROM customers")
             .fetch_all(&self.pool)
             .await?
@@ -96,6 +124,7 @@ impl Store {
         Ok(CallConfig {
             trunks,
             dids,
+            ring_groups,
             customers,
             capacity_reject_code: settings.get("capacity_reject_code").as_i64().and_then(|c| u16::try_from(c).ok()).unwrap_or(480),
             sip_domain: settings.get("sip_domain").as_str().unwrap_or("switchboard.local").to_owned(),

@@ -26,6 +26,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_live_calls.sql"),
         postgres: include_str!("../migrations/postgres/0003_live_calls.sql"),
     },
+    Migration {
+        version: 4,
+        sqlite: include_str!("../migrations/sqlite/0004_ring_groups.sql"),
+        postgres: include_str!("../migrations/postgres/0004_ring_groups.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

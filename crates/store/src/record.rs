@@ -29,7 +29,7 @@ fn compute_columns(res: &Resource) -> Vec<Column> {
     let mut cols: Vec<Column> =
         res.fields.iter().filter(|f| f.mode != Mode::Hashed).map(|f| Column { name: f.column, st: f.kind.storage() }).collect();
     for r in res.rels {
-        cols.push(Column { name: r.column, st: Storage::Int });
+        cols.push(Column { name: r.column, st: if r.many { Storage::Text } else { Storage::Int } });
         if let Some(t) = r.type_column {
             cols.push(Column { name: t, st: Storage::Text });
         }
@@ -71,7 +71,8 @@ impl Record {
         self.get(f.column)
     }
 
-    /// The related record's type and id, if set.
+    /// The related record's type and id, if set (`None` for a to-many
+    /// relationship: see [`Record::rel_ids`]).
     pub fn rel(&self, r: &Rel) -> Option<(&str, i64)> {
         let id = self.get(r.column).as_i64()?;
         let kind = match r.type_column {
@@ -79,6 +80,16 @@ impl Record {
             None => r.targets[0],
         };
         Some((kind, id))
+    }
+
+    /// Every related (type, id), in order: the members of a to-many
+    /// relationship, or the one target of a to-one.
+    pub fn rel_ids(&self, r: &Rel) -> Vec<(&str, i64)> {
+        if r.many {
+            let list = self.get(r.column).as_str().unwrap_or_default();
+            return parse_id_list(list).map(|id| (r.targets[0], id)).collect();
+        }
+        self.rel(r).into_iter().collect()
     }
 
     pub fn customer_id(&self) -> Option<i64> {
@@ -106,11 +117,24 @@ impl Record {
     }
 }
 
-/// A relationship value in input: cleared, or pointing at (type, id).
+/// Ids of a to-many relationship as stored: `"12,5,40"`. Anything that is
+/// not a positive id is skipped (the store never writes such a thing).
+pub fn parse_id_list(list: &str) -> impl Iterator<Item = i64> + '_ {
+    list.split(',').filter_map(|s| s.trim().parse::<i64>().ok()).filter(|&id| id > 0)
+}
+
+/// The stored text of a to-many relationship.
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// A relationship value in input: cleared, pointing at (type, id), or the
+/// whole ordered list of a to-many relationship.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RelInput {
     None,
     To(&'static str, i64),
+    Many(Vec<i64>),
 }
 
 /// Validated input of a create or update: attributes already parsed by

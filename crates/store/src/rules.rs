@@ -5,7 +5,7 @@
 //! customer, refusing deletes that would orphan records. Each change and its
 //! audit entry commit together.
 
-use crate::record::{fetch_one, Input, Record, RelInput};
+use crate::record::{fetch_one, id_list, parse_id_list, Input, Record, RelInput};
 use crate::sql::Sql;
 use crate::{audit, auth, Actor, Backend, Error, Result, Scope, Store};
 use domain::schema::{self, Default, Mode, Rel, Resource, Storage};
@@ -115,16 +115,24 @@ impl Store {
             if !r.updatable {
                 return Err(invalid(r.name, "can't be changed"));
             }
+            if n > 0 {
+                sql.push(", ");
+            }
+            n += 1;
+            if r.many {
+                let list = Value::Text(check_members(&mut tx, r, before.customer_id(), to).await?);
+                sql.push(r.column).push(" = ").arg(list.clone(), Storage::Text);
+                after.set(r.column, list);
+                continue;
+            }
             let (kind, id) = match to {
                 RelInput::To(k, i) => (Value::Text((*k).into()), Value::Int(*i)),
                 RelInput::None if r.required => return Err(invalid(r.name, "can't be blank")),
                 RelInput::None => (Value::Null, Value::Null),
+                RelInput::Many(_) => return Err(invalid(r.name, "takes one related record, not a list")),
             };
             if let RelInput::To(k, i) = to {
                 check_rel(&mut tx, r, before.customer_id(), k, *i).await?;
-            }
-            if n > 0 {
-                sql.push(", ");
             }
             sql.push(r.column).push(" = ").arg(id.clone(), Storage::Int);
             after.set(r.column, id);
@@ -132,7 +140,6 @@ impl Store {
                 sql.push(", ").push(t).push(" = ").arg(kind.clone(), Storage::Text);
                 after.set(t, kind);
             }
-            n += 1;
         }
         if n == 0 {
             return Ok(before);
@@ -158,11 +165,15 @@ impl Store {
                     return Err(Error::Refused(format!("termination gateway {id} is used by {used} termination route(s); delete them or point them at another gateway first")));
                 }
             }
-            "sip_device_routes" => {
-                sqlx::query("UPDATE did_numbers SET destination_type = NULL, destination_id = NULL WHERE destination_type = 'sip_device_routes' AND destination_id = $1")
+            "sip_device_routes" | "ring_groups" => {
+                sqlx::query("UPDATE did_numbers SET destination_type = NULL, destination_id = NULL WHERE destination_type = $1 AND destination_id = $2")
+                    .bind(res.kind)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
+                if res.kind == "sip_device_routes" {
+                    drop_member(&mut tx, before.customer_id(), id).await?;
+                }
             }
             "operator_users" if count(&mut tx, "SELECT COUNT(*) FROM operator_users WHERE id <> $1", id).await? == 0 => {
                 return Err(Error::Refused("the last operator user cannot be deleted".into()));
@@ -209,7 +220,7 @@ async fn insert(
     let customer_rel = res.rel("customer");
     let given_customer = input.rels.iter().find(|(r, _)| r.name == "customer").and_then(|(_, to)| match to {
         RelInput::To(_, id) => Some(*id),
-        RelInput::None => None,
+        RelInput::None | RelInput::Many(_) => None,
     });
     let customer = match actor.scope {
         Scope::Customer(own) if customer_rel.is_some() => {
@@ -271,13 +282,22 @@ async fn insert(
     }
 
     for r in res.rels {
+        if r.many {
+            let none = RelInput::None;
+            let to = input.rels.iter().find(|(x, _)| x.name == r.name).map_or(&none, |(_, to)| to);
+            let list = check_members(tx, r, customer, to).await?;
+            rec_values.push((r.column, Value::Text(list.clone())));
+            add(r.column, Value::Text(list), Storage::Text);
+            continue;
+        }
         let to = if r.name == "customer" {
             customer.map(|c| ("customers", c))
         } else {
-            input.rels.iter().find(|(x, _)| x.name == r.name).and_then(|(_, to)| match to {
-                RelInput::To(k, i) => Some((*k, *i)),
-                RelInput::None => None,
-            })
+            match input.rels.iter().find(|(x, _)| x.name == r.name).map(|(_, to)| to) {
+                Some(RelInput::To(k, i)) => Some((*k, *i)),
+                Some(RelInput::None) | None => None,
+                Some(RelInput::Many(_)) => return Err(invalid(r.name, "takes one related record, not a list")),
+            }
         };
         match to {
             None if r.required => return Err(invalid(r.name, "must exist")),
@@ -367,6 +387,44 @@ async fn check_rel(tx: &mut Tx<'_>, r: &Rel, customer: Option<i64>, kind: &str, 
     if tc != customer && !shared_ok {
         // Same wording as a missing record: never reveal another tenant's ids.
         return Err(invalid(r.name, format!("{kind} {id} does not exist")));
+    }
+    Ok(())
+}
+
+/// Checks the members of a to-many relationship (each exists, belongs to
+/// the customer, appears once, not too many) and answers the stored list.
+async fn check_members(tx: &mut Tx<'_>, r: &Rel, customer: Option<i64>, to: &RelInput) -> Result<String> {
+    let ids: &[i64] = match to {
+        RelInput::Many(ids) => ids,
+        RelInput::None => &[],
+        RelInput::To(..) => return Err(invalid(r.name, "takes a list of related records")),
+    };
+    if ids.len() > schema::RING_GROUP_MAX_MEMBERS {
+        return Err(invalid(r.name, format!("can have at most {} members", schema::RING_GROUP_MAX_MEMBERS)));
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if ids[..i].contains(id) {
+            return Err(invalid(r.name, format!("lists {} {id} twice", r.targets[0])));
+        }
+        check_rel(tx, r, customer, r.targets[0], *id).await?;
+    }
+    Ok(id_list(ids))
+}
+
+/// Takes a deleted SIP account out of its customer's ring groups.
+async fn drop_member(tx: &mut Tx<'_>, customer: Option<i64>, id: i64) -> Result<()> {
+    let rows = sqlx::query("SELECT id, member_ids FROM ring_groups WHERE customer_id = $1").bind(customer).fetch_all(&mut **tx).await?;
+    for row in rows {
+        let (group, list): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+        let before: Vec<i64> = parse_id_list(&list).collect();
+        if before.contains(&id) {
+            let after: Vec<i64> = before.into_iter().filter(|&m| m != id).collect();
+            sqlx::query("UPDATE ring_groups SET member_ids = $1 WHERE id = $2")
+                .bind(id_list(&after))
+                .bind(group)
+                .execute(&mut **tx)
+                .await?;
+        }
     }
     Ok(())
 }

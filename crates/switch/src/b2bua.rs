@@ -1,7 +1,9 @@
 //! The B2BUA: an admitted call becomes two independent dialogs. Leg A is
 //! the carrier's INVITE, answered by us; leg B is our own INVITE (own
-//! Call-ID, tags and CSeq) to every binding of the destination at once:
-//! the first answer wins and the others are cancelled. Progress and the
+//! Call-ID, tags and CSeq), forked to the bindings of the destination in
+//! steps: every binding of a step rings at once for the step's time, the
+//! first answer wins and the others are cancelled; when a step ends
+//! unanswered the next one rings (a sequential ring group). Progress and the
 //! answer pass from B to A; CANCEL, BYE and in-dialog requests (re-INVITE,
 //! UPDATE, INFO) pass between them. Nothing of one leg's Via or
 //! Record-Route reaches the other.
@@ -60,9 +62,17 @@ pub struct Contact {
     pub transport: Transport,
 }
 
+/// Bindings that ring together, and for how long.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub targets: Vec<Contact>,
+    pub ring_for: Duration,
+}
+
 /// What the B2BUA needs to place leg B.
 pub struct Bridge {
-    pub targets: Vec<Contact>,
+    /// Rung one after another until one answers.
+    pub steps: Vec<Step>,
     /// From of leg B: the caller as the callee should see it.
     pub caller_name: Option<String>,
     pub caller_number: String,
@@ -70,7 +80,6 @@ pub struct Bridge {
     pub dialled: String,
     /// The offer for leg B (already filtered), if the caller sent one.
     pub sdp: Option<String>,
-    pub no_answer: Duration,
     /// Relays RTP when set (the product default).
     pub media: Option<Arc<MediaPool>>,
     /// Told the epoch-ms time of the answer.
@@ -184,65 +193,42 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     dialogs.insert(&a_call_id, &a_tag, in_dialog.clone());
     let _ = srv.respond(100, "Trying", &[], None);
 
-    // Leg B: one INVITE per binding, same Call-ID and From tag (a fork).
+    // Leg B: one Call-ID and From tag for every INVITE of the fork.
     let b_call_id = format!("{}@switchboard", random_token());
     let b_tag = random_token();
     dialogs.insert(&b_call_id, &b_tag, in_dialog);
-    let (b_events, mut b_rx) = mpsc::unbounded_channel::<(usize, Option<Response>)>();
-    let mut branches: Vec<Option<(String, Outgoing)>> = Vec::new();
-    let mut b_locals: Vec<SocketAddr> = Vec::new();
-    for (i, t) in bridge.targets.iter().enumerate() {
-        let local = client.local_addr(t.transport, t.source);
-        b_locals.push(local);
-        let contact = contact_at(local, t.transport);
-        let from = match &bridge.caller_name {
-            Some(n) => format!("\"{}\" <sip:{}@switchboard>;tag={b_tag}", n.replace(['"', '\\'], ""), bridge.caller_number),
-            None => format!("<sip:{}@switchboard>;tag={b_tag}", bridge.caller_number),
-        };
-        let mut headers = vec![
-            ("From".to_owned(), from),
-            ("To".to_owned(), format!("<sip:{}@switchboard>", bridge.dialled)),
-            ("Call-ID".to_owned(), b_call_id.clone()),
-            ("CSeq".to_owned(), "1 INVITE".to_owned()),
-            ("Contact".to_owned(), contact),
-            ("Allow".to_owned(), "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS".to_owned()),
-        ];
-        let b_media = relay.as_ref().map(|r| SocketAddr::new(local.ip(), r.b_port()));
-        let body = match (&bridge.sdp, b_media) {
-            (Some(offer), Some(at)) => sdp::anchor(offer, at).into_bytes(),
-            (Some(offer), None) => offer.clone().into_bytes(),
-            (None, _) => Vec::new(),
-        };
-        if !body.is_empty() {
-            headers.push(("Content-Type".to_owned(), "application/sdp".to_owned()));
-        }
-        let invite = Outgoing { method: Method::Invite, uri: t.uri.clone(), headers, body, branch: None };
-        match Box::pin(client.request(invite.clone(), t.source, t.transport)).await {
-            Ok(tx) => {
-                branches.push(Some((tx.branch().to_owned(), invite)));
-                tokio::spawn(forward_responses(i, tx, b_events.clone()));
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, target = %t.uri, "could not send INVITE to a binding");
-                branches.push(None);
-            }
-        }
-    }
-    drop(b_events);
+    let (events, mut b_rx) = mpsc::unbounded_channel::<(usize, Option<Response>)>();
+    let from = match &bridge.caller_name {
+        Some(n) => format!("\"{}\" <sip:{}@switchboard>;tag={b_tag}", n.replace(['"', '\\'], ""), bridge.caller_number),
+        None => format!("<sip:{}@switchboard>;tag={b_tag}", bridge.caller_number),
+    };
+    let mut fork = Fork {
+        client: &client,
+        call_id: b_call_id.clone(),
+        from,
+        to: format!("<sip:{}@switchboard>", bridge.dialled),
+        sdp: bridge.sdp.as_deref(),
+        relay: relay.as_ref(),
+        cseq: 0,
+        branches: Vec::new(),
+        events,
+    };
 
     let media = Media { relay: relay.as_ref(), a: a_media };
     // Boxed, like the rarer steps of a call: a held call keeps only what it needs.
-    let ended = Box::pin(ring(&client, &mut srv, &mut b_rx, &mut branches, &bridge, &a_contact, media, &stop)).await;
-    drop(branches);
+    let ended = Box::pin(ring(&mut srv, &mut b_rx, &mut fork, &bridge, &a_contact, media, &stop)).await;
+    let winner = match &ended {
+        Ringing::Answered { winner, .. } => fork.branches.get(*winner).map(|b| (b.target.clone(), b.local, b.cseq)),
+        Ringing::Failed(..) => None,
+    };
+    drop(fork);
     let result = match ended {
         Ringing::Failed(code, reason, internal) => {
             let _ = srv.respond(code, &reason, &[], None);
             Ended { code, reason, internal, connected_at: None }
         }
-        Ringing::Answered { winner, response } => {
-            let connected_at = domain::time::now_ms();
-            (bridge.on_answer)(connected_at);
-            let target = &bridge.targets[winner];
+        Ringing::Answered { response, .. } => {
+            let (target, b_local, b_cseq) = winner.expect("the winner is one of the fork's branches");
             let mut b = Leg {
                 call_id: b_call_id.clone(),
                 local: response.headers.get("From").unwrap_or_default().to_owned(),
@@ -251,11 +237,26 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 route: response.headers.get_all("Record-Route").map(str::to_owned).collect::<Vec<_>>().into_iter().rev().collect(),
                 dest: target.source,
                 transport: target.transport,
-                cseq: 1,
-                media: relay.as_ref().map(|r| SocketAddr::new(b_locals[winner].ip(), r.b_port())),
+                cseq: b_cseq,
+                media: relay.as_ref().map(|r| SocketAddr::new(b_local.ip(), r.b_port())),
             };
             // rsipstack's client transaction ACKs the 2xx itself.
-            let b_contact = contact_at(b_locals[winner], b.transport);
+            let b_contact = contact_at(b_local, b.transport);
+            if let Err(e) = answer_fits(bridge.sdp.as_deref(), &response.body) {
+                // The callee's dialog is up: end it, and refuse the caller.
+                Box::pin(bye(&client, &mut b, &b_contact)).await;
+                let _ = srv.respond(488, "Not Acceptable Here", &[], None);
+                dialogs.remove(&a_call_id, &a_tag);
+                dialogs.remove(&b_call_id, &b_tag);
+                return Ended {
+                    code: 488,
+                    reason: "Not Acceptable Here".into(),
+                    internal: Some(format!("Callee's SDP answer is unusable: {e}")),
+                    connected_at: None,
+                };
+            }
+            let connected_at = domain::time::now_ms();
+            (bridge.on_answer)(connected_at);
             let mut extra: Vec<(&str, &str)> = vec![("Contact", a_contact.as_str())];
             let ct = response.headers.get("Content-Type").unwrap_or("application/sdp").to_owned();
             if !response.body.is_empty() {
@@ -281,6 +282,17 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     dialogs.remove(&b_call_id, &b_tag);
     drop(relay); // the ports go back to the pool
     result
+}
+
+/// Whether leg B's 2xx answers our offer properly (RFC 3264 §6). With no
+/// offer from us (a late offer) the 2xx carries the callee's offer instead.
+fn answer_fits(offer: Option<&str>, body: &[u8]) -> Result<(), sdp::SdpError> {
+    let Some(offer) = offer else { return Ok(()) };
+    if body.is_empty() {
+        return Err(sdp::SdpError::BadAnswer("no SDP"));
+    }
+    let answer = std::str::from_utf8(body).map_err(|_| sdp::SdpError::Malformed("not UTF-8"))?;
+    sdp::check_answer(offer, answer)
 }
 
 async fn forward_responses(i: usize, mut tx: ClientTx, out: mpsc::UnboundedSender<(usize, Option<Response>)>) {
@@ -328,92 +340,178 @@ impl Media<'_> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One INVITE of leg B.
+struct Branch {
+    target: Contact,
+    /// Our address towards the target (for Contact and the relay side).
+    local: SocketAddr,
+    cseq: u32,
+    /// The transaction's branch and the INVITE, while it may be cancelled.
+    sent: Option<(String, Outgoing)>,
+    ringing: bool,
+}
+
+/// Leg B while it rings: every INVITE sent so far, over all steps.
+struct Fork<'a> {
+    client: &'a Client,
+    call_id: String,
+    from: String,
+    to: String,
+    sdp: Option<&'a str>,
+    relay: Option<&'a Relay>,
+    /// One CSeq per step: a phone rung again in a later step must not see
+    /// a merged request (RFC 3261 §8.2.2.2).
+    cseq: u32,
+    branches: Vec<Branch>,
+    events: mpsc::UnboundedSender<(usize, Option<Response>)>,
+}
+
+impl Fork<'_> {
+    /// Sends the INVITEs of one step.
+    async fn start(&mut self, targets: &[Contact]) {
+        self.cseq += 1;
+        for t in targets {
+            let i = self.branches.len();
+            let local = self.client.local_addr(t.transport, t.source);
+            let mut headers = vec![
+                ("From".to_owned(), self.from.clone()),
+                ("To".to_owned(), self.to.clone()),
+                ("Call-ID".to_owned(), self.call_id.clone()),
+                ("CSeq".to_owned(), format!("{} INVITE", self.cseq)),
+                ("Contact".to_owned(), contact_at(local, t.transport)),
+                ("Allow".to_owned(), "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS".to_owned()),
+            ];
+            let b_media = self.relay.map(|r| SocketAddr::new(local.ip(), r.b_port()));
+            let body = match (self.sdp, b_media) {
+                (Some(offer), Some(at)) => sdp::anchor(offer, at).into_bytes(),
+                (Some(offer), None) => offer.as_bytes().to_vec(),
+                (None, _) => Vec::new(),
+            };
+            if !body.is_empty() {
+                headers.push(("Content-Type".to_owned(), "application/sdp".to_owned()));
+            }
+            let invite = Outgoing { method: Method::Invite, uri: t.uri.clone(), headers, body, branch: None };
+            let sent = match Box::pin(self.client.request(invite.clone(), t.source, t.transport)).await {
+                Ok(tx) => {
+                    let branch = tx.branch().to_owned();
+                    tokio::spawn(forward_responses(i, tx, self.events.clone()));
+                    Some((branch, invite))
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, target = %t.uri, "could not send INVITE to a binding");
+                    None
+                }
+            };
+            let ringing = sent.is_some();
+            self.branches.push(Branch { target: t.clone(), local, cseq: self.cseq, sent, ringing });
+        }
+    }
+
+    fn ringing(&self) -> bool {
+        self.branches.iter().any(|b| b.ringing)
+    }
+
+    /// CANCELs every branch still ringing (RFC 3261 §9.1: same Request-URI,
+    /// Call-ID, From, To, CSeq number and branch as the INVITE).
+    async fn cancel_ringing(&mut self) {
+        for b in self.branches.iter_mut().filter(|b| b.ringing) {
+            b.ringing = false;
+            let Some((branch, invite)) = &b.sent else { continue };
+            let keep = ["From", "To", "Call-ID"];
+            let mut headers: Vec<(String, String)> = invite.headers.iter().filter(|(n, _)| keep.contains(&n.as_str())).cloned().collect();
+            headers.push(("CSeq".to_owned(), format!("{} CANCEL", b.cseq)));
+            let cancel =
+                Outgoing { method: Method::Cancel, uri: invite.uri.clone(), headers, body: Vec::new(), branch: Some(branch.clone()) };
+            if let Err(e) = self.client.request(cancel, b.target.source, b.target.transport).await {
+                tracing::debug!(error = %e, "could not CANCEL a ringing binding");
+            }
+        }
+    }
+}
+
+/// Rings the steps in turn until an answer, the caller's CANCEL, a 6xx, or
+/// the last step's end.
 async fn ring(
-    client: &Client,
     srv: &mut ServerInvite,
     b_rx: &mut mpsc::UnboundedReceiver<(usize, Option<Response>)>,
-    branches: &mut [Option<(String, Outgoing)>],
+    fork: &mut Fork<'_>,
     bridge: &Bridge,
     a_contact: &str,
     media: Media<'_>,
     stop: &CancellationToken,
 ) -> Ringing {
-    let mut open: Vec<bool> = branches.iter().map(Option::is_some).collect();
     let mut best: Option<(u16, String)> = None;
-    let deadline = tokio::time::sleep(bridge.no_answer);
+    let mut steps = bridge.steps.iter();
+    let deadline = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(deadline);
     loop {
-        if !open.iter().any(|o| *o) {
-            let (code, reason) = best.unwrap_or((480, "Temporarily Unavailable".to_owned()));
-            return Ringing::Failed(code, reason, Some("No binding answered".to_owned()));
+        if !fork.ringing() {
+            // The step is over (or was never started): ring the next one.
+            let Some(step) = steps.next() else {
+                let (code, reason) = best.unwrap_or((480, "Temporarily Unavailable".to_owned()));
+                return Ringing::Failed(code, reason, Some("No binding answered".to_owned()));
+            };
+            Box::pin(fork.start(&step.targets)).await;
+            deadline.as_mut().reset(tokio::time::Instant::now() + step.ring_for);
+            continue;
         }
         tokio::select! {
             ev = srv.event() => match ev {
                 Some(InviteEvent::Cancelled) | None => {
-                    Box::pin(cancel_all(client, branches, &open, bridge)).await;
+                    Box::pin(fork.cancel_ringing()).await;
                     return Ringing::Failed(487, "Request Terminated".into(), Some("Caller cancelled".into()));
                 }
                 Some(InviteEvent::Acked) => {}
             },
             _ = &mut deadline => {
-                Box::pin(cancel_all(client, branches, &open, bridge)).await;
-                return Ringing::Failed(480, "Temporarily Unavailable".into(), Some("No answer".into()));
+                Box::pin(fork.cancel_ringing()).await;
+                if steps.len() == 0 {
+                    return Ringing::Failed(480, "Temporarily Unavailable".into(), Some("No answer".into()));
+                }
             }
             _ = stop.cancelled() => {
-                Box::pin(cancel_all(client, branches, &open, bridge)).await;
+                Box::pin(fork.cancel_ringing()).await;
                 return Ringing::Failed(503, "Service Unavailable".into(), Some("Switch shutting down".into()));
             }
-            Some((i, r)) = b_rx.recv() => match r {
-                None => {
-                    open[i] = false;
-                    if best.as_ref().is_none_or(|(c, _)| rank(408) < rank(*c)) {
-                        best = Some((408, "Request Timeout".into()));
+            Some((i, r)) = b_rx.recv() => {
+                let ringing = std::mem::replace(&mut fork.branches[i].ringing, false);
+                match r {
+                    // A 2xx wins even from a branch already cancelled: its
+                    // callee picked up, and the call is still ringing.
+                    Some(r) if (200..300).contains(&r.status) => {
+                        Box::pin(fork.cancel_ringing()).await;
+                        return Ringing::Answered { winner: i, response: r };
                     }
-                }
-                Some(r) if r.status < 200 => {
-                    if r.status > 100 {
-                        let ct = r.headers.get("Content-Type").unwrap_or("application/sdp").to_owned();
-                        let mut extra: Vec<(&str, &str)> = vec![("Contact", a_contact)];
-                        let body = (!r.body.is_empty()).then(|| media.b_to_a(&r.body));
-                        if body.is_some() {
-                            extra.push(("Content-Type", ct.as_str()));
+                    // Whatever else a cancelled branch says no longer matters.
+                    _ if !ringing => {}
+                    None => {
+                        if best.as_ref().is_none_or(|(c, _)| rank(408) < rank(*c)) {
+                            best = Some((408, "Request Timeout".into()));
                         }
-                        let _ = srv.respond(r.status, &r.reason, &extra, body);
                     }
-                }
-                Some(r) if r.status < 300 => {
-                    open[i] = false;
-                    Box::pin(cancel_all(client, branches, &open, bridge)).await;
-                    return Ringing::Answered { winner: i, response: r };
-                }
-                Some(r) => {
-                    open[i] = false;
-                    if r.status >= 600 {
-                        Box::pin(cancel_all(client, branches, &open, bridge)).await;
-                        return Ringing::Failed(r.status, r.reason, Some("Declined by the callee".into()));
+                    Some(r) if r.status < 200 => {
+                        fork.branches[i].ringing = true;
+                        if r.status > 100 {
+                            let ct = r.headers.get("Content-Type").unwrap_or("application/sdp").to_owned();
+                            let mut extra: Vec<(&str, &str)> = vec![("Contact", a_contact)];
+                            let body = (!r.body.is_empty()).then(|| media.b_to_a(&r.body));
+                            if body.is_some() {
+                                extra.push(("Content-Type", ct.as_str()));
+                            }
+                            let _ = srv.respond(r.status, &r.reason, &extra, body);
+                        }
                     }
-                    if best.as_ref().is_none_or(|(c, _)| rank(r.status) < rank(*c)) {
-                        best = Some((r.status, r.reason));
+                    Some(r) => {
+                        if r.status >= 600 {
+                            Box::pin(fork.cancel_ringing()).await;
+                            return Ringing::Failed(r.status, r.reason, Some("Declined by the callee".into()));
+                        }
+                        if best.as_ref().is_none_or(|(c, _)| rank(r.status) < rank(*c)) {
+                            best = Some((r.status, r.reason));
+                        }
                     }
                 }
             },
-        }
-    }
-}
-
-/// CANCELs every branch still ringing (RFC 3261 §9.1: same Request-URI,
-/// Call-ID, From, To, CSeq number and branch as the INVITE).
-async fn cancel_all(client: &Client, branches: &[Option<(String, Outgoing)>], open: &[bool], bridge: &Bridge) {
-    for (i, b) in branches.iter().enumerate() {
-        let (Some((branch, invite)), true) = (b, open[i]) else { continue };
-        let keep = ["From", "To", "Call-ID"];
-        let mut headers: Vec<(String, String)> = invite.headers.iter().filter(|(n, _)| keep.contains(&n.as_str())).cloned().collect();
-        headers.push(("CSeq".to_owned(), "1 CANCEL".to_owned()));
-        let cancel = Outgoing { method: Method::Cancel, uri: invite.uri.clone(), headers, body: Vec::new(), branch: Some(branch.clone()) };
-        let t = &bridge.targets[i];
-        if let Err(e) = client.request(cancel, t.source, t.transport).await {
-            tracing::debug!(error = %e, "could not CANCEL a ringing binding");
         }
     }
 }

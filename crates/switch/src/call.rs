@@ -12,6 +12,7 @@ use crate::CallSettings;
 use sip::endpoint::{Client, Incoming, ReplyError};
 use sip::message::{self, SipUri};
 use std::sync::Arc;
+use std::time::Duration;
 use store::cdr::LiveCall;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -92,45 +93,54 @@ impl Calls {
             Err(refused) => return self.refuse(&mut req, &caller, refused).await,
         };
         let Some(slot) = slot else { unreachable!("admission passed the capacity check, which took a slot") };
-        match admitted.target.clone() {
+        let steps = match &admitted.target {
             Target::SipAccount(account) => {
-                let bindings = self.location.bindings(account, Instant::now());
-                if bindings.is_empty() {
-                    return self
-                        .refuse(&mut req, &caller, refused_after(&admitted, 480, "Temporarily Unavailable", "Destination not registered"))
-                        .await;
+                let targets = self.contacts(*account);
+                vec![b2bua::Step { targets, ring_for: self.settings.no_answer_timeout }]
+            }
+            Target::RingGroup(group) => {
+                let ring_for = Duration::from_secs(group.ring_timeout.max(1).unsigned_abs());
+                let members = group.members.iter().map(|&m| self.contacts(m));
+                if group.strategy == "sequential" {
+                    members.map(|targets| b2bua::Step { targets, ring_for }).collect()
+                } else {
+                    vec![b2bua::Step { targets: members.flatten().collect(), ring_for }]
                 }
-                let targets =
-                    bindings.into_iter().map(|b| b2bua::Contact { uri: b.contact, source: b.source, transport: b.transport }).collect();
-                let live_id = format!("{}-{}", caller.time_start, sip::endpoint::random_token());
-                let live = caller.call(
-                    live_id.clone(),
-                    (&admitted.trunk).into(),
-                    Some(admitted.dst_number.clone()),
-                    Some(admitted.did.number.clone()),
-                );
-                self.cdrs.open(live.clone());
-                let (cdrs, id) = (self.cdrs.clone(), live_id.clone());
-                let bridge = Bridge {
-                    on_answer: Box::new(move |at| cdrs.connect(&id, at)),
-                    targets,
-                    caller_name: caller.src_name.clone(),
-                    caller_number: caller.src_number.clone().unwrap_or_else(|| "anonymous".into()),
-                    dialled: admitted.did.number.clone(),
-                    sdp: admitted.sdp.clone(),
-                    no_answer: self.settings.no_answer_timeout,
-                    media: self.media.clone(),
-                };
-                let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
-                drop(slot);
-                self.cdrs.send(IncomingCdr::ending(&live, ended.connected_at, ended.code, ended.reason, ended.internal), Some(live_id));
-                Ok(())
             }
             Target::External(_) => {
                 let r = refused_after(&admitted, 503, "Service Unavailable", "Forwarding to external numbers is not available yet");
-                self.refuse(&mut req, &caller, r).await
+                return self.refuse(&mut req, &caller, r).await;
             }
+        };
+        let steps: Vec<b2bua::Step> = steps.into_iter().filter(|s| !s.targets.is_empty()).collect();
+        if steps.is_empty() {
+            let r = refused_after(&admitted, 480, "Temporarily Unavailable", "Destination not registered");
+            return self.refuse(&mut req, &caller, r).await;
         }
+        let live_id = format!("{}-{}", caller.time_start, sip::endpoint::random_token());
+        let live =
+            caller.call(live_id.clone(), (&admitted.trunk).into(), Some(admitted.dst_number.clone()), Some(admitted.did.number.clone()));
+        self.cdrs.open(live.clone());
+        let (cdrs, id) = (self.cdrs.clone(), live_id.clone());
+        let bridge = Bridge {
+            on_answer: Box::new(move |at| cdrs.connect(&id, at)),
+            steps,
+            caller_name: caller.src_name.clone(),
+            caller_number: caller.src_number.clone().unwrap_or_else(|| "anonymous".into()),
+            dialled: admitted.did.number.clone(),
+            sdp: admitted.sdp.clone(),
+            media: self.media.clone(),
+        };
+        let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
+        drop(slot);
+        self.cdrs.send(IncomingCdr::ending(&live, ended.connected_at, ended.code, ended.reason, ended.internal), Some(live_id));
+        Ok(())
+    }
+
+    /// Where a SIP account can be rung now: its live bindings.
+    fn contacts(&self, account: i64) -> Vec<b2bua::Contact> {
+        let bindings = self.location.bindings(account, Instant::now());
+        bindings.into_iter().map(|b| b2bua::Contact { uri: b.contact, source: b.source, transport: b.transport }).collect()
     }
 
     async fn refuse(&self, req: &mut Incoming, caller: &Caller, r: Refused) -> Result<(), ReplyError> {

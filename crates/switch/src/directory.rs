@@ -1,5 +1,5 @@
 //! The call-handling configuration in memory: trunks by domain, DIDs by
-//! number, customers' limits. Reloaded from the store when a change to any
+//! number, ring groups, customers' limits. Reloaded from the store when a change to any
 //! of them has been published, checked on every read: the store announces
 //! a change before the API answers, so a call placed right after an edit
 //! already sees it.
@@ -7,12 +7,12 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use store::directory::{CallConfig, CustomerRow, DidRow, TrunkRow};
+use store::directory::{CallConfig, CustomerRow, DidRow, RingGroupRow, TrunkRow};
 use store::Store;
 use tokio::sync::broadcast;
 
 /// The kinds whose changes affect call handling.
-const WATCHED: &[&str] = &["incoming_trunks", "available_did_numbers", "customers", "domain_settings", "sip_device_routes"];
+const WATCHED: &[&str] = &["incoming_trunks", "available_did_numbers", "ring_groups", "customers", "domain_settings", "sip_device_routes"];
 
 /// One consistent view of the configuration.
 #[derive(Debug, Default)]
@@ -20,6 +20,7 @@ pub struct Snapshot {
     /// By lower-case domain.
     pub trunks: HashMap<String, TrunkRow>,
     pub dids: HashMap<String, DidRow>,
+    pub ring_groups: HashMap<i64, RingGroupRow>,
     pub customers: HashMap<i64, CustomerRow>,
     pub capacity_reject_code: u16,
 }
@@ -29,6 +30,7 @@ impl From<CallConfig> for Snapshot {
         Snapshot {
             trunks: c.trunks.into_iter().filter_map(|t| Some((t.domain.clone()?.to_ascii_lowercase(), t))).collect(),
             dids: c.dids.into_iter().map(|d| (d.number.clone(), d)).collect(),
+            ring_groups: c.ring_groups.into_iter().map(|g| (g.id, g)).collect(),
             customers: c.customers.into_iter().map(|c| (c.id, c)).collect(),
             capacity_reject_code: c.capacity_reject_code,
         }

@@ -5,7 +5,7 @@
 
 use crate::directory::Snapshot;
 use crate::sdp::{self, SdpError};
-use store::directory::{DidRow, TrunkRow};
+use store::directory::{DidRow, RingGroupRow, TrunkRow};
 
 /// What an INVITE carries that admission looks at.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +23,8 @@ pub struct Invite<'a> {
 pub enum Target {
     /// Every binding of this SIP account rings.
     SipAccount(i64),
+    /// The group's members ring, all at once or in turn.
+    RingGroup(RingGroupRow),
     /// Forwarded to an external number over the termination routes.
     External(String),
 }
@@ -100,6 +102,11 @@ pub fn admit(snap: &Snapshot, invite: &Invite<'_>, capacity: CapacityCheck<'_>) 
     }
     let target = match (&did.destination_type, did.destination_id, &did.forward_number) {
         (Some(kind), Some(id), _) if kind == "sip_device_routes" => Target::SipAccount(id),
+        (Some(kind), Some(id), _) if kind == "ring_groups" => match snap.ring_groups.get(&id) {
+            Some(g) if g.customer_id == did.customer_id && !g.members.is_empty() => Target::RingGroup(g.clone()),
+            Some(g) if g.customer_id == did.customer_id => return Err(refuse(404, "Not Found", "Ring group has no members", t, d, n)),
+            _ => return Err(refuse(404, "Not Found", "DID has no destination", t, d, n)),
+        },
         (_, _, Some(fwd)) if !fwd.is_empty() => Target::External(fwd.clone()),
         _ => return Err(refuse(404, "Not Found", "DID has no destination", t, d, n)),
     };
@@ -115,7 +122,9 @@ pub fn admit(snap: &Snapshot, invite: &Invite<'_>, capacity: CapacityCheck<'_>) 
         match sdp::filter(invite.sdp, &codecs) {
             Ok(s) => Some(s),
             Err(SdpError::NoCommonCodec) => return Err(refuse(488, "Not Acceptable Here", "No allowed codec", t, d, n)),
-            Err(SdpError::Malformed(_)) => return Err(refuse(488, "Not Acceptable Here", "Malformed SDP offer", t, d, n)),
+            Err(SdpError::Malformed(_) | SdpError::BadAnswer(_)) => {
+                return Err(refuse(488, "Not Acceptable Here", "Malformed SDP offer", t, d, n))
+            }
         }
     };
     Ok(Admitted { trunk: trunk.clone(), did: did.clone(), dst_number: dialled.to_owned(), target, sdp })
@@ -202,6 +211,35 @@ mod tests {
         assert_eq!(a.target, Target::External("4930123".into()));
         let late = Invite { sdp: "", ..invite("1.in.pbx.test", "15550001", "x") };
         assert_eq!(admit(&s, &late, &mut yes).unwrap().sdp, None);
+    }
+
+    #[test]
+    fn a_ring_group_of_the_same_customer_with_members_is_a_target() {
+        let mut s = snap();
+        let group =
+            |id, customer_id, members: Vec<i64>| RingGroupRow { id, customer_id, strategy: "sequential".into(), ring_timeout: 20, members };
+        s.ring_groups.insert(1, group(1, 10, vec![7, 9]));
+        s.ring_groups.insert(2, group(2, 10, vec![]));
+        s.ring_groups.insert(3, group(3, 20, vec![8]));
+        for (number, group_id) in [("15550011", 1), ("15550012", 2), ("15550013", 3), ("15550014", 99)] {
+            let d = DidRow {
+                id: group_id,
+                customer_id: 10,
+                number: number.into(),
+                enabled: true,
+                destination_type: Some("ring_groups".into()),
+                destination_id: Some(group_id),
+                forward_number: None,
+            };
+            s.dids.insert(number.into(), d);
+        }
+        let mut yes = |_, _| true;
+        let a = admit(&s, &invite("1.in.pbx.test", "15550011", "x"), &mut yes).unwrap();
+        assert_eq!(a.target, Target::RingGroup(group(1, 10, vec![7, 9])));
+        assert_eq!(code(admit(&s, &invite("1.in.pbx.test", "15550012", "x"), &mut yes)), (404, "Ring group has no members"));
+        // Another customer's group, or one deleted meanwhile: as if no destination.
+        assert_eq!(code(admit(&s, &invite("1.in.pbx.test", "15550013", "x"), &mut yes)), (404, "DID has no destination"));
+        assert_eq!(code(admit(&s, &invite("1.in.pbx.test", "15550014", "x"), &mut yes)), (404, "DID has no destination"));
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub enum SdpError {
     NoCommonCodec,
     #[error("malformed SDP: {0}")]
     Malformed(&'static str),
+    #[error("the answer has {0}")]
+    BadAnswer(&'static str),
 }
 
 /// Keeps the audio formats whose codec is in `allowed`, ordered by
@@ -66,6 +68,43 @@ pub fn filter(sdp: &str, allowed: &[&str]) -> Result<String, SdpError> {
     }
     if any_audio {
         Ok(out)
+    } else {
+        Err(SdpError::NoCommonCodec)
+    }
+}
+
+/// Checks an answer against the offer it answers (RFC 3264 §6): one `m=`
+/// line per offered stream, of the same media, and every accepted audio
+/// stream keeps to codecs the offer listed, with at least one voice codec.
+pub fn check_answer(offer: &str, answer: &str) -> Result<(), SdpError> {
+    let (offer, answer) = (Parsed::new(offer)?, Parsed::new(answer)?);
+    if offer.media.len() != answer.media.len() {
+        return Err(SdpError::BadAnswer("a different number of media streams than offered"));
+    }
+    let mut any_audio = false;
+    for (o, a) in offer.media.iter().zip(&answer.media) {
+        if o.kind != a.kind {
+            return Err(SdpError::BadAnswer("media streams out of the offer's order"));
+        }
+        if a.kind != "audio" || a.port() == Some(0) {
+            continue;
+        }
+        let offered: Vec<&str> = o.formats.iter().filter_map(|pt| o.codec_of(pt)).collect();
+        let mut voice = false;
+        for pt in &a.formats {
+            let codec = a.codec_of(pt).ok_or(SdpError::BadAnswer("an unknown payload type"))?;
+            if !offered.iter().any(|c| c.eq_ignore_ascii_case(codec)) {
+                return Err(SdpError::BadAnswer("a codec the offer did not list"));
+            }
+            voice |= codec != "telephone-event";
+        }
+        if !voice {
+            return Err(SdpError::BadAnswer("no voice codec"));
+        }
+        any_audio = true;
+    }
+    if any_audio {
+        Ok(())
     } else {
         Err(SdpError::NoCommonCodec)
     }
@@ -216,6 +255,26 @@ mod tests {
         assert!(out.contains("m=video 5000"), "only audio is relayed: {out}");
         assert_eq!(audio_target(&out), Some("203.0.113.5:30000".parse().unwrap()));
         assert_eq!(audio_target("v=0\r\nm=audio 0 RTP/AVP 0\r\nc=IN IP4 1.2.3.4\r\n"), None, "a declined stream has no target");
+    }
+
+    #[test]
+    fn an_answer_keeps_to_the_offer() {
+        let offer = filter(OFFER, &["PCMA", "opus", "telephone-event"]).unwrap();
+        let answer = |m: &str| format!("v=0\r\no=- 2 2 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n{m}");
+        let good = answer("m=audio 7000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\nm=video 0 RTP/AVP 96\r\n");
+        assert_eq!(check_answer(&offer, &good), Ok(()));
+        // Opus under another dynamic number is still Opus.
+        let renumbered = answer("m=audio 7000 RTP/AVP 100\r\na=rtpmap:100 OPUS/48000/2\r\nm=video 0 RTP/AVP 96\r\n");
+        assert_eq!(check_answer(&offer, &renumbered), Ok(()));
+        let not_offered = answer("m=audio 7000 RTP/AVP 0\r\nm=video 0 RTP/AVP 96\r\n");
+        assert_eq!(check_answer(&offer, &not_offered), Err(SdpError::BadAnswer("a codec the offer did not list")));
+        let dtmf_only = answer("m=audio 7000 RTP/AVP 101\r\na=rtpmap:101 telephone-event/8000\r\nm=video 0 RTP/AVP 96\r\n");
+        assert_eq!(check_answer(&offer, &dtmf_only), Err(SdpError::BadAnswer("no voice codec")));
+        let one_stream = answer("m=audio 7000 RTP/AVP 8\r\n");
+        assert!(matches!(check_answer(&offer, &one_stream), Err(SdpError::BadAnswer(_))));
+        let rejected = answer("m=audio 0 RTP/AVP 8\r\nm=video 0 RTP/AVP 96\r\n");
+        assert_eq!(check_answer(&offer, &rejected), Err(SdpError::NoCommonCodec));
+        assert!(matches!(check_answer(&offer, "garbage"), Err(SdpError::Malformed(_))));
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod common;
 
 use common::{account, cdrs, customer_of, did, free_udp_port, scenario, sipp, sipp_available, trunk_of, wait_for};
 use domain::schema;
-use store::{Actor, Input, ListQuery, Scope, Store};
+use store::{Actor, Input, ListQuery, RelInput, Scope, Store};
 use switch::{CallSettings, Switch, SwitchConfig};
 
 /// A scenario fragment from `tests/sipp/*.part`.
@@ -87,30 +87,44 @@ async fn call(s: &Setup, carrier: (&str, &str), phone: (&str, &str)) -> (bool, b
 
 /// [`call`] given where the switch listens, the trunk domain and the phone's port.
 async fn call_to(server: std::net::SocketAddr, domain: &str, phone_port: u16, carrier: (&str, &str), phone: (&str, &str)) -> (bool, bool) {
+    let (carrier, phones) = call_phones(server, domain, carrier, &[(phone_port, phone.0, phone.1)]).await;
+    (carrier, phones[0])
+}
+
+/// One carrier call to 15550001 while several phones run their scenarios,
+/// each (port, scenario, fill). True for each that passed: (carrier, phones).
+async fn call_phones(server: std::net::SocketAddr, domain: &str, carrier: (&str, &str), phones: &[(u16, &str, &str)]) -> (bool, Vec<bool>) {
     let dir = std::env::temp_dir().join(format!("sb-b2bua-{}-{}", std::process::id(), rand::random::<u32>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let phone_xml = write_scenario(&dir, phone.0, phone.1);
+    let mut running = Vec::new();
+    for (n, (port, name, fill)) in phones.iter().enumerate() {
+        let d = dir.join(format!("phone-{n}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let phone_xml = write_scenario(&d, name, fill);
+        let port = port.to_string();
+        running.push(tokio::task::spawn_blocking(move || {
+            // The phone echoes the RTP it gets, so media flows both ways.
+            let out = run_sipp(&d, &["-sf", &phone_xml, "-p", &port, "-rtp_echo"]);
+            report("phone", &d, &out)
+        }));
+    }
     let carrier_xml = write_scenario(&dir, carrier.0, carrier.1);
     let csv = dir.join("call.csv");
     std::fs::write(&csv, format!("SEQUENTIAL\n15550001@{domain};4930111;8 0 101;\n")).unwrap();
     let server = server.to_string();
-    let port = phone_port.to_string();
-    let d = dir.clone();
-    let phone = tokio::task::spawn_blocking(move || {
-        // The phone echoes the RTP it gets, so media flows both ways.
-        let out = run_sipp(&d, &["-sf", &phone_xml, "-p", &port, "-rtp_echo"]);
-        report("phone", &d, &out)
-    });
-    // Let the phone's SIPp bind its port before the call arrives.
+    // Let the phones' SIPp bind their ports before the call arrives.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let d = dir.clone();
     let carrier = tokio::task::spawn_blocking(move || {
         let out = run_sipp(&d, &[&server, "-sf", &carrier_xml, "-inf", csv.to_str().unwrap(), "-p", &free_udp_port().to_string()]);
         report("carrier", &d, &out)
     });
-    let result = (carrier.await.unwrap(), phone.await.unwrap());
+    let carrier = carrier.await.unwrap();
+    let mut phones = Vec::new();
+    for p in running {
+        phones.push(p.await.unwrap());
+    }
     let _ = std::fs::remove_dir_all(&dir);
-    result
+    (carrier, phones)
 }
 
 async fn last_cdr(store: &Store, n: usize) -> store::Record {
@@ -170,9 +184,15 @@ async fn cancel_busy_and_no_answer_reach_the_carrier() {
     let cdr = last_cdr(&s.store, 2).await;
     assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("lega_disconnect_reason").as_str()), (Some(486), Some("Busy Here")));
 
+    let r = call(&s, ("carrier-refused.xml", "488"), ("phone-bad-answer.xml", "")).await;
+    assert_eq!(r, (true, true), "an answer with a codec never offered: BYE to the phone, 488 to the carrier");
+    let cdr = last_cdr(&s.store, 3).await;
+    assert_eq!(cdr.get("internal_reason").as_str(), Some("Callee's SDP answer is unusable: the answer has a codec the offer did not list"));
+    assert_eq!(cdr.get("time_connect").as_i64(), None, "never connected");
+
     let r = call(&s, ("carrier-refused.xml", "480"), ("phone-cancelled.xml", "")).await;
     assert_eq!(r, (true, true), "nobody answers in time: 480 to the carrier, CANCEL to the phone");
-    let cdr = last_cdr(&s.store, 3).await;
+    let cdr = last_cdr(&s.store, 4).await;
     assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("internal_reason").as_str()), (Some(480), Some("No answer")));
     assert_eq!(cdr.get("success").as_bool(), Some(false));
     assert_eq!(s.sw.active_calls(), 0);
@@ -316,4 +336,78 @@ async fn shutdown_hangs_up_calls_and_writes_their_cdrs() {
     assert_eq!(cdr.get("internal_reason").as_str(), Some("Switch shutting down"), "the CDR was written before the switch stopped");
     assert!(cdr.get("time_connect").as_i64().is_some());
     assert!(store.live_calls().await.unwrap().is_empty());
+}
+
+/// Registers `username` (a SIP account of the store) from a fresh port; the port.
+async fn register_phone(store: &Store, sw: &Switch, id: i64, username: &str, password: &str) -> u16 {
+    let port = free_udp_port();
+    let (server, user, pass) = (sw.udp_addr(), username.to_owned(), password.to_owned());
+    let ok = tokio::task::spawn_blocking(move || sipp(server, port, "register.xml", &user, &pass, 300, false));
+    assert!(ok.await.unwrap(), "{username} registers");
+    assert!(wait_for(store, id, |p| p.0).await.0);
+    port
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ring_group_rings_its_members_in_turn_or_all_at_once() {
+    if !sipp_available() {
+        return;
+    }
+    let (store, _db) = store::testing::sqlite().await;
+    let actor = Actor::system();
+    let first = account(&store, "member-1", "Member-Pass-1").await;
+    let c = customer_of(&store, first).await;
+    let second = {
+        let input = Input::default()
+            .with(&schema::SIP_ACCOUNTS, "username", "member-2")
+            .with(&schema::SIP_ACCOUNTS, "password", "Member-Pass-2")
+            .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
+        store.create(&schema::SIP_ACCOUNTS, &actor, input).await.unwrap().id()
+    };
+    let group = Input::default()
+        .with(&schema::RING_GROUPS, "name", "Sales")
+        .with(&schema::RING_GROUPS, "strategy", "sequential")
+        .with(&schema::RING_GROUPS, "ring_timeout", 5i64)
+        .with_rel(&schema::RING_GROUPS, "customer", RelInput::To("customers", c))
+        .with_rel(&schema::RING_GROUPS, "members", RelInput::Many(vec![first, second]));
+    let group = store.create(&schema::RING_GROUPS, &actor, group).await.unwrap().id();
+    let number = did(c, "15550001", true, None).with_rel(&schema::DID_NUMBERS, "destination", RelInput::To("ring_groups", group));
+    store.create(&schema::DID_NUMBERS, &actor, number).await.unwrap();
+    let (_, domain) = trunk_of(&store, c).await;
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), SwitchConfig::default()).await.unwrap();
+    let port_1 = register_phone(&store, &sw, first, "member-1", "Member-Pass-1").await;
+    let port_2 = register_phone(&store, &sw, second, "member-2", "Member-Pass-2").await;
+
+    // In turn: the first member rings for 5 s unanswered and is cancelled, then the second answers.
+    let (carrier, callee) = callee_hangs_up();
+    let started = std::time::Instant::now();
+    let phones = [(port_1, "phone-cancelled.xml", ""), (port_2, "phone-answer.xml", callee.as_str())];
+    let (carrier_ok, phones_ok) = call_phones(sw.udp_addr(), &domain, ("carrier-call.xml", &carrier), &phones).await;
+    assert_eq!((carrier_ok, phones_ok), (true, vec![true, true]), "sequential: carrier, first member, second member");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(5), "the first member rang its full time");
+    let cdr = last_cdr(&store, 1).await;
+    assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("internal_reason").as_str()), (Some(200), Some("Callee hung up")));
+
+    // All at once: the first member answers at once, the second is cancelled.
+    let all = Input::default().with(&schema::RING_GROUPS, "strategy", "simultaneous");
+    store.update(&schema::RING_GROUPS, &actor, group, all).await.unwrap();
+    let (carrier, callee) = caller_hangs_up();
+    let started = std::time::Instant::now();
+    let phones = [(port_1, "phone-answer.xml", callee.as_str()), (port_2, "phone-cancelled.xml", "")];
+    let (carrier_ok, phones_ok) = call_phones(sw.udp_addr(), &domain, ("carrier-call.xml", &carrier), &phones).await;
+    assert_eq!((carrier_ok, phones_ok), (true, vec![true, true]), "simultaneous: carrier, answering member, cancelled member");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "nobody waited for a step to time out");
+    let cdr = last_cdr(&store, 2).await;
+    assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("lega_disconnect_reason").as_str()), (Some(200), Some("BYE")));
+
+    // Nobody answers: each member rings in turn, then 480 to the carrier.
+    let seq = Input::default().with(&schema::RING_GROUPS, "strategy", "sequential");
+    store.update(&schema::RING_GROUPS, &actor, group, seq).await.unwrap();
+    let phones = [(port_1, "phone-cancelled.xml", ""), (port_2, "phone-cancelled.xml", "")];
+    let (carrier_ok, phones_ok) = call_phones(sw.udp_addr(), &domain, ("carrier-refused.xml", "480"), &phones).await;
+    assert_eq!((carrier_ok, phones_ok), (true, vec![true, true]), "unanswered: carrier, both members cancelled in turn");
+    let cdr = last_cdr(&store, 3).await;
+    assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("internal_reason").as_str()), (Some(480), Some("No answer")));
+    assert_eq!(sw.active_calls(), 0);
+    sw.shutdown().await;
 }

@@ -589,3 +589,111 @@ async fn a_deleted_credential_stops_working_at_once() {
         assert_eq!(me.get(&format!("{CU}/customers")).await.0, 401);
     }
 }
+
+#[tokio::test]
+async fn ring_groups_list_their_members_in_order_within_one_customer() {
+    for app in spawn_apps().await {
+        let be = app.backend;
+        let a = customer(&app, "A", json!({})).await;
+        let b_id = customer(&app, "B", json!({})).await;
+        let account = |user: &str, c: &str| json!({ "data": { "type": "sip_device_routes", "attributes": { "username": user }, "relationships": { "customer": rel("customers", c) } } });
+        let mut ids = Vec::new();
+        for (user, c) in [("rg-1", &a), ("rg-2", &a), ("rg-3", &a), ("rg-b", &b_id)] {
+            let (s, b) = app.post(&format!("{OP}/sip_device_routes"), account(user, c)).await;
+            assert_eq!(s, 201, "{be}: {b}");
+            ids.push(b["data"]["id"].as_str().unwrap().to_owned());
+        }
+        let members = |list: &[&String]| json!({ "data": list.iter().map(|id| json!({ "type": "sip_device_routes", "id": id })).collect::<Vec<_>>() });
+
+        // Created with defaults; members answered in the given order.
+        let (s, b) = app
+            .post(
+                &format!("{OP}/ring_groups?include=members"),
+                json!({ "data": { "type": "ring_groups", "attributes": { "name": "Sales" },
+                    "relationships": { "customer": rel("customers", &a), "members": members(&[&ids[2], &ids[0]]) } } }),
+            )
+            .await;
+        assert_eq!(s, 201, "{be}: {b}");
+        assert_eq!(b["data"]["attributes"]["strategy"], "simultaneous");
+        assert_eq!(b["data"]["attributes"]["ring_timeout"], 20);
+        let linkage = &b["data"]["relationships"]["members"]["data"];
+        assert_eq!(linkage[0]["id"], ids[2].as_str());
+        assert_eq!(linkage[1]["id"], ids[0].as_str());
+        assert_eq!(b["included"].as_array().unwrap().len(), 2);
+        let group = b["data"]["id"].as_str().unwrap().to_owned();
+
+        // Another customer's account, a duplicate, a to-one shape: 422, nothing changed.
+        for bad in [members(&[&ids[0], &ids[3]]), members(&[&ids[0], &ids[0]]), rel("sip_device_routes", &ids[1])] {
+            let (s, b) = app
+                .patch(
+                    &format!("{OP}/ring_groups/{group}"),
+                    json!({ "data": { "type": "ring_groups", "id": group, "relationships": { "members": bad } } }),
+                )
+                .await;
+            assert_eq!(s, 422, "{be}: {b}");
+            assert_eq!(b["errors"][0]["source"]["pointer"], "/data/relationships/members", "{b}");
+        }
+        let (s, b) = app.get(&format!("{OP}/ring_groups/{group}/relationships/members")).await;
+        assert_eq!(s, 200);
+        assert_eq!(b["data"].as_array().unwrap().len(), 2, "{be}: {b}");
+
+        // A DID rings the group; the customer sees and edits it in its own API.
+        let (s, b) = app
+            .post(
+                &format!("{OP}/available_did_numbers"),
+                json!({ "data": { "type": "available_did_numbers", "attributes": { "number": "3725550100" },
+                    "relationships": { "customer": rel("customers", &a), "destination": rel("ring_groups", &group) } } }),
+            )
+            .await;
+        assert_eq!(s, 201, "{be}: {b}");
+        let did = b["data"]["id"].as_str().unwrap().to_owned();
+        let (ua, pa) = app.customer_credential(&a).await;
+        let me = app.as_user(&ua, &pa);
+        let (s, b) = me
+            .patch(
+                &format!("{CU}/ring_groups/{group}"),
+                json!({ "data": { "type": "ring_groups", "id": group, "attributes": { "strategy": "sequential", "ring_timeout": 15 },
+                    "relationships": { "members": members(&[&ids[0], &ids[1], &ids[2]]) } } }),
+            )
+            .await;
+        assert_eq!(s, 200, "{be}: {b}");
+        let (s, b) = me.get(&format!("{CU}/ring_groups/{group}/members")).await;
+        assert_eq!(s, 200);
+        let names: Vec<&str> = b["data"].as_array().unwrap().iter().map(|x| x["attributes"]["username"].as_str().unwrap()).collect();
+        assert_eq!(names, ["rg-1", "rg-2", "rg-3"], "{be}");
+        let (s, b) = me
+            .patch(
+                &format!("{CU}/ring_groups/{group}"),
+                json!({ "data": { "type": "ring_groups", "id": group, "attributes": { "ring_timeout": 1 } } }),
+            )
+            .await;
+        assert_eq!(s, 422, "{be}: {b}");
+        // Customer B cannot see it, nor put its account into it.
+        let (ub, pb) = app.customer_credential(&b_id).await;
+        let them = app.as_user(&ub, &pb);
+        assert_eq!(them.get(&format!("{CU}/ring_groups/{group}")).await.0, 404);
+        let (s, _) = them
+            .post(
+                &format!("{CU}/ring_groups"),
+                json!({ "data": { "type": "ring_groups", "attributes": { "name": "Steal" }, "relationships": { "members": members(&[&ids[0]]) } } }),
+            )
+            .await;
+        assert_eq!(s, 422, "{be}");
+
+        // CSV lists the members in order.
+        let (s, csv) = app.get_text(&format!("{OP}/ring_groups.csv")).await;
+        assert_eq!(s, 200);
+        assert!(csv.lines().next().unwrap().ends_with("customer_id,members_ids"), "{csv}");
+        assert!(csv.contains(&format!("{},{} {} {}", a, ids[0], ids[1], ids[2])), "{csv}");
+
+        // Deleting a member takes it out of the group; deleting the group frees the DID.
+        assert_eq!(app.delete(&format!("{OP}/sip_device_routes/{}", ids[1])).await.0, 204);
+        let (_, b) = app.get(&format!("{OP}/ring_groups/{group}")).await;
+        let left: Vec<&str> =
+            b["data"]["relationships"]["members"]["data"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap()).collect();
+        assert_eq!(left, [ids[0].as_str(), ids[2].as_str()], "{be}");
+        assert_eq!(me.delete(&format!("{CU}/ring_groups/{group}")).await.0, 204);
+        let (_, b) = app.get(&format!("{OP}/available_did_numbers/{did}")).await;
+        assert_eq!(b["data"]["relationships"]["destination"]["data"], Json::Null, "{be}");
+    }
+}

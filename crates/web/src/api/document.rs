@@ -102,15 +102,25 @@ impl<'a> Shape<'a> {
             out.push_str(",\"related\":");
             self.write_link(res, id, &["/", r.name], out);
             out.push_str("},\"data\":");
-            match rec.rel(r) {
-                Some((t, rid)) => {
-                    out.push_str("{\"type\":");
-                    json_str(t, out);
-                    out.push_str(",\"id\":\"");
-                    let _ = write!(out, "{rid}");
-                    out.push_str("\"}");
+            let linkage = |(t, rid): (&str, i64), out: &mut String| {
+                out.push_str("{\"type\":");
+                json_str(t, out);
+                let _ = write!(out, ",\"id\":\"{rid}\"}}");
+            };
+            if r.many {
+                out.push('[');
+                for (i, target) in rec.rel_ids(r).into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    linkage(target, out);
                 }
-                None => out.push_str("null"),
+                out.push(']');
+            } else {
+                match rec.rel(r) {
+                    Some(target) => linkage(target, out),
+                    None => out.push_str("null"),
+                }
             }
             out.push('}');
         }
@@ -304,15 +314,23 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, w: &
             let linkage = value
                 .get("data")
                 .ok_or_else(|| ApiError::bad_request(format!("relationships.{name} needs a data member.")).pointer(pointer.clone()))?;
-            let to = if linkage.is_null() {
-                RelInput::None
-            } else {
+            let target = |linkage: &Json| -> ApiResult<(&'static str, i64)> {
                 let t = linkage.get("type").and_then(Json::as_str).unwrap_or_default();
                 let t = r
                     .canonical_type(t)
                     .ok_or_else(|| ApiError::invalid(name, &format!("must be of type {}", r.targets.join(" or ")), true))?;
                 let id = linkage.get("id").and_then(parse_id).ok_or_else(|| ApiError::invalid(name, "needs a valid id", true))?;
-                RelInput::To(t, id)
+                Ok((t, id))
+            };
+            let to = match (r.many, linkage) {
+                (true, Json::Array(items)) => RelInput::Many(items.iter().map(|l| target(l).map(|(_, id)| id)).collect::<ApiResult<_>>()?),
+                (true, _) => return Err(ApiError::invalid(name, "needs an array of resource identifiers", true)),
+                (false, Json::Null) => RelInput::None,
+                (false, Json::Array(_)) => return Err(ApiError::invalid(name, "takes one resource identifier, not an array", true)),
+                (false, l) => {
+                    let (t, id) = target(l)?;
+                    RelInput::To(t, id)
+                }
             };
             input.rels.push((r, to));
         }
@@ -329,7 +347,7 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, w: &
 pub fn csv_header(res: &Resource) -> Vec<String> {
     let mut h: Vec<String> = res.fields.iter().filter(|f| f.mode != Mode::Hashed).map(|f| f.name.to_owned()).collect();
     for r in res.rels {
-        h.push(format!("{}_id", r.name));
+        h.push(if r.many { format!("{}_ids", r.name) } else { format!("{}_id", r.name) });
         if r.type_column.is_some() {
             h.push(format!("{}_type", r.name));
         }
@@ -342,6 +360,10 @@ pub fn csv_row(rec: &Record) -> Vec<String> {
     let mut row: Vec<String> =
         res.fields.iter().filter(|f| f.mode != Mode::Hashed).map(|f| validate::to_cell(f.kind, rec.field(f))).collect();
     for r in res.rels {
+        if r.many {
+            row.push(rec.rel_ids(r).iter().map(|(_, id)| id.to_string()).collect::<Vec<_>>().join(" "));
+            continue;
+        }
         let rel = rec.rel(r);
         row.push(rel.map(|(_, id)| id.to_string()).unwrap_or_default());
         if r.type_column.is_some() {

@@ -123,7 +123,7 @@ impl From<store::Error> for ApiError {
         match e {
             store::Error::NotFound => ApiError::route_not_found(),
             store::Error::Invalid(f) => {
-                let rel = matches!(f.field.as_str(), "customer" | "destination" | "gateway" | "default_termination_route");
+                let rel = domain::schema::RESOURCES.iter().any(|r| r.rel(&f.field).is_some());
                 ApiError::invalid(&f.field, &f.message, rel)
             }
             store::Error::IdTaken(id) => {

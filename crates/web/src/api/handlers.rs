@@ -10,7 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use domain::schema::{self, Resource};
+use domain::schema::{self, Rel, Resource};
 use futures_util::StreamExt;
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashSet};
@@ -98,7 +98,7 @@ async fn included(ctx: &Ctx, res: &Resource, p: &Params, records: &[Record]) -> 
             ApiError::bad_param("Invalid field", "112", "include", format!("{path} is not a valid includable relationship of {}", res.kind))
         })?;
         for rec in records {
-            if let Some((t, id)) = rec.rel(rel) {
+            for (t, id) in rec.rel_ids(rel) {
                 if let Some(target) = schema::resource(t) {
                     wanted.entry(target.kind).or_default().push(id);
                 }
@@ -283,23 +283,30 @@ pub async fn delete(ctx: Ctx, Path((kind, id)): Path<(String, String)>) -> ApiRe
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn related_record(ctx: &Ctx, kind: &str, id: &str, rel: &str) -> ApiResult<(&'static Resource, Option<Record>)> {
+/// The related records of one relationship (one or none for a to-one),
+/// in the relationship's order.
+async fn related_records(ctx: &Ctx, kind: &str, id: &str, rel: &str) -> ApiResult<(&'static Rel, Vec<Record>)> {
     let res = ctx.resource(kind)?;
     let rec = ctx.record(res, id).await?;
     let r = res.rel(rel).ok_or_else(ApiError::route_not_found)?;
-    let Some((t, rid)) = rec.rel(r) else { return Ok((res, None)) };
+    let targets = rec.rel_ids(r);
+    let Some((t, _)) = targets.first() else { return Ok((r, Vec::new())) };
     let target = schema::resource(t).filter(|x| x.methods(ctx.customer).list).ok_or_else(ApiError::route_not_found)?;
-    match ctx.app.store().get(target, ctx.scope(), rid).await {
-        Ok(r) => Ok((target, Some(r))),
-        Err(store::Error::NotFound) => Ok((target, None)),
-        Err(e) => Err(e.into()),
-    }
+    let ids: Vec<i64> = targets.iter().map(|(_, id)| *id).collect();
+    let mut found = ctx.app.store().get_many(target, ctx.scope(), &ids).await?;
+    found.sort_by_key(|x| ids.iter().position(|&i| i == x.id()));
+    Ok((r, found))
 }
 
 pub async fn related(ctx: Ctx, Path((kind, id, rel)): Path<(String, String, String)>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
     let p = params::parse(raw.as_deref())?;
-    let (_, rec) = related_record(&ctx, &kind, &id, &rel).await?;
-    let data = rec.as_ref().map_or_else(|| "null".to_owned(), |r| ctx.shape(&p).object_text(r));
+    let (r, recs) = related_records(&ctx, &kind, &id, &rel).await?;
+    let shape = ctx.shape(&p);
+    let data = match (r.many, recs.first()) {
+        (true, _) => format!("[{}]", recs.iter().map(|x| shape.object_text(x)).collect::<Vec<_>>().join(",")),
+        (false, Some(x)) => shape.object_text(x),
+        (false, None) => "null".to_owned(),
+    };
     Ok(document(&data, &[], None, None).into_response())
 }
 
@@ -307,7 +314,8 @@ pub async fn relationship(ctx: Ctx, Path((kind, id, rel)): Path<(String, String,
     let res = ctx.resource(&kind)?;
     let rec = ctx.record(res, &id).await?;
     let r = res.rel(&rel).ok_or_else(ApiError::route_not_found)?;
-    let data = rec.rel(r).map_or(Json::Null, |(t, rid)| json!({ "type": t, "id": rid.to_string() }));
+    let linkage = |(t, rid): (&str, i64)| json!({ "type": t, "id": rid.to_string() });
+    let data = if r.many { Json::Array(rec.rel_ids(r).into_iter().map(linkage).collect()) } else { rec.rel(r).map_or(Json::Null, linkage) };
     Ok(JsonApi(json!({ "links": { "self": format!("{}/{kind}/{id}/relationships/{rel}", ctx.base) }, "data": data })).into_response())
 }
 

@@ -48,11 +48,10 @@ fn resource_schema(res: &Resource, customer: bool) -> Json {
     }
     let mut rels = Map::new();
     for r in res.rels {
-        rels.insert(
-            r.name.into(),
-            json!({ "type": "object", "properties": { "data": { "type": "object", "nullable": !r.required,
-                "properties": { "type": { "type": "string", "enum": r.targets }, "id": { "type": "string" } } } } }),
-        );
+        let linkage = json!({ "type": "object", "nullable": !r.required && !r.many,
+            "properties": { "type": { "type": "string", "enum": r.targets }, "id": { "type": "string" } } });
+        let data = if r.many { json!({ "type": "array", "items": linkage }) } else { linkage };
+        rels.insert(r.name.into(), json!({ "type": "object", "properties": { "data": data } }));
     }
     json!({
         "type": "object",
@@ -109,7 +108,7 @@ pub fn build(customer: bool, server: &str) -> Json {
                 params.push(json!({ "name": format!("filter[{}]", f.name), "in": "query", "schema": { "type": "string" } }));
             }
         }
-        for r in res.rels {
+        for r in res.rels.iter().filter(|r| !r.many) {
             params.push(json!({ "name": format!("filter[{}.id]", r.name), "in": "query", "schema": { "type": "string" } }));
         }
         let mut coll = Map::new();

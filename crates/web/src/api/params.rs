@@ -74,7 +74,7 @@ pub fn queryable(f: &domain::Field) -> bool {
 
 /// Resolves a filter name to (column, kind, operator).
 fn resolve(res: &Resource, name: &str) -> Option<(&'static str, Kind, Op)> {
-    if let Some(rel) = name.strip_suffix(".id").and_then(|r| res.rel(r)) {
+    if let Some(rel) = name.strip_suffix(".id").and_then(|r| res.rel(r)).filter(|r| !r.many) {
         return Some((rel.column, Kind::Int { min: 1, max: i64::MAX }, Op::Eq));
     }
     if let Some(f) = res.filter_field(name).filter(|f| queryable(f)) {
