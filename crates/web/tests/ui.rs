@@ -196,6 +196,7 @@ async fn operator_and_customer_in_a_browser() {
         "customers",
         "numbers",
         "sip-accounts",
+        "ring-groups",
         "incoming-trunks",
         "incoming-cdrs",
         "termination-cdrs",
@@ -245,6 +246,7 @@ async fn operator_and_customer_in_a_browser() {
     for slug in [
         "numbers",
         "sip-accounts",
+        "ring-groups",
         "incoming-trunks",
         "incoming-cdrs",
         "termination-cdrs",

@@ -119,8 +119,10 @@ impl FormState {
                     s.values.insert(f.name.to_owned(), split(f.kind, plain(f.kind, rec.field(f))));
                 }
                 Item::Rel(r) => {
-                    if let Some((_, id)) = rec.rel(r) {
-                        s.values.insert(it.name(), vec![id.to_string()]);
+                    let ids = rec.rel_ids(r);
+                    if !ids.is_empty() {
+                        let text = ids.iter().map(|(kind, id)| rel_value(r, kind, *id)).collect::<Vec<_>>().join(", ");
+                        s.values.insert(it.name(), vec![text]);
                     }
                 }
             }
@@ -180,9 +182,19 @@ pub fn record_name(rec: &Record) -> String {
     ["name", "username", "number"].iter().find_map(|n| rec.get(n).as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-/// Choices of a relationship input; `None` when there are too many for a
-/// select (the input then takes an id).
-pub type Options = HashMap<&'static str, Option<Vec<(i64, String)>>>;
+/// A relationship's value in a form: the id, or `type:id` when the
+/// relationship may point at several types (a number's destination).
+fn rel_value(r: &Rel, kind: &str, id: i64) -> String {
+    if r.targets.len() > 1 {
+        format!("{kind}:{id}")
+    } else {
+        id.to_string()
+    }
+}
+
+/// Choices of a relationship input, per target type: (type, id, name).
+/// `None` when there are too many for a select (the input then takes ids).
+pub type Options = HashMap<&'static str, Option<Vec<(&'static str, i64, String)>>>;
 
 const MAX_OPTIONS: u64 = 500;
 
@@ -190,11 +202,17 @@ pub async fn options(v: &Viewer, items: &[Item]) -> Result<Options, store::Error
     let mut out = Options::new();
     for it in items {
         let Item::Rel(r) = it else { continue };
-        let Some(target) = schema::resource(r.targets[0]) else { continue };
-        let q = ListQuery { limit: MAX_OPTIONS, ..ListQuery::default() };
-        let page = v.app.store().list(target, v.scope(), &q).await?;
-        let labelled = (!page.has_more).then(|| page.records.iter().map(|rec| (rec.id(), record_name(rec))).collect());
-        out.insert(r.name, labelled);
+        let mut all = Some(Vec::new());
+        for kind in r.targets {
+            let Some(target) = schema::resource(kind).filter(|t| t.methods(v.is_customer()).list) else { continue };
+            let q = ListQuery { limit: MAX_OPTIONS, ..ListQuery::default() };
+            let page = v.app.store().list(target, v.scope(), &q).await?;
+            match (&mut all, page.has_more) {
+                (Some(list), false) => list.extend(page.records.iter().map(|rec| (target.kind, rec.id(), record_name(rec)))),
+                _ => all = None,
+            }
+        }
+        out.insert(r.name, all);
     }
     Ok(out)
 }
@@ -320,25 +338,62 @@ fn input(v: &Viewer, it: &Item, state: &FormState, opts: &Options, b: &mut Strin
                         );
                     }
                 },
+                Item::Rel(r) if r.many => {
+                    // An ordered list: ids in ring order, typed; the choices are listed below.
+                    let _ = write!(
+                        b,
+                        "<input type=\"text\" id=\"{id}\" name=\"{}\" value=\"{}\" inputmode=\"numeric\"{req}{invalid} autocomplete=\"off\">",
+                        Esc(&name),
+                        Esc(value)
+                    );
+                    let choices = opts.get(r.name).and_then(Option::as_ref);
+                    let listed: Vec<String> =
+                        choices.map_or_else(Vec::new, |l| l.iter().map(|(_, oid, text)| format!("{text} (#{oid})")).collect());
+                    let _ = write!(b, "<p class=\"hint\">{}", Esc(v.t("IDs in order, comma-separated.")));
+                    if !listed.is_empty() {
+                        let _ = write!(b, " {} {}", Esc(v.t("Available:")), Esc(&listed.join(", ")));
+                    }
+                    b.push_str("</p>");
+                }
                 Item::Rel(r) => match opts.get(r.name) {
                     Some(Some(list)) => {
                         let _ = write!(b, "<select id=\"{id}\" name=\"{}\"{req}{invalid}>", Esc(&name));
                         if !r.required || value.is_empty() {
                             let _ = write!(b, "<option value=\"\">{}</option>", Esc(v.t("— none —")));
                         }
-                        for (oid, text) in list {
-                            let sel = if oid.to_string() == value { " selected" } else { "" };
-                            let _ = write!(b, "<option value=\"{oid}\"{sel}>{} (#{oid})</option>", Esc(text));
+                        let grouped = r.targets.len() > 1;
+                        for kind in r.targets {
+                            let of_kind: Vec<_> = list.iter().filter(|(k, _, _)| k == kind).collect();
+                            if grouped {
+                                if of_kind.is_empty() {
+                                    continue;
+                                }
+                                let group = super::tabs::tab_of(kind).map_or(*kind, |t| t.title);
+                                let _ = write!(b, "<optgroup label=\"{}\">", Esc(v.t(group)));
+                            }
+                            for (k, oid, text) in of_kind {
+                                let val = rel_value(r, k, *oid);
+                                let sel = if val == value { " selected" } else { "" };
+                                let _ = write!(b, "<option value=\"{}\"{sel}>{} (#{oid})</option>", Esc(&val), Esc(text));
+                            }
+                            if grouped {
+                                b.push_str("</optgroup>");
+                            }
                         }
                         b.push_str("</select>");
                     }
                     _ => {
-                        let _ = write!(
-                            b,
-                            "<input type=\"number\" id=\"{id}\" name=\"{}\" value=\"{}\" min=\"1\"{req}{invalid}>",
-                            Esc(&name),
-                            Esc(value)
-                        );
+                        let ty = if r.targets.len() > 1 { "text" } else { "number" };
+                        let _ =
+                            write!(b, "<input type=\"{ty}\" id=\"{id}\" name=\"{}\" value=\"{}\"{req}{invalid}>", Esc(&name), Esc(value));
+                        if r.targets.len() > 1 {
+                            let _ = write!(
+                                b,
+                                "<p class=\"hint\">{} {}</p>",
+                                Esc(v.t("Type and id, e.g.")),
+                                Esc(&format!("{}:12", r.targets[0]))
+                            );
+                        }
                     }
                 },
                 Item::Id => {
@@ -434,6 +489,20 @@ pub fn parse(items: &[Item], form: &FormBody, creating: bool) -> Result<Input, F
                     }
                 }
             }
+            Item::Rel(r) if r.many => {
+                let ids: Result<Vec<i64>, _> = raw
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.parse::<i64>().ok().filter(|i| *i >= 1).ok_or(()))
+                    .collect();
+                match ids {
+                    Ok(ids) if ids.is_empty() && creating => {}
+                    Ok(ids) => input.rels.push((r, RelInput::Many(ids))),
+                    Err(()) => {
+                        state.errors.insert(name, "needs ids separated by commas".into());
+                    }
+                }
+            }
             Item::Rel(r) => {
                 let raw = raw.trim();
                 if raw.is_empty() {
@@ -442,8 +511,13 @@ pub fn parse(items: &[Item], form: &FormBody, creating: bool) -> Result<Input, F
                     }
                     continue;
                 }
-                match raw.parse::<i64>() {
-                    Ok(id) if id >= 1 => input.rels.push((r, RelInput::To(r.targets[0], id))),
+                // `type:id` for a relationship of several types, else an id.
+                let (kind, id) = match raw.split_once(':') {
+                    Some((k, i)) => (r.canonical_type(k.trim()), i.trim()),
+                    None => (Some(r.targets[0]), raw),
+                };
+                match (kind, id.parse::<i64>()) {
+                    (Some(kind), Ok(id)) if id >= 1 => input.rels.push((r, RelInput::To(kind, id))),
                     _ => {
                         state.errors.insert(name, "needs a valid id".into());
                     }

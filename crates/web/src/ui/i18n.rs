@@ -126,6 +126,8 @@ pub const ERROR_MESSAGES: &[&str] = &[
     "must exist",
     "can only be set by the operator",
     "can't be set together with a destination: a number rings one thing",
+    "needs ids separated by commas",
+    "can have at most {} members",
     "The customer has reached its SIP account limit ({}); no more SIP accounts can be created",
 ];
 
@@ -177,6 +179,9 @@ pub const MESSAGES: &[&str] = &[
     "The record identified by this id could not be found.",
     "Times are UTC.",
     "— none —",
+    "IDs in order, comma-separated.",
+    "Available:",
+    "Type and id, e.g.",
 ];
 
 #[cfg(test)]

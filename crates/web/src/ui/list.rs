@@ -156,7 +156,7 @@ pub async fn names(v: &Viewer, res: &Resource, columns: &[&Column], records: &[R
     for c in columns {
         let Col::RelName(rel_name, field) = c.col else { continue };
         let Some(rel) = res.rel(rel_name) else { continue };
-        let mut ids: Vec<i64> = records.iter().filter_map(|r| r.rel(rel).map(|(_, id)| id)).collect();
+        let mut ids: Vec<i64> = records.iter().flat_map(|r| r.rel_ids(rel)).map(|(_, id)| id).collect();
         ids.sort_unstable();
         ids.dedup();
         let Some(target) = schema::resource(rel.targets[0]) else { continue };
@@ -339,7 +339,10 @@ fn row(v: &Viewer, tab: &Tab, columns: &[&Column], rec: &Record, names: &HashMap
             Col::RelId(r) => {
                 let rel = res.rel(r).expect("checked by a test");
                 b.push_str("<td class=\"num\">");
-                if let Some((kind, rid)) = rec.rel(rel) {
+                for (i, (kind, rid)) in rec.rel_ids(rel).into_iter().enumerate() {
+                    if i > 0 {
+                        b.push_str(", ");
+                    }
                     match tabs::tab_of(kind).filter(|t| visible(v, t)) {
                         Some(t) => {
                             let _ = write!(b, "<a href=\"{}/{}/{rid}\">{rid}</a>", v.base, t.slug);
@@ -353,8 +356,9 @@ fn row(v: &Viewer, tab: &Tab, columns: &[&Column], rec: &Record, names: &HashMap
             }
             Col::RelName(r, _) => {
                 let rel = res.rel(r).expect("checked by a test");
-                let name = rec.rel(rel).and_then(|(_, rid)| names.get(&(rel.name, rid)));
-                let _ = write!(b, "<td>{}</td>", Esc(name.map_or("", String::as_str)));
+                let listed: Vec<&str> =
+                    rec.rel_ids(rel).iter().filter_map(|(_, rid)| names.get(&(rel.name, *rid))).map(String::as_str).collect();
+                let _ = write!(b, "<td>{}</td>", Esc(&listed.join(", ")));
             }
         }
     }

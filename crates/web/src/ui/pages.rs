@@ -243,13 +243,14 @@ pub async fn show<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>, Qu
 
 /// The names of a record's related records (a customer's name, a
 /// gateway's), where the viewer may see them.
-async fn rel_names(v: &Viewer, rec: &Record) -> HashMap<&'static str, String> {
+async fn rel_names(v: &Viewer, rec: &Record) -> HashMap<(&'static str, i64), String> {
     let mut out = HashMap::new();
     for r in rec.res.rels {
-        let Some((kind, id)) = rec.rel(r) else { continue };
-        let Some(target) = schema::resource(kind).filter(|t| t.methods(v.is_customer()).list) else { continue };
-        if let Ok(related) = v.app.store().get(target, v.scope(), id).await {
-            out.insert(r.name, form::record_name(&related));
+        for (kind, id) in rec.rel_ids(r) {
+            let Some(target) = schema::resource(kind).filter(|t| t.methods(v.is_customer()).list) else { continue };
+            if let Ok(related) = v.app.store().get(target, v.scope(), id).await {
+                out.insert((r.name, id), form::record_name(&related));
+            }
         }
     }
     out
@@ -259,7 +260,7 @@ fn show_page(
     v: &Viewer,
     tab: &Tab,
     rec: &Record,
-    names: &HashMap<&'static str, String>,
+    names: &HashMap<(&'static str, i64), String>,
     note: Option<&str>,
     status: StatusCode,
 ) -> Response {
@@ -314,10 +315,13 @@ fn show_page(
             continue;
         }
         let _ = write!(b, "<dt>{}</dt><dd>", Esc(v.t(&label(r.name))));
-        if let Some((kind, rid)) = rec.rel(r) {
+        for (i, (kind, rid)) in rec.rel_ids(r).into_iter().enumerate() {
+            if i > 0 {
+                b.push_str(", ");
+            }
             match tabs::tab_of(kind).filter(|t| visible(v, t)) {
                 Some(t) => {
-                    let text = names.get(r.name).filter(|n| !n.is_empty()).map_or_else(|| v.t(t.title).to_owned(), Clone::clone);
+                    let text = names.get(&(r.name, rid)).filter(|n| !n.is_empty()).map_or_else(|| v.t(t.title).to_owned(), Clone::clone);
                     let _ = write!(b, "<a href=\"{}/{}/{rid}\">{} (#{rid})</a>", v.base, t.slug, Esc(&text));
                 }
                 None => {

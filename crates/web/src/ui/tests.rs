@@ -440,3 +440,66 @@ async fn logins_are_managed_from_the_ui() {
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("the last operator user cannot be deleted"));
 }
+
+#[tokio::test]
+async fn ring_groups_take_ordered_members_and_numbers_ring_them() {
+    let srv = spawn().await;
+    let (a, b) = (customer(&srv, "Epsilon").await, customer(&srv, "Zeta").await);
+    let mut op = srv.operator().await;
+    let csrf = op.csrf.clone();
+    for (user, ext, c) in [("eps-1", "11", a), ("eps-2", "12", a), ("zeta-1", "11", b)] {
+        let c = c.to_string();
+        let (st, body, _) = srv
+            .post(&mut op, "/ui/sip-accounts", &[("_csrf", &csrf), ("username", user), ("internal_caller_id", ext), ("rel:customer", &c)])
+            .await;
+        assert_eq!(st, StatusCode::SEE_OTHER, "{body}");
+    }
+    let (_, form, _) = srv.get(&mut op, "/ui/ring-groups/new").await;
+    assert!(form.contains("value=\"simultaneous\" selected") && form.contains("value=\"20\""), "defaults pre-filled");
+    assert!(form.contains("eps-2 (#2)"), "the choices are listed");
+    let a_id = a.to_string();
+    let (st, body, _) = srv
+        .post(&mut op, "/ui/ring-groups", &[("_csrf", &csrf), ("name", "Sales"), ("rel:members", "2, 1"), ("rel:customer", &a_id)])
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{body}");
+    let (_, list, _) = srv.get(&mut op, "/ui/ring-groups").await;
+    assert!(list.contains("<td>eps-2, eps-1</td>"), "members by name, in ring order");
+    // Another customer's account is not a member, and says so beside the field.
+    let (st, body, _) = srv.post(&mut op, "/ui/ring-groups/1", &[("_csrf", &csrf), ("name", "Sales"), ("rel:members", "1, 3")]).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("id=\"in-rel-members-error\">Members sip_device_routes 3 does not exist"), "{body}");
+    let (st, body, _) = srv.post(&mut op, "/ui/ring-groups/1", &[("_csrf", &csrf), ("name", "Sales"), ("rel:members", "1, x")]).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("needs ids separated by commas"));
+
+    // A number rings the group: the destination offers both kinds.
+    let (st, _, _) =
+        srv.post(&mut op, "/ui/numbers", &[("_csrf", &csrf), ("number", "3706100001"), ("enabled", "true"), ("rel:customer", &a_id)]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, form, _) = srv.get(&mut op, "/ui/numbers/1/edit").await;
+    assert!(form.contains("<optgroup label=\"SIP Accounts\">") && form.contains("<optgroup label=\"Ring Groups\">"));
+    let (st, _, _) = srv
+        .post(
+            &mut op,
+            "/ui/numbers/1",
+            &[("_csrf", &csrf), ("number", "3706100001"), ("enabled", "true"), ("rel:destination", "ring_groups:1")],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, show, _) = srv.get(&mut op, "/ui/numbers/1").await;
+    assert!(show.contains("<a href=\"/ui/ring-groups/1\">Sales (#1)</a>"), "{show}");
+    let (_, form, _) = srv.get(&mut op, "/ui/numbers/1/edit").await;
+    assert!(form.contains("value=\"ring_groups:1\" selected"));
+
+    // The customer manages its own groups, with its own accounts only.
+    let mut cust = open_ui(&srv, &mut op, a).await;
+    let (_, body, _) = srv.get(&mut cust, "/customer/ring-groups").await;
+    assert!(body.contains("Sales") && body.contains("/customer/ring-groups/new"));
+    let (_, form, _) = srv.get(&mut cust, "/customer/ring-groups/new").await;
+    assert!(form.contains("eps-1 (#1)") && !form.contains("zeta-1"), "never another customer's accounts");
+    let ccsrf = cust.csrf.clone();
+    let (st, _, _) = srv.post(&mut cust, "/customer/ring-groups", &[("_csrf", &ccsrf), ("name", "Support"), ("rel:members", "1")]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (st, _, _) = srv.post(&mut cust, "/customer/ring-groups", &[("_csrf", &ccsrf), ("name", "Sneaky"), ("rel:members", "3")]).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+}
