@@ -44,8 +44,44 @@ fn csrf_of(html: &str) -> Option<String> {
     Some(html[i..].split('"').next()?.to_owned())
 }
 
-async fn spawn() -> Server {
-    let (store, db) = store::testing::sqlite().await;
+/// The UI over a fresh store on every backend here: SQLite always,
+/// PostgreSQL when `SWITCHBOARD_TEST_POSTGRES_URL` is set (as in CI).
+async fn servers() -> Vec<Server> {
+    let mut out = Vec::new();
+    for (_, store, db) in store::testing::stores().await {
+        out.push(serve(store, db).await);
+    }
+    out
+}
+
+/// The test functions: each case once per backend.
+mod run {
+    macro_rules! on_every_backend {
+        ($($case:ident),* $(,)?) => {$(
+            #[tokio::test]
+            async fn $case() {
+                for srv in super::servers().await {
+                    super::$case(srv).await;
+                }
+            }
+        )*};
+    }
+
+    on_every_backend!(
+        pages_need_a_signed_in_operator,
+        sign_in_sets_a_strict_cookie_and_sign_out_ends_it,
+        sign_in_form_needs_its_token_and_locks_out_guessers,
+        posts_need_the_csrf_token_and_our_origin,
+        values_are_escaped_and_errors_sit_beside_their_field,
+        a_customer_session_sees_only_its_own_pages,
+        customer_users_sign_in_to_their_own_ui_and_out_again,
+        the_domain_settings_decide_what_a_customer_may_do,
+        logins_are_managed_from_the_ui,
+        ring_groups_take_ordered_members_and_numbers_ring_them
+    );
+}
+
+async fn serve(store: store::Store, db: TestDb) -> Server {
     store.bootstrap_operator(Some(("op".into(), "op-secret".into()))).await.unwrap();
     let app = App::new(store.clone(), WebConfig::default()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -108,9 +144,7 @@ impl Server {
     }
 }
 
-#[tokio::test]
-async fn pages_need_a_signed_in_operator() {
-    let srv = spawn().await;
+async fn pages_need_a_signed_in_operator(srv: Server) {
     let mut anon = Session::default();
     let (st, _, loc) = srv.get(&mut anon, "/").await;
     assert!(st.is_redirection());
@@ -130,9 +164,7 @@ async fn pages_need_a_signed_in_operator() {
     assert_eq!(srv.get(&mut anon, "/ui/assets/nope.js").await.0, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn sign_in_sets_a_strict_cookie_and_sign_out_ends_it() {
-    let srv = spawn().await;
+async fn sign_in_sets_a_strict_cookie_and_sign_out_ends_it(srv: Server) {
     let (_, st, body) = srv.sign_in("op", "wrong").await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert!(body.contains("Wrong username or password"));
@@ -168,9 +200,7 @@ async fn sign_in_sets_a_strict_cookie_and_sign_out_ends_it() {
     assert_eq!(st, StatusCode::SEE_OTHER, "a signed-out token stays dead");
 }
 
-#[tokio::test]
-async fn sign_in_form_needs_its_token_and_locks_out_guessers() {
-    let srv = spawn().await;
+async fn sign_in_form_needs_its_token_and_locks_out_guessers(srv: Server) {
     let mut s = Session::default();
     let (st, body, _) = srv.post(&mut s, "/ui/login", &[("username", "op"), ("password", "op-secret")]).await;
     assert_eq!(st, StatusCode::FORBIDDEN, "no double-submit token");
@@ -183,9 +213,7 @@ async fn sign_in_form_needs_its_token_and_locks_out_guessers() {
     assert!(body.contains("Too many failed sign-ins"));
 }
 
-#[tokio::test]
-async fn posts_need_the_csrf_token_and_our_origin() {
-    let srv = spawn().await;
+async fn posts_need_the_csrf_token_and_our_origin(srv: Server) {
     let mut s = srv.operator().await;
     let (st, _, _) = srv.post(&mut s, "/ui/customers", &[("name", "NoToken")]).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
@@ -201,9 +229,7 @@ async fn posts_need_the_csrf_token_and_our_origin() {
     assert_eq!(loc.as_deref(), Some("/ui/customers/1?done=saved"));
 }
 
-#[tokio::test]
-async fn values_are_escaped_and_errors_sit_beside_their_field() {
-    let srv = spawn().await;
+async fn values_are_escaped_and_errors_sit_beside_their_field(srv: Server) {
     let mut s = srv.operator().await;
     let csrf = s.csrf.clone();
     let evil = "<script>alert('x')</script>";
@@ -234,9 +260,7 @@ async fn values_are_escaped_and_errors_sit_beside_their_field() {
     assert!(body.contains("expected YYYY-MM-DD hh:mm:ss"));
 }
 
-#[tokio::test]
-async fn a_customer_session_sees_only_its_own_pages() {
-    let srv = spawn().await;
+async fn a_customer_session_sees_only_its_own_pages(srv: Server) {
     let mut op = srv.operator().await;
     let csrf = op.csrf.clone();
     for name in ["Alpha", "Beta"] {
@@ -294,9 +318,7 @@ async fn set(srv: &Server, name: &str, v: impl Into<domain::Value>) {
     srv.store.update(&domain::schema::DOMAIN_SETTINGS, &store::Actor::system(), 1, input).await.unwrap();
 }
 
-#[tokio::test]
-async fn customer_users_sign_in_to_their_own_ui_and_out_again() {
-    let srv = spawn().await;
+async fn customer_users_sign_in_to_their_own_ui_and_out_again(srv: Server) {
     let c = customer(&srv, "Gamma").await;
     let user = store::Input::default()
         .with(&domain::schema::CUSTOMER_USERS, "username", "gamma-admin")
@@ -344,9 +366,7 @@ async fn open_ui(srv: &Server, op: &mut Session, c: i64) -> Session {
     cust
 }
 
-#[tokio::test]
-async fn the_domain_settings_decide_what_a_customer_may_do() {
-    let srv = spawn().await;
+async fn the_domain_settings_decide_what_a_customer_may_do(srv: Server) {
     let c = customer(&srv, "Delta").await;
     let mut op = srv.operator().await;
     let mut cust = open_ui(&srv, &mut op, c).await;
@@ -394,9 +414,7 @@ async fn the_domain_settings_decide_what_a_customer_may_do() {
     assert_eq!(srv.get(&mut cust, &format!("/customer/numbers/{did}/edit")).await.0, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn logins_are_managed_from_the_ui() {
-    let srv = spawn().await;
+async fn logins_are_managed_from_the_ui(srv: Server) {
     let mut op = srv.operator().await;
     let csrf = op.csrf.clone();
     // A second operator user, who can then sign in.
@@ -441,9 +459,7 @@ async fn logins_are_managed_from_the_ui() {
     assert!(body.contains("the last operator user cannot be deleted"));
 }
 
-#[tokio::test]
-async fn ring_groups_take_ordered_members_and_numbers_ring_them() {
-    let srv = spawn().await;
+async fn ring_groups_take_ordered_members_and_numbers_ring_them(srv: Server) {
     let (a, b) = (customer(&srv, "Epsilon").await, customer(&srv, "Zeta").await);
     let mut op = srv.operator().await;
     let csrf = op.csrf.clone();
