@@ -432,6 +432,7 @@ fn hint(v: &Viewer, it: &Item, b: &mut String) {
     let text = match it {
         Item::Id => "Left empty, one is generated.".to_owned(),
         Item::Field(f) if f.default == Default::Generated => "Left empty, one is generated.".to_owned(),
+        Item::Field(f) if f.name.ends_with("_limit") => "Left empty: no limit.".to_owned(),
         Item::Field(f) if f.kind == Kind::Codecs => {
             format!("{} {}", v.t("Comma-separated, in order of preference:"), domain::codec::CODECS.join(", "))
         }

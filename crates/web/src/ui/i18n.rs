@@ -169,6 +169,7 @@ pub const MESSAGES: &[&str] = &[
     "Back to the list",
     "Show password",
     "Left empty, one is generated.",
+    "Left empty: no limit.",
     "Comma-separated, in order of preference:",
     "Customer UI",
     "Main navigation",

@@ -325,6 +325,8 @@ pub fn label(name: &str) -> String {
     let known = match name {
         "id" => "ID",
         "language" => "UI Language",
+        "capacity_limit" => "Capacity Limit",
+        "sip_account_limit" => "SIP Account Limit",
         "allow_external_calls" => "Allow Outbound Calls",
         "caller_id_name" => "Caller ID name",
         "internal_caller_id" => "Internal Caller ID",
