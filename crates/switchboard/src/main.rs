@@ -140,6 +140,7 @@ async fn serve(config: Config) -> Result<()> {
     let addr = listener.local_addr()?;
     let base = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     println!("Switchboard {} is running.", env!("CARGO_PKG_VERSION"));
+    println!("  Operator UI:   {base}/ui/");
     println!("  Operator API:  {base}/api/rest/public/operator/");
     println!("  Customer API:  {base}/api/rest/public/customer/");
     println!("  OpenAPI:       {base}/api/rest/public/operator/openapi.json");

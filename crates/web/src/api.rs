@@ -1,13 +1,13 @@
 //! The REST API: one router per scope (operator, customer) over the same
 //! generic handlers, driven by the resource schema.
 
-mod auth;
-mod document;
-mod error;
-mod handlers;
+pub(crate) mod auth;
+pub(crate) mod document;
+pub(crate) mod error;
+pub(crate) mod handlers;
 mod openapi;
-mod params;
-mod sessions;
+pub(crate) mod params;
+pub(crate) mod sessions;
 
 pub(crate) use auth::{CachedLogin, Failures};
 

@@ -1,8 +1,10 @@
 //! Switchboard's HTTP surface: the JSON:API operator API (wire-compatible
 //! with the phone.systems Operator API), the customer-scoped API of the same
-//! shapes, CSV export, customer sessions and the OpenAPI document.
+//! shapes, CSV export, customer sessions, the OpenAPI document, and the
+//! server-rendered operator and customer web UIs.
 
 mod api;
+mod ui;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -30,6 +32,10 @@ struct Inner {
     session_key: Vec<u8>,
     logins: RwLock<HashMap<String, api::CachedLogin>>,
     failures: Mutex<HashMap<String, api::Failures>>,
+    /// Operator UI sessions signed out before they expired: token id to
+    /// expiry (epoch seconds). In memory: a restart forgets them, and the
+    /// tokens last hours, not days.
+    revoked: Mutex<HashMap<String, i64>>,
 }
 
 impl App {
@@ -42,6 +48,7 @@ impl App {
                 session_key,
                 logins: RwLock::new(HashMap::new()),
                 failures: Mutex::new(HashMap::new()),
+                revoked: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -53,7 +60,7 @@ impl App {
 
 /// The whole HTTP application.
 pub fn router(app: App) -> axum::Router {
-    api::routes().with_state(app)
+    api::routes().merge(ui::routes()).with_state(app)
 }
 
 /// Serves on an already-bound listener until `shutdown` resolves, then

@@ -96,12 +96,12 @@ impl App {
         Err(ApiError::unauthorized())
     }
 
-    fn locked_out(&self, user: &str) -> bool {
+    pub(crate) fn locked_out(&self, user: &str) -> bool {
         let failures = self.inner.failures.lock().expect("failure lock");
         failures.get(user).is_some_and(|f| f.count >= MAX_FAILURES && f.since.elapsed() < FAILURE_WINDOW)
     }
 
-    fn record_failure(&self, user: &str) {
+    pub(crate) fn record_failure(&self, user: &str) {
         let mut failures = self.inner.failures.lock().expect("failure lock");
         if failures.len() > 100_000 {
             failures.retain(|_, f| f.since.elapsed() < FAILURE_WINDOW);
@@ -114,6 +114,11 @@ impl App {
         if f.count == MAX_FAILURES {
             tracing::warn!(username = user, "too many failed API logins; locked out for a while");
         }
+    }
+
+    /// Forgets the failed logins of a username after a good one.
+    pub(crate) fn clear_failures(&self, user: &str) {
+        self.inner.failures.lock().expect("failure lock").remove(user);
     }
 
     async fn basic_login(&self, user: &str, pass: &str) -> ApiResult<Actor> {
@@ -139,7 +144,7 @@ impl App {
             self.record_failure(user);
             return Err(ApiError::unauthorized());
         }
-        self.inner.failures.lock().expect("failure lock").remove(user);
+        self.clear_failures(user);
         let scope = login.customer_id.map_or(Scope::Operator, Scope::Customer);
         let actor = Actor { scope, kind: "api_credential", id: login.id.to_string(), name: user.to_owned() };
         self.touch(user, &actor).await;
@@ -160,7 +165,7 @@ impl App {
         }
     }
 
-    async fn session_login(&self, token: &str) -> ApiResult<Actor> {
+    pub(crate) async fn session_login(&self, token: &str) -> ApiResult<Actor> {
         let claims = self.verify_token(token).ok_or_else(ApiError::unauthorized)?;
         let customer = claims["sub"].as_i64().ok_or_else(ApiError::unauthorized)?;
         let jti = claims["jti"].as_str().unwrap_or_default();

@@ -31,25 +31,51 @@ impl Ctx {
     /// 403 unless this scope may do `what` to the resource (and, for a
     /// customer, the domain settings open it).
     async fn may(&self, res: &Resource, allowed: bool, what: &str) -> ApiResult<Option<Record>> {
-        if !allowed {
-            return Err(ApiError::forbidden(format!("{} can't be {what} through this API.", res.kind)));
-        }
-        if !self.customer {
-            return Ok(None);
-        }
-        let settings = self.app.store().settings().await?;
-        if let Some(flag) = res.customer_gate {
-            if settings.get(flag.setting()).as_bool() != Some(true) {
-                return Err(ApiError::forbidden(format!("Customers may not manage {} on this domain.", res.kind)));
-            }
-        }
-        Ok(Some(settings))
+        permit(&self.app, self.customer, res, allowed, what).await
     }
 
     async fn record(&self, res: &'static Resource, id: &str) -> ApiResult<Record> {
         let n = parse_id(id)?;
         self.app.store().get(res, self.scope(), n).await.map_err(|e| not_found_as(e, id))
     }
+}
+
+/// 403 unless this scope may do `what` to the resource (and, for a
+/// customer, the domain settings open it). A customer gets the settings
+/// back: they decide its field permissions. Shared with the UIs.
+pub(crate) async fn permit(app: &crate::App, customer: bool, res: &Resource, allowed: bool, what: &str) -> ApiResult<Option<Record>> {
+    if !allowed {
+        return Err(ApiError::forbidden(format!("{} can't be {what} through this API.", res.kind)));
+    }
+    if !customer {
+        return Ok(None);
+    }
+    let settings = app.store().settings().await?;
+    if let Some(flag) = res.customer_gate {
+        if settings.get(flag.setting()).as_bool() != Some(true) {
+            return Err(ApiError::forbidden(format!("Customers may not manage {} on this domain.", res.kind)));
+        }
+    }
+    Ok(Some(settings))
+}
+
+/// A customer may not change a system (provisioned) number.
+pub(crate) fn customer_may_update(res: &Resource, current: &Record) -> ApiResult<()> {
+    if res.kind == "available_did_numbers" && !current.get("external_id").is_null() {
+        return Err(ApiError::forbidden("This is a system number: only the operator can change it."));
+    }
+    Ok(())
+}
+
+/// A customer may delete only numbers it added itself, where the domain allows it.
+pub(crate) fn customer_may_delete(res: &Resource, current: &Record, settings: &Record) -> ApiResult<()> {
+    if res.kind == "available_did_numbers" {
+        let own = current.get("controlled_via_ui").as_bool() == Some(true);
+        if !own || settings.get("customers_may_add_numbers").as_bool() != Some(true) {
+            return Err(ApiError::forbidden("Only numbers you added yourself can be deleted, where the domain allows it."));
+        }
+    }
+    Ok(())
 }
 
 fn parse_id(id: &str) -> ApiResult<i64> {
@@ -234,8 +260,8 @@ pub async fn update(ctx: Ctx, Path((kind, id)): Path<(String, String)>, RawQuery
     let settings = ctx.may(res, res.methods(ctx.customer).update, "changed").await?;
     let n = parse_id(&id)?;
     let current = ctx.record(res, &id).await?;
-    if ctx.customer && res.kind == "available_did_numbers" && !current.get("external_id").is_null() {
-        return Err(ApiError::forbidden("This is a system number: only the operator can change it."));
+    if ctx.customer {
+        customer_may_update(res, &current)?;
     }
     let input = document::parse_body(res, &body, Some(n), &Writer { customer: settings.as_ref() })?;
     let rec = ctx.app.store().update(res, &ctx.actor, n, input).await.map_err(|e| not_found_as(e, &id))?;
@@ -248,12 +274,8 @@ pub async fn delete(ctx: Ctx, Path((kind, id)): Path<(String, String)>) -> ApiRe
     let res = ctx.resource(&kind)?;
     let settings = ctx.may(res, res.methods(ctx.customer).delete, "deleted").await?;
     let n = parse_id(&id)?;
-    if let (Some(settings), "available_did_numbers") = (&settings, res.kind) {
-        let current = ctx.record(res, &id).await?;
-        let own = current.get("controlled_via_ui").as_bool() == Some(true);
-        if !own || settings.get("customers_may_add_numbers").as_bool() != Some(true) {
-            return Err(ApiError::forbidden("Only numbers you added yourself can be deleted, where the domain allows it."));
-        }
+    if let Some(settings) = &settings {
+        customer_may_delete(res, &ctx.record(res, &id).await?, settings)?;
     }
     ctx.app.store().delete(res, &ctx.actor, n).await.map_err(|e| not_found_as(e, &id))?;
     ctx.app.changed(res);
@@ -302,8 +324,13 @@ async fn export(ctx: Ctx, kind: &str, raw: Option<String>) -> ApiResult<Response
     let res = ctx.resource(kind)?;
     let p = params::parse(raw.as_deref())?;
     let q = params::list_query(res, &p, false)?;
-    let scope: Scope = ctx.scope();
-    let rx = ctx.app.store().stream(res, scope, &q);
+    Ok(export_csv(ctx.app.store(), res, ctx.scope(), &q))
+}
+
+/// Streams the records of `q` as CSV (the API's export and the UIs' "Export
+/// CSV" button share it, so both answer the same file).
+pub(crate) fn export_csv(store: &store::Store, res: &'static Resource, scope: Scope, q: &store::ListQuery) -> Response {
+    let rx = store.stream(res, scope, q);
     let mut head = String::new();
     document::csv_line(&document::csv_header(res), &mut head);
     let rows = futures_util::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|item| (item, rx)) }).ready_chunks(512).map(|chunk| {
@@ -321,9 +348,6 @@ async fn export(ctx: Ctx, kind: &str, raw: Option<String>) -> ApiResult<Response
     });
     let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) }).chain(rows);
     let disposition = format!("attachment; filename=\"{}.csv\"", res.kind);
-    Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
-        Body::from_stream(body),
-    )
-        .into_response())
+    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], Body::from_stream(body))
+        .into_response()
 }

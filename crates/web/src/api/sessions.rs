@@ -49,7 +49,25 @@ fn session_customer(body: &[u8], kind: &str) -> ApiResult<i64> {
 
 async fn open(ctx: Ctx, body: Bytes, kind: &str, admin: bool) -> ApiResult<Response> {
     let customer = session_customer(&body, kind)?;
-    ctx.app.store().get(&schema::CUSTOMERS, Scope::Operator, customer).await.map_err(|e| match e {
+    let base = ctx.base.replace(super::CUSTOMER_BASE, super::OPERATOR_BASE);
+    let (jti, uri) = open_link(&ctx.app, &ctx.actor, customer, admin, &base).await?;
+    let doc = json!({ "data": { "id": jti, "type": "sessions", "attributes": { "uri": uri } } });
+    Ok((StatusCode::CREATED, JsonApi(doc)).into_response())
+}
+
+/// Makes a one-time link (`<operator_base>/auth?token=…`) that opens the
+/// customer's UI signed in, and records who asked in the audit log.
+/// `admin`: staff access that leaves the customer's own session alone.
+/// Returns the link's token id and the link. The operator UI's OPEN UI
+/// button goes through here too.
+pub(crate) async fn open_link(
+    app: &crate::App,
+    actor: &store::Actor,
+    customer: i64,
+    admin: bool,
+    operator_base: &str,
+) -> ApiResult<(String, String)> {
+    app.store().get(&schema::CUSTOMERS, Scope::Operator, customer).await.map_err(|e| match e {
         store::Error::NotFound => ApiError::not_found(&customer.to_string()),
         other => other.into(),
     })?;
@@ -57,13 +75,13 @@ async fn open(ctx: Ctx, body: Bytes, kind: &str, admin: bool) -> ApiResult<Respo
     let exp = now_secs() + LINK_TTL_SECS;
     let scope = if admin { "customer_admin_link" } else { "customer_link" };
     if !admin {
-        ctx.app.store().start_customer_session(customer, &jti, exp * 1000).await?;
+        app.store().start_customer_session(customer, &jti, exp * 1000).await?;
     }
-    let token = ctx.app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": scope }));
-    let uri = format!("{}/auth?token={token}", ctx.base.replace(super::CUSTOMER_BASE, super::OPERATOR_BASE));
-    ctx.app.store().log_event(&ctx.actor, "open_ui", kind, customer, json!({ "customer_id": customer, "staff": admin })).await?;
-    let doc = json!({ "data": { "id": jti, "type": "sessions", "attributes": { "uri": uri } } });
-    Ok((StatusCode::CREATED, JsonApi(doc)).into_response())
+    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": scope }));
+    let uri = format!("{operator_base}/auth?token={token}");
+    let kind = if admin { "customer_admin_sessions" } else { "sessions" };
+    app.store().log_event(actor, "open_ui", kind, customer, json!({ "customer_id": customer, "staff": admin })).await?;
+    Ok((jti, uri))
 }
 
 pub async fn customer_session(ctx: Ctx, body: Bytes) -> ApiResult<Response> {

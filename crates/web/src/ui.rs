@@ -1,0 +1,190 @@
+//! The web UIs, server-rendered: the operator UI under `/ui` and the
+//! customer UI under `/customer`, over the same store calls, permission
+//! checks and validation as the API. Pages are plain HTML with one embedded
+//! stylesheet and one small script; there is no front-end build and no
+//! request leaves the server's origin.
+
+mod assets;
+mod form;
+mod html;
+mod i18n;
+mod list;
+mod pages;
+mod session;
+mod tabs;
+
+use crate::App;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use html::Esc;
+use session::{Customer, Operator, Viewer};
+use std::fmt::Write as _;
+
+pub const OPERATOR_BASE: &str = "/ui";
+pub const CUSTOMER_BASE: &str = "/customer";
+
+/// An extractor that yields the page's viewer (operator or customer), so
+/// one handler serves both UIs.
+pub trait Auth: axum::extract::FromRequestParts<App, Rejection = Response> + Send + 'static {
+    fn viewer(self) -> Viewer;
+}
+
+impl Auth for Operator {
+    fn viewer(self) -> Viewer {
+        self.0
+    }
+}
+
+impl Auth for Customer {
+    fn viewer(self) -> Viewer {
+        self.0
+    }
+}
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/ui/customers") }))
+        .route("/ui", get(|| async { Redirect::to("/ui/customers") }))
+        .route("/ui/", get(|| async { Redirect::to("/ui/customers") }))
+        .route("/ui/assets/{file}", get(assets::serve))
+        .route("/ui/login", get(session::login_page).post(session::login))
+        .route("/ui/logout", post(session::logout))
+        .route("/ui/settings", get(pages::settings_page).post(pages::settings_save))
+        .route("/ui/customers/{id}/open", post(pages::open_ui))
+        .route("/ui/sip-accounts/live", get(pages::live::<Operator>))
+        .route("/ui/{tab}", get(list::list::<Operator>).post(pages::create::<Operator>))
+        .route("/ui/{tab}/new", get(pages::new_form::<Operator>))
+        .route("/ui/{tab}/{id}", get(pages::show::<Operator>).post(pages::update::<Operator>))
+        .route("/ui/{tab}/{id}/edit", get(pages::edit_form::<Operator>))
+        .route("/ui/{tab}/{id}/delete", post(pages::delete::<Operator>))
+        .route("/customer", get(|| async { Redirect::to("/customer/numbers") }))
+        .route("/customer/", get(|| async { Redirect::to("/customer/numbers") }))
+        .route("/customer/login", get(session::customer_login_page).post(session::customer_login))
+        .route("/customer/logout", post(pages::customer_logout))
+        .route("/customer/settings", get(pages::customer_settings_page).post(pages::customer_settings_save))
+        .route("/customer/sip-accounts/live", get(pages::live::<Customer>))
+        .route("/customer/{tab}", get(list::list::<Customer>).post(pages::create::<Customer>))
+        .route("/customer/{tab}/new", get(pages::new_form::<Customer>))
+        .route("/customer/{tab}/{id}", get(pages::show::<Customer>).post(pages::update::<Customer>))
+        .route("/customer/{tab}/{id}/edit", get(pages::edit_form::<Customer>))
+        .route("/customer/{tab}/{id}/delete", post(pages::delete::<Customer>))
+        .layer(middleware::from_fn(headers))
+}
+
+/// Headers of every UI response: a strict content security policy (only
+/// our own assets, no inline script), no framing, no sniffing, referrers
+/// only within the site (a customer link carries a token; and with
+/// `no-referrer` browsers send `Origin: null`, which the CSRF check refuses),
+/// and no caching of pages with data.
+async fn headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+/// A whole page around `body`, with `nav` (may be empty) in the header.
+pub fn page_shell(title: &str, nav: &str, body: &str) -> Html<String> {
+    page_in("en", title, nav, body)
+}
+
+fn page_in(lang: &str, title: &str, nav: &str, body: &str) -> Html<String> {
+    let mut s = String::with_capacity(body.len() + nav.len() + 1024);
+    let _ = write!(
+        s,
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{} · Switchboard</title><link rel=\"stylesheet\" href=\"{OPERATOR_BASE}/assets/app.css?v={}\">\
+         <script src=\"{OPERATOR_BASE}/assets/app.js?v={}\" defer></script></head><body>\
+         <a class=\"skip\" href=\"#main\">Skip to content</a>{nav}<main id=\"main\">{body}</main></body></html>",
+        Esc(title),
+        assets::VERSION,
+        assets::VERSION,
+    );
+    Html(s)
+}
+
+/// A page of a signed-in viewer: the header with its tabs, then `body`.
+/// `active` is the slug of the current tab.
+pub fn layout(v: &Viewer, active: &str, title: &str, body: &str) -> Html<String> {
+    let mut nav = String::with_capacity(2048);
+    let brand = if v.is_customer() { v.t("Customer UI") } else { "Operator" };
+    let _ = write!(
+        nav,
+        "<header class=\"top\"><div class=\"brand\"><a href=\"{}\">Switchboard</a> <span>{}</span></div>\
+         <nav aria-label=\"{}\"><ul>",
+        v.base,
+        Esc(brand),
+        Esc(v.t("Main navigation"))
+    );
+    let mut item = |slug: &str, label: &str| {
+        let current = if slug == active { " aria-current=\"page\"" } else { "" };
+        let _ = write!(nav, "<li><a href=\"{}/{slug}\"{current}>{}</a></li>", v.base, Esc(label));
+    };
+    for t in tabs::TABS.iter().filter(|t| !t.admin && list::visible(v, t)) {
+        item(t.slug, v.t(t.title));
+    }
+    item("settings", if v.is_customer() { v.t("Settings") } else { "Domain settings" });
+    for t in tabs::TABS.iter().filter(|t| t.admin && list::visible(v, t)) {
+        item(t.slug, v.t(t.title));
+    }
+    let _ = write!(
+        nav,
+        "</ul></nav><form class=\"signout\" method=\"post\" action=\"{}/logout\">{}<span class=\"who\">{}</span>\
+         <button type=\"submit\" class=\"link\">{}</button></form></header>",
+        v.base,
+        csrf_input(v),
+        Esc(&v.who),
+        Esc(v.t("Sign out"))
+    );
+    page_in(v.lang.tag(), title, &nav, body)
+}
+
+pub fn csrf_input(v: &Viewer) -> String {
+    format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", session::CSRF_FIELD, Esc(&v.csrf))
+}
+
+/// An error page in the viewer's layout.
+pub fn error_page(v: &Viewer, status: StatusCode, title: &str, detail: &str) -> Response {
+    let body = format!(
+        "<h1>{}</h1><p class=\"alert\" role=\"alert\">{}</p><p><a href=\"{}\">{}</a></p>",
+        Esc(title),
+        Esc(detail),
+        v.base,
+        Esc(v.t("Back to the list"))
+    );
+    (status, layout(v, "", title, &body)).into_response()
+}
+
+/// A failure of the API layer (permission, bad parameter, store) as a page.
+pub fn api_error_page(v: &Viewer, e: crate::api::error::ApiError) -> Response {
+    let title = match e.status {
+        StatusCode::NOT_FOUND => v.t("Not found"),
+        StatusCode::FORBIDDEN => v.t("Not allowed"),
+        _ => e.title.as_str(),
+    };
+    let detail = if e.status == StatusCode::NOT_FOUND { v.t("The record identified by this id could not be found.") } else { &e.detail };
+    error_page(v, e.status, title, detail)
+}
+
+pub fn not_found(v: &Viewer) -> Response {
+    error_page(v, StatusCode::NOT_FOUND, v.t("Not found"), v.t("The record identified by this id could not be found."))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,45 @@
+// Switchboard UI: progressive enhancement only; every page works without it.
+"use strict";
+
+// Forms that change or delete data ask first (data-confirm holds the question).
+document.addEventListener("submit", function (e) {
+  var q = e.target.getAttribute && e.target.getAttribute("data-confirm");
+  if (q && !window.confirm(q)) e.preventDefault();
+});
+
+// SIP accounts: Is Online and User Agent follow the registrar without a
+// page reload. The table names its endpoint; cells carry the account id.
+(function () {
+  var table = document.querySelector("table[data-live-src]");
+  if (!table) return;
+  var src = table.getAttribute("data-live-src");
+  var yes = table.getAttribute("data-online"), no = table.getAttribute("data-offline");
+  function cells(kind) { return table.querySelectorAll("td[data-live='" + kind + "']"); }
+  var ids = Array.prototype.map.call(cells("online"), function (td) { return td.getAttribute("data-id"); });
+  if (!ids.length) return;
+  function refresh() {
+    if (document.hidden) return;
+    fetch(src + "?ids=" + ids.join(","), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (rows) {
+        if (!rows) return;
+        var by = {};
+        rows.forEach(function (r) { by[String(r.id)] = r; });
+        cells("online").forEach(function (td) {
+          var r = by[td.getAttribute("data-id")]; if (!r) return;
+          var span = document.createElement("span");
+          span.className = r.is_online ? "badge ok" : "badge";
+          span.textContent = r.is_online ? yes : no;
+          td.replaceChildren(span);
+        });
+        cells("user_agent").forEach(function (td) {
+          var r = by[td.getAttribute("data-id")]; if (!r) return;
+          td.textContent = r.user_agent || "";
+        });
+        table.setAttribute("data-refreshed", String(Date.now()));
+      })
+      .catch(function () { /* the next tick tries again */ });
+  }
+  setInterval(refresh, 5000);
+  document.addEventListener("visibilitychange", refresh);
+})();

@@ -1,0 +1,520 @@
+//! List pages: the guide's columns, sorting by column links, the filter
+//! bar (the API's filter names, so a list URL and its CSV export say the
+//! same thing), pagination (numbered pages, or a cursor for CDRs), and the
+//! row actions. The query goes through the API's parameter parser and the
+//! same store list call.
+
+use super::html::{query, url_encode, Esc};
+use super::session::Viewer;
+use super::tabs::{self, Col, Column, Tab};
+use super::{api_error_page, csrf_input, layout, not_found, Auth};
+use crate::api::document::customer_may;
+use crate::api::error::{ApiError, ApiResult};
+use crate::api::params;
+use axum::extract::{Path, RawQuery};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use domain::schema::{self, Field, Kind, Resource, Storage};
+use domain::Value;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use store::{ListQuery, Record};
+
+/// Whether the viewer sees this tab at all.
+pub fn visible(v: &Viewer, t: &Tab) -> bool {
+    match v.customer {
+        Some(_) => t.customer && t.res.methods(true).list,
+        None => t.res.methods(false).list,
+    }
+}
+
+pub fn visible_tab(v: &Viewer, slug: &str) -> Option<&'static Tab> {
+    tabs::tab(slug).filter(|t| visible(v, t))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+/// Whether the viewer may do `a` to records of `res` (the domain settings
+/// decide for a customer). The store and the API's checks still run on
+/// every write; this only decides which buttons to offer.
+pub fn can(v: &Viewer, res: &Resource, a: Action) -> bool {
+    let m = res.methods(v.is_customer());
+    let allowed = match a {
+        Action::Create => m.create,
+        Action::Update => m.update,
+        Action::Delete => m.delete,
+    };
+    let Some(settings) = &v.settings else { return allowed };
+    let gate_open = res.customer_gate.is_none_or(|g| settings.get(g.setting()).as_bool() == Some(true));
+    let creatable = a != Action::Create
+        || res.fields.iter().filter(|f| f.required).all(|f| customer_may(f.customer, f.name, settings))
+            && res.rels.iter().filter(|r| r.required && r.name != "customer").all(|r| customer_may(r.customer, r.name, settings));
+    allowed && gate_open && creatable
+}
+
+/// Whether the viewer may edit this record: a customer never edits a
+/// system (provisioned) number.
+pub fn can_edit(v: &Viewer, rec: &Record) -> bool {
+    can(v, rec.res, Action::Update) && (!v.is_customer() || crate::api::handlers::customer_may_update(rec.res, rec).is_ok())
+}
+
+/// The list parameters of a request, empty filters dropped.
+pub struct ListParams {
+    pub filters: Vec<(String, String)>,
+    pub sort: String,
+    pub page: Vec<(String, String)>,
+}
+
+fn default_sort(res: &Resource) -> &'static str {
+    if res.cdr {
+        "-time_start"
+    } else if res.kind == "audit_log_entries" {
+        "-id"
+    } else {
+        "id"
+    }
+}
+
+pub fn read_params(res: &Resource, raw: Option<&str>) -> ApiResult<ListParams> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| ApiError::bad_request("The query string is not valid URL encoding."))?;
+    let mut p = ListParams { filters: Vec::new(), sort: default_sort(res).to_owned(), page: Vec::new() };
+    for (k, v) in pairs {
+        let v = v.trim().to_owned();
+        if v.is_empty() {
+            continue;
+        }
+        if k.starts_with("filter[") {
+            p.filters.push((k, v));
+        } else if k.starts_with("page[") {
+            p.page.push((k, v));
+        } else if k == "sort" {
+            p.sort = v;
+        }
+    }
+    // CDR lists always have a window; the last day unless one is given.
+    if res.cdr && !p.filters.iter().any(|(k, _)| k == "filter[time_start_gteq]") {
+        let from = domain::time::now_ms() - 24 * 3600 * 1000;
+        p.filters.push(("filter[time_start_gteq]".into(), input_time(from)));
+    }
+    Ok(p)
+}
+
+/// The sort key a column sorts by, if any: attributes and relationship ids.
+fn sort_name(c: &Column) -> Option<String> {
+    match c.col {
+        Col::Attr(n) => Some(n.to_owned()),
+        Col::RelId(r) => Some(format!("{r}.id")),
+        Col::RelName(..) => None,
+    }
+}
+
+fn sort_column(res: &Resource, name: &str) -> Option<(&'static str, Storage)> {
+    if let Some(r) = name.strip_suffix(".id").and_then(|r| res.rel(r)) {
+        return Some((r.column, Storage::Int));
+    }
+    res.field(name).filter(|f| params::queryable(f)).map(|f| (f.column, f.kind.storage()))
+}
+
+/// The store query of a list: filters and paging through the API's parser,
+/// then the UI's sort (which may also name a relationship id).
+pub fn list_query(res: &'static Resource, p: &ListParams, paged: bool) -> ApiResult<ListQuery> {
+    let mut pairs = p.filters.clone();
+    pairs.extend(p.page.iter().cloned());
+    let api = params::parse(Some(&query(&pairs)))?;
+    let mut q = params::list_query(res, &api, paged)?;
+    let (desc, name) = p.sort.strip_prefix('-').map_or((false, p.sort.as_str()), |n| (true, n));
+    let (col, st) = sort_column(res, name)
+        .ok_or_else(|| ApiError::bad_param("Invalid sort criteria", "114", "sort", format!("{name} is not a valid sort criteria")))?;
+    q.sort = vec![(col, st, desc)];
+    if q.after.is_some() && !params::keyset_sort(&q) {
+        return Err(ApiError::bad_param("Invalid page value", "118", "page[after]", "page[after] needs a sort by time or id."));
+    }
+    Ok(q)
+}
+
+/// `YYYY-MM-DDThh:mm:ss`, the value form of a `datetime-local` input
+/// (and accepted by the API's time filters).
+pub fn input_time(ms: i64) -> String {
+    let s = domain::time::format_rfc3339(ms);
+    s[..19].to_owned()
+}
+
+/// `YYYY-MM-DD hh:mm:ss` for reading (UTC).
+pub fn show_time(ms: i64) -> String {
+    input_time(ms).replace('T', " ")
+}
+
+/// Related records shown by name in a list, looked up once per page.
+pub async fn names(v: &Viewer, res: &Resource, columns: &[&Column], records: &[Record]) -> ApiResult<HashMap<(&'static str, i64), String>> {
+    let mut out = HashMap::new();
+    for c in columns {
+        let Col::RelName(rel_name, field) = c.col else { continue };
+        let Some(rel) = res.rel(rel_name) else { continue };
+        let mut ids: Vec<i64> = records.iter().flat_map(|r| r.rel_ids(rel)).map(|(_, id)| id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let Some(target) = schema::resource(rel.targets[0]) else { continue };
+        if ids.is_empty() || !target.methods(v.is_customer()).list {
+            continue;
+        }
+        let f = target.field(field).expect("checked by a test");
+        for r in v.app.store().get_many(target, v.scope(), &ids).await? {
+            out.insert((rel.name, r.id()), super::form::plain(f.kind, r.field(f)));
+        }
+    }
+    Ok(out)
+}
+
+/// One cell's content for an attribute.
+pub fn cell(v: &Viewer, f: &Field, val: &Value, out: &mut String) {
+    match (f.kind, val) {
+        (_, Value::Null) => {}
+        (Kind::Bool, Value::Bool(b)) if f.name == "is_online" => {
+            let _ = if *b {
+                write!(out, "<span class=\"badge ok\">{}</span>", Esc(v.t("Online")))
+            } else {
+                write!(out, "<span class=\"badge\">{}</span>", Esc(v.t("Offline")))
+            };
+        }
+        (Kind::Bool, Value::Bool(b)) => out.push_str(if *b { v.t("Yes") } else { v.t("No") }),
+        (Kind::Secret, Value::Text(s)) => {
+            let _ =
+                write!(out, "<details class=\"secret\"><summary>{}</summary><code>{}</code></details>", Esc(v.t("Show password")), Esc(s));
+        }
+        (Kind::Time, Value::Int(ms)) => out.push_str(&show_time(*ms)),
+        (Kind::Codecs | Kind::FieldNames, Value::Text(s)) => {
+            let _ = write!(out, "{}", Esc(&s.replace(',', ", ")));
+        }
+        (_, other) => {
+            let _ = write!(out, "{}", Esc(&super::form::plain(f.kind, other)));
+        }
+    }
+}
+
+pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): RawQuery) -> Response {
+    let v = auth.viewer();
+    if let Some(slug) = slug.strip_suffix(".csv") {
+        return export(&v, slug, raw.as_deref()).await;
+    }
+    let Some(tab) = visible_tab(&v, &slug) else { return not_found(&v) };
+    let res = tab.res;
+    let p = match read_params(res, raw.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return api_error_page(&v, e),
+    };
+    let columns: Vec<&Column> = tab.columns.iter().filter(|c| !(v.is_customer() && c.about_customer())).collect();
+    let mut problem = None;
+    let mut page = None;
+    match list_query(res, &p, true) {
+        Ok(q) => match v.app.store().list(res, v.scope(), &q).await {
+            Ok(pg) => page = Some((q, pg)),
+            Err(e) => return api_error_page(&v, e.into()),
+        },
+        Err(e) => problem = Some(e.detail.clone()),
+    }
+    let names = match &page {
+        Some((_, pg)) => match names(&v, res, &columns, &pg.records).await {
+            Ok(n) => n,
+            Err(e) => return api_error_page(&v, e),
+        },
+        None => HashMap::new(),
+    };
+
+    let mut b = String::with_capacity(32 * 1024);
+    let title = v.t(tab.title);
+    let filter_query = query(&p.filters);
+    let _ = write!(b, "<div class=\"toolbar\"><h1>{}</h1>", Esc(title));
+    if can(&v, res, Action::Create) {
+        let _ = write!(b, "<a class=\"button primary\" href=\"{}/{}/new\">{}</a>", v.base, tab.slug, Esc(v.t("+ Create")));
+    }
+    let sort_q = format!("sort={}", url_encode(&p.sort));
+    let sep = if filter_query.is_empty() { "" } else { "&" };
+    let _ = write!(
+        b,
+        "<a class=\"button\" href=\"{}/{}.csv?{filter_query}{sep}{sort_q}\" download>{}</a></div>",
+        v.base,
+        tab.slug,
+        Esc(v.t("Export CSV"))
+    );
+    if raw.as_deref().is_some_and(|r| r.split('&').any(|kv| kv == "done=deleted")) {
+        let _ = write!(b, "<p class=\"notice\" role=\"status\">{}</p>", Esc(v.t("Deleted.")));
+    }
+    filter_bar(&v, tab, &p, &mut b);
+    if let Some(msg) = &problem {
+        let _ = write!(b, "<p class=\"alert\" role=\"alert\">{}</p>", Esc(msg));
+    }
+
+    let live = res.kind == "sip_device_routes";
+    b.push_str("<div class=\"table-wrap\"><table");
+    if live {
+        let _ = write!(
+            b,
+            " data-live-src=\"{}/sip-accounts/live\" data-online=\"{}\" data-offline=\"{}\"",
+            v.base,
+            Esc(v.t("Online")),
+            Esc(v.t("Offline"))
+        );
+    }
+    b.push_str("><thead><tr>");
+    let (sort_desc, sort_by) = p.sort.strip_prefix('-').map_or((false, p.sort.as_str()), |n| (true, n));
+    for c in &columns {
+        let label = v.t(c.label);
+        match sort_name(c) {
+            Some(name) => {
+                let current = name == sort_by;
+                let next = if current && !sort_desc { format!("-{name}") } else { name.clone() };
+                let aria = match (current, sort_desc) {
+                    (true, false) => " aria-sort=\"ascending\"",
+                    (true, true) => " aria-sort=\"descending\"",
+                    _ => "",
+                };
+                let _ = write!(
+                    b,
+                    "<th scope=\"col\"{aria}><a href=\"?{filter_query}{sep}sort={}\" title=\"{} {}\">{}</a></th>",
+                    url_encode(&next),
+                    Esc(v.t("Sort by")),
+                    Esc(label),
+                    Esc(label)
+                );
+            }
+            None => {
+                let _ = write!(b, "<th scope=\"col\">{}</th>", Esc(label));
+            }
+        }
+    }
+    let _ = write!(b, "<th scope=\"col\"><span class=\"visually-hidden\">{}</span></th></tr></thead><tbody>", Esc(v.t("Actions")));
+    let records = page.as_ref().map(|(_, pg)| pg.records.as_slice()).unwrap_or_default();
+    for rec in records {
+        row(&v, tab, &columns, rec, &names, &mut b);
+    }
+    if records.is_empty() {
+        let _ =
+            write!(b, "<tr><td class=\"empty\" colspan=\"{}\">{}</td></tr>", columns.len() + 1, Esc(v.t("Nothing matches these filters.")));
+    }
+    b.push_str("</tbody></table></div>");
+    if let Some((q, pg)) = &page {
+        pagination(&v, res, &p, q, pg, &mut b);
+    }
+    (StatusCode::OK, layout(&v, tab.slug, title, &b)).into_response()
+}
+
+fn row(v: &Viewer, tab: &Tab, columns: &[&Column], rec: &Record, names: &HashMap<(&'static str, i64), String>, b: &mut String) {
+    let res = tab.res;
+    let id = rec.id();
+    let disabled = res.kind == "available_did_numbers" && rec.get("enabled").as_bool() == Some(false);
+    let _ = write!(b, "<tr data-id=\"{id}\"{}>", if disabled { " class=\"flagged\"" } else { "" });
+    for c in columns {
+        match c.col {
+            Col::Attr("id") => {
+                let _ = write!(b, "<td class=\"num\"><a href=\"{}/{}/{id}\">{id}</a></td>", v.base, tab.slug);
+            }
+            Col::Attr(name) => {
+                let f = res.field(name).expect("checked by a test");
+                let live = matches!(name, "is_online" | "user_agent") && res.kind == "sip_device_routes";
+                if live {
+                    let _ = write!(b, "<td data-live=\"{}\" data-id=\"{id}\">", if name == "is_online" { "online" } else { "user_agent" });
+                } else {
+                    b.push_str(if f.kind.storage() == Storage::Int { "<td class=\"num\">" } else { "<td>" });
+                }
+                let audited = (res.kind == "audit_log_entries" && name == "resource_id")
+                    .then(|| rec.get("resource_type").as_str().and_then(tabs::tab_of))
+                    .flatten()
+                    .filter(|t| visible(v, t));
+                if let (Some(t), Some(rid)) = (audited, rec.field(f).as_str()) {
+                    // The audited record, if it is one the UI lists.
+                    let _ = write!(b, "<a href=\"{}/{}/{}\">{}</a>", v.base, t.slug, Esc(rid), Esc(rid));
+                } else if name == "enabled" && disabled {
+                    let _ = write!(b, "<span class=\"badge warn\">{}</span>", Esc(v.t("Disabled")));
+                } else {
+                    cell(v, f, rec.field(f), b);
+                }
+                b.push_str("</td>");
+            }
+            Col::RelId(r) => {
+                let rel = res.rel(r).expect("checked by a test");
+                b.push_str("<td class=\"num\">");
+                for (i, (kind, rid)) in rec.rel_ids(rel).into_iter().enumerate() {
+                    if i > 0 {
+                        b.push_str(", ");
+                    }
+                    match tabs::tab_of(kind).filter(|t| visible(v, t)) {
+                        Some(t) => {
+                            let _ = write!(b, "<a href=\"{}/{}/{rid}\">{rid}</a>", v.base, t.slug);
+                        }
+                        None => {
+                            let _ = write!(b, "{rid}");
+                        }
+                    }
+                }
+                b.push_str("</td>");
+            }
+            Col::RelName(r, _) => {
+                let rel = res.rel(r).expect("checked by a test");
+                let listed: Vec<&str> =
+                    rec.rel_ids(rel).iter().filter_map(|(_, rid)| names.get(&(rel.name, *rid))).map(String::as_str).collect();
+                let _ = write!(b, "<td>{}</td>", Esc(&listed.join(", ")));
+            }
+        }
+    }
+    let _ = write!(b, "<td class=\"actions\"><a href=\"{}/{}/{id}\">{}</a>", v.base, tab.slug, Esc(v.t("Show")));
+    if can_edit(v, rec) {
+        let _ = write!(b, " · <a href=\"{}/{}/{id}/edit\">{}</a>", v.base, tab.slug, Esc(v.t("Edit")));
+    }
+    if res.kind == "customers" && !v.is_customer() {
+        let _ = write!(
+            b,
+            " · <form method=\"post\" action=\"{}/customers/{id}/open\" target=\"_blank\">{}<button type=\"submit\" class=\"small\">OPEN UI</button></form>",
+            v.base,
+            csrf_input(v)
+        );
+    }
+    b.push_str("</td></tr>");
+}
+
+/// The filter bar: a GET form whose inputs are the API's filter names.
+fn filter_bar(v: &Viewer, tab: &Tab, p: &ListParams, b: &mut String) {
+    let filters: Vec<_> = tab.filters.iter().filter(|f| !(v.is_customer() && f.about_customer())).collect();
+    if filters.is_empty() {
+        return;
+    }
+    let _ = write!(b, "<form class=\"filters\" method=\"get\" role=\"search\" aria-label=\"{}\">", Esc(v.t("Filters")));
+    for f in filters {
+        let name = format!("filter[{}]", f.param);
+        let id = format!("f-{}", f.param.replace(['.', '[', ']'], "-"));
+        let current = p.filters.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str());
+        let _ = write!(b, "<div class=\"field\"><label for=\"{id}\">{}</label>", Esc(v.t(f.label)));
+        match filter_kind(tab.res, f.param) {
+            Some(Kind::Enum(values)) => {
+                let _ = write!(b, "<select id=\"{id}\" name=\"{}\"><option value=\"\">{}</option>", Esc(&name), Esc(v.t("Any")));
+                for val in values {
+                    let sel = if *val == current { " selected" } else { "" };
+                    let _ = write!(b, "<option value=\"{}\"{sel}>{}</option>", Esc(val), Esc(&super::form::option_text(val)));
+                }
+                b.push_str("</select>");
+            }
+            Some(Kind::Bool) => {
+                let _ = write!(b, "<select id=\"{id}\" name=\"{}\"><option value=\"\">{}</option>", Esc(&name), Esc(v.t("Any")));
+                for (val, text) in [("true", v.t("Yes")), ("false", v.t("No"))] {
+                    let sel = if val == current { " selected" } else { "" };
+                    let _ = write!(b, "<option value=\"{val}\"{sel}>{}</option>", Esc(text));
+                }
+                b.push_str("</select>");
+            }
+            Some(Kind::Time) => {
+                let _ = write!(
+                    b,
+                    "<input type=\"datetime-local\" step=\"1\" id=\"{id}\" name=\"{}\" value=\"{}\">",
+                    Esc(&name),
+                    Esc(&current.replace(' ', "T"))
+                );
+            }
+            Some(Kind::Int { .. } | Kind::IntOf(_)) | None => {
+                let _ = write!(b, "<input type=\"number\" id=\"{id}\" name=\"{}\" value=\"{}\">", Esc(&name), Esc(current));
+            }
+            Some(_) => {
+                let _ = write!(b, "<input type=\"text\" id=\"{id}\" name=\"{}\" value=\"{}\">", Esc(&name), Esc(current));
+            }
+        }
+        b.push_str("</div>");
+    }
+    if p.sort != default_sort(tab.res) {
+        let _ = write!(b, "<input type=\"hidden\" name=\"sort\" value=\"{}\">", Esc(&p.sort));
+    }
+    let _ = write!(
+        b,
+        "<div class=\"field\"><button type=\"submit\" class=\"primary\">{}</button></div><div class=\"field\"><a class=\"button\" href=\"{}/{}\">{}</a></div>",
+        Esc(v.t("Filter")),
+        v.base,
+        tab.slug,
+        Esc(v.t("Reset"))
+    );
+    if tab.res.cdr {
+        let _ = write!(b, "<p class=\"hint\">{}</p>", Esc(v.t("Times are UTC.")));
+    }
+    b.push_str("</form>");
+}
+
+/// The attribute kind a filter name refers to (`None`: a relationship id).
+fn filter_kind(res: &Resource, param: &str) -> Option<Kind> {
+    if param.ends_with(".id") {
+        return None;
+    }
+    const SUFFIXES: &[&str] = &["_gteq", "_lteq", "_gt", "_lt", "_contains", "_cont", "_starts_with", "_start", "_eq"];
+    let base = SUFFIXES.iter().find_map(|s| param.strip_suffix(s)).filter(|b| res.filter_field(b).is_some()).unwrap_or(param);
+    let f = res.filter_field(base)?;
+    // A substring filter of a digits field is still typed as text.
+    if base != param && matches!(f.kind, Kind::Digits { .. }) {
+        return Some(Kind::Text { max: 64 });
+    }
+    Some(f.kind)
+}
+
+fn pagination(v: &Viewer, res: &Resource, p: &ListParams, q: &ListQuery, pg: &store::ListPage, b: &mut String) {
+    let mut base = p.filters.clone();
+    base.push(("sort".into(), p.sort.clone()));
+    let size = q.limit;
+    if size != params::DEFAULT_PAGE_SIZE {
+        base.push(("page[size]".into(), size.to_string()));
+    }
+    let link = |extra: Vec<(String, String)>| {
+        let mut all = base.clone();
+        all.extend(extra);
+        format!("?{}", query(&all))
+    };
+    let _ = write!(b, "<nav class=\"pages\" aria-label=\"{}\">", Esc(v.t("Pagination")));
+    let keyset = res.cdr && params::keyset_sort(q) && !p.page.iter().any(|(k, _)| k == "page[number]");
+    if keyset {
+        let _ = write!(b, "<span class=\"info\">{} {}</span>", pg.records.len(), Esc(v.t("records")));
+        if q.after.is_some() {
+            let _ = write!(b, "<a class=\"button\" href=\"{}\">{}</a>", Esc(&link(vec![])), Esc(v.t("First page")));
+        }
+        if pg.has_more {
+            let last = pg.records.last().expect("has_more implies a row");
+            let key = q.sort.first().filter(|s| s.0 != "id").and_then(|s| last.get(s.0).as_i64());
+            let next = link(vec![("page[after]".into(), params::cursor(key, last.id()))]);
+            let _ = write!(b, "<a class=\"button\" rel=\"next\" href=\"{}\">{}</a>", Esc(&next), Esc(v.t("Next")));
+        }
+    } else {
+        let number = q.offset / size + 1;
+        match pg.total {
+            Some(total) => {
+                let pages = total.div_ceil(size).max(1);
+                let _ = write!(
+                    b,
+                    "<span class=\"info\">{} {number} {} {pages} · {total} {}</span>",
+                    Esc(v.t("Page")),
+                    Esc(v.t("of")),
+                    Esc(v.t("records"))
+                );
+            }
+            None => {
+                let _ = write!(b, "<span class=\"info\">{} {number}</span>", Esc(v.t("Page")));
+            }
+        }
+        if number > 1 {
+            let prev = link(vec![("page[number]".into(), (number - 1).to_string())]);
+            let _ = write!(b, "<a class=\"button\" rel=\"prev\" href=\"{}\">{}</a>", Esc(&prev), Esc(v.t("Previous")));
+        }
+        if pg.has_more {
+            let next = link(vec![("page[number]".into(), (number + 1).to_string())]);
+            let _ = write!(b, "<a class=\"button\" rel=\"next\" href=\"{}\">{}</a>", Esc(&next), Esc(v.t("Next")));
+        }
+    }
+    b.push_str("</nav>");
+}
+
+/// The filtered list as CSV, through the API's export.
+async fn export(v: &Viewer, slug: &str, raw: Option<&str>) -> Response {
+    let Some(tab) = visible_tab(v, slug) else { return not_found(v) };
+    let q = read_params(tab.res, raw).and_then(|p| list_query(tab.res, &p, false));
+    match q {
+        Ok(q) => crate::api::handlers::export_csv(v.app.store(), tab.res, v.scope(), &q),
+        Err(e) => api_error_page(v, e),
+    }
+}
