@@ -52,7 +52,8 @@ async fn append_in(tx: &mut sqlx::Transaction<'static, sqlx::Any>, res: &'static
     Ok(())
 }
 
-/// A call in progress as the store keeps it (see `live_calls`).
+/// A call in progress as the store keeps it (see `live_calls`): an
+/// incoming trunk call, or one attempt toward a termination gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveCall {
     /// Unique per call on this platform.
@@ -61,38 +62,65 @@ pub struct LiveCall {
     pub incoming_trunk_id: Option<i64>,
     pub time_start: i64,
     pub time_connect: Option<i64>,
+    /// As received from the caller (a termination CDR's `*_in`).
     pub src_name: Option<String>,
     pub src_number: Option<String>,
     pub dst_number: Option<String>,
     pub did_number: Option<String>,
+    /// The caller's Call-ID.
     pub call_id: String,
+    /// Set for an attempt toward a termination gateway: its CDR is a
+    /// termination CDR.
+    pub termination: Option<TerminationLeg>,
+}
+
+/// What a termination CDR records about the leg toward the gateway.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TerminationLeg {
+    pub sip_account_id: Option<i64>,
+    pub route_id: Option<i64>,
+    pub gateway_id: Option<i64>,
+    /// Our tag on the leg toward the caller.
+    pub local_tag: Option<String>,
+    /// The whole call's platform-wide id (also sent as `X-Global-Tag`).
+    pub global_tag: Option<String>,
+    /// The numbers as sent, after rewriting.
+    pub src_name_out: Option<String>,
+    pub src_number_out: Option<String>,
+    pub dst_number_out: Option<String>,
 }
 
 /// One step of the CDR journal, applied in order.
 #[derive(Debug, Clone)]
 pub enum CdrOp {
     /// A call was admitted.
-    Open(LiveCall),
+    Open(Box<LiveCall>),
     /// It was answered at this epoch-ms time.
     Connect { id: String, at: i64 },
-    /// It ended: its CDR, and the live row it closes (if it had one).
-    Close { live_id: Option<String>, cdr: CdrRow },
+    /// It ended: its CDR (a row of `res`), and the live row it closes (if
+    /// it had one).
+    Close { live_id: Option<String>, res: &'static Resource, cdr: CdrRow },
 }
+
+const LIVE_COLUMNS: &str = "id, customer_id, incoming_trunk_id, time_start, time_connect, src_name, src_number, dst_number, did_number, \
+    call_id, kind, sip_account_id, route_id, gateway_id, local_tag, global_tag, src_name_out, src_number_out, dst_number_out";
 
 impl Store {
     /// Applies journal steps in one transaction: live rows come and go
     /// with the CDRs that close them, so a call has either a live row or a
     /// CDR, never both and never neither.
-    pub async fn apply_cdr_ops(&self, res: &'static Resource, ops: &[CdrOp]) -> Result<()> {
+    pub async fn apply_cdr_ops(&self, ops: &[CdrOp]) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let mut cdrs: Vec<CdrRow> = Vec::new();
+        let mut cdrs: Vec<(&'static Resource, Vec<CdrRow>)> = Vec::new();
         for op in ops {
             match op {
                 CdrOp::Open(c) => {
-                    sqlx::query(
-                        "INSERT INTO live_calls (id, customer_id, incoming_trunk_id, time_start, time_connect, src_name, src_number, \
-                         dst_number, did_number, call_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
+                    let t = c.termination.clone().unwrap_or_default();
+                    let kind = if c.termination.is_some() { "termination_cdrs" } else { "incoming_trunk_cdrs" };
+                    sqlx::query(&format!(
+                        "INSERT INTO live_calls ({LIVE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                         $16, $17, $18, $19)"
+                    ))
                     .bind(&c.id)
                     .bind(c.customer_id)
                     .bind(c.incoming_trunk_id)
@@ -103,21 +131,35 @@ impl Store {
                     .bind(c.dst_number.as_deref())
                     .bind(c.did_number.as_deref())
                     .bind(&c.call_id)
+                    .bind(kind)
+                    .bind(t.sip_account_id)
+                    .bind(t.route_id)
+                    .bind(t.gateway_id)
+                    .bind(t.local_tag)
+                    .bind(t.global_tag)
+                    .bind(t.src_name_out)
+                    .bind(t.src_number_out)
+                    .bind(t.dst_number_out)
                     .execute(&mut *tx)
                     .await?;
                 }
                 CdrOp::Connect { id, at } => {
                     sqlx::query("UPDATE live_calls SET time_connect = $1 WHERE id = $2").bind(at).bind(id).execute(&mut *tx).await?;
                 }
-                CdrOp::Close { live_id, cdr } => {
+                CdrOp::Close { live_id, res, cdr } => {
                     if let Some(id) = live_id {
                         sqlx::query("DELETE FROM live_calls WHERE id = $1").bind(id).execute(&mut *tx).await?;
                     }
-                    cdrs.push(cdr.clone());
+                    match cdrs.iter_mut().find(|(r, _)| r.kind == res.kind) {
+                        Some((_, rows)) => rows.push(cdr.clone()),
+                        None => cdrs.push((res, vec![cdr.clone()])),
+                    }
                 }
             }
         }
-        append_in(&mut tx, res, &cdrs).await?;
+        for (res, rows) in &cdrs {
+            append_in(&mut tx, res, rows).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -125,14 +167,24 @@ impl Store {
     /// The calls left open by a process that stopped without closing them.
     pub async fn live_calls(&self) -> Result<Vec<LiveCall>> {
         use sqlx::Row as _;
-        let rows = sqlx::query(
-            "SELECT id, customer_id, incoming_trunk_id, time_start, time_connect, src_name, src_number, dst_number, did_number, call_id \
-             FROM live_calls ORDER BY time_start",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {LIVE_COLUMNS} FROM live_calls ORDER BY time_start")).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
+                let kind: String = r.try_get(10)?;
+                let termination = (kind == "termination_cdrs")
+                    .then(|| -> Result<TerminationLeg> {
+                        Ok(TerminationLeg {
+                            sip_account_id: r.try_get(11)?,
+                            route_id: r.try_get(12)?,
+                            gateway_id: r.try_get(13)?,
+                            local_tag: r.try_get(14)?,
+                            global_tag: r.try_get(15)?,
+                            src_name_out: r.try_get(16)?,
+                            src_number_out: r.try_get(17)?,
+                            dst_number_out: r.try_get(18)?,
+                        })
+                    })
+                    .transpose()?;
                 Ok(LiveCall {
                     id: r.try_get(0)?,
                     customer_id: r.try_get(1)?,
@@ -144,6 +196,7 @@ impl Store {
                     dst_number: r.try_get(7)?,
                     did_number: r.try_get(8)?,
                     call_id: r.try_get(9)?,
+                    termination,
                 })
             })
             .collect()

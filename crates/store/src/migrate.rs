@@ -31,6 +31,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_ring_groups.sql"),
         postgres: include_str!("../migrations/postgres/0004_ring_groups.sql"),
     },
+    Migration {
+        version: 5,
+        sqlite: include_str!("../migrations/sqlite/0005_termination_live_calls.sql"),
+        postgres: include_str!("../migrations/postgres/0005_termination_live_calls.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

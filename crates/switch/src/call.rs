@@ -6,7 +6,7 @@
 
 use crate::b2bua::{self, Bridge, Dialogs};
 use crate::capacity::{CallSlot, Capacity};
-use crate::cdr::{CdrSender, IncomingCdr};
+use crate::cdr::{CallCdr, CdrSender};
 use crate::directory::Directory;
 use crate::inbound::{self, Admitted, Invite, Refused, Target, TrunkRef};
 use crate::location::{Location, MemoryLocation};
@@ -58,6 +58,7 @@ impl Caller {
             dst_number,
             did_number,
             call_id: self.call_id.clone(),
+            termination: None,
         }
     }
 }
@@ -147,7 +148,7 @@ impl Calls {
         };
         let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
         drop(slot);
-        self.cdrs.send(IncomingCdr::ending(&live, ended.connected_at, ended.code, ended.reason, ended.internal), Some(live_id));
+        self.cdrs.send(CallCdr::ending(&live, ended.connected_at, ended.code, ended.reason, ended.internal), Some(live_id));
         Ok(())
     }
 
@@ -223,7 +224,7 @@ impl Calls {
         if let Some(trunk) = r.trunk {
             // Never opened: a refused call leaves only its CDR.
             let call = caller.call(String::new(), trunk, r.dst_number, r.did_number);
-            self.cdrs.send(IncomingCdr::ending(&call, None, r.code, r.reason, Some(r.internal.to_owned())), None);
+            self.cdrs.send(CallCdr::ending(&call, None, r.code, r.reason, Some(r.internal.to_owned())), None);
         }
         sent
     }

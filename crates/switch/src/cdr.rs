@@ -13,66 +13,86 @@ use store::Store;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// One incoming trunk CDR (times in epoch milliseconds).
+/// The CDR that ends a call (times in epoch milliseconds): an incoming
+/// trunk CDR, or a termination CDR for an attempt toward a gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncomingCdr {
-    pub customer_id: Option<i64>,
-    pub trunk_id: Option<i64>,
-    pub time_start: i64,
+pub struct CallCdr {
+    pub call: LiveCall,
     pub time_connect: Option<i64>,
     pub time_end: i64,
-    pub src_name: Option<String>,
-    pub src_number: Option<String>,
-    pub dst_number: Option<String>,
-    pub did_number: Option<String>,
-    /// The final status the carrier got, or 200 for an answered call.
+    /// The final status the caller got, or 200 for an answered call.
     pub code: u16,
     /// Its reason phrase, or for an answered call `OK` (callee hung up) / `BYE` (caller hung up).
     pub reason: String,
     /// Why we ended it, for the operator (e.g. "Insufficient channels").
     pub internal_reason: Option<String>,
-    pub call_id: String,
 }
 
-impl IncomingCdr {
+impl CallCdr {
     /// The CDR that ends `call` now, answered at `time_connect` if it was.
     pub fn ending(call: &LiveCall, time_connect: Option<i64>, code: u16, reason: impl Into<String>, internal: Option<String>) -> Self {
-        IncomingCdr {
-            customer_id: call.customer_id,
-            trunk_id: call.incoming_trunk_id,
-            time_start: call.time_start,
+        CallCdr {
+            call: call.clone(),
             time_connect,
             time_end: domain::time::now_ms(),
-            src_name: call.src_name.clone(),
-            src_number: call.src_number.clone(),
-            dst_number: call.dst_number.clone(),
-            did_number: call.did_number.clone(),
             code,
             reason: reason.into(),
             internal_reason: internal,
-            call_id: call.call_id.clone(),
+        }
+    }
+
+    pub(crate) fn resource(&self) -> &'static schema::Resource {
+        if self.call.termination.is_some() {
+            &schema::TERMINATION_CDRS
+        } else {
+            &schema::INCOMING_CDRS
         }
     }
 
     pub(crate) fn row(&self) -> CdrRow {
-        let duration = self.time_connect.map(|c| (self.time_end - c).max(0) / 1000).unwrap_or(0);
-        vec![
-            ("customer_id", Value::from(self.customer_id)),
-            ("incoming_trunk_id", Value::from(self.trunk_id)),
-            ("time_start", Value::from(self.time_start)),
+        let c = &self.call;
+        let duration = self.time_connect.map(|t| (self.time_end - t).max(0) / 1000).unwrap_or(0);
+        let common = [
+            ("customer_id", Value::from(c.customer_id)),
+            ("time_start", Value::from(c.time_start)),
             ("time_connect", Value::from(self.time_connect)),
             ("time_end", Value::from(self.time_end)),
             ("duration", Value::from(duration)),
-            ("src_name", Value::from(self.src_name.clone())),
-            ("src_number", Value::from(self.src_number.clone())),
-            ("dst_number", Value::from(self.dst_number.clone())),
-            ("did_number", Value::from(self.did_number.clone())),
             ("lega_disconnect_code", Value::from(i64::from(self.code))),
             ("lega_disconnect_reason", Value::from(self.reason.as_str())),
-            ("internal_reason", Value::from(self.internal_reason.clone())),
             ("success", Value::from(self.time_connect.is_some())),
-            ("call_id", Value::from(self.call_id.as_str())),
-        ]
+        ];
+        let mut row: CdrRow = common.into_iter().collect();
+        match &c.termination {
+            None => row.extend([
+                ("incoming_trunk_id", Value::from(c.incoming_trunk_id)),
+                ("src_name", Value::from(c.src_name.clone())),
+                ("src_number", Value::from(c.src_number.clone())),
+                ("dst_number", Value::from(c.dst_number.clone())),
+                ("did_number", Value::from(c.did_number.clone())),
+                ("internal_reason", Value::from(self.internal_reason.clone())),
+                ("call_id", Value::from(c.call_id.as_str())),
+            ]),
+            Some(t) => row.extend([
+                ("sip_account_id", Value::from(t.sip_account_id)),
+                ("route_id", Value::from(t.route_id)),
+                ("gateway_id", Value::from(t.gateway_id)),
+                ("local_tag", Value::from(t.local_tag.clone())),
+                ("global_tag", Value::from(t.global_tag.clone())),
+                ("src_name_in", Value::from(c.src_name.clone())),
+                ("src_number_in", Value::from(c.src_number.clone())),
+                ("dst_number_in", Value::from(c.dst_number.clone())),
+                ("src_name_out", Value::from(t.src_name_out.clone())),
+                ("src_number_out", Value::from(t.src_number_out.clone())),
+                ("dst_number_out", Value::from(t.dst_number_out.clone())),
+                ("orig_call_id", Value::from(c.call_id.as_str())),
+            ]),
+        }
+        row
+    }
+
+    fn close(&self, live_id: Option<String>) -> CdrOp {
+        CdrOp::Close { live_id, res: self.resource(), cdr: self.row() }
     }
 }
 
@@ -117,7 +137,7 @@ impl CdrSender {
 
     /// A call that will leave a CDR when it ends (`close` with its id).
     pub fn open(&self, call: LiveCall) {
-        self.queue(CdrOp::Open(call));
+        self.queue(CdrOp::Open(Box::new(call)));
     }
 
     pub fn connect(&self, id: &str, at: i64) {
@@ -125,8 +145,8 @@ impl CdrSender {
     }
 
     /// The CDR of a call; `live_id` closes what `open` recorded.
-    pub fn send(&self, cdr: IncomingCdr, live_id: Option<String>) {
-        self.queue(CdrOp::Close { live_id, cdr: cdr.row() });
+    pub fn send(&self, cdr: CallCdr, live_id: Option<String>) {
+        self.queue(cdr.close(live_id));
     }
 }
 
@@ -139,11 +159,10 @@ pub async fn recover(store: &Store) -> Result<usize, store::Error> {
         .map(|c| {
             let (code, reason) = if c.time_connect.is_some() { (200, "OK") } else { (500, "Server Internal Error") };
             let why = "Open when the switch stopped unexpectedly; ended at its restart".to_owned();
-            let cdr = IncomingCdr::ending(c, c.time_connect, code, reason, Some(why));
-            CdrOp::Close { live_id: Some(c.id.clone()), cdr: cdr.row() }
+            CallCdr::ending(c, c.time_connect, code, reason, Some(why)).close(Some(c.id.clone()))
         })
         .collect();
-    store.apply_cdr_ops(&schema::INCOMING_CDRS, &ops).await?;
+    store.apply_cdr_ops(&ops).await?;
     Ok(open.len())
 }
 
@@ -158,7 +177,7 @@ async fn write_loop(store: Store, mut rx: mpsc::UnboundedReceiver<CdrOp>) {
             }
         }
         let mut wait = Duration::from_millis(100);
-        while let Err(e) = store.apply_cdr_ops(&schema::INCOMING_CDRS, &batch).await {
+        while let Err(e) = store.apply_cdr_ops(&batch).await {
             // Keep the batch: a slow or restarting store delays CDRs, never drops them.
             tracing::warn!(error = %e, ops = batch.len(), retry_in = ?wait, "could not store CDRs");
             tokio::time::sleep(wait).await;
@@ -171,6 +190,7 @@ async fn write_loop(store: Store, mut rx: mpsc::UnboundedReceiver<CdrOp>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use store::cdr::TerminationLeg;
 
     fn live(id: &str, connected: Option<i64>) -> LiveCall {
         LiveCall {
@@ -184,50 +204,45 @@ mod tests {
             dst_number: Some("15550001".into()),
             did_number: Some("15550001".into()),
             call_id: format!("{id}@carrier"),
+            termination: None,
+        }
+    }
+
+    fn window() -> store::ListQuery {
+        store::ListQuery {
+            conds: vec![store::Cond { column: "time_start", st: schema::Storage::Int, op: store::Op::Gte, values: vec![Value::Int(0)] }],
+            sort: vec![("id", schema::Storage::Int, false)],
+            ..store::ListQuery::default()
         }
     }
 
     #[tokio::test]
     async fn calls_open_at_a_crash_are_closed_at_the_next_start() {
         for (name, store, _db) in store::testing::stores().await {
-            let ended = IncomingCdr {
-                customer_id: None,
-                trunk_id: None,
-                time_start: 1_000,
-                time_connect: None,
-                time_end: 2_000,
-                src_name: None,
-                src_number: None,
-                dst_number: None,
-                did_number: None,
-                code: 487,
-                reason: "Request Terminated".into(),
-                internal_reason: None,
-                call_id: "c@carrier".into(),
+            let ended = CallCdr::ending(&live("c", None), None, 487, "Request Terminated", None);
+            let out = TerminationLeg {
+                route_id: Some(7),
+                gateway_id: Some(3),
+                global_tag: Some("g-1".into()),
+                dst_number_out: Some("0049301234".into()),
+                ..TerminationLeg::default()
             };
+            let attempt = LiveCall { termination: Some(out), ..live("out", None) };
             let ops = [
-                CdrOp::Open(live("c", None)),
-                CdrOp::Open(live("talking", None)),
+                CdrOp::Open(Box::new(live("c", None))),
+                CdrOp::Open(Box::new(live("talking", None))),
                 CdrOp::Connect { id: "talking".into(), at: 1_500 },
-                CdrOp::Open(live("ringing", None)),
-                CdrOp::Close { live_id: Some("c".into()), cdr: ended.row() },
+                CdrOp::Open(Box::new(live("ringing", None))),
+                CdrOp::Open(Box::new(attempt)),
+                CdrOp::Connect { id: "out".into(), at: 1_200 },
+                ended.close(Some("c".into())),
             ];
-            store.apply_cdr_ops(&schema::INCOMING_CDRS, &ops).await.unwrap();
-            assert_eq!(store.live_calls().await.unwrap().len(), 2, "{name}: the closed call left no live row");
+            store.apply_cdr_ops(&ops).await.unwrap();
+            assert_eq!(store.live_calls().await.unwrap().len(), 3, "{name}: the closed call left no live row");
 
-            assert_eq!(recover(&store).await.unwrap(), 2, "{name}");
+            assert_eq!(recover(&store).await.unwrap(), 3, "{name}");
             assert!(store.live_calls().await.unwrap().is_empty(), "{name}");
-            let q = store::ListQuery {
-                conds: vec![store::Cond {
-                    column: "time_start",
-                    st: schema::Storage::Int,
-                    op: store::Op::Gte,
-                    values: vec![Value::Int(0)],
-                }],
-                sort: vec![("id", schema::Storage::Int, false)],
-                ..store::ListQuery::default()
-            };
-            let rows = store.list(&schema::INCOMING_CDRS, store::Scope::Operator, &q).await.unwrap().records;
+            let rows = store.list(&schema::INCOMING_CDRS, store::Scope::Operator, &window()).await.unwrap().records;
             let got: Vec<_> = rows
                 .iter()
                 .map(|r| {
@@ -244,6 +259,18 @@ mod tests {
                 "{name}"
             );
             assert!(rows[1].get("internal_reason").as_str().unwrap().contains("stopped unexpectedly"), "{name}");
+            // The gateway attempt became a termination CDR with its leg's details.
+            let rows = store.list(&schema::TERMINATION_CDRS, store::Scope::Operator, &window()).await.unwrap().records;
+            assert_eq!(rows.len(), 1, "{name}");
+            let t = &rows[0];
+            assert_eq!((t.get("route_id").as_i64(), t.get("gateway_id").as_i64()), (Some(7), Some(3)), "{name}");
+            assert_eq!((t.get("global_tag").as_str(), t.get("dst_number_out").as_str()), (Some("g-1"), Some("0049301234")), "{name}");
+            assert_eq!(
+                (t.get("dst_number_in").as_str(), t.get("orig_call_id").as_str()),
+                (Some("15550001"), Some("out@carrier")),
+                "{name}"
+            );
+            assert_eq!((t.get("lega_disconnect_code").as_i64(), t.get("time_connect").as_i64()), (Some(200), Some(1_200)), "{name}");
             assert_eq!(recover(&store).await.unwrap(), 0, "{name}: nothing twice");
         }
     }
