@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sip::digest;
 use sip::endpoint::{random_token, Client, ClientTx, Incoming, InviteEvent, Method, Outgoing, Response, ServerInvite, Transport};
 use sip::message::{self, Headers};
 
@@ -68,6 +69,42 @@ pub struct Contact {
 pub struct Step {
     pub targets: Vec<Contact>,
     pub ring_for: Duration,
+    /// Set when the step is an attempt toward a termination gateway.
+    pub gateway: Option<GatewayLeg>,
+}
+
+/// How an attempt toward a termination gateway differs from ringing
+/// phones: its own numbers, offer, credentials and headers; and hunting
+/// by the route rules (SPEC §1): only 408, 5xx, 6xx but 603, or no answer
+/// from the gateway pass the call to the next step.
+#[derive(Debug, Clone)]
+pub struct GatewayLeg {
+    /// From and To as the gateway must see them, after rewriting.
+    pub caller_number: String,
+    pub caller_name: Option<String>,
+    pub dialled: String,
+    pub host: String,
+    /// The caller's offer filtered to the gateway's codecs.
+    pub sdp: Option<String>,
+    /// Digest credentials for a 401 or 407 from the gateway.
+    pub credentials: Option<(String, String)>,
+    /// Extra headers of the INVITE (`X-Global-Tag`).
+    pub headers: Vec<(String, String)>,
+}
+
+impl GatewayLeg {
+    /// Whether a failure of this attempt is worth another gateway.
+    pub fn hunts_on(code: u16) -> bool {
+        code == 408 || (500..600).contains(&code) || (code >= 600 && code != 603)
+    }
+}
+
+/// An attempt toward a gateway began, or ended without an answer (with
+/// the final status it got); reported for its termination CDR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    Started(usize),
+    Failed(usize, u16, String),
 }
 
 /// What the B2BUA needs to place leg B.
@@ -85,6 +122,8 @@ pub struct Bridge {
     pub media: Option<Arc<MediaPool>>,
     /// Told the epoch-ms time of the answer.
     pub on_answer: Box<dyn FnOnce(i64) + Send + Sync>,
+    /// Told of gateway attempts (steps with a [`GatewayLeg`]).
+    pub on_attempt: Box<dyn Fn(Attempt) + Send + Sync>,
 }
 
 /// How a bridged call ended, for its CDR.
@@ -96,6 +135,8 @@ pub struct Ended {
     pub internal: Option<String>,
     /// Epoch ms of the answer, if answered.
     pub connected_at: Option<i64>,
+    /// The step that answered.
+    pub step: Option<usize>,
 }
 
 /// One side of a confirmed dialog, as we send requests into it.
@@ -181,6 +222,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                     reason: "Service Unavailable".into(),
                     internal: Some("No media relay ports left".into()),
                     connected_at: None,
+                    step: None,
                 };
             }
         },
@@ -207,6 +249,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     let mut fork = Fork {
         client: &client,
         call_id: b_call_id.clone(),
+        tag: b_tag.clone(),
         from,
         to: format!("<sip:{}@switchboard>", bridge.dialled),
         sdp: bridge.sdp.as_deref(),
@@ -214,23 +257,30 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
         cseq: 0,
         branches: Vec::new(),
         events,
+        attempt: None,
     };
 
     let media = Media { relay: relay.as_ref(), a: a_media };
     // Boxed, like the rarer steps of a call: a held call keeps only what it needs.
     let ended = Box::pin(ring(&mut srv, &mut b_rx, &mut requests, &mut early, &mut fork, &bridge, &a_contact, media, &stop)).await;
     let winner = match &ended {
-        Ringing::Answered { winner, .. } => fork.branches.get(*winner).map(|b| (b.target.clone(), b.local, b.cseq)),
-        Ringing::Failed(..) => None,
+        Ringing::Answered { winner, .. } => fork.branches.get(*winner).map(|b| (b.target.clone(), b.local, b.cseq, b.step)),
+        Ringing::Failed(code, reason, _) => {
+            // An attempt still open ends with what the caller gets.
+            if let Some(step) = fork.attempt.take() {
+                (bridge.on_attempt)(Attempt::Failed(step, *code, reason.clone()));
+            }
+            None
+        }
     };
     drop(fork);
     let result = match ended {
         Ringing::Failed(code, reason, internal) => {
             let _ = srv.respond(code, &reason, &[], None);
-            Ended { code, reason, internal, connected_at: None }
+            Ended { code, reason, internal, connected_at: None, step: None }
         }
         Ringing::Answered { response, .. } => {
-            let (target, b_local, b_cseq) = winner.expect("the winner is one of the fork's branches");
+            let (target, b_local, b_cseq, step) = winner.expect("the winner is one of the fork's branches");
             let mut b = Leg {
                 call_id: b_call_id.clone(),
                 local: response.headers.get("From").unwrap_or_default().to_owned(),
@@ -245,7 +295,8 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             // rsipstack's client transaction ACKs the 2xx itself.
             let b_contact = contact_at(b_local, b.transport);
             // An unusable answer, or the caller gone before its PRACKs came.
-            let refusal = match answer_fits(bridge.sdp.as_deref(), &response.body) {
+            let offer = bridge.steps[step].gateway.as_ref().map_or(bridge.sdp.as_deref(), |g| g.sdp.as_deref());
+            let refusal = match answer_fits(offer, &response.body) {
                 Err(e) => Some((488, "Not Acceptable Here", format!("Callee's SDP answer is unusable: {e}"), true)),
                 Ok(()) => Box::pin(early.settle(&srv, &mut requests)).await.err().map(|end| {
                     let (code, reason, internal) = end.outcome();
@@ -260,7 +311,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 let _ = srv.respond(code, reason, &[], None);
                 dialogs.remove(&a_call_id, &a_tag);
                 dialogs.remove(&b_call_id, &b_tag);
-                return Ended { code, reason: reason.into(), internal: Some(internal), connected_at: None };
+                return Ended { code, reason: reason.into(), internal: Some(internal), connected_at: None, step: Some(step) };
             }
             let connected_at = domain::time::now_ms();
             (bridge.on_answer)(connected_at);
@@ -282,7 +333,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 media: a_media,
             };
             let (code, reason, internal) = talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &a_contact, &b_contact, &stop).await;
-            Ended { code, reason, internal, connected_at: Some(connected_at) }
+            Ended { code, reason, internal, connected_at: Some(connected_at), step: Some(step) }
         }
     };
     dialogs.remove(&a_call_id, &a_tag);
@@ -356,12 +407,18 @@ struct Branch {
     /// The transaction's branch and the INVITE, while it may be cancelled.
     sent: Option<(String, Outgoing)>,
     ringing: bool,
+    /// The step it belongs to.
+    step: usize,
+    /// Whether it was sent again with credentials already.
+    authenticated: bool,
 }
 
 /// Leg B while it rings: every INVITE sent so far, over all steps.
 struct Fork<'a> {
     client: &'a Client,
     call_id: String,
+    /// Our From tag on leg B.
+    tag: String,
     from: String,
     to: String,
     sdp: Option<&'a str>,
@@ -371,25 +428,39 @@ struct Fork<'a> {
     cseq: u32,
     branches: Vec<Branch>,
     events: mpsc::UnboundedSender<(usize, Option<Response>)>,
+    /// The gateway attempt started and not yet reported ended.
+    attempt: Option<usize>,
 }
 
 impl Fork<'_> {
     /// Sends the INVITEs of one step.
-    async fn start(&mut self, targets: &[Contact]) {
+    async fn start(&mut self, index: usize, step: &Step) {
         self.cseq += 1;
-        for t in targets {
-            let i = self.branches.len();
+        let gw = step.gateway.as_ref();
+        let (from, to) = match gw {
+            Some(g) => (
+                match &g.caller_name {
+                    Some(n) => format!("\"{}\" <sip:{}@{}>;tag={}", n.replace(['"', '\\'], ""), g.caller_number, g.host, self.tag),
+                    None => format!("<sip:{}@{}>;tag={}", g.caller_number, g.host, self.tag),
+                },
+                format!("<sip:{}@{}>", g.dialled, g.host),
+            ),
+            None => (self.from.clone(), self.to.clone()),
+        };
+        let offer = gw.map_or(self.sdp, |g| g.sdp.as_deref());
+        for t in &step.targets {
             let local = self.client.local_addr(t.transport, t.source);
             let mut headers = vec![
-                ("From".to_owned(), self.from.clone()),
-                ("To".to_owned(), self.to.clone()),
+                ("From".to_owned(), from.clone()),
+                ("To".to_owned(), to.clone()),
                 ("Call-ID".to_owned(), self.call_id.clone()),
                 ("CSeq".to_owned(), format!("{} INVITE", self.cseq)),
                 ("Contact".to_owned(), contact_at(local, t.transport)),
                 ("Allow".to_owned(), "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS".to_owned()),
             ];
+            headers.extend(gw.iter().flat_map(|g| g.headers.iter().cloned()));
             let b_media = self.relay.map(|r| SocketAddr::new(local.ip(), r.b_port()));
-            let body = match (self.sdp, b_media) {
+            let body = match (offer, b_media) {
                 (Some(offer), Some(at)) => sdp::anchor(offer, at).into_bytes(),
                 (Some(offer), None) => offer.as_bytes().to_vec(),
                 (None, _) => Vec::new(),
@@ -398,20 +469,49 @@ impl Fork<'_> {
                 headers.push(("Content-Type".to_owned(), "application/sdp".to_owned()));
             }
             let invite = Outgoing { method: Method::Invite, uri: t.uri.clone(), headers, body, branch: None };
-            let sent = match Box::pin(self.client.request(invite.clone(), t.source, t.transport)).await {
-                Ok(tx) => {
-                    let branch = tx.branch().to_owned();
-                    tokio::spawn(forward_responses(i, tx, self.events.clone()));
-                    Some((branch, invite))
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, target = %t.uri, "could not send INVITE to a binding");
-                    None
-                }
-            };
+            let i = self.branches.len();
+            let sent = self.send_to(i, invite, t.source, t.transport).await;
             let ringing = sent.is_some();
-            self.branches.push(Branch { target: t.clone(), local, cseq: self.cseq, sent, ringing });
+            self.branches.push(Branch { target: t.clone(), local, cseq: self.cseq, sent, ringing, step: index, authenticated: false });
         }
+    }
+
+    /// Sends one INVITE of branch `i`; its responses come as events.
+    async fn send_to(&self, i: usize, invite: Outgoing, dest: SocketAddr, transport: Transport) -> Option<(String, Outgoing)> {
+        match Box::pin(self.client.request(invite.clone(), dest, transport)).await {
+            Ok(tx) => {
+                let branch = tx.branch().to_owned();
+                tokio::spawn(forward_responses(i, tx, self.events.clone()));
+                Some((branch, invite))
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, target = %invite.uri, "could not send INVITE");
+                None
+            }
+        }
+    }
+
+    /// Sends branch `i`'s INVITE again with digest credentials answering
+    /// a 401/407 (RFC 3261 §22.2); false when it cannot.
+    async fn authenticate(&mut self, i: usize, r: &Response, (user, password): &(String, String)) -> bool {
+        let (challenge_header, answer_header) =
+            if r.status == 407 { ("Proxy-Authenticate", "Proxy-Authorization") } else { ("WWW-Authenticate", "Authorization") };
+        let Some(challenge) = r.headers.get_all(challenge_header).find_map(|v| digest::Challenge::parse(v).ok()) else { return false };
+        let Some((_, mut invite)) = self.branches[i].sent.clone() else { return false };
+        let Ok(auth) = digest::respond(&challenge, "INVITE", &invite.uri, user, password, &random_token(), 1) else { return false };
+        self.cseq += 1;
+        let cseq = self.cseq;
+        invite.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("CSeq") && !n.eq_ignore_ascii_case(answer_header));
+        invite.headers.push(("CSeq".to_owned(), format!("{cseq} INVITE")));
+        invite.headers.push((answer_header.to_owned(), auth.to_header()));
+        let (dest, transport) = (self.branches[i].target.source, self.branches[i].target.transport);
+        let sent = self.send_to(i, invite, dest, transport).await;
+        let b = &mut self.branches[i];
+        b.authenticated = true;
+        b.cseq = cseq;
+        b.ringing = sent.is_some();
+        b.sent = sent;
+        b.ringing
     }
 
     fn ringing(&self) -> bool {
@@ -436,6 +536,31 @@ impl Fork<'_> {
     }
 }
 
+/// A gateway attempt's final failure: reported for its CDR; the call
+/// ends here unless the route rules hunt on (the last failure is then
+/// what the caller gets if no later attempt does better).
+fn gateway_failed(
+    fork: &mut Fork<'_>,
+    bridge: &Bridge,
+    best: &mut Option<(u16, String)>,
+    i: usize,
+    code: u16,
+    reason: String,
+) -> Option<Ringing> {
+    let step = fork.branches[i].step;
+    bridge.steps[step].gateway.as_ref()?;
+    if fork.attempt == Some(step) {
+        fork.attempt = None;
+        (bridge.on_attempt)(Attempt::Failed(step, code, reason.clone()));
+    }
+    if GatewayLeg::hunts_on(code) {
+        *best = Some((code, reason));
+        None
+    } else {
+        Some(Ringing::Failed(code, reason, Some("Refused by the gateway's callee".into())))
+    }
+}
+
 /// Rings the steps in turn until an answer, the caller's CANCEL (or BYE),
 /// a 6xx, or the last step's end.
 #[allow(clippy::too_many_arguments)]
@@ -451,17 +576,30 @@ async fn ring(
     stop: &CancellationToken,
 ) -> Ringing {
     let mut best: Option<(u16, String)> = None;
-    let mut steps = bridge.steps.iter();
+    let mut steps = bridge.steps.iter().enumerate();
+    let mut current: Option<&Step> = None;
     let deadline = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(deadline);
     loop {
         if !fork.ringing() {
             // The step is over (or was never started): ring the next one.
-            let Some(step) = steps.next() else {
+            let Some((index, step)) = steps.next() else {
                 let (code, reason) = best.unwrap_or((480, "Temporarily Unavailable".to_owned()));
-                return Ringing::Failed(code, reason, Some("No binding answered".to_owned()));
+                let why = if current.is_some_and(|s| s.gateway.is_some()) { "No gateway answered" } else { "No binding answered" };
+                return Ringing::Failed(code, reason, Some(why.to_owned()));
             };
-            Box::pin(fork.start(&step.targets)).await;
+            current = Some(step);
+            if step.gateway.is_some() {
+                (bridge.on_attempt)(Attempt::Started(index));
+                fork.attempt = Some(index);
+            }
+            Box::pin(fork.start(index, step)).await;
+            if step.gateway.is_some() && !fork.ringing() {
+                // Not even sent: as if the gateway never answered.
+                fork.attempt = None;
+                (bridge.on_attempt)(Attempt::Failed(index, 408, "Request Timeout".into()));
+                best = Some((408, "Request Timeout".into()));
+            }
             deadline.as_mut().reset(tokio::time::Instant::now() + step.ring_for);
             continue;
         }
@@ -480,7 +618,8 @@ async fn ring(
             },
             _ = &mut deadline => {
                 Box::pin(fork.cancel_ringing()).await;
-                if steps.len() == 0 {
+                // A gateway's callee that rang unanswered must not ring again through another one.
+                if steps.len() == 0 || current.is_some_and(|s| s.gateway.is_some()) {
                     return Ringing::Failed(480, "Temporarily Unavailable".into(), Some("No answer".into()));
                 }
                 Ok(())
@@ -501,6 +640,9 @@ async fn ring(
                     // Whatever else a cancelled branch says no longer matters.
                     _ if !ringing => {}
                     None => {
+                        if let Some(end) = gateway_failed(fork, bridge, &mut best, i, 408, "Request Timeout".into()) {
+                            return end;
+                        }
                         if best.as_ref().is_none_or(|(c, _)| rank(408) < rank(*c)) {
                             best = Some((408, "Request Timeout".into()));
                         }
@@ -517,6 +659,19 @@ async fn ring(
                         }
                     }
                     Some(r) => {
+                        let gateway = bridge.steps[fork.branches[i].step].gateway.as_ref();
+                        if let (Some(creds), 401 | 407, false) = (gateway.and_then(|g| g.credentials.as_ref()), r.status, fork.branches[i].authenticated) {
+                            if Box::pin(fork.authenticate(i, &r, creds)).await {
+                                continue;
+                            }
+                        }
+                        if let Some(end) = gateway_failed(fork, bridge, &mut best, i, r.status, r.reason.clone()) {
+                            Box::pin(fork.cancel_ringing()).await;
+                            return end;
+                        }
+                        if gateway.is_some() {
+                            continue;
+                        }
                         if r.status >= 600 {
                             Box::pin(fork.cancel_ringing()).await;
                             return Ringing::Failed(r.status, r.reason, Some("Declined by the callee".into()));

@@ -111,15 +111,15 @@ impl Calls {
         let steps = match &admitted.target {
             Target::SipAccount(account) => {
                 let targets = self.contacts(*account);
-                vec![b2bua::Step { targets, ring_for: self.settings.no_answer_timeout }]
+                vec![b2bua::Step { targets, ring_for: self.settings.no_answer_timeout, gateway: None }]
             }
             Target::RingGroup(group) => {
                 let ring_for = Duration::from_secs(group.ring_timeout.max(1).unsigned_abs());
                 let members = group.members.iter().map(|&m| self.contacts(m));
                 if group.strategy == "sequential" {
-                    members.map(|targets| b2bua::Step { targets, ring_for }).collect()
+                    members.map(|targets| b2bua::Step { targets, ring_for, gateway: None }).collect()
                 } else {
-                    vec![b2bua::Step { targets: members.flatten().collect(), ring_for }]
+                    vec![b2bua::Step { targets: members.flatten().collect(), ring_for, gateway: None }]
                 }
             }
             Target::External(_) => {
@@ -139,6 +139,7 @@ impl Calls {
         let (cdrs, id) = (self.cdrs.clone(), live_id.clone());
         let bridge = Bridge {
             on_answer: Box::new(move |at| cdrs.connect(&id, at)),
+            on_attempt: Box::new(|_| {}),
             steps,
             caller_name: caller.src_name.clone(),
             caller_number: caller.src_number.clone().unwrap_or_else(|| "anonymous".into()),
@@ -200,7 +201,8 @@ impl Calls {
         }
         let bridge = Bridge {
             on_answer: Box::new(|_| {}),
-            steps: vec![b2bua::Step { targets, ring_for: self.settings.no_answer_timeout }],
+            on_attempt: Box::new(|_| {}),
+            steps: vec![b2bua::Step { targets, ring_for: self.settings.no_answer_timeout, gateway: None }],
             caller_name: caller.caller_id_name.clone(),
             caller_number: caller.internal_caller_id.clone().unwrap_or(caller.username),
             dialled,
