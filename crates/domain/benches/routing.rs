@@ -34,8 +34,11 @@ fn env(name: &str, default: usize) -> usize {
 const CUSTOMERS: u64 = 500;
 const GATEWAYS: i64 = 200;
 
-/// Country codes of one to three digits, then area/operator codes: the
-/// shape of a real A-Z rate deck, where most prefixes are 4 to 8 digits.
+/// The shape of a real A-Z deck: country codes of one to three digits,
+/// then area or operator codes, each prefix unique per owner and served by
+/// one to three carriers; most routes are the operator's shared ones, one
+/// in five belongs to a customer (500 of them). Some routes and gateways
+/// rewrite numbers, a few routes match on a source prefix.
 fn table(rng: &mut Rng, n: usize) -> (RouteTable, Vec<String>) {
     let countries: Vec<String> = (0..250)
         .map(|_| {
@@ -46,6 +49,7 @@ fn table(rng: &mut Rng, n: usize) -> (RouteTable, Vec<String>) {
     let gateways = (1..=GATEWAYS)
         .map(|id| GatewayDef {
             id,
+            // Every fourth gateway belongs to a customer: gateway g to customer g + 1.
             customer_id: (id % 4 == 0).then_some(id % CUSTOMERS as i64 + 1),
             name: format!("carrier {id}"),
             host: format!("sip{id}.carrier.example"),
@@ -61,34 +65,41 @@ fn table(rng: &mut Rng, n: usize) -> (RouteTable, Vec<String>) {
             dst_rewrite_result: (id % 3 == 0).then(|| "00\\1".into()),
         })
         .collect();
-    let mut prefixes = Vec::with_capacity(n);
-    let routes = (1..=n as i64)
-        .map(|id| {
-            let country = &countries[rng.below(countries.len() as u64) as usize];
-            let extra = 1 + rng.below(6) as usize;
-            let dst = format!("{country}{}", rng.digits(extra));
-            prefixes.push(dst.clone());
-            // Two routes in three are the operator's shared ones.
-            let customer = (rng.below(3) == 0).then(|| 1 + rng.below(CUSTOMERS) as i64);
+    let mut seen = std::collections::HashSet::new();
+    let mut prefixes = Vec::new();
+    let mut routes = Vec::with_capacity(n);
+    while routes.len() < n {
+        let country = &countries[rng.below(countries.len() as u64) as usize];
+        let extra = rng.below(6) as usize;
+        let dst = format!("{country}{}", rng.digits(extra));
+        let customer = (rng.below(5) == 0).then(|| 1 + rng.below(CUSTOMERS) as i64);
+        if !seen.insert((customer, dst.clone())) {
+            continue;
+        }
+        prefixes.push(dst.clone());
+        for _ in 0..1 + rng.below(3) {
+            let id = routes.len() as i64 + 1;
             let gateway_id = match customer {
-                Some(c) if rng.below(2) == 0 => (c % (GATEWAYS / 4)) * 4 + 4,
-                _ => (1 + rng.below(GATEWAYS as u64)) as i64 | 1,
+                // A customer's route goes out through its own gateway or a shared one.
+                Some(c) if c > 1 && (c - 1) % 4 == 0 && c - 1 <= GATEWAYS && rng.below(2) == 0 => c - 1,
+                _ => 1 + 2 * rng.below(GATEWAYS as u64 / 2) as i64,
             };
-            RouteDef {
+            routes.push(RouteDef {
                 id,
                 customer_id: customer,
                 gateway_id,
                 name: format!("route {id}"),
-                src_prefix: (rng.below(10) == 0).then(|| rng.digits(2)),
-                dst_prefix: Some(dst),
+                src_prefix: (rng.below(20) == 0).then(|| rng.digits(2)),
+                dst_prefix: Some(dst.clone()),
                 src_rewrite_rule: (rng.below(5) == 0).then(|| "^0(\\d+)$".into()),
                 src_rewrite_result: Some("49\\1".into()),
                 dst_rewrite_rule: None,
                 dst_rewrite_result: None,
                 operator: rng.below(10) != 0,
-            }
-        })
-        .collect();
+            });
+        }
+    }
+    routes.truncate(n);
     (RouteTable::build(routes, gateways, Some(1)), prefixes)
 }
 
