@@ -123,10 +123,14 @@ struct Rewrites {
 
 impl Rewrites {
     /// Compiles both rules; the error names the failing one.
-    fn compile(src: (&Option<String>, &Option<String>), dst: (&Option<String>, &Option<String>)) -> Result<Self, String> {
+    fn compile(
+        cache: &mut RuleCache,
+        src: (&Option<String>, &Option<String>),
+        dst: (&Option<String>, &Option<String>),
+    ) -> Result<Self, String> {
         Ok(Rewrites {
-            src: rule(src.0, src.1).map_err(|e| format!("src_rewrite_rule {e}"))?,
-            dst: rule(dst.0, dst.1).map_err(|e| format!("dst_rewrite_rule {e}"))?,
+            src: cache.rule(src.0, src.1).map_err(|e| format!("src_rewrite_rule {e}"))?,
+            dst: cache.rule(dst.0, dst.1).map_err(|e| format!("dst_rewrite_rule {e}"))?,
         })
     }
 
@@ -135,11 +139,19 @@ impl Rewrites {
     }
 }
 
-/// A NULL or empty rule changes nothing; a NULL result is an empty replacement.
-fn rule(rule: &Option<String>, result: &Option<String>) -> Result<Option<RewriteRule>, String> {
-    match rule.as_deref() {
-        None | Some("") => Ok(None),
-        Some(r) => RewriteRule::parse(r, result.as_deref().unwrap_or("")).map(Some),
+/// Rules compiled during one build, by (rule, result): route tables repeat
+/// a handful of rules over thousands of routes, and compiling a regex costs
+/// far more than cloning one (a clone shares the compiled program).
+#[derive(Default)]
+struct RuleCache(HashMap<(String, String), Result<RewriteRule, String>>);
+
+impl RuleCache {
+    /// A NULL or empty rule changes nothing; a NULL result is an empty
+    /// replacement.
+    fn rule(&mut self, rule: &Option<String>, result: &Option<String>) -> Result<Option<RewriteRule>, String> {
+        let Some(rule) = rule.as_deref().filter(|r| !r.is_empty()) else { return Ok(None) };
+        let result = result.as_deref().unwrap_or("");
+        self.0.entry((rule.to_owned(), result.to_owned())).or_insert_with(|| RewriteRule::parse(rule, result)).clone().map(Some)
     }
 }
 
@@ -201,10 +213,12 @@ impl RouteTable {
     /// this only guards against data written around the API.)
     pub fn build(routes: Vec<RouteDef>, gateways: Vec<GatewayDef>, default_route_id: Option<i64>) -> RouteTable {
         let mut warnings = Vec::new();
+        let mut cache = RuleCache::default();
         let mut gw_index = HashMap::new();
         let mut compiled_gateways = Vec::with_capacity(gateways.len());
         for g in gateways {
-            match Rewrites::compile((&g.src_rewrite_rule, &g.src_rewrite_result), (&g.dst_rewrite_rule, &g.dst_rewrite_result)) {
+            match Rewrites::compile(&mut cache, (&g.src_rewrite_rule, &g.src_rewrite_result), (&g.dst_rewrite_rule, &g.dst_rewrite_result))
+            {
                 Ok(rewrites) => {
                     gw_index.insert(g.id, compiled_gateways.len());
                     compiled_gateways.push(Gateway { def: Arc::new(g), rewrites });
@@ -218,7 +232,8 @@ impl RouteTable {
                 warnings.push(format!("termination route {} left out: gateway {} is missing or unusable", r.id, r.gateway_id));
                 continue;
             };
-            match Rewrites::compile((&r.src_rewrite_rule, &r.src_rewrite_result), (&r.dst_rewrite_rule, &r.dst_rewrite_result)) {
+            match Rewrites::compile(&mut cache, (&r.src_rewrite_rule, &r.src_rewrite_result), (&r.dst_rewrite_rule, &r.dst_rewrite_result))
+            {
                 Ok(rewrites) => compiled.push(Route {
                     id: r.id,
                     name: r.name,
