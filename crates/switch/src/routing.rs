@@ -33,6 +33,8 @@ impl From<RoutingConfig> for RoutingSnapshot {
     }
 }
 
+/// Route selection for calls: `Routes::load(store)` once, then
+/// [`Routes::plan`] per outbound call.
 pub struct Routes {
     store: Store,
     current: Mutex<Arc<RoutingSnapshot>>,
