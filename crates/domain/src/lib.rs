@@ -1,9 +1,10 @@
 //! The objects of Switchboard as validated types: the resource schema that
-//! drives storage and the APIs, field validation, codecs, rewrite rules and
-//! time formats. Pure: no I/O, no async.
+//! drives storage and the APIs, field validation, codecs, rewrite rules,
+//! termination route selection and time formats. Pure: no I/O, no async.
 
 pub mod codec;
 pub mod rewrite;
+pub mod routing;
 pub mod schema;
 pub mod time;
 pub mod validate;

@@ -119,4 +119,58 @@ mod tests {
         let r = RewriteRule::parse("(1)", "\\\\\\1\\").unwrap();
         assert_eq!(r.apply("1"), "\\1\\");
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn identity_rule_changes_nothing(n in "[0-9]{0,20}") {
+                let r = RewriteRule::parse("^(.*)$", "\\1").unwrap();
+                prop_assert_eq!(r.apply(&n), n);
+            }
+
+            #[test]
+            fn a_rule_that_does_not_match_changes_nothing(n in "[0-9]{0,20}", result in "[0-9a-z\\\\]{0,8}") {
+                let r = RewriteRule::parse("^x(\\d*)$", &result.replace(|c: char| c.is_ascii_digit(), "")).unwrap();
+                prop_assert_eq!(r.apply(&n), n);
+            }
+
+            #[test]
+            fn prefix_strip_removes_exactly_the_prefix(rest in "[0-9]{0,20}") {
+                let r = RewriteRule::parse("^00(\\d*)$", "\\1").unwrap();
+                prop_assert_eq!(r.apply(&format!("00{rest}")), rest.clone());
+                // Without the prefix the number passes unchanged.
+                let n = format!("1{rest}");
+                prop_assert_eq!(r.apply(&n), n);
+            }
+
+            #[test]
+            fn prefix_add_prepends(n in "[1-9][0-9]{0,15}", cc in "[1-9][0-9]{0,2}") {
+                let r = RewriteRule::parse("^0?(\\d+)$", &format!("{cc}\\1")).unwrap();
+                prop_assert_eq!(r.apply(&format!("0{n}")), format!("{cc}{n}"));
+            }
+
+            #[test]
+            fn unanchored_rules_replace_only_the_first_match(a in "[0-9]{0,6}", b in "[0-9]{0,6}") {
+                let r = RewriteRule::parse("x", "y").unwrap();
+                prop_assert_eq!(r.apply(&format!("{a}x{b}x")), format!("{a}y{b}x"));
+            }
+
+            #[test]
+            fn apply_never_panics(rule in "[\\^$()0-9d\\\\.*+?|\\[\\]{},-]{0,12}", result in "[0-9a-z\\\\+]{0,12}", n in "\\PC{0,24}") {
+                // Whatever parse accepts, apply must take any number.
+                if let Ok(r) = RewriteRule::parse(&rule, &result) {
+                    let _ = r.apply(&n);
+                }
+            }
+
+            #[test]
+            fn results_without_references_are_literal(n in "[0-9]{1,20}", lit in "[0-9a-z+*#]{0,10}") {
+                let r = RewriteRule::parse("^.*$", &lit).unwrap();
+                prop_assert_eq!(r.apply(&n), lit);
+            }
+        }
+    }
 }

@@ -667,7 +667,9 @@ pub static DOMAIN_SETTINGS: Resource = Resource {
         attr("customer_termination_fields", Kind::FieldNames).or(Default::Str(TERMINATION_FIELD_NAMES)),
         attr("capacity_reject_code", Kind::IntOf(&[480, 403])).or(Default::Int(480)),
     ],
-    rels: &[rel("default_termination_route", "default_route_id", &["termination_routes"])],
+    // Updatable: the singleton exists from the start, so a PATCH is the
+    // only way to set it.
+    rels: &[Rel { updatable: true, ..rel("default_termination_route", "default_route_id", &["termination_routes"]) }],
     operator: READ_UPDATE,
     customer: NONE,
     customer_gate: None,

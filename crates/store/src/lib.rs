@@ -16,6 +16,7 @@ mod migrate;
 pub mod presence;
 pub mod query;
 mod record;
+pub mod routing;
 mod rules;
 pub mod seed;
 mod sql;

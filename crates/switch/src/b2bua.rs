@@ -103,7 +103,8 @@ impl GatewayLeg {
 /// the final status it got); reported for its termination CDR.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
-    Started(usize),
+    /// (step, our tag toward the caller)
+    Started(usize, String),
     Failed(usize, u16, String),
 }
 
@@ -120,8 +121,8 @@ pub struct Bridge {
     pub sdp: Option<String>,
     /// Relays RTP when set (the product default).
     pub media: Option<Arc<MediaPool>>,
-    /// Told the epoch-ms time of the answer.
-    pub on_answer: Box<dyn FnOnce(i64) + Send + Sync>,
+    /// Told the step that answered and the epoch-ms time of the answer.
+    pub on_answer: Box<dyn FnOnce(usize, i64) + Send + Sync>,
     /// Told of gateway attempts (steps with a [`GatewayLeg`]).
     pub on_attempt: Box<dyn Fn(Attempt) + Send + Sync>,
 }
@@ -314,7 +315,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 return Ended { code, reason: reason.into(), internal: Some(internal), connected_at: None, step: Some(step) };
             }
             let connected_at = domain::time::now_ms();
-            (bridge.on_answer)(connected_at);
+            (bridge.on_answer)(step, connected_at);
             let mut extra: Vec<(&str, &str)> = vec![("Contact", a_contact.as_str())];
             let ct = response.headers.get("Content-Type").unwrap_or("application/sdp").to_owned();
             if !response.body.is_empty() {
@@ -590,7 +591,7 @@ async fn ring(
             };
             current = Some(step);
             if step.gateway.is_some() {
-                (bridge.on_attempt)(Attempt::Started(index));
+                (bridge.on_attempt)(Attempt::Started(index, srv.local_tag().to_owned()));
                 fork.attempt = Some(index);
             }
             Box::pin(fork.start(index, step)).await;

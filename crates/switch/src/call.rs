@@ -138,7 +138,7 @@ impl Calls {
         self.cdrs.open(live.clone());
         let (cdrs, id) = (self.cdrs.clone(), live_id.clone());
         let bridge = Bridge {
-            on_answer: Box::new(move |at| cdrs.connect(&id, at)),
+            on_answer: Box::new(move |_, at| cdrs.connect(&id, at)),
             on_attempt: Box::new(|_| {}),
             steps,
             caller_name: caller.src_name.clone(),
@@ -200,7 +200,7 @@ impl Calls {
             return req.reply(480, "Temporarily Unavailable", &[]).await;
         }
         let bridge = Bridge {
-            on_answer: Box::new(|_| {}),
+            on_answer: Box::new(|_, _| {}),
             on_attempt: Box::new(|_| {}),
             steps: vec![b2bua::Step { targets, ring_for: self.settings.no_answer_timeout, gateway: None }],
             caller_name: caller.caller_id_name.clone(),

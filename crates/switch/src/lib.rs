@@ -12,6 +12,7 @@ mod inbound;
 mod location;
 mod media;
 mod registrar;
+pub mod routing;
 mod sdp;
 mod throttle;
 

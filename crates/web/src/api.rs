@@ -7,6 +7,7 @@ pub(crate) mod error;
 pub(crate) mod handlers;
 mod openapi;
 pub(crate) mod params;
+mod route_tests;
 pub(crate) mod sessions;
 
 pub(crate) use auth::{CachedLogin, Failures};
@@ -65,6 +66,7 @@ fn scoped(customer: bool) -> Router<App> {
             .route("/auth", get(sessions::exchange).fallback(method_not_allowed));
     }
     r.route("/openapi.json", get(openapi::document))
+        .route(&format!("/{}", route_tests::KIND), post(route_tests::run).fallback(method_not_allowed))
         .route("/{kind}", get(handlers::list).post(handlers::create).patch(handlers::update_singleton).fallback(method_not_allowed))
         .route("/{kind}/{id}", get(handlers::show).patch(handlers::update).delete(handlers::delete).fallback(method_not_allowed))
         .route("/{kind}/{id}/{rel}", get(handlers::related).fallback(method_not_allowed))

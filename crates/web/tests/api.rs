@@ -2,6 +2,8 @@
 //! real HTTP client, a fresh store per test on SQLite and (when configured)
 //! PostgreSQL.
 
+#[path = "api/route_tests.rs"]
+mod route_tests;
 mod support;
 
 use domain::schema;

@@ -158,6 +158,7 @@ pub fn build(customer: bool, server: &str) -> Json {
             );
         }
     }
+    paths.insert(format!("/{}", super::route_tests::KIND), route_test_path(customer, &errors));
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -177,6 +178,46 @@ pub fn build(customer: bool, server: &str) -> Json {
                     "source": { "type": "object" } } } } } } } } } },
         },
     })
+}
+
+/// `POST /termination_route_tests`: written by hand, it is no stored resource.
+fn route_test_path(customer: bool, errors: &Json) -> Json {
+    let kind = super::route_tests::KIND;
+    let number = json!({ "type": "string", "pattern": "^[0-9+*#]{0,64}$" });
+    let customer_rel = json!({ "type": "object", "properties": { "data": { "type": "object",
+        "properties": { "type": { "type": "string", "enum": ["customers"] }, "id": { "type": "string" } } } } });
+    let request = json!({ "type": "object", "properties": { "data": { "type": "object", "required": ["type", "attributes"], "properties": {
+        "type": { "type": "string", "enum": [kind] },
+        "attributes": { "type": "object", "required": ["src_number", "dst_number"],
+            "properties": { "src_number": number, "dst_number": number } },
+        "relationships": { "type": "object", "required": if customer { json!([]) } else { json!(["customer"]) },
+            "properties": { "customer": customer_rel } },
+    } } } });
+    let attempt = json!({ "type": "object", "properties": {
+        "position": { "type": "integer", "minimum": 1 },
+        "route_id": { "type": "string" }, "route_name": { "type": "string" },
+        "gateway_id": { "type": "string" }, "gateway_name": { "type": "string" },
+        "shared_gateway": { "type": "boolean" },
+        "host": { "type": "string", "nullable": true }, "port": { "type": "integer", "nullable": true },
+        "network_protocol": { "type": "string", "nullable": true }, "transport_protocol": { "type": "string", "nullable": true },
+        "src_number_out": { "type": "string" }, "dst_number_out": { "type": "string" },
+    } });
+    let response = json!({ "type": "object", "properties": { "data": { "type": "object", "properties": {
+        "type": { "type": "string", "enum": [kind] }, "id": { "type": "string" },
+        "attributes": { "type": "object", "properties": {
+            "src_number": { "type": "string" }, "dst_number": { "type": "string" },
+            "trm_mode": { "type": "string", "enum": domain::schema::TRM_MODES },
+            "attempts": { "type": "array", "items": attempt } } },
+        "relationships": { "type": "object", "properties": { "customer": customer_rel } },
+    } } } });
+    let summary = if customer {
+        "the routes and gateways one of your calls would try, in order, with rewritten numbers; no call is made"
+    } else {
+        "the routes and gateways a customer's call would try, in order, with rewritten numbers; no call is made"
+    };
+    json!({ "post": { "tags": [kind], "summary": summary,
+        "requestBody": { "required": true, "content": { "application/vnd.api+json": { "schema": request } } },
+        "responses": { "200": { "content": { "application/vnd.api+json": { "schema": response } } }, "4XX": errors } } })
 }
 
 pub async fn document(ctx: Ctx) -> Response {
