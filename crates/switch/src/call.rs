@@ -12,18 +12,22 @@ use crate::inbound::{self, Admitted, Invite, Refused, Target, TrunkRef};
 use crate::location::{Location, MemoryLocation};
 use crate::media::MediaPool;
 use crate::registrar::Registrar;
+use crate::routing::Routes;
+use crate::sdp;
 use crate::CallSettings;
-use sip::endpoint::{Client, Incoming, ReplyError};
+use domain::routing::Attempt as RouteAttempt;
+use sip::endpoint::{Client, Incoming, ReplyError, Transport};
 use sip::message::{self, SipUri};
 use std::sync::Arc;
 use std::time::Duration;
-use store::cdr::LiveCall;
+use store::cdr::{LiveCall, TerminationLeg};
 use store::presence::SipLogin;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) struct Calls {
     pub directory: Arc<Directory>,
+    pub routes: Arc<Routes>,
     pub registrar: Arc<Registrar>,
     pub capacity: Arc<Capacity>,
     pub location: Arc<MemoryLocation>,
@@ -179,9 +183,169 @@ impl Calls {
             tracing::debug!(account = caller.id, dialled, "outbound call refused: outbound calls not allowed");
             return req.reply(403, "Forbidden", &[]).await;
         }
-        // Route selection and the gateway leg are issue 5's next step.
-        tracing::info!(account = caller.id, dialled, "outbound call refused: termination routing is not available yet");
-        req.reply(503, "Service Unavailable", &[]).await
+        Box::pin(self.external(req, caller, dialled, body)).await
+    }
+
+    /// A call to the PSTN (SPEC §1 "Termination route", §2 "Outbound"): a
+    /// channel of the customer's limit, then the gateway of each route in
+    /// the selection's order, one termination CDR per attempt.
+    async fn external(&self, mut req: Incoming, caller: SipLogin, dialled: String, body: String) -> Result<(), ReplyError> {
+        let time_start = domain::time::now_ms();
+        let snapshot = match self.directory.snapshot().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the call configuration");
+                return req.reply(500, "Server Internal Error", &[("Retry-After", "5")]).await;
+            }
+        };
+        let limit = snapshot.customers.get(&caller.customer_id).and_then(|c| c.capacity_limit);
+        let Some(slot) = self.capacity.try_acquire(caller.customer_id, limit) else {
+            let (code, reason) = if snapshot.capacity_reject_code == 403 { (403, "Forbidden") } else { (480, "Temporarily Unavailable") };
+            return req.reply(code, reason, &[]).await;
+        };
+        // The caller as the routes see it: its number to the outside world.
+        let src = caller.external_caller_id.clone().unwrap_or_else(|| caller.username.clone());
+        let plan = match self.routes.plan(caller.customer_id, &src, &dialled).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the termination routes");
+                return req.reply(500, "Server Internal Error", &[("Retry-After", "5")]).await;
+            }
+        };
+        let headers = req.headers();
+        let call_id = headers.get("Call-ID").unwrap_or_default().trim().to_owned();
+        let src_name = message::from(headers).ok().and_then(|f| f.display_name.clone()).filter(|n| !n.is_empty());
+        let global_tag = format!("{time_start:x}-{}", sip::endpoint::random_token());
+        let mut steps = Vec::with_capacity(plan.len());
+        let mut attempts = Vec::with_capacity(plan.len());
+        for a in &plan {
+            let Some((step, leg)) = self.gateway_step(a, &caller, &body, &global_tag).await else { continue };
+            steps.push(step);
+            attempts.push(LiveCall {
+                id: format!("{global_tag}-{}", attempts.len()),
+                customer_id: Some(caller.customer_id),
+                incoming_trunk_id: None,
+                time_start,
+                time_connect: None,
+                src_name: src_name.clone(),
+                src_number: Some(src.clone()),
+                dst_number: Some(dialled.clone()),
+                did_number: None,
+                call_id: call_id.clone(),
+                termination: Some(leg),
+            });
+        }
+        if steps.is_empty() {
+            tracing::info!(account = caller.id, dialled, routes = plan.len(), "outbound call refused: no usable route");
+            return req
+                .reply(if plan.is_empty() { 404 } else { 503 }, if plan.is_empty() { "No Route" } else { "Service Unavailable" }, &[])
+                .await;
+        }
+        let attempts = Arc::new(std::sync::Mutex::new(attempts));
+        let on_attempt = {
+            let (attempts, cdrs) = (attempts.clone(), self.cdrs.clone());
+            Box::new(move |event: b2bua::Attempt| {
+                let mut all = attempts.lock().expect("attempts lock");
+                match event {
+                    b2bua::Attempt::Started(i, local_tag) => {
+                        let a = &mut all[i];
+                        a.time_start = domain::time::now_ms();
+                        if let Some(t) = a.termination.as_mut() {
+                            t.local_tag = Some(local_tag);
+                        }
+                        cdrs.open(a.clone());
+                    }
+                    b2bua::Attempt::Failed(i, code, reason) => {
+                        let a = &all[i];
+                        cdrs.send(CallCdr::ending(a, None, code, reason, None), Some(a.id.clone()));
+                    }
+                }
+            })
+        };
+        let on_answer = {
+            let (attempts, cdrs) = (attempts.clone(), self.cdrs.clone());
+            Box::new(move |step: usize, at: i64| cdrs.connect(&attempts.lock().expect("attempts lock")[step].id, at))
+        };
+        let bridge = Bridge {
+            on_answer,
+            on_attempt,
+            steps,
+            caller_name: caller.caller_id_name.clone(),
+            caller_number: src,
+            dialled,
+            sdp: (!body.trim().is_empty()).then_some(body),
+            media: self.media.clone(),
+        };
+        let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
+        drop(slot);
+        if let Some(step) = ended.step {
+            let a = attempts.lock().expect("attempts lock")[step].clone();
+            self.cdrs.send(CallCdr::ending(&a, ended.connected_at, ended.code, ended.reason, ended.internal), Some(a.id));
+        }
+        Ok(())
+    }
+
+    /// The leg B step of one route's attempt, or `None` when its gateway
+    /// cannot be used for this call (logged: unresolvable host, TLS, no
+    /// codec in common).
+    async fn gateway_step(
+        &self,
+        a: &RouteAttempt,
+        caller: &SipLogin,
+        body: &str,
+        global_tag: &str,
+    ) -> Option<(b2bua::Step, TerminationLeg)> {
+        let gw = &a.gateway;
+        let transport = match gw.transport_protocol.as_str() {
+            "UDP" => Transport::Udp,
+            "TCP" => Transport::Tcp,
+            other => {
+                tracing::warn!(gateway = gw.id, transport = other, "termination gateway skipped: transport not available");
+                return None;
+            }
+        };
+        let Some(addr) = resolve(&gw.host, gw.port, &gw.network_protocol).await else {
+            tracing::warn!(gateway = gw.id, host = %gw.host, "termination gateway skipped: host does not resolve");
+            return None;
+        };
+        let sdp = if body.trim().is_empty() {
+            None
+        } else {
+            let codecs: Vec<&str> = gw.codecs.split(',').map(str::trim).collect();
+            match sdp::filter(body, &codecs) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::info!(gateway = gw.id, error = %e, "termination gateway skipped: the caller's offer does not fit it");
+                    return None;
+                }
+            }
+        };
+        let host = if gw.port == 5060 { gw.host.clone() } else { format!("{}:{}", gw.host, gw.port) };
+        let uri_params = if transport == Transport::Tcp { ";transport=tcp" } else { "" };
+        let step = b2bua::Step {
+            targets: vec![b2bua::Contact { uri: format!("sip:{}@{host}{uri_params}", a.dst_number_out), source: addr, transport }],
+            ring_for: self.settings.no_answer_timeout,
+            gateway: Some(b2bua::GatewayLeg {
+                caller_number: a.src_number_out.clone(),
+                caller_name: caller.caller_id_name.clone(),
+                dialled: a.dst_number_out.clone(),
+                host,
+                sdp,
+                credentials: gw.authorization_name.clone().zip(gw.authorization_password.clone()),
+                headers: vec![("X-Global-Tag".to_owned(), global_tag.to_owned())],
+            }),
+        };
+        let leg = TerminationLeg {
+            sip_account_id: Some(caller.id),
+            route_id: Some(a.route_id),
+            gateway_id: Some(gw.id),
+            local_tag: None,
+            global_tag: Some(global_tag.to_owned()),
+            src_name_out: caller.caller_id_name.clone(),
+            src_number_out: Some(a.src_number_out.clone()),
+            dst_number_out: Some(a.dst_number_out.clone()),
+        };
+        Some((step, leg))
     }
 
     /// An extension-to-extension call: every binding of the callee rings,
@@ -240,5 +404,18 @@ fn refused_after(a: &Admitted, code: u16, reason: &'static str, internal: &'stat
         trunk: Some(TrunkRef::from(&a.trunk)),
         dst_number: Some(a.dst_number.clone()),
         did_number: Some(a.did.number.clone()),
+    }
+}
+
+/// A gateway's address per its network protocol setting.
+async fn resolve(host: &str, port: u16, protocol: &str) -> Option<std::net::SocketAddr> {
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port)).await.ok()?.collect();
+    let v4 = addrs.iter().find(|a| a.is_ipv4()).copied();
+    let v6 = addrs.iter().find(|a| a.is_ipv6()).copied();
+    match protocol {
+        "IPv4_only" => v4,
+        "IPv6_only" => v6,
+        "IPv6_preferred" => v6.or(v4),
+        _ => v4.or(v6),
     }
 }

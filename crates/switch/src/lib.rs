@@ -116,6 +116,7 @@ impl Switch {
         let calls_stop = CancellationToken::new();
         let calls = Arc::new(call::Calls {
             directory: Arc::new(directory::Directory::load(store.clone()).await?),
+            routes: Arc::new(routing::Routes::load(store.clone()).await?),
             registrar: registrar.clone(),
             capacity: capacity.clone(),
             location: location.clone(),

@@ -1,14 +1,15 @@
-//! Calls from phones, SIPp as both ends over real sockets: the caller
-//! authenticates its INVITE with its SIP account's digest credentials, an
+//! Calls from phones, SIPp at every end over real sockets: the caller
+//! authenticates its INVITE with its SIP account's digest credentials; an
 //! extension of the same customer rings, and nothing reaches another
-//! customer's phones.
+//! customer's phones; a number goes out through the routes' gateways, with
+//! digest toward them, failover, and a termination CDR per attempt.
 
 mod common;
 
 use common::calls::{call_phones, part, register_phone};
-use common::{account, customer_of, sipp_available};
-use domain::schema;
-use store::{Actor, Input, RelInput, Store};
+use common::{account, customer_of, free_udp_port, sipp_available};
+use domain::{schema, Value};
+use store::{Actor, Cond, Input, ListQuery, Op, RelInput, Scope, Store};
 use switch::{Switch, SwitchConfig};
 
 /// A SIP account of `customer` with an extension.
@@ -60,5 +61,126 @@ async fn an_extension_rings_only_within_the_callers_customer() {
     let wrong = "phone-call-refused.xml?USERNAME=caller-1&PASSWORD=not-the-password";
     let (caller_ok, _) = call_phones(server, &format!("102@{host}"), (wrong, "403"), &[]).await;
     assert!(caller_ok, "a wrong password gets 403");
+    sw.shutdown().await;
+}
+
+/// A termination gateway on 127.0.0.1:`port` (shared: no customer).
+async fn gateway(store: &Store, name: &str, port: u16, codecs: &str, credentials: Option<(&str, &str)>) -> i64 {
+    let mut input = Input::default()
+        .with(&schema::GATEWAYS, "name", name)
+        .with(&schema::GATEWAYS, "host", "127.0.0.1")
+        .with(&schema::GATEWAYS, "port", i64::from(port))
+        .with(&schema::GATEWAYS, "codecs", codecs);
+    if let Some((user, pass)) = credentials {
+        input = input.with(&schema::GATEWAYS, "authorization_name", user).with(&schema::GATEWAYS, "authorization_password", pass);
+    }
+    store.create(&schema::GATEWAYS, &Actor::system(), input).await.unwrap().id()
+}
+
+/// A shared termination route for numbers starting with `dst_prefix`.
+async fn route(store: &Store, name: &str, dst_prefix: &str, gateway: i64, dst_rewrite: Option<(&str, &str)>) -> i64 {
+    let mut input = Input::default().with(&schema::ROUTES, "name", name).with(&schema::ROUTES, "dst_prefix", dst_prefix).with_rel(
+        &schema::ROUTES,
+        "gateway",
+        RelInput::To("termination_gateways", gateway),
+    );
+    if let Some((rule, result)) = dst_rewrite {
+        input = input.with(&schema::ROUTES, "dst_rewrite_rule", rule).with(&schema::ROUTES, "dst_rewrite_result", result);
+    }
+    store.create(&schema::ROUTES, &Actor::system(), input).await.unwrap().id()
+}
+
+/// The termination CDRs by id, once `n` are stored.
+async fn termination_cdrs(store: &Store, n: usize) -> Vec<store::Record> {
+    let q = ListQuery {
+        conds: vec![Cond { column: "time_start", st: schema::Storage::Int, op: Op::Gte, values: vec![Value::Int(0)] }],
+        sort: vec![("id", schema::Storage::Int, false)],
+        ..ListQuery::default()
+    };
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        rows = store.list(&schema::TERMINATION_CDRS, Scope::Operator, &q).await.unwrap().records;
+        if rows.len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phone_dials_out_through_the_routes_gateways_with_failover_and_digest() {
+    if !sipp_available() {
+        return;
+    }
+    let (store, _db) = store::testing::sqlite().await;
+    let seed = account(&store, "seed-c", "Seed-Pass-3").await;
+    let c = customer_of(&store, seed).await;
+    let caller = {
+        let input = Input::default()
+            .with(&schema::SIP_ACCOUNTS, "username", "dialer-1")
+            .with(&schema::SIP_ACCOUNTS, "password", "Dialer-Pass-1")
+            .with(&schema::SIP_ACCOUNTS, "allow_external_calls", true)
+            .with(&schema::SIP_ACCOUNTS, "external_caller_id", "4930111")
+            .with(&schema::SIP_ACCOUNTS, "caller_id_name", "Front Desk")
+            .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
+        store.create(&schema::SIP_ACCOUNTS, &Actor::system(), input).await.unwrap().id()
+    };
+    let (port_1, port_2) = (free_udp_port(), free_udp_port());
+    let failing = gateway(&store, "Failing", port_1, "PCMA,PCMU,telephone-event", None).await;
+    let answering = gateway(&store, "Answering", port_2, "PCMA,telephone-event", Some(("gw-user", "gw-pass"))).await;
+    // Longest dst_prefix first: the failing gateway's route is tried first.
+    let first = route(&store, "Germany", "49", failing, None).await;
+    let second = route(&store, "Europe", "4", answering, Some((r"^49(\d+)$", r"0049\1"))).await;
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), SwitchConfig::default()).await.unwrap();
+    let server = sw.udp_addr();
+    let target = format!("4930123456@{server}");
+    let dialer = "phone-call.xml?USERNAME=dialer-1&PASSWORD=Dialer-Pass-1";
+    let answer = |code: &str, header: &str| {
+        let (on, off) = if code == "401" { ("401", "407") } else { ("407", "401") };
+        format!(
+            "gateway-answer.xml?CHALLENGE_CODE={code}&CHALLENGE_HEADER={header}&GW_USER=gw-user&GW_PASS=gw-pass&DIALLED=004930123456\
+             &OPEN_{on}=&CLOSE_{on}=&OPEN_{off}=<!--&CLOSE_{off}=-->"
+        )
+    };
+
+    // 503 from the first gateway: on to the second, which challenges (401) and answers.
+    let answer_401 = answer("401", "WWW-Authenticate");
+    let gateways = [(port_1, "gateway-refuse.xml", "503"), (port_2, answer_401.as_str(), "")];
+    let (caller_ok, gateways_ok) = call_phones(server, &target, (dialer, ""), &gateways).await;
+    assert_eq!((caller_ok, gateways_ok), (true, vec![true, true]), "caller; failing gateway; answering gateway");
+    let rows = termination_cdrs(&store, 2).await;
+    assert_eq!(rows.len(), 2, "one termination CDR per attempt");
+    let (failed, answered) = (&rows[0], &rows[1]);
+    assert_eq!((failed.get("route_id").as_i64(), failed.get("gateway_id").as_i64()), (Some(first), Some(failing)));
+    assert_eq!((failed.get("lega_disconnect_code").as_i64(), failed.get("success").as_bool()), (Some(503), Some(false)));
+    assert_eq!((answered.get("route_id").as_i64(), answered.get("gateway_id").as_i64()), (Some(second), Some(answering)));
+    assert_eq!((answered.get("lega_disconnect_code").as_i64(), answered.get("success").as_bool()), (Some(200), Some(true)));
+    assert_eq!(answered.get("sip_account_id").as_i64(), Some(caller));
+    assert_eq!(
+        (answered.get("dst_number_in").as_str(), answered.get("dst_number_out").as_str()),
+        (Some("4930123456"), Some("004930123456"))
+    );
+    assert_eq!((answered.get("src_number_out").as_str(), answered.get("src_name_out").as_str()), (Some("4930111"), Some("Front Desk")));
+    let tag = answered.get("global_tag").as_str().unwrap();
+    assert!(!tag.is_empty() && failed.get("global_tag").as_str() == Some(tag), "one global tag for the whole call");
+    assert!(answered.get("local_tag").as_str().is_some_and(|t| !t.is_empty()));
+    assert!(answered.get("orig_call_id").as_str().is_some_and(|c| !c.is_empty()));
+
+    // A proxy challenge (407) is answered the same way.
+    let answer_407 = answer("407", "Proxy-Authenticate");
+    let gateways = [(port_1, "gateway-refuse.xml", "503"), (port_2, answer_407.as_str(), "")];
+    let (caller_ok, gateways_ok) = call_phones(server, &target, (dialer, ""), &gateways).await;
+    assert_eq!((caller_ok, gateways_ok), (true, vec![true, true]), "407: caller; failing gateway; answering gateway");
+
+    // The callee's 486 behind the first gateway ends hunting: the caller gets 486.
+    let refused = "phone-call-refused.xml?USERNAME=dialer-1&PASSWORD=Dialer-Pass-1";
+    let gateways = [(port_1, "gateway-refuse.xml", "486")];
+    let (caller_ok, gateways_ok) = call_phones(server, &target, (refused, "486"), &gateways).await;
+    assert_eq!((caller_ok, gateways_ok), (true, vec![true]), "busy: caller; first gateway");
+    let rows = termination_cdrs(&store, 5).await;
+    assert_eq!(rows.len(), 5, "no attempt after the 486");
+    assert_eq!(rows[4].get("lega_disconnect_code").as_i64(), Some(486));
+    assert_eq!(sw.active_calls(), 0);
     sw.shutdown().await;
 }
