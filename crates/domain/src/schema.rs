@@ -516,6 +516,7 @@ pub static INCOMING_CDRS: Resource = Resource {
         attr("internal_reason", T255).ro(),
         attr("success", Kind::Bool).ro(),
         attr("call_id", T255).ro(),
+        attr("global_tag", T64).ro(),
     ],
     rels: &[CUSTOMER_REL, rel("incoming_trunk", "incoming_trunk_id", &["incoming_trunks"])],
     operator: READ,

@@ -69,6 +69,9 @@ pub struct LiveCall {
     pub did_number: Option<String>,
     /// The caller's Call-ID.
     pub call_id: String,
+    /// The whole call's platform-wide id, shared by all its CDRs (and sent
+    /// to gateways as `X-Global-Tag`).
+    pub global_tag: Option<String>,
     /// Set for an attempt toward a termination gateway: its CDR is a
     /// termination CDR.
     pub termination: Option<TerminationLeg>,
@@ -82,8 +85,6 @@ pub struct TerminationLeg {
     pub gateway_id: Option<i64>,
     /// Our tag on the leg toward the caller.
     pub local_tag: Option<String>,
-    /// The whole call's platform-wide id (also sent as `X-Global-Tag`).
-    pub global_tag: Option<String>,
     /// The numbers as sent, after rewriting.
     pub src_name_out: Option<String>,
     pub src_number_out: Option<String>,
@@ -136,7 +137,7 @@ impl Store {
                     .bind(t.route_id)
                     .bind(t.gateway_id)
                     .bind(t.local_tag)
-                    .bind(t.global_tag)
+                    .bind(c.global_tag.as_deref())
                     .bind(t.src_name_out)
                     .bind(t.src_number_out)
                     .bind(t.dst_number_out)
@@ -178,7 +179,6 @@ impl Store {
                             route_id: r.try_get(12)?,
                             gateway_id: r.try_get(13)?,
                             local_tag: r.try_get(14)?,
-                            global_tag: r.try_get(15)?,
                             src_name_out: r.try_get(16)?,
                             src_number_out: r.try_get(17)?,
                             dst_number_out: r.try_get(18)?,
@@ -196,6 +196,7 @@ impl Store {
                     dst_number: r.try_get(7)?,
                     did_number: r.try_get(8)?,
                     call_id: r.try_get(9)?,
+                    global_tag: r.try_get(15)?,
                     termination,
                 })
             })

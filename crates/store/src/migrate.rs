@@ -36,6 +36,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_termination_live_calls.sql"),
         postgres: include_str!("../migrations/postgres/0005_termination_live_calls.sql"),
     },
+    Migration {
+        version: 6,
+        sqlite: include_str!("../migrations/sqlite/0006_incoming_global_tag.sql"),
+        postgres: include_str!("../migrations/postgres/0006_incoming_global_tag.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -678,6 +678,7 @@ const INCOMING_COLS: &[&str] = &[
     "internal_reason",
     "success",
     "call_id",
+    "global_tag",
 ];
 
 /// Every column of `termination_cdrs` but `id`, in the order the generator fills them.
@@ -923,6 +924,10 @@ impl IncomingGen<'_> {
         rng.push_hex(call_id, 32);
         call_id.push('@');
         call_id.push_str(self.gateways.get(i as usize % self.gateways.len().max(1)).map_or("sbc.carrier.example", |g| g.host.as_str()));
+        let global = text(&mut row[15].1);
+        rng.push_hex(global, 11);
+        global.push('-');
+        rng.push_hex(global, 16);
     }
 }
 

@@ -11,16 +11,15 @@ use crate::directory::Directory;
 use crate::inbound::{self, Admitted, Invite, Refused, Target, TrunkRef};
 use crate::location::{Location, MemoryLocation};
 use crate::media::MediaPool;
+use crate::outbound::{self, Origin};
 use crate::registrar::Registrar;
 use crate::routing::Routes;
-use crate::sdp;
 use crate::CallSettings;
-use domain::routing::Attempt as RouteAttempt;
-use sip::endpoint::{Client, Incoming, ReplyError, Transport};
+use sip::endpoint::{Client, Incoming, ReplyError};
 use sip::message::{self, SipUri};
 use std::sync::Arc;
 use std::time::Duration;
-use store::cdr::{LiveCall, TerminationLeg};
+use store::cdr::LiveCall;
 use store::presence::SipLogin;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -62,6 +61,7 @@ impl Caller {
             dst_number,
             did_number,
             call_id: self.call_id.clone(),
+            global_tag: Some(outbound::global_tag(self.time_start)),
             termination: None,
         }
     }
@@ -112,6 +112,10 @@ impl Calls {
             Err(refused) => return self.refuse(&mut req, &caller, refused).await,
         };
         let Some(slot) = slot else { unreachable!("admission passed the capacity check, which took a slot") };
+        let live_id = format!("{}-{}", caller.time_start, sip::endpoint::random_token());
+        let live =
+            caller.call(live_id.clone(), (&admitted.trunk).into(), Some(admitted.dst_number.clone()), Some(admitted.did.number.clone()));
+        let mut attempts = None;
         let steps = match &admitted.target {
             Target::SipAccount(account) => {
                 let targets = self.contacts(*account);
@@ -126,9 +130,35 @@ impl Calls {
                     vec![b2bua::Step { targets: members.flatten().collect(), ring_for, gateway: None }]
                 }
             }
-            Target::External(_) => {
-                let r = refused_after(&admitted, 503, "Service Unavailable", "Forwarding to external numbers is not available yet");
-                return self.refuse(&mut req, &caller, r).await;
+            Target::External(number) => {
+                // Forwarded over the DID customer's routes, the carrier's caller shown.
+                let src = caller.src_number.clone().unwrap_or_default();
+                let plan = match self.routes.plan(admitted.trunk.customer_id, &src, number).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read the termination routes");
+                        let r = refused_after(&admitted, 500, "Server Internal Error", "Termination routes unreadable");
+                        return self.refuse(&mut req, &caller, r).await;
+                    }
+                };
+                let origin = Origin {
+                    customer_id: admitted.trunk.customer_id,
+                    sip_account_id: None,
+                    caller_name: caller.src_name.clone(),
+                    src_name_in: caller.src_name.clone(),
+                    src_number_in: src,
+                    dst_number_in: number.clone(),
+                    call_id: caller.call_id.clone(),
+                    global_tag: live.global_tag.clone().unwrap_or_default(),
+                };
+                let (steps, planned) =
+                    outbound::plan(&plan, &origin, admitted.sdp.as_deref(), self.settings.no_answer_timeout, self.cdrs.clone()).await;
+                if steps.is_empty() {
+                    let r = refused_after(&admitted, 503, "Service Unavailable", "No termination route for the forwarded number");
+                    return self.refuse(&mut req, &caller, r).await;
+                }
+                attempts = Some(planned);
+                steps
             }
         };
         let steps: Vec<b2bua::Step> = steps.into_iter().filter(|s| !s.targets.is_empty()).collect();
@@ -136,14 +166,19 @@ impl Calls {
             let r = refused_after(&admitted, 480, "Temporarily Unavailable", "Destination not registered");
             return self.refuse(&mut req, &caller, r).await;
         }
-        let live_id = format!("{}-{}", caller.time_start, sip::endpoint::random_token());
-        let live =
-            caller.call(live_id.clone(), (&admitted.trunk).into(), Some(admitted.dst_number.clone()), Some(admitted.did.number.clone()));
         self.cdrs.open(live.clone());
         let (cdrs, id) = (self.cdrs.clone(), live_id.clone());
+        let connect_attempt = attempts.as_ref().map(outbound::Attempts::connector);
         let bridge = Bridge {
-            on_answer: Box::new(move |_, at| cdrs.connect(&id, at)),
-            on_attempt: Box::new(|_| {}),
+            on_answer: Box::new(move |step, at| {
+                cdrs.connect(&id, at);
+                if let Some(connect) = &connect_attempt {
+                    connect(step, at);
+                }
+            }),
+            on_attempt: attempts
+                .as_ref()
+                .map_or_else(|| Box::new(|_| {}) as Box<dyn Fn(b2bua::Attempt) + Send + Sync>, outbound::Attempts::reporter),
             steps,
             caller_name: caller.src_name.clone(),
             caller_number: caller.src_number.clone().unwrap_or_else(|| "anonymous".into()),
@@ -153,6 +188,9 @@ impl Calls {
         };
         let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
         drop(slot);
+        if let Some(a) = &attempts {
+            a.finish(&ended);
+        }
         self.cdrs.send(CallCdr::ending(&live, ended.connected_at, ended.code, ended.reason, ended.internal), Some(live_id));
         Ok(())
     }
@@ -213,139 +251,37 @@ impl Calls {
             }
         };
         let headers = req.headers();
-        let call_id = headers.get("Call-ID").unwrap_or_default().trim().to_owned();
-        let src_name = message::from(headers).ok().and_then(|f| f.display_name.clone()).filter(|n| !n.is_empty());
-        let global_tag = format!("{time_start:x}-{}", sip::endpoint::random_token());
-        let mut steps = Vec::with_capacity(plan.len());
-        let mut attempts = Vec::with_capacity(plan.len());
-        for a in &plan {
-            let Some((step, leg)) = self.gateway_step(a, &caller, &body, &global_tag).await else { continue };
-            steps.push(step);
-            attempts.push(LiveCall {
-                id: format!("{global_tag}-{}", attempts.len()),
-                customer_id: Some(caller.customer_id),
-                incoming_trunk_id: None,
-                time_start,
-                time_connect: None,
-                src_name: src_name.clone(),
-                src_number: Some(src.clone()),
-                dst_number: Some(dialled.clone()),
-                did_number: None,
-                call_id: call_id.clone(),
-                termination: Some(leg),
-            });
-        }
+        let origin = Origin {
+            customer_id: caller.customer_id,
+            sip_account_id: Some(caller.id),
+            caller_name: caller.caller_id_name.clone(),
+            src_name_in: message::from(headers).ok().and_then(|f| f.display_name.clone()).filter(|n| !n.is_empty()),
+            src_number_in: src.clone(),
+            dst_number_in: dialled.clone(),
+            call_id: headers.get("Call-ID").unwrap_or_default().trim().to_owned(),
+            global_tag: outbound::global_tag(time_start),
+        };
+        let offer = (!body.trim().is_empty()).then_some(body);
+        let (steps, attempts) = outbound::plan(&plan, &origin, offer.as_deref(), self.settings.no_answer_timeout, self.cdrs.clone()).await;
         if steps.is_empty() {
             tracing::info!(account = caller.id, dialled, routes = plan.len(), "outbound call refused: no usable route");
-            return req
-                .reply(if plan.is_empty() { 404 } else { 503 }, if plan.is_empty() { "No Route" } else { "Service Unavailable" }, &[])
-                .await;
+            let (code, reason) = if plan.is_empty() { (404, "No Route") } else { (503, "Service Unavailable") };
+            return req.reply(code, reason, &[]).await;
         }
-        let attempts = Arc::new(std::sync::Mutex::new(attempts));
-        let on_attempt = {
-            let (attempts, cdrs) = (attempts.clone(), self.cdrs.clone());
-            Box::new(move |event: b2bua::Attempt| {
-                let mut all = attempts.lock().expect("attempts lock");
-                match event {
-                    b2bua::Attempt::Started(i, local_tag) => {
-                        let a = &mut all[i];
-                        a.time_start = domain::time::now_ms();
-                        if let Some(t) = a.termination.as_mut() {
-                            t.local_tag = Some(local_tag);
-                        }
-                        cdrs.open(a.clone());
-                    }
-                    b2bua::Attempt::Failed(i, code, reason) => {
-                        let a = &all[i];
-                        cdrs.send(CallCdr::ending(a, None, code, reason, None), Some(a.id.clone()));
-                    }
-                }
-            })
-        };
-        let on_answer = {
-            let (attempts, cdrs) = (attempts.clone(), self.cdrs.clone());
-            Box::new(move |step: usize, at: i64| cdrs.connect(&attempts.lock().expect("attempts lock")[step].id, at))
-        };
         let bridge = Bridge {
-            on_answer,
-            on_attempt,
+            on_answer: Box::new(attempts.connector()),
+            on_attempt: attempts.reporter(),
             steps,
             caller_name: caller.caller_id_name.clone(),
             caller_number: src,
             dialled,
-            sdp: (!body.trim().is_empty()).then_some(body),
+            sdp: offer,
             media: self.media.clone(),
         };
         let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
         drop(slot);
-        if let Some(step) = ended.step {
-            let a = attempts.lock().expect("attempts lock")[step].clone();
-            self.cdrs.send(CallCdr::ending(&a, ended.connected_at, ended.code, ended.reason, ended.internal), Some(a.id));
-        }
+        attempts.finish(&ended);
         Ok(())
-    }
-
-    /// The leg B step of one route's attempt, or `None` when its gateway
-    /// cannot be used for this call (logged: unresolvable host, TLS, no
-    /// codec in common).
-    async fn gateway_step(
-        &self,
-        a: &RouteAttempt,
-        caller: &SipLogin,
-        body: &str,
-        global_tag: &str,
-    ) -> Option<(b2bua::Step, TerminationLeg)> {
-        let gw = &a.gateway;
-        let transport = match gw.transport_protocol.as_str() {
-            "UDP" => Transport::Udp,
-            "TCP" => Transport::Tcp,
-            other => {
-                tracing::warn!(gateway = gw.id, transport = other, "termination gateway skipped: transport not available");
-                return None;
-            }
-        };
-        let Some(addr) = resolve(&gw.host, gw.port, &gw.network_protocol).await else {
-            tracing::warn!(gateway = gw.id, host = %gw.host, "termination gateway skipped: host does not resolve");
-            return None;
-        };
-        let sdp = if body.trim().is_empty() {
-            None
-        } else {
-            let codecs: Vec<&str> = gw.codecs.split(',').map(str::trim).collect();
-            match sdp::filter(body, &codecs) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    tracing::info!(gateway = gw.id, error = %e, "termination gateway skipped: the caller's offer does not fit it");
-                    return None;
-                }
-            }
-        };
-        let host = if gw.port == 5060 { gw.host.clone() } else { format!("{}:{}", gw.host, gw.port) };
-        let uri_params = if transport == Transport::Tcp { ";transport=tcp" } else { "" };
-        let step = b2bua::Step {
-            targets: vec![b2bua::Contact { uri: format!("sip:{}@{host}{uri_params}", a.dst_number_out), source: addr, transport }],
-            ring_for: self.settings.no_answer_timeout,
-            gateway: Some(b2bua::GatewayLeg {
-                caller_number: a.src_number_out.clone(),
-                caller_name: caller.caller_id_name.clone(),
-                dialled: a.dst_number_out.clone(),
-                host,
-                sdp,
-                credentials: gw.authorization_name.clone().zip(gw.authorization_password.clone()),
-                headers: vec![("X-Global-Tag".to_owned(), global_tag.to_owned())],
-            }),
-        };
-        let leg = TerminationLeg {
-            sip_account_id: Some(caller.id),
-            route_id: Some(a.route_id),
-            gateway_id: Some(gw.id),
-            local_tag: None,
-            global_tag: Some(global_tag.to_owned()),
-            src_name_out: caller.caller_id_name.clone(),
-            src_number_out: Some(a.src_number_out.clone()),
-            dst_number_out: Some(a.dst_number_out.clone()),
-        };
-        Some((step, leg))
     }
 
     /// An extension-to-extension call: every binding of the callee rings,
@@ -404,18 +340,5 @@ fn refused_after(a: &Admitted, code: u16, reason: &'static str, internal: &'stat
         trunk: Some(TrunkRef::from(&a.trunk)),
         dst_number: Some(a.dst_number.clone()),
         did_number: Some(a.did.number.clone()),
-    }
-}
-
-/// A gateway's address per its network protocol setting.
-async fn resolve(host: &str, port: u16, protocol: &str) -> Option<std::net::SocketAddr> {
-    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port)).await.ok()?.collect();
-    let v4 = addrs.iter().find(|a| a.is_ipv4()).copied();
-    let v6 = addrs.iter().find(|a| a.is_ipv6()).copied();
-    match protocol {
-        "IPv4_only" => v4,
-        "IPv6_only" => v6,
-        "IPv6_preferred" => v6.or(v4),
-        _ => v4.or(v6),
     }
 }

@@ -72,13 +72,14 @@ impl CallCdr {
                 ("did_number", Value::from(c.did_number.clone())),
                 ("internal_reason", Value::from(self.internal_reason.clone())),
                 ("call_id", Value::from(c.call_id.as_str())),
+                ("global_tag", Value::from(c.global_tag.clone())),
             ]),
             Some(t) => row.extend([
                 ("sip_account_id", Value::from(t.sip_account_id)),
                 ("route_id", Value::from(t.route_id)),
                 ("gateway_id", Value::from(t.gateway_id)),
                 ("local_tag", Value::from(t.local_tag.clone())),
-                ("global_tag", Value::from(t.global_tag.clone())),
+                ("global_tag", Value::from(c.global_tag.clone())),
                 ("src_name_in", Value::from(c.src_name.clone())),
                 ("src_number_in", Value::from(c.src_number.clone())),
                 ("dst_number_in", Value::from(c.dst_number.clone())),
@@ -204,6 +205,7 @@ mod tests {
             dst_number: Some("15550001".into()),
             did_number: Some("15550001".into()),
             call_id: format!("{id}@carrier"),
+            global_tag: None,
             termination: None,
         }
     }
@@ -223,11 +225,10 @@ mod tests {
             let out = TerminationLeg {
                 route_id: Some(7),
                 gateway_id: Some(3),
-                global_tag: Some("g-1".into()),
                 dst_number_out: Some("0049301234".into()),
                 ..TerminationLeg::default()
             };
-            let attempt = LiveCall { termination: Some(out), ..live("out", None) };
+            let attempt = LiveCall { termination: Some(out), global_tag: Some("g-1".into()), ..live("out", None) };
             let ops = [
                 CdrOp::Open(Box::new(live("c", None))),
                 CdrOp::Open(Box::new(live("talking", None))),

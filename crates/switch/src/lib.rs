@@ -11,6 +11,7 @@ mod early;
 mod inbound;
 mod location;
 mod media;
+mod outbound;
 mod registrar;
 pub mod routing;
 mod sdp;

@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::calls::{call_phones, part, register_phone};
-use common::{account, customer_of, free_udp_port, sipp_available};
+use common::calls::{call_phones, caller_hangs_up, part, register_phone};
+use common::{account, cdrs, customer_of, did, free_udp_port, sipp_available, trunk_of};
 use domain::{schema, Value};
 use store::{Actor, Cond, Input, ListQuery, Op, RelInput, Scope, Store};
 use switch::{Switch, SwitchConfig};
@@ -181,6 +181,27 @@ async fn a_phone_dials_out_through_the_routes_gateways_with_failover_and_digest(
     let rows = termination_cdrs(&store, 5).await;
     assert_eq!(rows.len(), 5, "no attempt after the 486");
     assert_eq!(rows[4].get("lega_disconnect_code").as_i64(), Some(486));
+
+    // A DID forwarded to an external number goes out the same way; its
+    // incoming CDR and the attempts' termination CDRs share a global tag.
+    let forwarded = did(c, "15550001", true, None).with(&schema::DID_NUMBERS, "forward_number", "4930999888");
+    store.create(&schema::DID_NUMBERS, &Actor::system(), forwarded).await.unwrap();
+    let (_, domain) = trunk_of(&store, c).await;
+    let answer_fwd = answer("401", "WWW-Authenticate").replace("DIALLED=004930123456", "DIALLED=004930999888");
+    let gateways = [(port_1, "gateway-refuse.xml", "503"), (port_2, answer_fwd.as_str(), "")];
+    let (carrier, _) = caller_hangs_up();
+    let (carrier_ok, gateways_ok) = call_phones(server, &format!("15550001@{domain}"), ("carrier-call.xml", &carrier), &gateways).await;
+    assert_eq!((carrier_ok, gateways_ok), (true, vec![true, true]), "forward: carrier; failing gateway; answering gateway");
+    let incoming = cdrs(&store, 1).await;
+    assert_eq!((incoming[0].get("lega_disconnect_code").as_i64(), incoming[0].get("success").as_bool()), (Some(200), Some(true)));
+    let tag = incoming[0].get("global_tag").as_str().expect("the incoming CDR has a global tag").to_owned();
+    let rows = termination_cdrs(&store, 7).await;
+    assert_eq!(rows.len(), 7, "two more attempts");
+    for r in &rows[5..] {
+        assert_eq!(r.get("global_tag").as_str(), Some(tag.as_str()), "linked to the incoming CDR");
+        assert_eq!((r.get("sip_account_id").as_i64(), r.get("dst_number_in").as_str()), (None, Some("4930999888")));
+    }
+    assert_eq!((rows[6].get("success").as_bool(), rows[6].get("src_number_in").as_str()), (Some(true), Some("4930111")));
     assert_eq!(sw.active_calls(), 0);
     sw.shutdown().await;
 }

@@ -1,0 +1,184 @@
+//! Calls out to the PSTN (SPEC §1 "Termination route", §2 "Outbound"):
+//! the route plan of a call becomes leg B steps toward the routes'
+//! gateways, and each attempt is journalled as it starts and closed into
+//! its termination CDR as it fails, or when the call ends. A phone's call
+//! out and a DID forwarded to an external number both go this way.
+
+use crate::b2bua::{self, Contact, Ended, GatewayLeg, Step};
+use crate::cdr::{CallCdr, CdrSender};
+use crate::sdp;
+use domain::routing::Attempt as RouteAttempt;
+use sip::endpoint::Transport;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use store::cdr::{LiveCall, TerminationLeg};
+
+/// Who places the call out, and the numbers as received.
+pub(crate) struct Origin {
+    pub customer_id: i64,
+    /// The calling SIP account (none for a forwarded DID call).
+    pub sip_account_id: Option<i64>,
+    /// The name sent to the gateway.
+    pub caller_name: Option<String>,
+    pub src_name_in: Option<String>,
+    pub src_number_in: String,
+    pub dst_number_in: String,
+    /// The caller's Call-ID.
+    pub call_id: String,
+    pub global_tag: String,
+}
+
+/// A call's gateway attempts, in step order (see [`plan`]).
+pub(crate) struct Attempts {
+    list: Arc<Mutex<Vec<LiveCall>>>,
+    cdrs: CdrSender,
+}
+
+/// The steps for a route plan, one per usable route, with the attempts
+/// they will journal. A route is skipped (and logged) when its gateway
+/// cannot carry this call: a transport we lack, a host that does not
+/// resolve, no codec in common with the caller's offer.
+pub(crate) async fn plan(
+    routes: &[RouteAttempt],
+    origin: &Origin,
+    offer: Option<&str>,
+    ring_for: Duration,
+    cdrs: CdrSender,
+) -> (Vec<Step>, Attempts) {
+    let mut steps = Vec::with_capacity(routes.len());
+    let mut list = Vec::with_capacity(routes.len());
+    for a in routes {
+        let Some(step) = gateway_step(a, origin, offer, ring_for).await else { continue };
+        list.push(LiveCall {
+            id: format!("{}-{}", origin.global_tag, list.len()),
+            customer_id: Some(origin.customer_id),
+            incoming_trunk_id: None,
+            time_start: domain::time::now_ms(),
+            time_connect: None,
+            src_name: origin.src_name_in.clone(),
+            src_number: Some(origin.src_number_in.clone()),
+            dst_number: Some(origin.dst_number_in.clone()),
+            did_number: None,
+            call_id: origin.call_id.clone(),
+            global_tag: Some(origin.global_tag.clone()),
+            termination: Some(TerminationLeg {
+                sip_account_id: origin.sip_account_id,
+                route_id: Some(a.route_id),
+                gateway_id: Some(a.gateway.id),
+                local_tag: None,
+                src_name_out: origin.caller_name.clone(),
+                src_number_out: Some(a.src_number_out.clone()),
+                dst_number_out: Some(a.dst_number_out.clone()),
+            }),
+        });
+        steps.push(step);
+    }
+    (steps, Attempts { list: Arc::new(Mutex::new(list)), cdrs })
+}
+
+impl Attempts {
+    /// For [`b2bua::Bridge::on_attempt`]: opens an attempt as it starts,
+    /// closes it into its CDR when it fails.
+    pub fn reporter(&self) -> Box<dyn Fn(b2bua::Attempt) + Send + Sync> {
+        let (list, cdrs) = (self.list.clone(), self.cdrs.clone());
+        Box::new(move |event| {
+            let mut all = list.lock().expect("attempts lock");
+            match event {
+                b2bua::Attempt::Started(i, local_tag) => {
+                    let Some(a) = all.get_mut(i) else { return };
+                    a.time_start = domain::time::now_ms();
+                    if let Some(t) = a.termination.as_mut() {
+                        t.local_tag = Some(local_tag);
+                    }
+                    cdrs.open(a.clone());
+                }
+                b2bua::Attempt::Failed(i, code, reason) => {
+                    let Some(a) = all.get(i) else { return };
+                    cdrs.send(CallCdr::ending(a, None, code, reason, None), Some(a.id.clone()));
+                }
+            }
+        })
+    }
+
+    /// Records the answer of the attempt of `step` (for [`b2bua::Bridge::on_answer`]).
+    pub fn connector(&self) -> impl Fn(usize, i64) + Send + Sync + 'static {
+        let (list, cdrs) = (self.list.clone(), self.cdrs.clone());
+        move |step, at| {
+            if let Some(a) = list.lock().expect("attempts lock").get(step) {
+                cdrs.connect(&a.id, at);
+            }
+        }
+    }
+
+    /// Closes the attempt that answered (the others closed as they failed).
+    pub fn finish(&self, ended: &Ended) {
+        let Some(step) = ended.step else { return };
+        let Some(a) = self.list.lock().expect("attempts lock").get(step).cloned() else { return };
+        self.cdrs.send(CallCdr::ending(&a, ended.connected_at, ended.code, ended.reason.clone(), ended.internal.clone()), Some(a.id));
+    }
+}
+
+/// The leg B step of one route's attempt, or `None` when its gateway
+/// cannot be used for this call.
+async fn gateway_step(a: &RouteAttempt, origin: &Origin, offer: Option<&str>, ring_for: Duration) -> Option<Step> {
+    let gw = &a.gateway;
+    let transport = match gw.transport_protocol.as_str() {
+        "UDP" => Transport::Udp,
+        "TCP" => Transport::Tcp,
+        other => {
+            tracing::warn!(gateway = gw.id, transport = other, "termination gateway skipped: transport not available");
+            return None;
+        }
+    };
+    let Some(addr) = resolve(&gw.host, gw.port, &gw.network_protocol).await else {
+        tracing::warn!(gateway = gw.id, host = %gw.host, "termination gateway skipped: host does not resolve");
+        return None;
+    };
+    let sdp = match offer {
+        None => None,
+        Some(offer) => {
+            let codecs: Vec<&str> = gw.codecs.split(',').map(str::trim).collect();
+            match sdp::filter(offer, &codecs) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::info!(gateway = gw.id, error = %e, "termination gateway skipped: the caller's offer does not fit it");
+                    return None;
+                }
+            }
+        }
+    };
+    let host = if gw.port == 5060 { gw.host.clone() } else { format!("{}:{}", gw.host, gw.port) };
+    let uri_params = if transport == Transport::Tcp { ";transport=tcp" } else { "" };
+    Some(Step {
+        targets: vec![Contact { uri: format!("sip:{}@{host}{uri_params}", a.dst_number_out), source: addr, transport }],
+        ring_for,
+        gateway: Some(GatewayLeg {
+            caller_number: a.src_number_out.clone(),
+            caller_name: origin.caller_name.clone(),
+            dialled: a.dst_number_out.clone(),
+            host,
+            sdp,
+            credentials: gw.authorization_name.clone().zip(gw.authorization_password.clone()),
+            headers: vec![("X-Global-Tag".to_owned(), origin.global_tag.clone())],
+        }),
+    })
+}
+
+/// A gateway's address per its network protocol setting.
+async fn resolve(host: &str, port: u16, protocol: &str) -> Option<SocketAddr> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await.ok()?.collect();
+    let v4 = addrs.iter().find(|a| a.is_ipv4()).copied();
+    let v6 = addrs.iter().find(|a| a.is_ipv6()).copied();
+    match protocol {
+        "IPv4_only" => v4,
+        "IPv6_only" => v6,
+        "IPv6_preferred" => v6.or(v4),
+        _ => v4.or(v6),
+    }
+}
+
+/// A new platform-wide call id.
+pub(crate) fn global_tag(now_ms: i64) -> String {
+    format!("{now_ms:x}-{}", sip::endpoint::random_token())
+}
