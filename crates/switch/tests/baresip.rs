@@ -1,7 +1,8 @@
 //! baresip (Debian's) as a real phone: it registers with its SIP account,
 //! shows up online with its user agent, and goes offline when it quits
 //! (it unregisters on the way out); it answers a carrier's DID call and
-//! talks through the media relay. `.ci/run` installs baresip and sets
+//! talks through the media relay; two baresips call each other by
+//! extension. `.ci/run` installs baresip and sets
 //! SWITCHBOARD_REQUIRE_TOOLS, so CI never skips.
 
 use std::process::{Command, Stdio};
@@ -99,6 +100,168 @@ async fn baresip_answers_a_carrier_call() {
     assert!(to_phone > 0 && to_carrier > 0, "RTP both ways through the relay: {to_phone} / {to_carrier}");
     let _ = phone.kill();
     let _ = phone.wait();
+    sw.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A baresip that answers by itself, with a tone as its microphone (ausine
+/// runs only at 48 kHz stereo; baresip resamples to G.711), registered as
+/// `user`; `commands` run at start (`/dial ...`). Quits after `secs`.
+fn baresip_phone(
+    dir: &std::path::Path,
+    server: std::net::SocketAddr,
+    user: &str,
+    pass: &str,
+    commands: &[&str],
+    secs: u32,
+) -> std::process::Child {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("config"),
+        "module_path /usr/lib/baresip/modules\nsip_listen 127.0.0.1:0\nmodule g711.so\nmodule account.so\nmodule menu.so\n\
+         module ausine.so\nmodule aufile.so\naudio_player aufile,/dev/null\naudio_source ausine,440\nausrc_srate 48000\nauplay_srate 48000\nausrc_channels 2\nauplay_channels 2\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("accounts"), format!("<sip:{user}@{server};transport=udp>;auth_pass={pass};regint=300;answermode=auto\n"))
+        .unwrap();
+    let mut cmd = Command::new("baresip");
+    cmd.arg("-f").arg(dir).args(["-t", &secs.to_string()]);
+    for c in commands {
+        cmd.args(["-e", c]);
+    }
+    cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_baresips_call_each_other_by_extension() {
+    if Command::new("baresip").arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
+        assert!(std::env::var_os("SWITCHBOARD_REQUIRE_TOOLS").is_none(), "baresip is required");
+        return;
+    }
+    use domain::schema;
+    use store::{Actor, Input, RelInput};
+    let (store, _db) = store::testing::sqlite().await;
+    let seed = account(&store, "seed-9", "Seed-Pass-9").await;
+    let c = common::customer_of(&store, seed).await;
+    let mut ids = Vec::new();
+    for (user, pass, ext) in [("ext-201", "Ext-Pass-201", "201"), ("ext-202", "Ext-Pass-202", "202")] {
+        let input = Input::default()
+            .with(&schema::SIP_ACCOUNTS, "username", user)
+            .with(&schema::SIP_ACCOUNTS, "password", pass)
+            .with(&schema::SIP_ACCOUNTS, "internal_caller_id", ext)
+            .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
+        ids.push(store.create(&schema::SIP_ACCOUNTS, &Actor::system(), input).await.unwrap().id());
+    }
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("sb-baresip-ext-{}", std::process::id()));
+    let mut callee = baresip_phone(&dir.join("callee"), sw.udp_addr(), "ext-202", "Ext-Pass-202", &[], 12);
+    assert!(wait_for(&store, ids[1], |p| p.0).await.0, "the callee registered");
+    // The caller dials 202 at start, talks until it quits.
+    let mut caller = baresip_phone(&dir.join("caller"), sw.udp_addr(), "ext-201", "Ext-Pass-201", &["/dial 202"], 6);
+    let mut talked = false;
+    for _ in 0..100 {
+        let (to_callee, to_caller, _) = sw.media_stats();
+        if to_callee > 20 && to_caller > 20 {
+            talked = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (to_callee, to_caller, _) = sw.media_stats();
+    assert!(talked, "201 called 202 and RTP went both ways through the relay: {to_callee} / {to_caller}");
+    assert_eq!(sw.active_calls(), 0, "an internal call takes no channel");
+    let _ = tokio::task::spawn_blocking(move || caller.wait()).await;
+    let _ = callee.kill();
+    let _ = callee.wait();
+    sw.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn baresip_dials_out_through_a_gateway() {
+    if Command::new("baresip").arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() || !common::sipp_available() {
+        assert!(std::env::var_os("SWITCHBOARD_REQUIRE_TOOLS").is_none(), "baresip and sipp are required");
+        return;
+    }
+    use domain::schema;
+    use store::{Actor, Input, RelInput};
+    let (store, _db) = store::testing::sqlite().await;
+    let seed = account(&store, "seed-10", "Seed-Pass-10").await;
+    let c = common::customer_of(&store, seed).await;
+    let input = Input::default()
+        .with(&schema::SIP_ACCOUNTS, "username", "out-1")
+        .with(&schema::SIP_ACCOUNTS, "password", "Out-Pass-1")
+        .with(&schema::SIP_ACCOUNTS, "allow_external_calls", true)
+        .with(&schema::SIP_ACCOUNTS, "external_caller_id", "4930555")
+        .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
+    store.create(&schema::SIP_ACCOUNTS, &Actor::system(), input).await.unwrap();
+    let port = common::free_udp_port();
+    let gw = Input::default()
+        .with(&schema::GATEWAYS, "name", "Carrier")
+        .with(&schema::GATEWAYS, "host", "127.0.0.1")
+        .with(&schema::GATEWAYS, "port", i64::from(port))
+        .with(&schema::GATEWAYS, "codecs", "PCMA,telephone-event")
+        .with(&schema::GATEWAYS, "authorization_name", "gw-user")
+        .with(&schema::GATEWAYS, "authorization_password", "gw-pass");
+    let gw = store.create(&schema::GATEWAYS, &Actor::system(), gw).await.unwrap().id();
+    let route = Input::default()
+        .with(&schema::ROUTES, "name", "All")
+        .with(&schema::ROUTES, "dst_rewrite_rule", r"^(\d+)$")
+        .with(&schema::ROUTES, "dst_rewrite_result", r"00\1")
+        .with_rel(&schema::ROUTES, "gateway", RelInput::To("termination_gateways", gw));
+    store.create(&schema::ROUTES, &Actor::system(), route).await.unwrap();
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+
+    // The gateway: SIPp, challenging with 401 and checking the credentials.
+    let dir = std::env::temp_dir().join(format!("sb-baresip-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let gateway_xml = common::calls::write_filled(
+        &dir,
+        "gateway-answer.xml",
+        &[
+            ("CHALLENGE_CODE", "401"),
+            ("CHALLENGE_HEADER", "WWW-Authenticate"),
+            ("GW_USER", "gw-user"),
+            ("GW_PASS", "gw-pass"),
+            ("DIALLED", "004930123456"),
+            ("OPEN_401", ""),
+            ("CLOSE_401", ""),
+            ("OPEN_407", "<!--"),
+            ("CLOSE_407", "-->"),
+        ],
+    );
+    let d = dir.clone();
+    let gateway = tokio::task::spawn_blocking(move || {
+        let out = common::calls::run_sipp(&d, &["-sf", &gateway_xml, "-p", &port.to_string(), "-rtp_echo"]);
+        common::calls::report("gateway", &d, &out)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // baresip dials at start and hangs up (BYE) when it quits.
+    let mut phone = baresip_phone(&dir.join("phone"), sw.udp_addr(), "out-1", "Out-Pass-1", &["/dial 4930123456"], 4);
+    let _ = tokio::task::spawn_blocking(move || phone.wait()).await;
+    assert!(gateway.await.unwrap(), "the gateway got the call with credentials and the rewritten number, and its BYE");
+    let rows = {
+        let mut rows = Vec::new();
+        for _ in 0..100 {
+            let q = store::ListQuery {
+                conds: vec![store::Cond {
+                    column: "time_start",
+                    st: schema::Storage::Int,
+                    op: store::Op::Gte,
+                    values: vec![domain::Value::Int(0)],
+                }],
+                ..store::ListQuery::default()
+            };
+            rows = store.list(&schema::TERMINATION_CDRS, store::Scope::Operator, &q).await.unwrap().records;
+            if !rows.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        rows
+    };
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].get("success").as_bool(), rows[0].get("src_number_out").as_str()), (Some(true), Some("4930555")));
     sw.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
