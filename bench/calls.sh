@@ -11,6 +11,11 @@
 #        ANCHOR=../shared/bench/kamailio-anchor COUNT=<10 s of calls per step, at least 2000>
 #        MODE=memory bench/calls.sh: instead, hold HELD=50000 calls at once (no
 #        media relay, placed at 500/s) and report RSS per call held.
+#        MODE=outbound bench/calls.sh: instead of DID calls, phones' calls out:
+#        SIPp as the phone authenticating its INVITE (digest), a route with a
+#        rewrite, SIPp as the gateway challenging with 401 and checking the
+#        credentials (tests/sipp/phone-call.xml and gateway-answer.xml); media
+#        relay off. Kamailio proxy-dialog in the same run as the baseline.
 # Needs: sip-tester kamailio kamailio-extra-modules kamailio-utils-modules sysstat bc
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,18 +34,23 @@ for f in uac uac-hold; do
     sed -e 's/sip:\[service\]@\[remote_ip\]:\[remote_port\]/sip:[service]@[trunk]/g' "$anchor/$f.xml" >"$dir/$f-trunk.xml"
 done
 
+# What a step runs (MODE=outbound changes them).
+uas_xml=$anchor/uas.xml
+uac_xml=$dir/uac-trunk.xml
+uac_args=(-s 15550001)
+
 # One step: prints "ok failed achieved_rate server_cpu"; exit 1 if it failed.
 step() { # target server_pid rate trunk_domain label
     local run="$dir/runs/$5-r$3" count=${COUNT:-$(( $3 * 10 > 2000 ? $3 * 10 : 2000 ))}
     mkdir -p "$run"
-    (cd "$run" && exec taskset -c 0 sipp -sf "$anchor/uas.xml" -i 127.0.0.1 -p 5090 -m "$count" -timeout "$(( count / $3 + 60 ))s" \
+    (cd "$run" && exec taskset -c 0 sipp -sf "$uas_xml" -i 127.0.0.1 -p 5090 -m "$count" -timeout "$(( count / $3 + 60 ))s" \
         -buff_size 4194304 -nostdin -trace_stat -stf uas.csv >uas.out 2>&1) &
     local uas=$!
     sleep 0.5
     wait_quiet
     local s0 t0; s0=$(ticks "$2"); t0=$(now)
     local rc=0
-    (cd "$run" && exec taskset -c 0 sipp "$1" -sf "$dir/uac-trunk.xml" -s 15550001 -key trunk "$4" -i 127.0.0.1 -p 5091 \
+    (cd "$run" && exec taskset -c 0 sipp "$1" -sf "$uac_xml" "${uac_args[@]}" -key trunk "$4" -i 127.0.0.1 -p 5091 \
         -r "$3" -m "$count" -timeout "$(( count / $3 + 40 ))s" -recv_timeout 10000 -buff_size 4194304 -nostdin \
         -trace_stat -stf stat.csv >uac.out 2>&1) || rc=$?
     local t1 s1; t1=$(now); s1=$(ticks "$2")
@@ -80,7 +90,7 @@ start_switchboard() { # label rtp_ports -> sets $sb, prints the trunk domain
     # A customer (unlimited), its phone on 127.0.0.1:5090 and DID 15550001 ringing it.
     local trunk
     trunk=$(python3 - <<'PY'
-import base64, http.client, json
+import base64, http.client, json, os
 auth = {"Authorization": "Basic " + base64.b64encode(b"bench:bench-secret-1").decode(), "Content-Type": "application/vnd.api+json"}
 c = http.client.HTTPConnection("127.0.0.1", 18112)
 def call(method, path, doc=None):
@@ -93,6 +103,15 @@ rel = {"customer": {"data": {"type": "customers", "id": cust}}}
 phone = call("POST", "sip_device_routes", {"data": {"type": "sip_device_routes", "attributes": {"username": "bench-phone", "password": "Bench-pw-1"}, "relationships": rel}})["id"]
 call("POST", "available_did_numbers", {"data": {"type": "available_did_numbers", "attributes": {"number": "15550001"},
      "relationships": dict(rel, destination={"data": {"type": "sip_device_routes", "id": phone}})}})
+if os.environ.get("OUTBOUND"):
+    # A phone that may call out, a gateway on the UAS port with credentials, a route rewriting 49... to 0049....
+    call("POST", "sip_device_routes", {"data": {"type": "sip_device_routes", "attributes": {"username": "bench-out", "password": "Bench-out-1",
+         "allow_external_calls": True, "external_caller_id": "4930111"}, "relationships": rel}})
+    gw = call("POST", "termination_gateways", {"data": {"type": "termination_gateways", "attributes": {"name": "bench-gw", "host": "127.0.0.1",
+              "port": 5090, "codecs": ["PCMA", "telephone-event"], "authorization_name": "gw-user", "authorization_password": "gw-pass"}}})["id"]
+    call("POST", "termination_routes", {"data": {"type": "termination_routes", "attributes": {"name": "bench-route",
+         "dst_rewrite_rule": "^49(\\d+)$", "dst_rewrite_result": "0049\\1"},
+         "relationships": {"gateway": {"data": {"type": "termination_gateways", "id": gw}}}}})
 print(call("GET", f"incoming_trunks?filter[customer.id]={cust}")[0]["attributes"]["domain"])
 PY
 )
@@ -133,6 +152,27 @@ if [ "${MODE:-rate}" = memory ]; then
     echo "calls held at the sample (SIPp CurrentCall): $up of $held; SIPp exit $rc (0 = every call completed)"
     echo "RSS: idle $((rss0 / 1024)) MiB, $held calls up $((rss1 / 1024)) MiB: $(( (rss1 - rss0) * 1024 / held )) B per call (Kamailio dialog: ~1.7 KB)"
     kill "$sb" "$uas" 2>/dev/null; wait "$sb" 2>/dev/null || true
+    exit 0
+fi
+
+if [ "${MODE:-rate}" = outbound ]; then
+    echo "== Kamailio proxy-dialog"
+    "$anchor/run-kamailio.sh" proxy-dialog >/dev/null
+    kam=$(best 127.0.0.1:5070 "$(cat /tmp/kam-anchor/kamailio.pid)" 1.in.switchboard.local kamailio)
+    "$anchor/stop-kamailio.sh" >/dev/null
+    echo "== switchboard serve, phones calling out through a gateway (digest both ways), media relay off"
+    sipp_dir=$root/crates/switch/tests/sipp
+    sed -e 's/USERNAME/bench-out/g; s/PASSWORD/Bench-out-1/g' "$sipp_dir/phone-call.xml" >"$dir/phone-call.xml"
+    sed -e 's/CHALLENGE_CODE/401/; s/CHALLENGE_HEADER/WWW-Authenticate/; s/GW_USER/gw-user/g; s/GW_PASS/gw-pass/g; s/DIALLED/004930123456/' \
+        -e 's/OPEN_401//; s/CLOSE_401//; s/OPEN_407/<!--/; s/CLOSE_407/-->/' "$sipp_dir/gateway-answer.xml" >"$dir/gateway.xml"
+    printf 'SEQUENTIAL\n4930123456@127.0.0.1:5080;\n' >"$dir/dial.csv"
+    uas_xml=$dir/gateway.xml uac_xml=$dir/phone-call.xml uac_args=(-inf "$dir/dial.csv")
+    OUTBOUND=1 start_switchboard outbound off >"$dir/trunk"
+    out=$(best 127.0.0.1:5080 "$sb" unused switchboard-outbound)
+    kill "$sb"; wait "$sb" 2>/dev/null || true
+    echo
+    echo "Highest calls/s with < 0.1 % failed calls: Kamailio proxy-dialog $kam/s; Switchboard outbound (digest, route, gateway digest) $out/s"
+    python3 -c "print(f'ratio: {$out / max($kam, 1):.2f}')"
     exit 0
 fi
 

@@ -181,7 +181,7 @@ pub struct SipServer {
 }
 
 /// Shared by the socket readers.
-struct Feeder {
+pub(crate) struct Feeder {
     endpoint: Arc<EndpointInner>,
     user_agent: String,
 }
@@ -207,7 +207,15 @@ impl SipServer {
             UdpConnection::from_socket(udp.clone(), None, Some(cancel.child_token())).await.map_err(|e| BindError::Stack(e.to_string()))?;
         let feeder = Arc::new(Feeder { endpoint: endpoint.inner.clone(), user_agent: opts.user_agent.clone() });
         let tcp_conns = client::TcpConnections::default();
-        let client = Client { endpoint: endpoint.inner.clone(), udp: udp_conn.clone(), tcp: tcp_conns.clone(), udp_addr, tcp_addr };
+        let client = Client {
+            endpoint: endpoint.inner.clone(),
+            udp: udp_conn.clone(),
+            tcp: tcp_conns.clone(),
+            udp_addr,
+            tcp_addr,
+            feeder: feeder.clone(),
+            cancel: cancel.child_token(),
+        };
 
         let mut tasks = JoinSet::new();
         let inner = endpoint.inner.clone();

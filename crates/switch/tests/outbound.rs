@@ -205,3 +205,55 @@ async fn a_phone_dials_out_through_the_routes_gateways_with_failover_and_digest(
     assert_eq!(sw.active_calls(), 0);
     sw.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gateway_over_tcp_gets_its_own_connection() {
+    if !sipp_available() {
+        return;
+    }
+    let (store, _db) = store::testing::sqlite().await;
+    let seed = account(&store, "seed-d", "Seed-Pass-4").await;
+    let c = customer_of(&store, seed).await;
+    let input = Input::default()
+        .with(&schema::SIP_ACCOUNTS, "username", "dialer-2")
+        .with(&schema::SIP_ACCOUNTS, "password", "Dialer-Pass-2")
+        .with(&schema::SIP_ACCOUNTS, "allow_external_calls", true)
+        .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
+    store.create(&schema::SIP_ACCOUNTS, &Actor::system(), input).await.unwrap();
+    let port = common::free_udp_port();
+    let gw = gateway(&store, "Over TCP", port, "PCMA,telephone-event", Some(("gw-user", "gw-pass"))).await;
+    let tcp = Input::default().with(&schema::GATEWAYS, "transport_protocol", "TCP");
+    store.update(&schema::GATEWAYS, &Actor::system(), gw, tcp).await.unwrap();
+    route(&store, "All", "", gw, Some((r"^(\d+)$", r"00\1"))).await;
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), SwitchConfig::default()).await.unwrap();
+
+    // The gateway listens on TCP only; the phone calls over UDP.
+    let dir = std::env::temp_dir().join(format!("sb-tcp-gw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fills = [
+        ("CHALLENGE_CODE", "401"),
+        ("CHALLENGE_HEADER", "WWW-Authenticate"),
+        ("GW_USER", "gw-user"),
+        ("GW_PASS", "gw-pass"),
+        ("DIALLED", "004930123456"),
+        ("OPEN_401", ""),
+        ("CLOSE_401", ""),
+        ("OPEN_407", "<!--"),
+        ("CLOSE_407", "-->"),
+    ];
+    let gateway_xml = common::calls::write_filled(&dir, "gateway-answer.xml", &fills);
+    let d = dir.clone();
+    let gateway_run = tokio::task::spawn_blocking(move || {
+        let out = common::calls::run_sipp(&d, &["-sf", &gateway_xml, "-t", "t1", "-p", &port.to_string()]);
+        common::calls::report("TCP gateway", &d, &out)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let dialer = "phone-call.xml?USERNAME=dialer-2&PASSWORD=Dialer-Pass-2";
+    let (caller_ok, _) = call_phones(sw.udp_addr(), &format!("4930123456@{}", sw.udp_addr()), (dialer, ""), &[]).await;
+    assert!(caller_ok, "the call over UDP from the phone completed");
+    assert!(gateway_run.await.unwrap(), "the gateway got the call over TCP, challenged, answered and got the BYE");
+    let rows = termination_cdrs(&store, 1).await;
+    assert_eq!(rows[0].get("success").as_bool(), Some(true));
+    sw.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

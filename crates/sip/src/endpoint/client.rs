@@ -17,6 +17,7 @@ use rsipstack::transport::tcp::TcpConnection;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipAddr, SipConnection};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::{Method, ReplyError, Transport};
 use crate::message::Headers;
@@ -26,8 +27,6 @@ use crate::message::Headers;
 pub enum SendError {
     #[error("the request we built does not parse: {0}")]
     Build(String),
-    #[error("no open TCP connection to {0}")]
-    NoConnection(SocketAddr),
     #[error("send failed: {0}")]
     Io(String),
 }
@@ -80,6 +79,9 @@ pub struct Client {
     pub(crate) tcp: TcpConnections,
     pub(crate) udp_addr: SocketAddr,
     pub(crate) tcp_addr: SocketAddr,
+    /// Reads what arrives on connections we open ourselves.
+    pub(crate) feeder: Arc<super::Feeder>,
+    pub(crate) cancel: CancellationToken,
 }
 
 /// A client transaction in flight: its responses, in order.
@@ -116,11 +118,26 @@ impl Client {
         SocketAddr::new(probe.map(|a| a.ip()).unwrap_or(bound.ip()), bound.port())
     }
 
-    fn connection(&self, transport: Transport, dest: SocketAddr) -> Result<SipConnection, SendError> {
-        match transport {
-            Transport::Udp => Ok(SipConnection::Udp(self.udp.clone())),
-            Transport::Tcp => self.tcp.get(dest).map(SipConnection::Tcp).ok_or(SendError::NoConnection(dest)),
+    /// The connection to send on: our UDP socket, the TCP connection the
+    /// peer keeps open to us (a phone behind NAT), or a new one we open (a
+    /// gateway), kept for later requests and read like accepted ones.
+    async fn connection(&self, transport: Transport, dest: SocketAddr) -> Result<SipConnection, SendError> {
+        if transport == Transport::Udp {
+            return Ok(SipConnection::Udp(self.udp.clone()));
         }
+        if let Some(conn) = self.tcp.get(dest) {
+            return Ok(SipConnection::Tcp(conn));
+        }
+        let conn = TcpConnection::connect(&sip_addr(Transport::Tcp, dest), Some(self.cancel.child_token()))
+            .await
+            .map_err(|e| SendError::Io(format!("TCP connect to {dest}: {e}")))?;
+        self.tcp.insert(dest, conn.clone());
+        let (reader, feeder, cancel, registry) = (conn.clone(), self.feeder.clone(), self.cancel.clone(), self.tcp.clone());
+        tokio::spawn(async move {
+            super::tcp_conn_loop(reader, dest, feeder, cancel).await;
+            registry.remove(dest);
+        });
+        Ok(SipConnection::Tcp(conn))
     }
 
     fn build(&self, req: &Outgoing, dest: SocketAddr, transport: Transport) -> Result<(rsipstack::sip::Request, String), SendError> {
@@ -154,7 +171,7 @@ impl Client {
     pub async fn request(&self, req: Outgoing, dest: SocketAddr, transport: Transport) -> Result<ClientTx, SendError> {
         let (request, branch) = self.build(&req, dest, transport)?;
         let key = TransactionKey::from_request(&request, TransactionRole::Client).map_err(|e| SendError::Build(e.to_string()))?;
-        let connection = self.connection(transport, dest)?;
+        let connection = self.connection(transport, dest).await?;
         let mut tx = Transaction::new_client(key, request, self.endpoint.clone(), Some(connection));
         tx.destination = Some(sip_addr(transport, dest));
         tx.send().await.map_err(|e| SendError::Io(e.to_string()))?;
