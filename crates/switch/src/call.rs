@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 pub(crate) struct Calls {
     pub directory: Arc<Directory>,
     pub routes: Arc<Routes>,
+    pub resolver: outbound::Resolver,
     pub registrar: Arc<Registrar>,
     pub capacity: Arc<Capacity>,
     pub location: Arc<MemoryLocation>,
@@ -151,8 +152,15 @@ impl Calls {
                     call_id: caller.call_id.clone(),
                     global_tag: live.global_tag.clone().unwrap_or_default(),
                 };
-                let (steps, planned) =
-                    outbound::plan(&plan, &origin, admitted.sdp.as_deref(), self.settings.no_answer_timeout, self.cdrs.clone()).await;
+                let (steps, planned) = outbound::plan(
+                    &plan,
+                    &origin,
+                    admitted.sdp.as_deref(),
+                    self.settings.no_answer_timeout,
+                    &self.resolver,
+                    self.cdrs.clone(),
+                )
+                .await;
                 if steps.is_empty() {
                     let r = refused_after(&admitted, 503, "Service Unavailable", "No termination route for the forwarded number");
                     return self.refuse(&mut req, &caller, r).await;
@@ -262,7 +270,8 @@ impl Calls {
             global_tag: outbound::global_tag(time_start),
         };
         let offer = (!body.trim().is_empty()).then_some(body);
-        let (steps, attempts) = outbound::plan(&plan, &origin, offer.as_deref(), self.settings.no_answer_timeout, self.cdrs.clone()).await;
+        let (steps, attempts) =
+            outbound::plan(&plan, &origin, offer.as_deref(), self.settings.no_answer_timeout, &self.resolver, self.cdrs.clone()).await;
         if steps.is_empty() {
             tracing::info!(account = caller.id, dialled, routes = plan.len(), "outbound call refused: no usable route");
             let (code, reason) = if plan.is_empty() { (404, "No Route") } else { (503, "Service Unavailable") };

@@ -118,6 +118,7 @@ impl Switch {
         let calls = Arc::new(call::Calls {
             directory: Arc::new(directory::Directory::load(store.clone()).await?),
             routes: Arc::new(routing::Routes::load(store.clone()).await?),
+            resolver: outbound::Resolver::default(),
             registrar: registrar.clone(),
             capacity: capacity.clone(),
             location: location.clone(),

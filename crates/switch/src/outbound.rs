@@ -9,9 +9,10 @@ use crate::cdr::{CallCdr, CdrSender};
 use crate::sdp;
 use domain::routing::Attempt as RouteAttempt;
 use sip::endpoint::Transport;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use store::cdr::{LiveCall, TerminationLeg};
 
 /// Who places the call out, and the numbers as received.
@@ -44,12 +45,13 @@ pub(crate) async fn plan(
     origin: &Origin,
     offer: Option<&str>,
     ring_for: Duration,
+    resolver: &Resolver,
     cdrs: CdrSender,
 ) -> (Vec<Step>, Attempts) {
     let mut steps = Vec::with_capacity(routes.len());
     let mut list = Vec::with_capacity(routes.len());
     for a in routes {
-        let Some(step) = gateway_step(a, origin, offer, ring_for).await else { continue };
+        let Some(step) = gateway_step(a, origin, offer, ring_for, resolver).await else { continue };
         list.push(LiveCall {
             id: format!("{}-{}", origin.global_tag, list.len()),
             customer_id: Some(origin.customer_id),
@@ -121,7 +123,7 @@ impl Attempts {
 
 /// The leg B step of one route's attempt, or `None` when its gateway
 /// cannot be used for this call.
-async fn gateway_step(a: &RouteAttempt, origin: &Origin, offer: Option<&str>, ring_for: Duration) -> Option<Step> {
+async fn gateway_step(a: &RouteAttempt, origin: &Origin, offer: Option<&str>, ring_for: Duration, resolver: &Resolver) -> Option<Step> {
     let gw = &a.gateway;
     let transport = match gw.transport_protocol.as_str() {
         "UDP" => Transport::Udp,
@@ -131,7 +133,7 @@ async fn gateway_step(a: &RouteAttempt, origin: &Origin, offer: Option<&str>, ri
             return None;
         }
     };
-    let Some(addr) = resolve(&gw.host, gw.port, &gw.network_protocol).await else {
+    let Some(addr) = resolver.resolve(&gw.host, gw.port, &gw.network_protocol).await else {
         tracing::warn!(gateway = gw.id, host = %gw.host, "termination gateway skipped: host does not resolve");
         return None;
     };
@@ -165,20 +167,69 @@ async fn gateway_step(a: &RouteAttempt, origin: &Origin, offer: Option<&str>, ri
     })
 }
 
-/// A gateway's address per its network protocol setting.
-async fn resolve(host: &str, port: u16, protocol: &str) -> Option<SocketAddr> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await.ok()?.collect();
-    let v4 = addrs.iter().find(|a| a.is_ipv4()).copied();
-    let v6 = addrs.iter().find(|a| a.is_ipv6()).copied();
-    match protocol {
-        "IPv4_only" => v4,
-        "IPv6_only" => v6,
-        "IPv6_preferred" => v6.or(v4),
-        _ => v4.or(v6),
+/// Gateways' addresses, remembered for a while: a name lookup runs on a
+/// blocking thread, and every call out would otherwise pay one.
+#[derive(Default)]
+pub(crate) struct Resolver {
+    cache: Mutex<HashMap<Lookup, (Option<SocketAddr>, Instant)>>,
+}
+
+/// (host in lower case, port, network protocol)
+type Lookup = (String, u16, String);
+
+/// How long an answer (or a failed lookup) is kept.
+const RESOLVE_TTL: Duration = Duration::from_secs(30);
+
+impl Resolver {
+    /// A gateway's address per its network protocol setting.
+    pub async fn resolve(&self, host: &str, port: u16, protocol: &str) -> Option<SocketAddr> {
+        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
+            return Some(SocketAddr::new(ip, port));
+        }
+        let key = (host.to_ascii_lowercase(), port, protocol.to_owned());
+        if let Some((addr, at)) = self.cache.lock().expect("resolver lock").get(&key) {
+            if at.elapsed() < RESOLVE_TTL {
+                return *addr;
+            }
+        }
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await.map(Iterator::collect).unwrap_or_default();
+        let v4 = addrs.iter().find(|a| a.is_ipv4()).copied();
+        let v6 = addrs.iter().find(|a| a.is_ipv6()).copied();
+        let addr = match protocol {
+            "IPv4_only" => v4,
+            "IPv6_only" => v6,
+            "IPv6_preferred" => v6.or(v4),
+            _ => v4.or(v6),
+        };
+        let mut cache = self.cache.lock().expect("resolver lock");
+        if cache.len() > 10_000 {
+            cache.retain(|_, (_, at)| at.elapsed() < RESOLVE_TTL);
+        }
+        cache.insert(key, (addr, Instant::now()));
+        addr
     }
 }
 
 /// A new platform-wide call id.
 pub(crate) fn global_tag(now_ms: i64) -> String {
     format!("{now_ms:x}-{}", sip::endpoint::random_token())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn addresses_follow_the_network_protocol_and_are_remembered() {
+        let r = Resolver::default();
+        assert_eq!(r.resolve("192.0.2.7", 5070, "IPv4_only").await, Some("192.0.2.7:5070".parse().unwrap()));
+        assert_eq!(r.resolve("[2001:db8::1]", 5060, "IPv6_only").await, Some("[2001:db8::1]:5060".parse().unwrap()));
+        assert!(r.cache.lock().unwrap().is_empty(), "literals need no lookup");
+        let v4 = r.resolve("localhost", 5060, "IPv4_only").await;
+        assert_eq!(v4, Some("127.0.0.1:5060".parse().unwrap()));
+        assert_eq!(r.cache.lock().unwrap().len(), 1, "the lookup is kept");
+        assert_eq!(r.resolve("LOCALHOST", 5060, "IPv4_only").await, v4, "names are case-insensitive");
+        assert_eq!(r.cache.lock().unwrap().len(), 1);
+        assert_eq!(r.resolve("no-such-host.invalid", 5060, "IPv4_only").await, None);
+    }
 }
