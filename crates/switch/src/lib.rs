@@ -13,6 +13,7 @@ mod location;
 mod media;
 mod outbound;
 mod registrar;
+mod reload;
 pub mod routing;
 mod sdp;
 mod throttle;

@@ -2,16 +2,14 @@
 //! [`RouteTable`](domain::routing::RouteTable) and customers' termination
 //! modes, reloaded from the store when a route, gateway, customer or the
 //! domain settings change, checked on every read like the call directory
-//! (`directory.rs`): the store announces a change before the API answers,
-//! so a call placed right after an edit already uses it.
+//! (see `reload.rs`).
 
+use crate::reload::{Loaded, Reloading};
 use domain::routing::{Attempt, RouteTable, TrmMode};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use store::routing::RoutingConfig;
 use store::Store;
-use tokio::sync::broadcast;
 
 /// The kinds whose changes affect route selection.
 const WATCHED: &[&str] = &["termination_routes", "termination_gateways", "domain_settings", "customers"];
@@ -33,32 +31,21 @@ impl From<RoutingConfig> for RoutingSnapshot {
     }
 }
 
+impl Loaded for RoutingSnapshot {
+    const WATCHED: &'static [&'static str] = WATCHED;
+    async fn load(store: &Store) -> Result<Self, store::Error> {
+        Ok(RoutingSnapshot::from(store.routing_config().await?))
+    }
+}
+
 /// Route selection for calls: `Routes::load(store)` once, then
 /// [`Routes::plan`] per outbound call.
-pub struct Routes {
-    store: Store,
-    current: Mutex<Arc<RoutingSnapshot>>,
-    changes: Mutex<broadcast::Receiver<store::Change>>,
-    /// Changes seen, and how many of them the current snapshot includes.
-    seen: AtomicU64,
-    loaded: AtomicU64,
-    /// One reload at a time; readers that find a change wait for it.
-    reload: tokio::sync::Mutex<()>,
-}
+pub struct Routes(Reloading<RoutingSnapshot>);
 
 impl Routes {
     /// Subscribes to changes, then reads and compiles the routes.
     pub async fn load(store: Store) -> Result<Routes, store::Error> {
-        let changes = store.subscribe();
-        let snapshot = RoutingSnapshot::from(store.routing_config().await?);
-        Ok(Routes {
-            store,
-            current: Mutex::new(Arc::new(snapshot)),
-            changes: Mutex::new(changes),
-            seen: AtomicU64::new(0),
-            loaded: AtomicU64::new(0),
-            reload: tokio::sync::Mutex::new(()),
-        })
+        Ok(Routes(Reloading::new(store).await?))
     }
 
     /// The attempts for a call of `customer` from `src` to `dst` (as
@@ -71,35 +58,7 @@ impl Routes {
 
     /// The current table, reloaded first if it changed.
     pub async fn snapshot(&self) -> Result<Arc<RoutingSnapshot>, store::Error> {
-        if self.changed() {
-            self.seen.fetch_add(1, Ordering::AcqRel);
-        }
-        // A reader that arrives while a reload runs must wait for it, so
-        // `loaded` moves only once the fresh table is in place.
-        if self.seen.load(Ordering::Acquire) != self.loaded.load(Ordering::Acquire) {
-            let _one = self.reload.lock().await;
-            let target = self.seen.load(Ordering::Acquire);
-            if target != self.loaded.load(Ordering::Acquire) {
-                let fresh = RoutingSnapshot::from(self.store.routing_config().await?);
-                *self.current.lock().expect("routes lock") = Arc::new(fresh);
-                self.loaded.store(target, Ordering::Release);
-            }
-        }
-        Ok(self.current.lock().expect("routes lock").clone())
-    }
-
-    /// Drains the change feed; true if anything watched changed (or
-    /// changes were missed).
-    fn changed(&self) -> bool {
-        let mut rx = self.changes.lock().expect("routes changes lock");
-        let mut changed = false;
-        loop {
-            match rx.try_recv() {
-                Ok(c) => changed |= WATCHED.contains(&c.kind),
-                Err(broadcast::error::TryRecvError::Lagged(_)) => changed = true,
-                Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed) => return changed,
-            }
-        }
+        self.0.current().await
     }
 }
 
