@@ -196,40 +196,14 @@ async fn baresip_dials_out_through_a_gateway() {
         .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
     store.create(&schema::SIP_ACCOUNTS, &Actor::system(), input).await.unwrap();
     let port = common::free_udp_port();
-    let gw = Input::default()
-        .with(&schema::GATEWAYS, "name", "Carrier")
-        .with(&schema::GATEWAYS, "host", "127.0.0.1")
-        .with(&schema::GATEWAYS, "port", i64::from(port))
-        .with(&schema::GATEWAYS, "codecs", "PCMA,telephone-event")
-        .with(&schema::GATEWAYS, "authorization_name", "gw-user")
-        .with(&schema::GATEWAYS, "authorization_password", "gw-pass");
-    let gw = store.create(&schema::GATEWAYS, &Actor::system(), gw).await.unwrap().id();
-    let route = Input::default()
-        .with(&schema::ROUTES, "name", "All")
-        .with(&schema::ROUTES, "dst_rewrite_rule", r"^(\d+)$")
-        .with(&schema::ROUTES, "dst_rewrite_result", r"00\1")
-        .with_rel(&schema::ROUTES, "gateway", RelInput::To("termination_gateways", gw));
-    store.create(&schema::ROUTES, &Actor::system(), route).await.unwrap();
+    let gw = common::gateway(&store, "Carrier", port, "PCMA,telephone-event", Some(("gw-user", "gw-pass"))).await;
+    common::route(&store, "All", "", gw, Some((r"^(\d+)$", r"00\1"))).await;
     let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
 
     // The gateway: SIPp, challenging with 401 and checking the credentials.
     let dir = std::env::temp_dir().join(format!("sb-baresip-out-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let gateway_xml = common::calls::write_filled(
-        &dir,
-        "gateway-answer.xml",
-        &[
-            ("CHALLENGE_CODE", "401"),
-            ("CHALLENGE_HEADER", "WWW-Authenticate"),
-            ("GW_USER", "gw-user"),
-            ("GW_PASS", "gw-pass"),
-            ("DIALLED", "004930123456"),
-            ("OPEN_401", ""),
-            ("CLOSE_401", ""),
-            ("OPEN_407", "<!--"),
-            ("CLOSE_407", "-->"),
-        ],
-    );
+    let gateway_xml = common::calls::write_filled(&dir, &common::calls::gateway_answer(401, "004930123456"), &[]);
     let d = dir.clone();
     let gateway = tokio::task::spawn_blocking(move || {
         let out = common::calls::run_sipp(&d, &["-sf", &gateway_xml, "-p", &port.to_string(), "-rtp_echo"]);
@@ -240,26 +214,7 @@ async fn baresip_dials_out_through_a_gateway() {
     let mut phone = baresip_phone(&dir.join("phone"), sw.udp_addr(), "out-1", "Out-Pass-1", &["/dial 4930123456"], 4);
     let _ = tokio::task::spawn_blocking(move || phone.wait()).await;
     assert!(gateway.await.unwrap(), "the gateway got the call with credentials and the rewritten number, and its BYE");
-    let rows = {
-        let mut rows = Vec::new();
-        for _ in 0..100 {
-            let q = store::ListQuery {
-                conds: vec![store::Cond {
-                    column: "time_start",
-                    st: schema::Storage::Int,
-                    op: store::Op::Gte,
-                    values: vec![domain::Value::Int(0)],
-                }],
-                ..store::ListQuery::default()
-            };
-            rows = store.list(&schema::TERMINATION_CDRS, store::Scope::Operator, &q).await.unwrap().records;
-            if !rows.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        rows
-    };
+    let rows = common::termination_cdrs(&store, 1).await;
     assert_eq!(rows.len(), 1);
     assert_eq!((rows[0].get("success").as_bool(), rows[0].get("src_number_out").as_str()), (Some(true), Some("4930555")));
     sw.shutdown().await;

@@ -6,10 +6,10 @@
 
 mod common;
 
-use common::calls::{call_phones, caller_hangs_up, part, register_phone};
-use common::{account, cdrs, customer_of, did, free_udp_port, sipp_available, trunk_of};
-use domain::{schema, Value};
-use store::{Actor, Cond, Input, ListQuery, Op, RelInput, Scope, Store};
+use common::calls::{call_phones, caller_hangs_up, gateway_answer, part, register_phone};
+use common::{account, cdrs, customer_of, did, free_udp_port, gateway, route, sipp_available, termination_cdrs, trunk_of};
+use domain::schema;
+use store::{Actor, Input, RelInput, Store};
 use switch::{Switch, SwitchConfig};
 
 /// A SIP account of `customer` with an extension.
@@ -64,50 +64,6 @@ async fn an_extension_rings_only_within_the_callers_customer() {
     sw.shutdown().await;
 }
 
-/// A termination gateway on 127.0.0.1:`port` (shared: no customer).
-async fn gateway(store: &Store, name: &str, port: u16, codecs: &str, credentials: Option<(&str, &str)>) -> i64 {
-    let mut input = Input::default()
-        .with(&schema::GATEWAYS, "name", name)
-        .with(&schema::GATEWAYS, "host", "127.0.0.1")
-        .with(&schema::GATEWAYS, "port", i64::from(port))
-        .with(&schema::GATEWAYS, "codecs", codecs);
-    if let Some((user, pass)) = credentials {
-        input = input.with(&schema::GATEWAYS, "authorization_name", user).with(&schema::GATEWAYS, "authorization_password", pass);
-    }
-    store.create(&schema::GATEWAYS, &Actor::system(), input).await.unwrap().id()
-}
-
-/// A shared termination route for numbers starting with `dst_prefix`.
-async fn route(store: &Store, name: &str, dst_prefix: &str, gateway: i64, dst_rewrite: Option<(&str, &str)>) -> i64 {
-    let mut input = Input::default().with(&schema::ROUTES, "name", name).with(&schema::ROUTES, "dst_prefix", dst_prefix).with_rel(
-        &schema::ROUTES,
-        "gateway",
-        RelInput::To("termination_gateways", gateway),
-    );
-    if let Some((rule, result)) = dst_rewrite {
-        input = input.with(&schema::ROUTES, "dst_rewrite_rule", rule).with(&schema::ROUTES, "dst_rewrite_result", result);
-    }
-    store.create(&schema::ROUTES, &Actor::system(), input).await.unwrap().id()
-}
-
-/// The termination CDRs by id, once `n` are stored.
-async fn termination_cdrs(store: &Store, n: usize) -> Vec<store::Record> {
-    let q = ListQuery {
-        conds: vec![Cond { column: "time_start", st: schema::Storage::Int, op: Op::Gte, values: vec![Value::Int(0)] }],
-        sort: vec![("id", schema::Storage::Int, false)],
-        ..ListQuery::default()
-    };
-    let mut rows = Vec::new();
-    for _ in 0..100 {
-        rows = store.list(&schema::TERMINATION_CDRS, Scope::Operator, &q).await.unwrap().records;
-        if rows.len() >= n {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    rows
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_phone_dials_out_through_the_routes_gateways_with_failover_and_digest() {
     if !sipp_available() {
@@ -136,16 +92,8 @@ async fn a_phone_dials_out_through_the_routes_gateways_with_failover_and_digest(
     let server = sw.udp_addr();
     let target = format!("4930123456@{server}");
     let dialer = "phone-call.xml?USERNAME=dialer-1&PASSWORD=Dialer-Pass-1";
-    let answer = |code: &str, header: &str| {
-        let (on, off) = if code == "401" { ("401", "407") } else { ("407", "401") };
-        format!(
-            "gateway-answer.xml?CHALLENGE_CODE={code}&CHALLENGE_HEADER={header}&GW_USER=gw-user&GW_PASS=gw-pass&DIALLED=004930123456\
-             &OPEN_{on}=&CLOSE_{on}=&OPEN_{off}=<!--&CLOSE_{off}=-->"
-        )
-    };
-
     // 503 from the first gateway: on to the second, which challenges (401) and answers.
-    let answer_401 = answer("401", "WWW-Authenticate");
+    let answer_401 = gateway_answer(401, "004930123456");
     let gateways = [(port_1, "gateway-refuse.xml", "503"), (port_2, answer_401.as_str(), "")];
     let (caller_ok, gateways_ok) = call_phones(server, &target, (dialer, ""), &gateways).await;
     assert_eq!((caller_ok, gateways_ok), (true, vec![true, true]), "caller; failing gateway; answering gateway");
@@ -168,7 +116,7 @@ async fn a_phone_dials_out_through_the_routes_gateways_with_failover_and_digest(
     assert!(answered.get("orig_call_id").as_str().is_some_and(|c| !c.is_empty()));
 
     // A proxy challenge (407) is answered the same way.
-    let answer_407 = answer("407", "Proxy-Authenticate");
+    let answer_407 = gateway_answer(407, "004930123456");
     let gateways = [(port_1, "gateway-refuse.xml", "503"), (port_2, answer_407.as_str(), "")];
     let (caller_ok, gateways_ok) = call_phones(server, &target, (dialer, ""), &gateways).await;
     assert_eq!((caller_ok, gateways_ok), (true, vec![true, true]), "407: caller; failing gateway; answering gateway");
@@ -187,7 +135,7 @@ async fn a_phone_dials_out_through_the_routes_gateways_with_failover_and_digest(
     let forwarded = did(c, "15550001", true, None).with(&schema::DID_NUMBERS, "forward_number", "4930999888");
     store.create(&schema::DID_NUMBERS, &Actor::system(), forwarded).await.unwrap();
     let (_, domain) = trunk_of(&store, c).await;
-    let answer_fwd = answer("401", "WWW-Authenticate").replace("DIALLED=004930123456", "DIALLED=004930999888");
+    let answer_fwd = gateway_answer(401, "004930999888");
     let gateways = [(port_1, "gateway-refuse.xml", "503"), (port_2, answer_fwd.as_str(), "")];
     let (carrier, _) = caller_hangs_up();
     let (carrier_ok, gateways_ok) = call_phones(server, &format!("15550001@{domain}"), ("carrier-call.xml", &carrier), &gateways).await;
@@ -230,18 +178,7 @@ async fn a_gateway_over_tcp_gets_its_own_connection() {
     // The gateway listens on TCP only; the phone calls over UDP.
     let dir = std::env::temp_dir().join(format!("sb-tcp-gw-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let fills = [
-        ("CHALLENGE_CODE", "401"),
-        ("CHALLENGE_HEADER", "WWW-Authenticate"),
-        ("GW_USER", "gw-user"),
-        ("GW_PASS", "gw-pass"),
-        ("DIALLED", "004930123456"),
-        ("OPEN_401", ""),
-        ("CLOSE_401", ""),
-        ("OPEN_407", "<!--"),
-        ("CLOSE_407", "-->"),
-    ];
-    let gateway_xml = common::calls::write_filled(&dir, "gateway-answer.xml", &fills);
+    let gateway_xml = common::calls::write_filled(&dir, &gateway_answer(401, "004930123456"), &[]);
     let d = dir.clone();
     let gateway_run = tokio::task::spawn_blocking(move || {
         let out = common::calls::run_sipp(&d, &["-sf", &gateway_xml, "-t", "t1", "-p", &port.to_string()]);

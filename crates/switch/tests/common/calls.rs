@@ -123,3 +123,14 @@ pub async fn register_phone(store: &Store, sw: &Switch, id: i64, username: &str,
     assert!(wait_for(store, id, |p| p.0).await.0);
     port
 }
+
+/// `gateway-answer.xml` filled for a gateway that challenges with `code`
+/// (401 or 407), expects gw-user / gw-pass and `dialled`: a name for
+/// [`call_phones`] or [`write_filled`].
+pub fn gateway_answer(code: u16, dialled: &str) -> String {
+    let (header, on, off) = if code == 407 { ("Proxy-Authenticate", 407, 401) } else { ("WWW-Authenticate", 401, 407) };
+    format!(
+        "gateway-answer.xml?CHALLENGE_CODE={code}&CHALLENGE_HEADER={header}&GW_USER=gw-user&GW_PASS=gw-pass&DIALLED={dialled}\
+         &OPEN_{on}=&CLOSE_{on}=&OPEN_{off}=<!--&CLOSE_{off}=-->"
+    )
+}

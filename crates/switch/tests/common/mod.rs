@@ -127,6 +127,15 @@ pub async fn trunk_of(store: &Store, customer: i64) -> (i64, String) {
 /// The incoming CDRs by id, once `n` are stored (they are written behind);
 /// fewer if they do not come within 5 s.
 pub async fn cdrs(store: &Store, n: usize) -> Vec<store::Record> {
+    cdrs_of(store, &schema::INCOMING_CDRS, n).await
+}
+
+/// The termination CDRs by id, as [`cdrs`].
+pub async fn termination_cdrs(store: &Store, n: usize) -> Vec<store::Record> {
+    cdrs_of(store, &schema::TERMINATION_CDRS, n).await
+}
+
+async fn cdrs_of(store: &Store, res: &'static schema::Resource, n: usize) -> Vec<store::Record> {
     let q = ListQuery {
         conds: vec![Cond { column: "time_start", st: schema::Storage::Int, op: Op::Gte, values: vec![Value::Int(0)] }],
         sort: vec![("id", schema::Storage::Int, false)],
@@ -135,11 +144,37 @@ pub async fn cdrs(store: &Store, n: usize) -> Vec<store::Record> {
     };
     let mut last = Vec::new();
     for _ in 0..100 {
-        last = store.list(&schema::INCOMING_CDRS, Scope::Operator, &q).await.unwrap().records;
+        last = store.list(res, Scope::Operator, &q).await.unwrap().records;
         if last.len() >= n {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     last
+}
+
+/// A termination gateway on 127.0.0.1:`port` (shared: no customer).
+pub async fn gateway(store: &Store, name: &str, port: u16, codecs: &str, credentials: Option<(&str, &str)>) -> i64 {
+    let mut input = Input::default()
+        .with(&schema::GATEWAYS, "name", name)
+        .with(&schema::GATEWAYS, "host", "127.0.0.1")
+        .with(&schema::GATEWAYS, "port", i64::from(port))
+        .with(&schema::GATEWAYS, "codecs", codecs);
+    if let Some((user, pass)) = credentials {
+        input = input.with(&schema::GATEWAYS, "authorization_name", user).with(&schema::GATEWAYS, "authorization_password", pass);
+    }
+    store.create(&schema::GATEWAYS, &Actor::system(), input).await.unwrap().id()
+}
+
+/// A shared termination route for numbers starting with `dst_prefix`.
+pub async fn route(store: &Store, name: &str, dst_prefix: &str, gateway: i64, dst_rewrite: Option<(&str, &str)>) -> i64 {
+    let mut input = Input::default().with(&schema::ROUTES, "name", name).with(&schema::ROUTES, "dst_prefix", dst_prefix).with_rel(
+        &schema::ROUTES,
+        "gateway",
+        RelInput::To("termination_gateways", gateway),
+    );
+    if let Some((rule, result)) = dst_rewrite {
+        input = input.with(&schema::ROUTES, "dst_rewrite_rule", rule).with(&schema::ROUTES, "dst_rewrite_result", result);
+    }
+    store.create(&schema::ROUTES, &Actor::system(), input).await.unwrap().id()
 }
