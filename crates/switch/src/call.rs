@@ -7,7 +7,7 @@
 use crate::b2bua::{self, Bridge, Dialogs};
 use crate::capacity::{CallSlot, Capacity};
 use crate::cdr::{CallCdr, CdrSender};
-use crate::directory::Directory;
+use crate::directory::{Directory, Snapshot};
 use crate::inbound::{self, Admitted, Invite, Refused, Target, TrunkRef};
 use crate::location::{Location, MemoryLocation};
 use crate::media::MediaPool;
@@ -100,7 +100,7 @@ impl Calls {
             }
         };
         if !snapshot.trunks.contains_key(&ruri.host) && self.registrar.serves(&ruri.host) {
-            return Box::pin(self.phone_call(req, ruri, body)).await;
+            return Box::pin(self.phone_call(req, ruri, body, &snapshot)).await;
         }
         let invite = Invite { ruri_host: &ruri.host, ruri_user: ruri.user.as_deref(), to_user: to_user.as_deref(), sdp: &body };
         let mut slot: Option<CallSlot> = None;
@@ -206,7 +206,7 @@ impl Calls {
     /// An INVITE from a phone: authenticated as its SIP account, then an
     /// internal call to an extension of the same customer, or an external
     /// one.
-    async fn phone_call(&self, mut req: Incoming, ruri: SipUri, body: String) -> Result<(), ReplyError> {
+    async fn phone_call(&self, mut req: Incoming, ruri: SipUri, body: String, snapshot: &Snapshot) -> Result<(), ReplyError> {
         let Some(caller) = self.registrar.authenticate(&mut req, &ruri).await? else { return Ok(()) };
         // Phones dial with `+` and visual separators; extensions and E.164 are digits.
         let dialled: String = ruri.user.as_deref().unwrap_or_default().chars().filter(char::is_ascii_digit).collect();
@@ -229,24 +229,24 @@ impl Calls {
             tracing::debug!(account = caller.id, dialled, "outbound call refused: outbound calls not allowed");
             return req.reply(403, "Forbidden", &[]).await;
         }
-        Box::pin(self.external(req, caller, dialled, body)).await
+        Box::pin(self.external(req, caller, dialled, body, snapshot)).await
     }
 
     /// A call to the PSTN (SPEC §1 "Termination route", §2 "Outbound"): a
     /// channel of the customer's limit, then the gateway of each route in
     /// the selection's order, one termination CDR per attempt.
-    async fn external(&self, mut req: Incoming, caller: SipLogin, dialled: String, body: String) -> Result<(), ReplyError> {
+    async fn external(
+        &self,
+        mut req: Incoming,
+        caller: SipLogin,
+        dialled: String,
+        body: String,
+        snapshot: &Snapshot,
+    ) -> Result<(), ReplyError> {
         let time_start = domain::time::now_ms();
-        let snapshot = match self.directory.snapshot().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the call configuration");
-                return req.reply(500, "Server Internal Error", &[("Retry-After", "5")]).await;
-            }
-        };
         let limit = snapshot.customers.get(&caller.customer_id).and_then(|c| c.capacity_limit);
         let Some(slot) = self.capacity.try_acquire(caller.customer_id, limit) else {
-            let (code, reason) = if snapshot.capacity_reject_code == 403 { (403, "Forbidden") } else { (480, "Temporarily Unavailable") };
+            let (code, reason) = snapshot.capacity_refusal();
             return req.reply(code, reason, &[]).await;
         };
         // The caller as the routes see it: its number to the outside world.

@@ -34,6 +34,18 @@ impl From<CallConfig> for Snapshot {
     }
 }
 
+impl Snapshot {
+    /// The answer to a call over its customer's capacity_limit: 480, or
+    /// 403 if the operator chose it.
+    pub fn capacity_refusal(&self) -> (u16, &'static str) {
+        if self.capacity_reject_code == 403 {
+            (403, "Forbidden")
+        } else {
+            (480, "Temporarily Unavailable")
+        }
+    }
+}
+
 impl Loaded for Snapshot {
     const WATCHED: &'static [&'static str] = WATCHED;
     async fn load(store: &Store) -> Result<Self, store::Error> {

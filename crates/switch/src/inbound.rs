@@ -112,7 +112,7 @@ pub fn admit(snap: &Snapshot, invite: &Invite<'_>, capacity: CapacityCheck<'_>) 
     };
     let limit = snap.customers.get(&trunk.customer_id).and_then(|c| c.capacity_limit);
     if !capacity(trunk.customer_id, limit) {
-        let (code, reason) = if snap.capacity_reject_code == 403 { (403, "Forbidden") } else { (480, "Temporarily Unavailable") };
+        let (code, reason) = snap.capacity_refusal();
         return Err(refuse(code, reason, "Insufficient channels", t, d, n));
     }
     let sdp = if invite.sdp.trim().is_empty() {
