@@ -1,4 +1,5 @@
-//! The SIP server endpoint: UDP and TCP on one address, rsipstack's
+//! The SIP server endpoint: UDP and TCP on one address (and TLS on
+//! another, see [`tls`]), rsipstack's
 //! transaction layer, and incoming requests handed out as [`Incoming`].
 //!
 //! We read the sockets ourselves and feed parsed messages to rsipstack's
@@ -29,9 +30,11 @@ use tracing::{debug, warn};
 use crate::message::Headers;
 
 mod client;
+mod tls;
 pub(crate) mod wire;
 
 pub use client::{random_token, Client, ClientTx, InviteEvent, Outgoing, Response, SendError, ServerInvite};
+pub use tls::{TlsError, TlsListen, TlsOptions};
 
 /// Carries the source of a request from our reader to [`Incoming`]:
 /// rsipstack's UDP connection has no public way to set the peer address.
@@ -144,6 +147,8 @@ pub enum Transport {
     Udp,
     /// One connection per peer; responses go back on it.
     Tcp,
+    /// TCP with TLS on top, one connection per peer like TCP.
+    Tls,
 }
 
 impl Transport {
@@ -151,6 +156,15 @@ impl Transport {
         match self {
             Self::Udp => "udp",
             Self::Tcp => "tcp",
+            Self::Tls => "tls",
+        }
+    }
+
+    pub(crate) fn stack(self) -> rsipstack::sip::Transport {
+        match self {
+            Self::Udp => rsipstack::sip::Transport::Udp,
+            Self::Tcp => rsipstack::sip::Transport::Tcp,
+            Self::Tls => rsipstack::sip::Transport::Tls,
         }
     }
 }
@@ -162,11 +176,17 @@ pub struct ServerOptions {
     pub user_agent: String,
     /// Cancelling it stops the server, like [`SipServer::shutdown`].
     pub cancel: CancellationToken,
+    /// The TLS listener and the trust anchors for TLS peers.
+    pub tls: TlsOptions,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        Self { user_agent: concat!("Switchboard/", env!("CARGO_PKG_VERSION")).to_string(), cancel: CancellationToken::new() }
+        Self {
+            user_agent: concat!("Switchboard/", env!("CARGO_PKG_VERSION")).to_string(),
+            cancel: CancellationToken::new(),
+            tls: TlsOptions::default(),
+        }
     }
 }
 
@@ -174,6 +194,7 @@ impl Default for ServerOptions {
 pub struct SipServer {
     udp_addr: SocketAddr,
     tcp_addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
     client: Client,
     incoming: TransactionReceiver,
     cancel: CancellationToken,
@@ -187,13 +208,27 @@ pub(crate) struct Feeder {
 }
 
 impl SipServer {
-    /// Binds UDP and TCP on `listen` (port 0 picks one free port for both)
-    /// and starts serving.
+    /// Binds UDP and TCP on `listen` (port 0 picks one free port for both),
+    /// and TLS where `opts.tls` says, and starts serving.
     pub async fn bind(listen: SocketAddr, opts: ServerOptions) -> Result<SipServer, BindError> {
+        // rustls needs a process-wide provider; another caller may have set one.
+        let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+        let tls = match &opts.tls.listen {
+            Some(l) => {
+                let acceptor = tls::acceptor(l).map_err(|e| BindError::Stack(e.to_string()))?;
+                let listener = TcpListener::bind(l.addr).await.map_err(|source| BindError::Io { addr: l.addr, source })?;
+                Some((listener, acceptor))
+            }
+            None => None,
+        };
         let (udp, tcp) = bind_pair(listen).await?;
         let io = |addr| move |source| BindError::Io { addr, source };
         let udp_addr = udp.local_addr().map_err(io(listen))?;
         let tcp_addr = tcp.local_addr().map_err(io(listen))?;
+        let tls_addr = match &tls {
+            Some((l, _)) => Some(l.local_addr().map_err(io(listen))?),
+            None => None,
+        };
         let cancel = opts.cancel.clone();
 
         let endpoint = rsipstack::EndpointBuilder::new()
@@ -206,13 +241,15 @@ impl SipServer {
         let udp_conn =
             UdpConnection::from_socket(udp.clone(), None, Some(cancel.child_token())).await.map_err(|e| BindError::Stack(e.to_string()))?;
         let feeder = Arc::new(Feeder { endpoint: endpoint.inner.clone(), user_agent: opts.user_agent.clone() });
-        let tcp_conns = client::TcpConnections::default();
+        let conns = client::Connections::default();
         let client = Client {
             endpoint: endpoint.inner.clone(),
             udp: udp_conn.clone(),
-            tcp: tcp_conns.clone(),
+            conns: conns.clone(),
             udp_addr,
             tcp_addr,
+            tls_addr,
+            ca_pem: opts.tls.ca_pem.clone().map(Arc::from),
             feeder: feeder.clone(),
             cancel: cancel.child_token(),
         };
@@ -225,8 +262,11 @@ impl SipServer {
             }
         });
         tasks.spawn(udp_loop(udp, udp_conn, feeder.clone(), cancel.clone()));
-        tasks.spawn(tcp_accept_loop(tcp, tcp_addr, feeder, tcp_conns, cancel.clone()));
-        Ok(SipServer { udp_addr, tcp_addr, client, incoming, cancel, tasks })
+        if let (Some((listener, acceptor)), Some(addr)) = (tls, tls_addr) {
+            tasks.spawn(tls::accept_loop(listener, acceptor, addr, feeder.clone(), conns.clone(), cancel.clone()));
+        }
+        tasks.spawn(tcp_accept_loop(tcp, tcp_addr, feeder, conns, cancel.clone()));
+        Ok(SipServer { udp_addr, tcp_addr, tls_addr, client, incoming, cancel, tasks })
     }
 
     /// The bound UDP address.
@@ -237,6 +277,11 @@ impl SipServer {
     /// The bound TCP address.
     pub fn tcp_addr(&self) -> SocketAddr {
         self.tcp_addr
+    }
+
+    /// The bound TLS address, when TLS is on.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
     }
 
     /// Sends requests from this server's sockets.
@@ -343,7 +388,7 @@ async fn tcp_accept_loop(
     listener: TcpListener,
     local: SocketAddr,
     feeder: Arc<Feeder>,
-    registry: client::TcpConnections,
+    registry: client::Connections,
     cancel: CancellationToken,
 ) {
     let mut conns = JoinSet::new();
@@ -363,11 +408,11 @@ async fn tcp_accept_loop(
         let local = SipAddr { r#type: Some(rsipstack::sip::Transport::Tcp), addr: local.into() };
         match TcpConnection::from_stream(stream, local, Some(cancel.child_token())) {
             Ok(conn) => {
-                registry.insert(peer, conn.clone());
+                registry.insert(Transport::Tcp, peer, SipConnection::Tcp(conn.clone()));
                 let (feeder, cancel, registry) = (feeder.clone(), cancel.clone(), registry.clone());
                 conns.spawn(async move {
                     tcp_conn_loop(conn, peer, feeder, cancel).await;
-                    registry.remove(peer);
+                    registry.remove(Transport::Tcp, peer);
                 });
             }
             Err(e) => debug!(error = %e, %peer, "TCP connection setup failed"),
@@ -423,35 +468,46 @@ impl Feeder {
     /// Hands one message to the stack; returns a stateless reply to send
     /// when we answer it ourselves (400 or 501).
     async fn feed(&self, raw: &[u8], src: SocketAddr, conn: SipConnection, transport: Transport) -> Option<Vec<u8>> {
-        let msg = match SipMessage::try_from(raw) {
-            Ok(msg) => msg,
+        match SipMessage::try_from(raw) {
+            Ok(msg) => self.feed_message(msg, Some(raw), src, conn, transport).await,
             Err(e) => {
                 debug!(%src, error = %e, "unparseable SIP message");
-                return match wire::classify_rejected(raw) {
+                match wire::classify_rejected(raw) {
                     wire::Rejected::UnknownMethod => self.stateless(raw, src, 501, "Not Implemented"),
                     wire::Rejected::Malformed => self.stateless(raw, src, 400, "Bad Request"),
                     wire::Rejected::Ignore => None,
-                };
-            }
-        };
-        let msg = match msg {
-            SipMessage::Request(req) => match prepare_request(req, src, transport) {
-                Ok(req) => SipMessage::Request(req),
-                Err(reason) => {
-                    debug!(%src, reason, "invalid SIP request");
-                    return self.stateless(raw, src, 400, "Bad Request");
                 }
-            },
+            }
+        }
+    }
+
+    /// [`Feeder::feed`] for a message already parsed (`raw` is its text
+    /// when we have it, for a stateless 400).
+    async fn feed_message(
+        &self,
+        msg: SipMessage,
+        raw: Option<&[u8]>,
+        src: SocketAddr,
+        conn: SipConnection,
+        transport: Transport,
+    ) -> Option<Vec<u8>> {
+        let msg = match msg {
+            SipMessage::Request(req) => {
+                // Our stateless 400 echoes the request's text (a TLS reader hands us no bytes).
+                let text = if raw.is_none() { Some(req.to_string()) } else { None };
+                match prepare_request(req, src, transport) {
+                    Ok(req) => SipMessage::Request(req),
+                    Err(reason) => {
+                        debug!(%src, reason, "invalid SIP request");
+                        let raw = raw.or(text.as_ref().map(String::as_bytes)).unwrap_or_default();
+                        return self.stateless(raw, src, 400, "Bad Request");
+                    }
+                }
+            }
             // Responses belong to client transactions; the stack matches them.
             response => response,
         };
-        let from = SipAddr {
-            r#type: Some(match transport {
-                Transport::Udp => rsipstack::sip::Transport::Udp,
-                Transport::Tcp => rsipstack::sip::Transport::Tcp,
-            }),
-            addr: src.into(),
-        };
+        let from = SipAddr { r#type: Some(transport.stack()), addr: src.into() };
         if let Err(e) = self.endpoint.on_received_message(msg, conn, &from).await {
             debug!(%src, error = %e, "SIP stack rejected message");
         }
@@ -689,6 +745,7 @@ fn parse_source(value: &str) -> Option<(Transport, SocketAddr)> {
     let transport = match transport {
         "udp" => Transport::Udp,
         "tcp" => Transport::Tcp,
+        "tls" => Transport::Tls,
         _ => return None,
     };
     Some((transport, addr.parse().ok()?))

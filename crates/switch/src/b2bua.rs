@@ -177,6 +177,7 @@ fn contact_at(local: SocketAddr, transport: Transport) -> String {
     match transport {
         Transport::Udp => format!("<sip:switchboard@{local}>"),
         Transport::Tcp => format!("<sip:switchboard@{local};transport=tcp>"),
+        Transport::Tls => format!("<sip:switchboard@{local};transport=tls>"),
     }
 }
 

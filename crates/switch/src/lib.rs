@@ -20,6 +20,7 @@ mod throttle;
 
 pub use location::{Binding, Location, MemoryLocation};
 pub use registrar::RegistrarConfig;
+pub use sip::endpoint::{TlsListen, TlsOptions};
 
 /// How calls are handled.
 #[derive(Debug, Clone)]
@@ -43,11 +44,13 @@ impl Default for CallSettings {
 pub struct SwitchConfig {
     pub registrar: RegistrarConfig,
     pub calls: CallSettings,
+    /// The TLS listener and the anchors for TLS gateways.
+    pub tls: sip::endpoint::TlsOptions,
 }
 
 impl From<RegistrarConfig> for SwitchConfig {
     fn from(registrar: RegistrarConfig) -> Self {
-        SwitchConfig { registrar, calls: CallSettings::default() }
+        SwitchConfig { registrar, ..SwitchConfig::default() }
     }
 }
 
@@ -72,6 +75,7 @@ pub enum Error {
 pub struct Switch {
     udp: SocketAddr,
     tcp: SocketAddr,
+    tls: Option<SocketAddr>,
     cancel: CancellationToken,
     /// Cancelled first at shutdown: calls hang up and write their CDRs.
     calls_stop: CancellationToken,
@@ -88,12 +92,12 @@ pub struct Switch {
 impl Switch {
     /// Binds UDP and TCP on `listen` and starts answering.
     pub async fn start(store: Store, listen: SocketAddr, config: impl Into<SwitchConfig>) -> Result<Switch, Error> {
-        let SwitchConfig { registrar: config, calls: call_settings } = config.into();
+        let SwitchConfig { registrar: config, calls: call_settings, tls } = config.into();
         let settings = store.settings().await?;
         let realm = settings.get("sip_domain").as_str().unwrap_or("switchboard.local").to_owned();
         let cancel = CancellationToken::new();
-        let mut server = SipServer::bind(listen, ServerOptions { cancel: cancel.child_token(), ..ServerOptions::default() }).await?;
-        let (udp, tcp) = (server.udp_addr(), server.tcp_addr());
+        let mut server = SipServer::bind(listen, ServerOptions { cancel: cancel.child_token(), tls, ..ServerOptions::default() }).await?;
+        let (udp, tcp, tls) = (server.udp_addr(), server.tcp_addr(), server.tls_addr());
         let location = Arc::new(MemoryLocation::default());
         let changes = store.subscribe();
         let (bindings_tx, bindings_rx) = mpsc::unbounded_channel();
@@ -164,8 +168,8 @@ impl Switch {
             while calls_tasks.join_next().await.is_some() {}
             server.shutdown().await;
         });
-        tracing::info!(%udp, %tcp, accounts, "SIP listening");
-        Ok(Switch { udp, tcp, cancel, calls_stop, task, location, writer, writer_cancel, cdrs, capacity, media: media_pool })
+        tracing::info!(%udp, %tcp, tls = ?tls, accounts, "SIP listening");
+        Ok(Switch { udp, tcp, tls, cancel, calls_stop, task, location, writer, writer_cancel, cdrs, capacity, media: media_pool })
     }
 
     pub fn udp_addr(&self) -> SocketAddr {
@@ -174,6 +178,11 @@ impl Switch {
 
     pub fn tcp_addr(&self) -> SocketAddr {
         self.tcp
+    }
+
+    /// The TLS listener's address, when TLS is on.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls
     }
 
     /// The registrations, for inspection.

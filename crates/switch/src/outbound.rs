@@ -128,6 +128,7 @@ async fn gateway_step(a: &RouteAttempt, origin: &Origin, offer: Option<&str>, ri
     let transport = match gw.transport_protocol.as_str() {
         "UDP" => Transport::Udp,
         "TCP" => Transport::Tcp,
+        "TLS" => Transport::Tls,
         other => {
             tracing::warn!(gateway = gw.id, transport = other, "termination gateway skipped: transport not available");
             return None;
@@ -150,8 +151,14 @@ async fn gateway_step(a: &RouteAttempt, origin: &Origin, offer: Option<&str>, ri
             }
         }
     };
-    let host = if gw.port == 5060 { gw.host.clone() } else { format!("{}:{}", gw.host, gw.port) };
-    let uri_params = if transport == Transport::Tcp { ";transport=tcp" } else { "" };
+    let default_port = if transport == Transport::Tls { 5061 } else { 5060 };
+    let host = if gw.port == default_port { gw.host.clone() } else { format!("{}:{}", gw.host, gw.port) };
+    // The host stays a name: a TLS gateway's certificate is checked against it.
+    let uri_params = match transport {
+        Transport::Udp => "",
+        Transport::Tcp => ";transport=tcp",
+        Transport::Tls => ";transport=tls",
+    };
     Some(Step {
         targets: vec![Contact { uri: format!("sip:{}@{host}{uri_params}", a.dst_number_out), source: addr, transport }],
         ring_for,

@@ -175,7 +175,11 @@ impl Registrar {
         let mut accounts = Vec::new();
         for b in &stored {
             let (Ok(source), transport) = (b.source.parse(), b.transport.as_str()) else { continue };
-            let transport = if transport == "tcp" { Transport::Tcp } else { Transport::Udp };
+            let transport = match transport {
+                "tcp" => Transport::Tcp,
+                "tls" => Transport::Tls,
+                _ => Transport::Udp,
+            };
             let left = Duration::from_millis(u64::try_from(b.expires_at - now_ms).unwrap_or(0));
             let age = Duration::from_millis(u64::try_from(now_ms - b.updated_at).unwrap_or(0));
             self.location.upsert(

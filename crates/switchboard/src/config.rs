@@ -29,6 +29,13 @@ pub struct Config {
     pub rtp_ports: Option<std::ops::RangeInclusive<u16>>,
     /// Seconds a DID call may ring unanswered.
     pub no_answer_timeout: u64,
+    /// Where SIP over TLS is accepted; `None`: no TLS listener.
+    pub sip_tls_listen: Option<SocketAddr>,
+    /// PEM certificate chain and private key of the TLS listener.
+    pub tls_cert_file: Option<String>,
+    pub tls_key_file: Option<String>,
+    /// PEM trust anchors for TLS gateways' certificates.
+    pub tls_ca_file: String,
 }
 
 impl Default for Config {
@@ -43,6 +50,10 @@ impl Default for Config {
             log: "info".into(),
             rtp_ports: Some(20000..=29999),
             no_answer_timeout: 60,
+            sip_tls_listen: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_ca_file: DEBIAN_CA_BUNDLE.into(),
         }
     }
 }
@@ -59,7 +70,14 @@ const KEYS: &[&str] = &[
     "log",
     "rtp_ports",
     "no_answer_timeout",
+    "sip_tls_listen",
+    "tls_cert_file",
+    "tls_key_file",
+    "tls_ca_file",
 ];
+
+/// The system's trust store on Debian and its derivatives (ca-certificates).
+const DEBIAN_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 impl Config {
     fn set(&mut self, key: &str, value: &str, origin: &str) -> Result<()> {
@@ -83,6 +101,12 @@ impl Config {
                     .filter(|s| (1..=3600).contains(s))
                     .with_context(|| format!("{origin}: {key} must be seconds from 1 to 3600, not {value:?}"))?
             }
+            "sip_tls_listen" => {
+                self.sip_tls_listen = if value.eq_ignore_ascii_case("off") || value.is_empty() { None } else { Some(addr(value)?) }
+            }
+            "tls_cert_file" => self.tls_cert_file = Some(value.to_owned()).filter(|v| !v.is_empty()),
+            "tls_key_file" => self.tls_key_file = Some(value.to_owned()).filter(|v| !v.is_empty()),
+            "tls_ca_file" => self.tls_ca_file = value.to_owned(),
             _ => bail!("{origin}: unknown setting {key}"),
         }
         Ok(())
@@ -121,6 +145,33 @@ impl Config {
             c.set(k, v, &format!("--{}", k.replace('_', "-")))?;
         }
         Ok(c)
+    }
+}
+
+impl Config {
+    /// The TLS settings, files read: the listener needs both its
+    /// certificate and key; a missing CA file leaves TLS gateways
+    /// unverifiable (warned, as a machine without ca-certificates may
+    /// still serve UDP and TCP).
+    pub fn tls(&self) -> Result<switch::TlsOptions> {
+        let read = |what: &str, path: &str| std::fs::read(path).with_context(|| format!("reading {what} {path}"));
+        let ca_pem = match std::fs::read(&self.tls_ca_file) {
+            Ok(pem) => Some(pem),
+            Err(e) => {
+                tracing::warn!(file = %self.tls_ca_file, error = %e, "no TLS trust anchors: TLS gateways will fail their handshake");
+                None
+            }
+        };
+        let listen = match (self.sip_tls_listen, &self.tls_cert_file, &self.tls_key_file) {
+            (None, _, _) => None,
+            (Some(addr), Some(cert), Some(key)) => {
+                Some(switch::TlsListen { addr, cert_pem: read("tls_cert_file", cert)?, key_pem: read("tls_key_file", key)? })
+            }
+            (Some(_), _, _) => bail!("sip_tls_listen needs tls_cert_file and tls_key_file"),
+        };
+        let tls = switch::TlsOptions { ca_pem, listen };
+        tls.validate().with_context(|| format!("TLS settings ({})", self.tls_ca_file))?;
+        Ok(tls)
     }
 }
 
@@ -171,5 +222,30 @@ mod tests {
         let c = Config::load(None, std::iter::empty(), &[("rtp_ports".to_owned(), "30000-30099".to_owned())]).unwrap();
         assert_eq!(c.rtp_ports, Some(30000..=30099));
         assert!(Config::load(None, std::iter::empty(), &[("no_answer_timeout".to_owned(), "0".to_owned())]).is_err());
+    }
+
+    #[test]
+    fn tls_needs_a_certificate_and_a_key_that_parse() {
+        let flags = |f: &[(&str, &str)]| f.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+        let c = Config::load(None, std::iter::empty(), &flags(&[("sip_tls_listen", "127.0.0.1:5061")])).unwrap();
+        let e = c.tls().unwrap_err();
+        assert!(e.to_string().contains("tls_cert_file"), "{e}");
+        let dir = std::env::temp_dir().join(format!("sb-tls-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let junk = dir.join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let junk = junk.to_str().unwrap();
+        let c = Config::load(
+            None,
+            std::iter::empty(),
+            &flags(&[("sip_tls_listen", "127.0.0.1:5061"), ("tls_cert_file", junk), ("tls_key_file", junk)]),
+        )
+        .unwrap();
+        assert!(format!("{:#}", c.tls().unwrap_err()).contains("no PEM certificate"));
+        let c = Config::load(None, std::iter::empty(), &flags(&[("tls_ca_file", junk)])).unwrap();
+        assert!(format!("{:#}", c.tls().unwrap_err()).contains("CA file"));
+        let c = Config::load(None, std::iter::empty(), &flags(&[("tls_ca_file", "/nonexistent/ca.pem")])).unwrap();
+        assert!(c.tls().unwrap().ca_pem.is_none(), "a missing CA file is only a warning");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -39,6 +39,12 @@ TOML file given by --config):
   --rtp-ports RANGE         media relay UDP ports, default 20000-29999; off
                             leaves media end to end
   --no-answer-timeout SECS  how long a DID call rings, default 60
+  --sip-tls-listen ADDR     accept SIP over TLS here, e.g. 0.0.0.0:5061
+                            (default off); needs the next two
+  --tls-cert-file FILE      PEM certificate chain of the TLS listener
+  --tls-key-file FILE       PEM private key of the TLS listener
+  --tls-ca-file FILE        PEM trust anchors for TLS gateways, default
+                            /etc/ssl/certs/ca-certificates.crt
 
 Options of seed:
   --customers N  --numbers N  --accounts N  --gateways N  --routes N
@@ -133,9 +139,11 @@ async fn serve(config: Config) -> Result<()> {
         no_answer_timeout: std::time::Duration::from_secs(config.no_answer_timeout),
         relay_ports: config.rtp_ports.clone(),
     };
-    let sip = switch::Switch::start(store.clone(), config.sip_listen, switch::SwitchConfig { calls, ..switch::SwitchConfig::default() })
-        .await
-        .with_context(|| format!("starting SIP on {}", config.sip_listen))?;
+    let tls = config.tls()?;
+    let sip =
+        switch::Switch::start(store.clone(), config.sip_listen, switch::SwitchConfig { calls, tls, ..switch::SwitchConfig::default() })
+            .await
+            .with_context(|| format!("starting SIP on {}", config.sip_listen))?;
     let listener = TcpListener::bind(config.http_listen).await.with_context(|| format!("binding HTTP on {}", config.http_listen))?;
     let addr = listener.local_addr()?;
     let base = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
@@ -149,6 +157,9 @@ async fn serve(config: Config) -> Result<()> {
         sip.udp_addr(),
         sip.tcp_addr()
     );
+    if let Some(tls) = sip.tls_addr() {
+        println!("  SIP over TLS:  {tls}");
+    }
     match &config.rtp_ports {
         Some(r) => println!("  Media relay:   UDP ports {}-{}", r.start(), r.end()),
         None => println!("  Media relay:   off (media flows end to end)"),

@@ -52,22 +52,23 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-/// Open TCP connections by peer, so requests reach phones that registered
-/// over TCP on the connection they keep open (their NAT allows no other).
+/// Open TCP and TLS connections by peer, so requests reach phones that
+/// registered over TCP or TLS on the connection they keep open (their NAT
+/// allows no other), and gateways on the one we opened.
 #[derive(Default, Clone)]
-pub(crate) struct TcpConnections(Arc<Mutex<HashMap<SocketAddr, TcpConnection>>>);
+pub(crate) struct Connections(Arc<Mutex<HashMap<(Transport, SocketAddr), SipConnection>>>);
 
-impl TcpConnections {
-    pub(crate) fn insert(&self, peer: SocketAddr, conn: TcpConnection) {
-        self.0.lock().expect("tcp registry lock").insert(peer, conn);
+impl Connections {
+    pub(crate) fn insert(&self, transport: Transport, peer: SocketAddr, conn: SipConnection) {
+        self.0.lock().expect("connection registry lock").insert((transport, peer), conn);
     }
 
-    pub(crate) fn remove(&self, peer: SocketAddr) {
-        self.0.lock().expect("tcp registry lock").remove(&peer);
+    pub(crate) fn remove(&self, transport: Transport, peer: SocketAddr) {
+        self.0.lock().expect("connection registry lock").remove(&(transport, peer));
     }
 
-    fn get(&self, peer: SocketAddr) -> Option<TcpConnection> {
-        self.0.lock().expect("tcp registry lock").get(&peer).cloned()
+    fn get(&self, transport: Transport, peer: SocketAddr) -> Option<SipConnection> {
+        self.0.lock().expect("connection registry lock").get(&(transport, peer)).cloned()
     }
 }
 
@@ -76,9 +77,12 @@ impl TcpConnections {
 pub struct Client {
     pub(crate) endpoint: Arc<EndpointInner>,
     pub(crate) udp: UdpConnection,
-    pub(crate) tcp: TcpConnections,
+    pub(crate) conns: Connections,
     pub(crate) udp_addr: SocketAddr,
     pub(crate) tcp_addr: SocketAddr,
+    pub(crate) tls_addr: Option<SocketAddr>,
+    /// Trust anchors for the TLS connections we open.
+    pub(crate) ca_pem: Option<Arc<[u8]>>,
     /// Reads what arrives on connections we open ourselves.
     pub(crate) feeder: Arc<super::Feeder>,
     pub(crate) cancel: CancellationToken,
@@ -109,6 +113,9 @@ impl Client {
         let bound = match transport {
             Transport::Udp => self.udp_addr,
             Transport::Tcp => self.tcp_addr,
+            // Connections we open come from an ephemeral port; the listener
+            // (or TCP's, without one) is where the peer may reach us anew.
+            Transport::Tls => self.tls_addr.unwrap_or(self.tcp_addr),
         };
         if !bound.ip().is_unspecified() {
             return bound;
@@ -118,26 +125,42 @@ impl Client {
         SocketAddr::new(probe.map(|a| a.ip()).unwrap_or(bound.ip()), bound.port())
     }
 
-    /// The connection to send on: our UDP socket, the TCP connection the
-    /// peer keeps open to us (a phone behind NAT), or a new one we open (a
-    /// gateway), kept for later requests and read like accepted ones.
-    async fn connection(&self, transport: Transport, dest: SocketAddr) -> Result<SipConnection, SendError> {
+    /// The connection to send on: our UDP socket, the TCP or TLS
+    /// connection the peer keeps open to us (a phone behind NAT), or a new
+    /// one we open (a gateway), kept for later requests and read like
+    /// accepted ones. A TLS peer must prove it is the host of `uri`.
+    async fn connection(&self, transport: Transport, dest: SocketAddr, uri: &str) -> Result<SipConnection, SendError> {
         if transport == Transport::Udp {
             return Ok(SipConnection::Udp(self.udp.clone()));
         }
-        if let Some(conn) = self.tcp.get(dest) {
-            return Ok(SipConnection::Tcp(conn));
+        if let Some(conn) = self.conns.get(transport, dest) {
+            return Ok(conn);
         }
-        let conn = TcpConnection::connect(&sip_addr(Transport::Tcp, dest), Some(self.cancel.child_token()))
-            .await
-            .map_err(|e| SendError::Io(format!("TCP connect to {dest}: {e}")))?;
-        self.tcp.insert(dest, conn.clone());
-        let (reader, feeder, cancel, registry) = (conn.clone(), self.feeder.clone(), self.cancel.clone(), self.tcp.clone());
-        tokio::spawn(async move {
-            super::tcp_conn_loop(reader, dest, feeder, cancel).await;
-            registry.remove(dest);
-        });
-        Ok(SipConnection::Tcp(conn))
+        let (feeder, cancel, registry) = (self.feeder.clone(), self.cancel.clone(), self.conns.clone());
+        let conn = if transport == Transport::Tls {
+            let name = uri_host(uri).ok_or_else(|| SendError::Build(format!("no host in {uri}")))?;
+            let conn = super::tls::connect(dest, name, self.ca_pem.as_deref(), self.cancel.child_token())
+                .await
+                .map_err(|e| SendError::Io(format!("TLS connect to {name} at {dest}: {e}")))?;
+            let reader = conn.clone();
+            tokio::spawn(async move {
+                super::tls::read_loop(reader, dest, feeder, cancel).await;
+                registry.remove(Transport::Tls, dest);
+            });
+            SipConnection::Tls(conn)
+        } else {
+            let conn = TcpConnection::connect(&sip_addr(Transport::Tcp, dest), Some(self.cancel.child_token()))
+                .await
+                .map_err(|e| SendError::Io(format!("TCP connect to {dest}: {e}")))?;
+            let reader = conn.clone();
+            tokio::spawn(async move {
+                super::tcp_conn_loop(reader, dest, feeder, cancel).await;
+                registry.remove(Transport::Tcp, dest);
+            });
+            SipConnection::Tcp(conn)
+        };
+        self.conns.insert(transport, dest, conn.clone());
+        Ok(conn)
     }
 
     fn build(&self, req: &Outgoing, dest: SocketAddr, transport: Transport) -> Result<(rsipstack::sip::Request, String), SendError> {
@@ -171,7 +194,7 @@ impl Client {
     pub async fn request(&self, req: Outgoing, dest: SocketAddr, transport: Transport) -> Result<ClientTx, SendError> {
         let (request, branch) = self.build(&req, dest, transport)?;
         let key = TransactionKey::from_request(&request, TransactionRole::Client).map_err(|e| SendError::Build(e.to_string()))?;
-        let connection = self.connection(transport, dest).await?;
+        let connection = self.connection(transport, dest, &req.uri).await?;
         let mut tx = Transaction::new_client(key, request, self.endpoint.clone(), Some(connection));
         tx.destination = Some(sip_addr(transport, dest));
         tx.send().await.map_err(|e| SendError::Io(e.to_string()))?;
@@ -191,11 +214,20 @@ impl Client {
 }
 
 fn sip_addr(transport: Transport, addr: SocketAddr) -> SipAddr {
-    let t = match transport {
-        Transport::Udp => rsipstack::sip::Transport::Udp,
-        Transport::Tcp => rsipstack::sip::Transport::Tcp,
+    SipAddr { r#type: Some(transport.stack()), addr: addr.into() }
+}
+
+/// The host of a SIP URI (`sip:user@host:port;params`), without brackets.
+fn uri_host(uri: &str) -> Option<&str> {
+    let rest = uri.split_once(':')?.1;
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let end = rest.find([';', '?']).unwrap_or(rest.len());
+    let hostport = &rest[..end];
+    let host = match hostport.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => hostport.split(':').next()?,
     };
-    SipAddr { r#type: Some(t), addr: addr.into() }
+    Some(host).filter(|h| !h.is_empty())
 }
 
 fn response_of(r: &rsipstack::sip::Response) -> Response {
@@ -284,5 +316,20 @@ impl ServerInvite {
     /// The next thing the caller does; `None` once the transaction ended.
     pub async fn event(&mut self) -> Option<InviteEvent> {
         self.events.recv().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri_host;
+
+    #[test]
+    fn a_tls_peer_is_named_by_the_uri_host() {
+        assert_eq!(uri_host("sip:+3706@gw.example.net:5061;transport=tls"), Some("gw.example.net"));
+        assert_eq!(uri_host("sip:gw.example.net"), Some("gw.example.net"));
+        assert_eq!(uri_host("sips:a@[2001:db8::1]:5061"), Some("2001:db8::1"));
+        assert_eq!(uri_host("sip:a@192.0.2.1?x=y"), Some("192.0.2.1"));
+        assert_eq!(uri_host("sip:a@"), None);
+        assert_eq!(uri_host("garbage"), None);
     }
 }
