@@ -3,7 +3,8 @@
 //! TLS of its own). A phone's call goes out to a TLS gateway whose
 //! certificate we verify against our trust anchors by its host name; a
 //! gateway that shows a certificate we do not trust is failed over; a
-//! carrier delivers a DID call over TLS to our listener.
+//! carrier delivers a DID call over TLS to our listener; baresip registers
+//! over TLS and is called on the connection it keeps.
 
 mod common;
 
@@ -260,6 +261,68 @@ async fn a_carrier_delivers_a_did_call_over_tls() {
     assert!(phone_run.await.unwrap(), "the phone rings and answers");
     let rows = cdrs(&store, 1).await;
     assert_eq!((rows[0].get("lega_disconnect_code").as_i64(), rows[0].get("success").as_bool()), (Some(200), Some(true)));
+    sw.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phone_registered_over_tls_is_called_on_its_connection() {
+    if !tools_available() || Command::new("baresip").arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
+        assert!(std::env::var_os("SWITCHBOARD_REQUIRE_TOOLS").is_none(), "baresip is required");
+        return;
+    }
+    let dir = temp_dir("phone");
+    certificates(&dir);
+    let (store, _db) = store::testing::sqlite().await;
+    let seed = account(&store, "seed-u", "Seed-Pass-8").await;
+    let c = customer_of(&store, seed).await;
+    let mut ids = Vec::new();
+    for (user, pass, ext) in [("tls-caller", "Caller-Pass-8", "301"), ("tls-callee", "Callee-Pass-8", "302")] {
+        let input = Input::default()
+            .with(&schema::SIP_ACCOUNTS, "username", user)
+            .with(&schema::SIP_ACCOUNTS, "password", pass)
+            .with(&schema::SIP_ACCOUNTS, "internal_caller_id", ext)
+            .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
+        ids.push(store.create(&schema::SIP_ACCOUNTS, &Actor::system(), input).await.unwrap().id());
+    }
+    let sw =
+        Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), SwitchConfig { tls: tls_options(&dir), ..SwitchConfig::default() })
+            .await
+            .unwrap();
+    let tls = sw.tls_addr().expect("the TLS listener is on");
+
+    // baresip registers over TLS (trusting the test CA) and answers by itself.
+    let phone_dir = dir.join("baresip");
+    std::fs::create_dir_all(&phone_dir).unwrap();
+    std::fs::write(
+        phone_dir.join("config"),
+        format!(
+            "module_path /usr/lib/baresip/modules\nsip_listen 127.0.0.1:0\nsip_cafile {}\nmodule g711.so\nmodule account.so\n\
+             module ausine.so\nmodule aufile.so\naudio_player aufile,/dev/null\naudio_source ausine,440\nausrc_srate 48000\n\
+             auplay_srate 48000\nausrc_channels 2\nauplay_channels 2\n",
+            dir.join("ca.pem").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        phone_dir.join("accounts"),
+        format!("<sip:tls-callee@{tls};transport=tls>;auth_pass=Callee-Pass-8;regint=300;answermode=auto\n"),
+    )
+    .unwrap();
+    let callee = Running(
+        Command::new("baresip").arg("-f").arg(&phone_dir).args(["-t", "20"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap(),
+    );
+    assert!(common::wait_for(&store, ids[1], |p| p.0).await.0, "baresip registered over TLS");
+    let binding = switch::Location::bindings(sw.location(), ids[1], tokio::time::Instant::now());
+    assert_eq!(binding.first().map(|b| b.transport), Some(sip::endpoint::Transport::Tls), "{binding:?}");
+
+    // A SIPp phone dials 302 over UDP; the INVITE reaches baresip on its TLS connection.
+    let phone_xml = write_scenario(&dir, "phone-call.xml?USERNAME=tls-caller&PASSWORD=Caller-Pass-8", "");
+    let csv = dir.join("call.csv");
+    std::fs::write(&csv, format!("SEQUENTIAL\n302@{};4930111;8 0 101;\n", sw.udp_addr())).unwrap();
+    let args = vec![sw.udp_addr().to_string(), "-inf".into(), csv.to_string_lossy().into_owned(), "-p".into(), free_udp_port().to_string()];
+    assert!(sipp_task(&dir, "caller", phone_xml, args).await.unwrap(), "302 answered over TLS");
+    drop(callee);
     sw.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
