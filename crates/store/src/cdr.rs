@@ -3,7 +3,7 @@
 
 use crate::sql::Sql;
 use crate::{Result, Store};
-use domain::schema::Resource;
+use domain::schema::{Resource, Storage};
 use domain::Value;
 
 /// One CDR as (column, value) pairs of a CDR resource.
@@ -103,6 +103,49 @@ pub enum CdrOp {
     Close { live_id: Option<String>, res: &'static Resource, cdr: CdrRow },
 }
 
+/// A batch of journal steps reduced to what the store must do: a call
+/// that opens and closes within the batch never needs its live row, and an
+/// answer of a call opened in the batch goes into its row. Order between
+/// the kinds of statement no longer matters after this.
+#[derive(Debug, Default)]
+struct Compacted<'a> {
+    opened: Vec<LiveCall>,
+    connected: Vec<(&'a str, i64)>,
+    deleted: Vec<&'a str>,
+    cdrs: Vec<(&'static Resource, Vec<CdrRow>)>,
+}
+
+impl<'a> Compacted<'a> {
+    fn of(ops: &'a [CdrOp]) -> Self {
+        let mut out = Compacted::default();
+        for op in ops {
+            match op {
+                CdrOp::Open(c) => out.opened.push((**c).clone()),
+                CdrOp::Connect { id, at } => match out.opened.iter_mut().find(|c| c.id == *id) {
+                    Some(c) => c.time_connect = Some(*at),
+                    None => out.connected.push((id, *at)),
+                },
+                CdrOp::Close { live_id, res, cdr } => {
+                    if let Some(id) = live_id {
+                        match out.opened.iter().position(|c| c.id == *id) {
+                            Some(i) => drop(out.opened.swap_remove(i)),
+                            None => {
+                                out.connected.retain(|(c, _)| c != id);
+                                out.deleted.push(id);
+                            }
+                        }
+                    }
+                    match out.cdrs.iter_mut().find(|(r, _)| r.kind == res.kind) {
+                        Some((_, rows)) => rows.push(cdr.clone()),
+                        None => out.cdrs.push((res, vec![cdr.clone()])),
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 const LIVE_COLUMNS: &str = "id, customer_id, incoming_trunk_id, time_start, time_connect, src_name, src_number, dst_number, did_number, \
     call_id, kind, sip_account_id, route_id, gateway_id, local_tag, global_tag, src_name_out, src_number_out, dst_number_out";
 
@@ -111,54 +154,64 @@ impl Store {
     /// with the CDRs that close them, so a call has either a live row or a
     /// CDR, never both and never neither.
     pub async fn apply_cdr_ops(&self, ops: &[CdrOp]) -> Result<()> {
+        let batch = Compacted::of(ops);
         let mut tx = self.begin_write().await?;
-        let mut cdrs: Vec<(&'static Resource, Vec<CdrRow>)> = Vec::new();
-        for op in ops {
-            match op {
-                CdrOp::Open(c) => {
-                    let t = c.termination.clone().unwrap_or_default();
-                    let kind = if c.termination.is_some() { "termination_cdrs" } else { "incoming_trunk_cdrs" };
-                    sqlx::query(&format!(
-                        "INSERT INTO live_calls ({LIVE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                         $16, $17, $18, $19)"
-                    ))
-                    .bind(&c.id)
-                    .bind(c.customer_id)
-                    .bind(c.incoming_trunk_id)
-                    .bind(c.time_start)
-                    .bind(c.time_connect)
-                    .bind(c.src_name.as_deref())
-                    .bind(c.src_number.as_deref())
-                    .bind(c.dst_number.as_deref())
-                    .bind(c.did_number.as_deref())
-                    .bind(&c.call_id)
-                    .bind(kind)
-                    .bind(t.sip_account_id)
-                    .bind(t.route_id)
-                    .bind(t.gateway_id)
-                    .bind(t.local_tag)
-                    .bind(c.global_tag.as_deref())
-                    .bind(t.src_name_out)
-                    .bind(t.src_number_out)
-                    .bind(t.dst_number_out)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                CdrOp::Connect { id, at } => {
-                    sqlx::query("UPDATE live_calls SET time_connect = $1 WHERE id = $2").bind(at).bind(id).execute(&mut *tx).await?;
-                }
-                CdrOp::Close { live_id, res, cdr } => {
-                    if let Some(id) = live_id {
-                        sqlx::query("DELETE FROM live_calls WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        let (int, text) = (Storage::Int, Storage::Text);
+        let opt_int = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
+        let opt_text = |v: Option<&str>| v.map_or(Value::Null, |s| Value::Text(s.to_owned()));
+        // 19 parameters a row: ~400 a statement, as in `append_in`.
+        for chunk in batch.opened.chunks(20) {
+            let mut sql = Sql::new(format!("INSERT INTO live_calls ({LIVE_COLUMNS}) VALUES "));
+            for (i, c) in chunk.iter().enumerate() {
+                let t = c.termination.clone().unwrap_or_default();
+                let kind = if c.termination.is_some() { "termination_cdrs" } else { "incoming_trunk_cdrs" };
+                sql.push(if i == 0 { "(" } else { ", (" });
+                let values = [
+                    (Value::Text(c.id.clone()), text),
+                    (opt_int(c.customer_id), int),
+                    (opt_int(c.incoming_trunk_id), int),
+                    (Value::Int(c.time_start), int),
+                    (opt_int(c.time_connect), int),
+                    (opt_text(c.src_name.as_deref()), text),
+                    (opt_text(c.src_number.as_deref()), text),
+                    (opt_text(c.dst_number.as_deref()), text),
+                    (opt_text(c.did_number.as_deref()), text),
+                    (Value::Text(c.call_id.clone()), text),
+                    (Value::Text(kind.to_owned()), text),
+                    (opt_int(t.sip_account_id), int),
+                    (opt_int(t.route_id), int),
+                    (opt_int(t.gateway_id), int),
+                    (opt_text(t.local_tag.as_deref()), text),
+                    (opt_text(c.global_tag.as_deref()), text),
+                    (opt_text(t.src_name_out.as_deref()), text),
+                    (opt_text(t.src_number_out.as_deref()), text),
+                    (opt_text(t.dst_number_out.as_deref()), text),
+                ];
+                for (j, (v, st)) in values.into_iter().enumerate() {
+                    if j > 0 {
+                        sql.push(", ");
                     }
-                    match cdrs.iter_mut().find(|(r, _)| r.kind == res.kind) {
-                        Some((_, rows)) => rows.push(cdr.clone()),
-                        None => cdrs.push((res, vec![cdr.clone()])),
-                    }
+                    sql.arg(v, st);
                 }
+                sql.push(")");
             }
+            sql.query().execute(&mut *tx).await?;
         }
-        for (res, rows) in &cdrs {
+        for (id, at) in &batch.connected {
+            sqlx::query("UPDATE live_calls SET time_connect = $1 WHERE id = $2").bind(at).bind(*id).execute(&mut *tx).await?;
+        }
+        for chunk in batch.deleted.chunks(400) {
+            let mut sql = Sql::new("DELETE FROM live_calls WHERE id IN (");
+            for (i, id) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.arg(Value::Text((*id).to_owned()), text);
+            }
+            sql.push(")");
+            sql.query().execute(&mut *tx).await?;
+        }
+        for (res, rows) in &batch.cdrs {
             append_in(&mut tx, res, rows).await?;
         }
         tx.commit().await?;
@@ -201,5 +254,52 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::schema;
+
+    fn live(id: &str) -> CdrOp {
+        CdrOp::Open(Box::new(LiveCall {
+            id: id.into(),
+            customer_id: Some(1),
+            incoming_trunk_id: None,
+            time_start: 1,
+            time_connect: None,
+            src_name: None,
+            src_number: None,
+            dst_number: None,
+            did_number: None,
+            call_id: "c".into(),
+            global_tag: None,
+            termination: None,
+        }))
+    }
+
+    fn close(id: Option<&str>) -> CdrOp {
+        CdrOp::Close { live_id: id.map(str::to_owned), res: &schema::INCOMING_CDRS, cdr: vec![("time_start", Value::Int(1))] }
+    }
+
+    #[test]
+    fn a_batch_keeps_only_the_live_rows_that_outlive_it() {
+        let ops = [
+            live("a"),
+            live("b"),
+            CdrOp::Connect { id: "a".into(), at: 5 },
+            CdrOp::Connect { id: "old".into(), at: 6 },
+            CdrOp::Connect { id: "older".into(), at: 7 },
+            close(Some("b")),
+            close(Some("older")),
+            close(None),
+        ];
+        let c = Compacted::of(&ops);
+        assert_eq!(c.opened.iter().map(|l| (l.id.as_str(), l.time_connect)).collect::<Vec<_>>(), [("a", Some(5))], "b lived and died here");
+        assert_eq!(c.connected, [("old", 6)], "an update of a row that is deleted anyway is dropped");
+        assert_eq!(c.deleted, ["older"]);
+        assert_eq!(c.cdrs.len(), 1);
+        assert_eq!(c.cdrs[0].1.len(), 3, "every close writes its CDR");
     }
 }
