@@ -28,6 +28,11 @@ pub enum Kind {
     Codecs,
     /// Ordered list of attribute names of gateways/routes (domain settings).
     FieldNames,
+    /// Ordered list of at most `max` distinct phone numbers (E.164 digits;
+    /// a leading `+` is accepted and dropped), stored comma-separated.
+    PhoneNumbers {
+        max: usize,
+    },
     RewriteRule,
     RewriteResult,
     /// IP address or DNS host name.
@@ -396,10 +401,13 @@ pub static RING_GROUPS: Resource = Resource {
     fields: &[
         attr("id", ID).ro(),
         attr("name", Kind::Name).req().cust(Yes),
-        // simultaneous: every member rings for ring_timeout seconds;
-        // sequential: each member in turn rings for ring_timeout seconds.
+        // simultaneous: every member and external number rings for
+        // ring_timeout seconds; sequential: each in turn rings for
+        // ring_timeout seconds, the members first, then the numbers.
         attr("strategy", Kind::Enum(RING_STRATEGIES)).or(Default::Str("simultaneous")).cust(Yes),
         attr("ring_timeout", Kind::Int { min: 5, max: 600 }).or(Default::Int(20)).cust(Yes),
+        // Rung like members, out through the customer's termination routes.
+        attr("external_numbers", Kind::PhoneNumbers { max: RING_GROUP_MAX_MEMBERS }).or(Default::Str("")).cust(Yes),
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[CUSTOMER_REL, Rel { many: true, updatable: true, customer: Yes, ..rel("members", "member_ids", &["sip_device_routes"]) }],

@@ -136,6 +136,7 @@ pub fn parse_kind(kind: Kind, json: &Json) -> Result<Value, String> {
             }
             Ok(Value::Text(list.join(",")))
         }
+        Kind::PhoneNumbers { max } => phone_numbers(json, max),
         Kind::RewriteRule => {
             let s = text(json)?;
             check_plain(s, 255)?;
@@ -184,6 +185,35 @@ pub fn parse_kind(kind: Kind, json: &Json) -> Result<Value, String> {
         }
         Kind::Json => Ok(Value::Text(json.to_string())),
     }
+}
+
+/// An ordered list of distinct phone numbers, stored without their `+`
+/// (numbers are E.164 digits everywhere else: DIDs, route prefixes).
+/// Errors name the entry by its position, counted from 1.
+fn phone_numbers(json: &Json, max: usize) -> Result<Value, String> {
+    let Json::Array(items) = json else { return Err("must be an array of phone numbers".to_owned()) };
+    if items.len() > max {
+        return Err(format!("can have at most {max} external numbers"));
+    }
+    let mut list: Vec<String> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let n = i + 1;
+        let raw = digits_text(item).map_err(|_| format!("entry {n} must be a string"))?;
+        let digits = raw.strip_prefix('+').unwrap_or(&raw);
+        if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("entry {n} is not a phone number: 1 to 15 digits, optionally after a +"));
+        }
+        if list.iter().any(|x| x == digits) {
+            return Err(format!("entry {n} repeats an earlier number"));
+        }
+        list.push(digits.to_owned());
+    }
+    Ok(Value::Text(list.join(",")))
+}
+
+/// The numbers of a [`Kind::PhoneNumbers`] value as stored.
+pub fn phone_number_list(stored: &str) -> impl Iterator<Item = &str> {
+    stored.split(',').filter(|x| !x.is_empty())
 }
 
 fn int(json: &Json) -> Result<i64, String> {
@@ -241,6 +271,24 @@ mod tests {
         assert!(parse_kind(k, &json!("+4411")).is_err());
         assert!(parse_kind(k, &json!("1234567890123456")).is_err());
         assert!(parse_kind(k, &json!(-5)).is_err());
+    }
+
+    #[test]
+    fn phone_numbers_are_digits_in_order_without_repeats() {
+        let k = Kind::PhoneNumbers { max: 3 };
+        assert_eq!(parse_kind(k, &json!(["+4930123", "37060000001", 15550100u64])), Ok(Value::Text("4930123,37060000001,15550100".into())));
+        assert_eq!(parse_kind(k, &json!([])), Ok(Value::Text(String::new())));
+        let err = |j: Json| parse_kind(k, &j).unwrap_err();
+        assert_eq!(err(json!("4930123")), "must be an array of phone numbers");
+        assert_eq!(err(json!(["1", "2", "3", "4"])), "can have at most 3 external numbers");
+        assert_eq!(err(json!(["4930", "+"])), "entry 2 is not a phone number: 1 to 15 digits, optionally after a +");
+        assert!(err(json!(["49 30"])).starts_with("entry 1 is not"));
+        assert!(err(json!(["1234567890123456"])).starts_with("entry 1 is not"));
+        assert!(err(json!(["++49"])).starts_with("entry 1 is not"));
+        assert_eq!(err(json!([true])), "entry 1 must be a string");
+        assert_eq!(err(json!(["4930", "+4930"])), "entry 2 repeats an earlier number");
+        assert_eq!(phone_number_list("4930,15550100").collect::<Vec<_>>(), ["4930", "15550100"]);
+        assert_eq!(phone_number_list("").count(), 0);
     }
 
     #[test]

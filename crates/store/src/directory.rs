@@ -34,7 +34,8 @@ pub struct DidRow {
     pub forward_number: Option<String>,
 }
 
-/// A ring group: its members (SIP account ids) in ringing order.
+/// A ring group: its members (SIP account ids) and external numbers in
+/// ringing order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RingGroupRow {
     pub id: i64,
@@ -44,6 +45,8 @@ pub struct RingGroupRow {
     /// Seconds the group (simultaneous) or each member (sequential) rings.
     pub ring_timeout: i64,
     pub members: Vec<i64>,
+    /// E.164 digits, rung through the customer's termination routes.
+    pub external_numbers: Vec<String>,
 }
 
 /// A customer's call limit (`None`: unlimited).
@@ -100,7 +103,7 @@ impl Store {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-        let ring_groups = sqlx::query("SELECT id, customer_id, strategy, ring_timeout, member_ids FROM ring_groups")
+        let ring_groups = sqlx::query("SELECT id, customer_id, strategy, ring_timeout, member_ids, external_numbers FROM ring_groups")
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -111,6 +114,7 @@ impl Store {
                     strategy: r.try_get(2)?,
                     ring_timeout: r.try_get(3)?,
                     members: crate::record::parse_id_list(r.try_get(4)?).collect(),
+                    external_numbers: domain::validate::phone_number_list(&r.try_get::<String, _>(5)?).map(str::to_owned).collect(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -41,6 +41,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_incoming_global_tag.sql"),
         postgres: include_str!("../migrations/postgres/0006_incoming_global_tag.sql"),
     },
+    Migration {
+        version: 7,
+        sqlite: include_str!("../migrations/sqlite/0007_ring_group_external_numbers.sql"),
+        postgres: include_str!("../migrations/postgres/0007_ring_group_external_numbers.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -3,7 +3,10 @@
 //! Call-ID, tags and CSeq), forked to the bindings of the destination in
 //! steps: every binding of a step rings at once for the step's time, the
 //! first answer wins and the others are cancelled; when a step ends
-//! unanswered the next one rings (a sequential ring group). Progress and the
+//! unanswered the next one rings (a sequential ring group). A target may be
+//! a termination gateway (an external number): it has its own numbers and
+//! offer, its attempt is reported for a termination CDR, and on a failure
+//! worth it the number's next route rings in its place. Progress and the
 //! answer pass from B to A; CANCEL, BYE and in-dialog requests (re-INVITE,
 //! UPDATE, INFO) pass between them. Nothing of one leg's Via or
 //! Record-Route reaches the other.
@@ -56,21 +59,38 @@ fn dialog_key(h: &Headers) -> Option<(String, String)> {
     Some((call_id, tag))
 }
 
-/// Where a destination can be reached (one registration binding).
+/// Where a destination can be reached: one registration binding, or one
+/// route's gateway for an external number.
 #[derive(Debug, Clone)]
 pub struct Contact {
     pub uri: String,
     pub source: SocketAddr,
     pub transport: Transport,
+    /// Set when this is an attempt toward a termination gateway.
+    pub gateway: Option<GatewayLeg>,
+    /// The same number's next routes, in order: on a failure that hunts
+    /// (see [`GatewayLeg::hunts_on`]) the first rings in this one's place,
+    /// within the step's time.
+    pub fallback: Vec<Contact>,
 }
 
-/// Bindings that ring together, and for how long.
+impl Contact {
+    /// A phone's registration binding.
+    pub fn binding(uri: String, source: SocketAddr, transport: Transport) -> Contact {
+        Contact { uri, source, transport, gateway: None, fallback: Vec::new() }
+    }
+}
+
+/// Targets that ring together, and for how long.
 #[derive(Debug, Clone)]
 pub struct Step {
     pub targets: Vec<Contact>,
     pub ring_for: Duration,
-    /// Set when the step is an attempt toward a termination gateway.
-    pub gateway: Option<GatewayLeg>,
+    /// One route of a call out to one number, the steps after it being the
+    /// same number's other routes (SPEC §1): a refusal that does not hunt,
+    /// or no answer in time, ends the call instead of ringing on. Inside a
+    /// ring group a target's failure ends only that target.
+    pub hunting: bool,
 }
 
 /// How an attempt toward a termination gateway differs from ringing
@@ -90,6 +110,8 @@ pub struct GatewayLeg {
     pub credentials: Option<(String, String)>,
     /// Extra headers of the INVITE (`X-Global-Tag`).
     pub headers: Vec<(String, String)>,
+    /// Which attempt this is, in [`Attempt`] reports and [`Ended::attempt`].
+    pub attempt: usize,
 }
 
 impl GatewayLeg {
@@ -100,10 +122,12 @@ impl GatewayLeg {
 }
 
 /// An attempt toward a gateway began, or ended without an answer (with
-/// the final status it got); reported for its termination CDR.
+/// the final status it got, 487 when we cancelled it while the call went
+/// on); reported for its termination CDR. Attempts are named by
+/// [`GatewayLeg::attempt`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
-    /// (step, our tag toward the caller)
+    /// (attempt, our tag toward the caller)
     Started(usize, String),
     Failed(usize, u16, String),
 }
@@ -121,9 +145,10 @@ pub struct Bridge {
     pub sdp: Option<String>,
     /// Relays RTP when set (the product default).
     pub media: Option<Arc<MediaPool>>,
-    /// Told the step that answered and the epoch-ms time of the answer.
-    pub on_answer: Box<dyn FnOnce(usize, i64) + Send + Sync>,
-    /// Told of gateway attempts (steps with a [`GatewayLeg`]).
+    /// Told the gateway attempt that answered (none for a phone) and the
+    /// epoch-ms time of the answer.
+    pub on_answer: Box<dyn FnOnce(Option<usize>, i64) + Send + Sync>,
+    /// Told of gateway attempts (targets with a [`GatewayLeg`]).
     pub on_attempt: Box<dyn Fn(Attempt) + Send + Sync>,
 }
 
@@ -136,8 +161,8 @@ pub struct Ended {
     pub internal: Option<String>,
     /// Epoch ms of the answer, if answered.
     pub connected_at: Option<i64>,
-    /// The step that answered.
-    pub step: Option<usize>,
+    /// The gateway attempt that answered (still open: its CDR is the caller's).
+    pub attempt: Option<usize>,
 }
 
 /// One side of a confirmed dialog, as we send requests into it.
@@ -224,7 +249,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                     reason: "Service Unavailable".into(),
                     internal: Some("No media relay ports left".into()),
                     connected_at: None,
-                    step: None,
+                    attempt: None,
                 };
             }
         },
@@ -259,18 +284,28 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
         cseq: 0,
         branches: Vec::new(),
         events,
-        attempt: None,
+        on_attempt: &*bridge.on_attempt,
+        a_tag: a_tag.clone(),
     };
 
     let media = Media { relay: relay.as_ref(), a: a_media };
     // Boxed, like the rarer steps of a call: a held call keeps only what it needs.
     let ended = Box::pin(ring(&mut srv, &mut b_rx, &mut requests, &mut early, &mut fork, &bridge, &a_contact, media, &stop)).await;
     let winner = match &ended {
-        Ringing::Answered { winner, .. } => fork.branches.get(*winner).map(|b| (b.target.clone(), b.local, b.cseq, b.step)),
+        Ringing::Answered { winner, .. } => {
+            // The other attempts were cancelled for this answer.
+            fork.close_all_but(*winner, 487, "Request Terminated");
+            fork.branches.get(*winner).map(|b| (b.target.clone(), b.local, b.cseq, b.attempt))
+        }
         Ringing::Failed(code, reason, _) => {
-            // An attempt still open ends with what the caller gets.
-            if let Some(step) = fork.attempt.take() {
-                (bridge.on_attempt)(Attempt::Failed(step, *code, reason.clone()));
+            // Attempts still open: a call out's ends with what the caller
+            // gets; a ring group's external numbers were cancelled.
+            for i in 0..fork.branches.len() {
+                if bridge.steps[fork.branches[i].step].hunting {
+                    fork.close(i, *code, reason);
+                } else {
+                    fork.close(i, 487, "Request Terminated");
+                }
             }
             None
         }
@@ -279,10 +314,10 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     let result = match ended {
         Ringing::Failed(code, reason, internal) => {
             let _ = srv.respond(code, &reason, &[], None);
-            Ended { code, reason, internal, connected_at: None, step: None }
+            Ended { code, reason, internal, connected_at: None, attempt: None }
         }
         Ringing::Answered { response, .. } => {
-            let (target, b_local, b_cseq, step) = winner.expect("the winner is one of the fork's branches");
+            let (target, b_local, b_cseq, attempt) = winner.expect("the winner is one of the fork's branches");
             let mut b = Leg {
                 call_id: b_call_id.clone(),
                 local: response.headers.get("From").unwrap_or_default().to_owned(),
@@ -297,7 +332,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             // rsipstack's client transaction ACKs the 2xx itself.
             let b_contact = contact_at(b_local, b.transport);
             // An unusable answer, or the caller gone before its PRACKs came.
-            let offer = bridge.steps[step].gateway.as_ref().map_or(bridge.sdp.as_deref(), |g| g.sdp.as_deref());
+            let offer = target.gateway.as_ref().map_or(bridge.sdp.as_deref(), |g| g.sdp.as_deref());
             let refusal = match answer_fits(offer, &response.body) {
                 Err(e) => Some((488, "Not Acceptable Here", format!("Callee's SDP answer is unusable: {e}"), true)),
                 Ok(()) => Box::pin(early.settle(&srv, &mut requests)).await.err().map(|end| {
@@ -313,10 +348,10 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 let _ = srv.respond(code, reason, &[], None);
                 dialogs.remove(&a_call_id, &a_tag);
                 dialogs.remove(&b_call_id, &b_tag);
-                return Ended { code, reason: reason.into(), internal: Some(internal), connected_at: None, step: Some(step) };
+                return Ended { code, reason: reason.into(), internal: Some(internal), connected_at: None, attempt };
             }
             let connected_at = domain::time::now_ms();
-            (bridge.on_answer)(step, connected_at);
+            (bridge.on_answer)(attempt, connected_at);
             let mut extra: Vec<(&str, &str)> = vec![("Contact", a_contact.as_str())];
             let ct = response.headers.get("Content-Type").unwrap_or("application/sdp").to_owned();
             if !response.body.is_empty() {
@@ -335,7 +370,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 media: a_media,
             };
             let (code, reason, internal) = talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &a_contact, &b_contact, &stop).await;
-            Ended { code, reason, internal, connected_at: Some(connected_at), step: Some(step) }
+            Ended { code, reason, internal, connected_at: Some(connected_at), attempt }
         }
     };
     dialogs.remove(&a_call_id, &a_tag);
@@ -369,6 +404,9 @@ enum Ringing {
     Failed(u16, String, Option<String>),
     Answered { winner: usize, response: Response },
 }
+
+/// The reason of an attempt whose INVITE could not be sent.
+const UNREACHABLE: &str = "Service Unavailable";
 
 /// Rank of a final failure for the caller (RFC 3261 §16.7 in spirit):
 /// 6xx, then the callee's own 4xx answers, then the rest.
@@ -411,6 +449,8 @@ struct Branch {
     ringing: bool,
     /// The step it belongs to.
     step: usize,
+    /// Its gateway attempt while started and not reported ended.
+    attempt: Option<usize>,
     /// Whether it was sent again with credentials already.
     authenticated: bool,
 }
@@ -430,31 +470,50 @@ struct Fork<'a> {
     cseq: u32,
     branches: Vec<Branch>,
     events: mpsc::UnboundedSender<(usize, Option<Response>)>,
-    /// The gateway attempt started and not yet reported ended.
-    attempt: Option<usize>,
+    on_attempt: &'a (dyn Fn(Attempt) + Send + Sync),
+    /// Our tag toward the caller (for the termination CDRs).
+    a_tag: String,
 }
 
 impl Fork<'_> {
-    /// Sends the INVITEs of one step.
-    async fn start(&mut self, index: usize, step: &Step) {
+    /// Sends the INVITEs of one step. Gateway attempts that could not
+    /// even be sent, with no route left to try, give what the caller
+    /// would get from them.
+    async fn start(&mut self, index: usize, step: &Step) -> Vec<(u16, String)> {
         self.cseq += 1;
-        let gw = step.gateway.as_ref();
-        let (from, to) = match gw {
-            Some(g) => (
-                match &g.caller_name {
-                    Some(n) => format!("\"{}\" <sip:{}@{}>;tag={}", n.replace(['"', '\\'], ""), g.caller_number, g.host, self.tag),
-                    None => format!("<sip:{}@{}>;tag={}", g.caller_number, g.host, self.tag),
-                },
-                format!("<sip:{}@{}>", g.dialled, g.host),
-            ),
-            None => (self.from.clone(), self.to.clone()),
-        };
-        let offer = gw.map_or(self.sdp, |g| g.sdp.as_deref());
+        let mut unsent = Vec::new();
         for t in &step.targets {
+            unsent.extend(Box::pin(self.start_target(index, t.clone())).await);
+        }
+        unsent
+    }
+
+    /// Sends the INVITE of one target of step `index`; a gateway that
+    /// cannot be reached (no connection, a TLS handshake refused) fails
+    /// its attempt with 503, as RFC 3261 §8.1.3.1 treats transport errors,
+    /// and the number's next route is tried at once.
+    async fn start_target(&mut self, index: usize, mut t: Contact) -> Option<(u16, String)> {
+        loop {
+            let gw = t.gateway.as_ref();
+            let (from, to) = match gw {
+                Some(g) => (
+                    match &g.caller_name {
+                        Some(n) => format!("\"{}\" <sip:{}@{}>;tag={}", n.replace(['"', '\\'], ""), g.caller_number, g.host, self.tag),
+                        None => format!("<sip:{}@{}>;tag={}", g.caller_number, g.host, self.tag),
+                    },
+                    format!("<sip:{}@{}>", g.dialled, g.host),
+                ),
+                None => (self.from.clone(), self.to.clone()),
+            };
+            let offer = gw.map_or(self.sdp, |g| g.sdp.as_deref());
+            let attempt = gw.map(|g| g.attempt);
+            if let Some(a) = attempt {
+                (self.on_attempt)(Attempt::Started(a, self.a_tag.clone()));
+            }
             let local = self.client.local_addr(t.transport, t.source);
             let mut headers = vec![
-                ("From".to_owned(), from.clone()),
-                ("To".to_owned(), to.clone()),
+                ("From".to_owned(), from),
+                ("To".to_owned(), to),
                 ("Call-ID".to_owned(), self.call_id.clone()),
                 ("CSeq".to_owned(), format!("{} INVITE", self.cseq)),
                 ("Contact".to_owned(), contact_at(local, t.transport)),
@@ -474,8 +533,46 @@ impl Fork<'_> {
             let i = self.branches.len();
             let sent = self.send_to(i, invite, t.source, t.transport).await;
             let ringing = sent.is_some();
-            self.branches.push(Branch { target: t.clone(), local, cseq: self.cseq, sent, ringing, step: index, authenticated: false });
+            let fallback = std::mem::take(&mut t.fallback);
+            let gateway = t.gateway.is_some();
+            self.branches.push(Branch { target: t, local, cseq: self.cseq, sent, ringing, step: index, attempt, authenticated: false });
+            if ringing || !gateway {
+                // Kept for a failure later on.
+                self.branches[i].target.fallback = fallback;
+                return None;
+            }
+            self.close(i, 503, UNREACHABLE);
+            let mut rest = fallback.into_iter();
+            let Some(next) = rest.next() else { return Some((503, UNREACHABLE.to_owned())) };
+            t = Contact { fallback: rest.collect(), ..next };
+            // Another gateway: its own request.
+            self.cseq += 1;
         }
+    }
+
+    /// Reports branch `i`'s attempt ended with `code`, if it is open.
+    fn close(&mut self, i: usize, code: u16, reason: &str) {
+        if let Some(a) = self.branches[i].attempt.take() {
+            (self.on_attempt)(Attempt::Failed(a, code, reason.to_owned()));
+        }
+    }
+
+    /// Closes every open attempt but branch `keep`'s.
+    fn close_all_but(&mut self, keep: usize, code: u16, reason: &str) {
+        for i in (0..self.branches.len()).filter(|&i| i != keep) {
+            self.close(i, code, reason);
+        }
+    }
+
+    /// Branch `i` failed in a way that hunts: the same number's next
+    /// route rings in its place (while the step's time lasts); what it
+    /// gives if it cannot even be sent.
+    async fn fail_over(&mut self, i: usize) -> Option<(u16, String)> {
+        let mut rest = std::mem::take(&mut self.branches[i].target.fallback).into_iter();
+        let next = rest.next()?;
+        self.cseq += 1;
+        let step = self.branches[i].step;
+        Box::pin(self.start_target(step, Contact { fallback: rest.collect(), ..next })).await
     }
 
     /// Sends one INVITE of branch `i`; its responses come as events.
@@ -538,10 +635,13 @@ impl Fork<'_> {
     }
 }
 
-/// A gateway attempt's final failure: reported for its CDR; the call
-/// ends here unless the route rules hunt on (the last failure is then
-/// what the caller gets if no later attempt does better).
-fn gateway_failed(
+/// A gateway attempt's final failure: reported for its CDR. On a failure
+/// that hunts the number's next route rings instead, if it has one. In a
+/// call out to one number (a hunting step) a failure that does not hunt
+/// ends the call, and the last failure is what the caller gets if no later
+/// attempt does better; in a ring group the failure ends only this target
+/// and counts like a phone's.
+async fn gateway_failed(
     fork: &mut Fork<'_>,
     bridge: &Bridge,
     best: &mut Option<(u16, String)>,
@@ -549,17 +649,26 @@ fn gateway_failed(
     code: u16,
     reason: String,
 ) -> Option<Ringing> {
-    let step = fork.branches[i].step;
-    bridge.steps[step].gateway.as_ref()?;
-    if fork.attempt == Some(step) {
-        fork.attempt = None;
-        (bridge.on_attempt)(Attempt::Failed(step, code, reason.clone()));
+    fork.close(i, code, &reason);
+    let hunting = bridge.steps[fork.branches[i].step].hunting;
+    if !GatewayLeg::hunts_on(code) && hunting {
+        return Some(Ringing::Failed(code, reason, Some("Refused by the gateway's callee".into())));
     }
-    if GatewayLeg::hunts_on(code) {
+    let unsent = if GatewayLeg::hunts_on(code) { Box::pin(fork.fail_over(i)).await } else { None };
+    for (code, reason) in std::iter::once((code, reason)).chain(unsent) {
+        if hunting {
+            *best = Some((code, reason));
+        } else {
+            note(best, code, reason);
+        }
+    }
+    None
+}
+
+/// Keeps the failure the caller should get of those seen (see [`rank`]).
+fn note(best: &mut Option<(u16, String)>, code: u16, reason: String) {
+    if best.as_ref().is_none_or(|(c, _)| rank(code) < rank(*c)) {
         *best = Some((code, reason));
-        None
-    } else {
-        Some(Ringing::Failed(code, reason, Some("Refused by the gateway's callee".into())))
     }
 }
 
@@ -587,20 +696,18 @@ async fn ring(
             // The step is over (or was never started): ring the next one.
             let Some((index, step)) = steps.next() else {
                 let (code, reason) = best.unwrap_or((480, "Temporarily Unavailable".to_owned()));
-                let why = if current.is_some_and(|s| s.gateway.is_some()) { "No gateway answered" } else { "No binding answered" };
+                let gateways = current.is_some_and(|s| s.targets.iter().all(|t| t.gateway.is_some()));
+                let why = if gateways { "No gateway answered" } else { "No binding answered" };
                 return Ringing::Failed(code, reason, Some(why.to_owned()));
             };
             current = Some(step);
-            if step.gateway.is_some() {
-                (bridge.on_attempt)(Attempt::Started(index, srv.local_tag().to_owned()));
-                fork.attempt = Some(index);
-            }
-            Box::pin(fork.start(index, step)).await;
-            if step.gateway.is_some() && !fork.ringing() {
-                // Not even sent: as if the gateway never answered.
-                fork.attempt = None;
-                (bridge.on_attempt)(Attempt::Failed(index, 408, "Request Timeout".into()));
-                best = Some((408, "Request Timeout".into()));
+            // Gateways not even sent to: as if they never answered.
+            for (code, reason) in Box::pin(fork.start(index, step)).await {
+                if step.hunting {
+                    best = Some((code, reason));
+                } else {
+                    note(&mut best, code, reason);
+                }
             }
             deadline.as_mut().reset(tokio::time::Instant::now() + step.ring_for);
             continue;
@@ -621,7 +728,7 @@ async fn ring(
             _ = &mut deadline => {
                 Box::pin(fork.cancel_ringing()).await;
                 // A gateway's callee that rang unanswered must not ring again through another one.
-                if steps.len() == 0 || current.is_some_and(|s| s.gateway.is_some()) {
+                if steps.len() == 0 || current.is_some_and(|s| s.hunting) {
                     return Ringing::Failed(480, "Temporarily Unavailable".into(), Some("No answer".into()));
                 }
                 Ok(())
@@ -639,16 +746,20 @@ async fn ring(
                         Box::pin(fork.cancel_ringing()).await;
                         return Ringing::Answered { winner: i, response: r };
                     }
-                    // Whatever else a cancelled branch says no longer matters.
-                    _ if !ringing => {}
-                    None => {
-                        if let Some(end) = gateway_failed(fork, bridge, &mut best, i, 408, "Request Timeout".into()) {
-                            return end;
-                        }
-                        if best.as_ref().is_none_or(|(c, _)| rank(408) < rank(*c)) {
-                            best = Some((408, "Request Timeout".into()));
+                    // Whatever else a cancelled branch says no longer
+                    // matters; its end closes its attempt as cancelled.
+                    r if !ringing => {
+                        if r.is_none_or(|r| r.status >= 200) {
+                            fork.close(i, 487, "Request Terminated");
                         }
                     }
+                    None if fork.branches[i].target.gateway.is_some() => {
+                        if let Some(end) = Box::pin(gateway_failed(fork, bridge, &mut best, i, 408, "Request Timeout".into())).await {
+                            Box::pin(fork.cancel_ringing()).await;
+                            return end;
+                        }
+                    }
+                    None => note(&mut best, 408, "Request Timeout".into()),
                     Some(r) if r.status < 200 => {
                         fork.branches[i].ringing = true;
                         if r.status > 100 {
@@ -661,26 +772,25 @@ async fn ring(
                         }
                     }
                     Some(r) => {
-                        let gateway = bridge.steps[fork.branches[i].step].gateway.as_ref();
-                        if let (Some(creds), 401 | 407, false) = (gateway.and_then(|g| g.credentials.as_ref()), r.status, fork.branches[i].authenticated) {
-                            if Box::pin(fork.authenticate(i, &r, creds)).await {
+                        let gateway = fork.branches[i].target.gateway.as_ref();
+                        let (is_gateway, creds) = (gateway.is_some(), gateway.and_then(|g| g.credentials.clone()));
+                        if let (Some(creds), 401 | 407, false) = (creds, r.status, fork.branches[i].authenticated) {
+                            if Box::pin(fork.authenticate(i, &r, &creds)).await {
                                 continue;
                             }
                         }
-                        if let Some(end) = gateway_failed(fork, bridge, &mut best, i, r.status, r.reason.clone()) {
-                            Box::pin(fork.cancel_ringing()).await;
-                            return end;
-                        }
-                        if gateway.is_some() {
+                        if is_gateway {
+                            if let Some(end) = Box::pin(gateway_failed(fork, bridge, &mut best, i, r.status, r.reason)).await {
+                                Box::pin(fork.cancel_ringing()).await;
+                                return end;
+                            }
                             continue;
                         }
                         if r.status >= 600 {
                             Box::pin(fork.cancel_ringing()).await;
                             return Ringing::Failed(r.status, r.reason, Some("Declined by the callee".into()));
                         }
-                        if best.as_ref().is_none_or(|(c, _)| rank(r.status) < rank(*c)) {
-                            best = Some((r.status, r.reason));
-                        }
+                        note(&mut best, r.status, r.reason);
                     }
                 }
                 Ok(())

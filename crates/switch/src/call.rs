@@ -2,7 +2,10 @@
 //! is admitted or refused (`inbound.rs`), and every call that reached a
 //! trunk leaves an incoming trunk CDR. A phone's, for our own domain, is
 //! authenticated as its SIP account and rings the extension it dialled
-//! (an internal call: no CDR), or goes out to the PSTN.
+//! (an internal call: no CDR), or goes out to the PSTN. A DID forwarded to
+//! an external number, and a ring group's external numbers, go out like a
+//! phone's call, as the carrier's caller, and their termination CDRs share
+//! the incoming CDR's global tag.
 
 use crate::b2bua::{self, Bridge, Dialogs};
 use crate::capacity::{CallSlot, Capacity};
@@ -120,37 +123,53 @@ impl Calls {
         let steps = match &admitted.target {
             Target::SipAccount(account) => {
                 let targets = self.contacts(*account);
-                vec![b2bua::Step { targets, ring_for: self.settings.no_answer_timeout, gateway: None }]
+                vec![b2bua::Step { targets, ring_for: self.settings.no_answer_timeout, hunting: false }]
             }
             Target::RingGroup(group) => {
                 let ring_for = Duration::from_secs(group.ring_timeout.max(1).unsigned_abs());
-                let members = group.members.iter().map(|&m| self.contacts(m));
+                let members: Vec<Vec<b2bua::Contact>> = group.members.iter().map(|&m| self.contacts(m)).collect();
+                // Each external number is one target: its first usable
+                // route, the others tried in its place on a failure that hunts.
+                let mut external = Vec::new();
+                if !group.external_numbers.is_empty() {
+                    let planned = outbound::Attempts::new(self.cdrs.clone());
+                    for number in &group.external_numbers {
+                        let origin = forwarded(&admitted, &caller, &live, number);
+                        let plan = match self.routes.plan(origin.customer_id, &origin.src_number_in, number).await {
+                            Ok(p) => p,
+                            Err(e) => {
+                                tracing::error!(error = %e, "cannot read the termination routes");
+                                let r = refused_after(&admitted, 500, "Server Internal Error", "Termination routes unreadable");
+                                return self.refuse(&mut req, &caller, r).await;
+                            }
+                        };
+                        let contacts = planned.contacts(&plan, &origin, admitted.sdp.as_deref(), &self.resolver).await;
+                        match outbound::chained(contacts) {
+                            Some(c) => external.push(c),
+                            None => tracing::info!(group = group.id, number, "ring group's external number skipped: no usable route"),
+                        }
+                    }
+                    attempts = Some(planned);
+                }
                 if group.strategy == "sequential" {
-                    members.map(|targets| b2bua::Step { targets, ring_for, gateway: None }).collect()
+                    // Members in their order, then the external numbers in theirs.
+                    let external = external.into_iter().map(|c| vec![c]);
+                    members.into_iter().chain(external).map(|targets| b2bua::Step { targets, ring_for, hunting: false }).collect()
                 } else {
-                    vec![b2bua::Step { targets: members.flatten().collect(), ring_for, gateway: None }]
+                    let targets = members.into_iter().flatten().chain(external).collect();
+                    vec![b2bua::Step { targets, ring_for, hunting: false }]
                 }
             }
             Target::External(number) => {
                 // Forwarded over the DID customer's routes, the carrier's caller shown.
-                let src = caller.src_number.clone().unwrap_or_default();
-                let plan = match self.routes.plan(admitted.trunk.customer_id, &src, number).await {
+                let origin = forwarded(&admitted, &caller, &live, number);
+                let plan = match self.routes.plan(origin.customer_id, &origin.src_number_in, number).await {
                     Ok(p) => p,
                     Err(e) => {
                         tracing::error!(error = %e, "cannot read the termination routes");
                         let r = refused_after(&admitted, 500, "Server Internal Error", "Termination routes unreadable");
                         return self.refuse(&mut req, &caller, r).await;
                     }
-                };
-                let origin = Origin {
-                    customer_id: admitted.trunk.customer_id,
-                    sip_account_id: None,
-                    caller_name: caller.src_name.clone(),
-                    src_name_in: caller.src_name.clone(),
-                    src_number_in: src,
-                    dst_number_in: number.clone(),
-                    call_id: caller.call_id.clone(),
-                    global_tag: live.global_tag.clone().unwrap_or_default(),
                 };
                 let (steps, planned) = outbound::plan(
                     &plan,
@@ -171,17 +190,21 @@ impl Calls {
         };
         let steps: Vec<b2bua::Step> = steps.into_iter().filter(|s| !s.targets.is_empty()).collect();
         if steps.is_empty() {
-            let r = refused_after(&admitted, 480, "Temporarily Unavailable", "Destination not registered");
+            let why = match &admitted.target {
+                Target::RingGroup(g) if !g.external_numbers.is_empty() => "No member registered and no route for the external numbers",
+                _ => "Destination not registered",
+            };
+            let r = refused_after(&admitted, 480, "Temporarily Unavailable", why);
             return self.refuse(&mut req, &caller, r).await;
         }
         self.cdrs.open(live.clone());
         let (cdrs, id) = (self.cdrs.clone(), live_id.clone());
         let connect_attempt = attempts.as_ref().map(outbound::Attempts::connector);
         let bridge = Bridge {
-            on_answer: Box::new(move |step, at| {
+            on_answer: Box::new(move |attempt, at| {
                 cdrs.connect(&id, at);
                 if let Some(connect) = &connect_attempt {
-                    connect(step, at);
+                    connect(attempt, at);
                 }
             }),
             on_attempt: attempts
@@ -311,7 +334,7 @@ impl Calls {
         let bridge = Bridge {
             on_answer: Box::new(|_, _| {}),
             on_attempt: Box::new(|_| {}),
-            steps: vec![b2bua::Step { targets, ring_for: self.settings.no_answer_timeout, gateway: None }],
+            steps: vec![b2bua::Step { targets, ring_for: self.settings.no_answer_timeout, hunting: false }],
             caller_name: caller.caller_id_name.clone(),
             caller_number: caller.internal_caller_id.clone().unwrap_or(caller.username),
             dialled,
@@ -326,7 +349,7 @@ impl Calls {
     /// Where a SIP account can be rung now: its live bindings.
     fn contacts(&self, account: i64) -> Vec<b2bua::Contact> {
         let bindings = self.location.bindings(account, Instant::now());
-        bindings.into_iter().map(|b| b2bua::Contact { uri: b.contact, source: b.source, transport: b.transport }).collect()
+        bindings.into_iter().map(|b| b2bua::Contact::binding(b.contact, b.source, b.transport)).collect()
     }
 
     async fn refuse(&self, req: &mut Incoming, caller: &Caller, r: Refused) -> Result<(), ReplyError> {
@@ -338,6 +361,21 @@ impl Calls {
             self.cdrs.send(CallCdr::ending(&call, None, r.code, r.reason, Some(r.internal.to_owned())), None);
         }
         sent
+    }
+}
+
+/// Who calls out when a DID's call goes on to an external `number`: the
+/// DID's customer, showing the carrier's caller.
+fn forwarded(a: &Admitted, caller: &Caller, live: &LiveCall, number: &str) -> Origin {
+    Origin {
+        customer_id: a.trunk.customer_id,
+        sip_account_id: None,
+        caller_name: caller.src_name.clone(),
+        src_name_in: caller.src_name.clone(),
+        src_number_in: caller.src_number.clone().unwrap_or_default(),
+        dst_number_in: number.to_owned(),
+        call_id: caller.call_id.clone(),
+        global_tag: live.global_tag.clone().unwrap_or_default(),
     }
 }
 

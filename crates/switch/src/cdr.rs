@@ -149,6 +149,13 @@ impl CdrSender {
     pub fn send(&self, cdr: CallCdr, live_id: Option<String>) {
         self.queue(cdr.close(live_id));
     }
+
+    /// A sender whose journal a unit test reads instead of a store.
+    #[cfg(test)]
+    pub(crate) fn journal() -> (CdrSender, mpsc::UnboundedReceiver<CdrOp>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (CdrSender(tx), rx)
+    }
 }
 
 /// Closes the calls a previous process left open (it crashed, or was

@@ -103,7 +103,9 @@ pub fn admit(snap: &Snapshot, invite: &Invite<'_>, capacity: CapacityCheck<'_>) 
     let target = match (&did.destination_type, did.destination_id, &did.forward_number) {
         (Some(kind), Some(id), _) if kind == "sip_device_routes" => Target::SipAccount(id),
         (Some(kind), Some(id), _) if kind == "ring_groups" => match snap.ring_groups.get(&id) {
-            Some(g) if g.customer_id == did.customer_id && !g.members.is_empty() => Target::RingGroup(g.clone()),
+            Some(g) if g.customer_id == did.customer_id && !(g.members.is_empty() && g.external_numbers.is_empty()) => {
+                Target::RingGroup(g.clone())
+            }
             Some(g) if g.customer_id == did.customer_id => return Err(refuse(404, "Not Found", "Ring group has no members", t, d, n)),
             _ => return Err(refuse(404, "Not Found", "DID has no destination", t, d, n)),
         },
@@ -214,14 +216,22 @@ mod tests {
     }
 
     #[test]
-    fn a_ring_group_of_the_same_customer_with_members_is_a_target() {
+    fn a_ring_group_of_the_same_customer_with_members_or_numbers_is_a_target() {
         let mut s = snap();
-        let group =
-            |id, customer_id, members: Vec<i64>| RingGroupRow { id, customer_id, strategy: "sequential".into(), ring_timeout: 20, members };
+        let group = |id, customer_id, members: Vec<i64>| RingGroupRow {
+            id,
+            customer_id,
+            strategy: "sequential".into(),
+            ring_timeout: 20,
+            members,
+            external_numbers: Vec::new(),
+        };
         s.ring_groups.insert(1, group(1, 10, vec![7, 9]));
         s.ring_groups.insert(2, group(2, 10, vec![]));
         s.ring_groups.insert(3, group(3, 20, vec![8]));
-        for (number, group_id) in [("15550011", 1), ("15550012", 2), ("15550013", 3), ("15550014", 99)] {
+        // External numbers alone are enough to ring.
+        s.ring_groups.insert(4, RingGroupRow { external_numbers: vec!["4930123".into()], ..group(4, 10, vec![]) });
+        for (number, group_id) in [("15550011", 1), ("15550012", 2), ("15550013", 3), ("15550014", 99), ("15550015", 4)] {
             let d = DidRow {
                 id: group_id,
                 customer_id: 10,
@@ -237,6 +247,8 @@ mod tests {
         let a = admit(&s, &invite("1.in.pbx.test", "15550011", "x"), &mut yes).unwrap();
         assert_eq!(a.target, Target::RingGroup(group(1, 10, vec![7, 9])));
         assert_eq!(code(admit(&s, &invite("1.in.pbx.test", "15550012", "x"), &mut yes)), (404, "Ring group has no members"));
+        let a = admit(&s, &invite("1.in.pbx.test", "15550015", "x"), &mut yes).unwrap();
+        assert!(matches!(&a.target, Target::RingGroup(g) if g.id == 4 && g.members.is_empty()));
         // Another customer's group, or one deleted meanwhile: as if no destination.
         assert_eq!(code(admit(&s, &invite("1.in.pbx.test", "15550013", "x"), &mut yes)), (404, "DID has no destination"));
         assert_eq!(code(admit(&s, &invite("1.in.pbx.test", "15550014", "x"), &mut yes)), (404, "DID has no destination"));

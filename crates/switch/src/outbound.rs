@@ -2,7 +2,9 @@
 //! the route plan of a call becomes leg B steps toward the routes'
 //! gateways, and each attempt is journalled as it starts and closed into
 //! its termination CDR as it fails, or when the call ends. A phone's call
-//! out and a DID forwarded to an external number both go this way.
+//! out and a DID forwarded to an external number both go this way, one
+//! step per route; a ring group's external number is one target whose
+//! other routes are its fallbacks.
 
 use crate::b2bua::{self, Contact, Ended, GatewayLeg, Step};
 use crate::cdr::{CallCdr, CdrSender};
@@ -30,16 +32,14 @@ pub(crate) struct Origin {
     pub global_tag: String,
 }
 
-/// A call's gateway attempts, in step order (see [`plan`]).
+/// A call's gateway attempts, by [`GatewayLeg::attempt`].
 pub(crate) struct Attempts {
     list: Arc<Mutex<Vec<LiveCall>>>,
     cdrs: CdrSender,
 }
 
-/// The steps for a route plan, one per usable route, with the attempts
-/// they will journal. A route is skipped (and logged) when its gateway
-/// cannot carry this call: a transport we lack, a host that does not
-/// resolve, no codec in common with the caller's offer.
+/// The steps for a route plan, one per usable route (see [`Attempts::contacts`]),
+/// with the attempts they will journal.
 pub(crate) async fn plan(
     routes: &[RouteAttempt],
     origin: &Origin,
@@ -48,38 +48,62 @@ pub(crate) async fn plan(
     resolver: &Resolver,
     cdrs: CdrSender,
 ) -> (Vec<Step>, Attempts) {
-    let mut steps = Vec::with_capacity(routes.len());
-    let mut list = Vec::with_capacity(routes.len());
-    for a in routes {
-        let Some(step) = gateway_step(a, origin, offer, ring_for, resolver).await else { continue };
-        list.push(LiveCall {
-            id: format!("{}-{}", origin.global_tag, list.len()),
-            customer_id: Some(origin.customer_id),
-            incoming_trunk_id: None,
-            time_start: domain::time::now_ms(),
-            time_connect: None,
-            src_name: origin.src_name_in.clone(),
-            src_number: Some(origin.src_number_in.clone()),
-            dst_number: Some(origin.dst_number_in.clone()),
-            did_number: None,
-            call_id: origin.call_id.clone(),
-            global_tag: Some(origin.global_tag.clone()),
-            termination: Some(TerminationLeg {
-                sip_account_id: origin.sip_account_id,
-                route_id: Some(a.route_id),
-                gateway_id: Some(a.gateway.id),
-                local_tag: None,
-                src_name_out: origin.caller_name.clone(),
-                src_number_out: Some(a.src_number_out.clone()),
-                dst_number_out: Some(a.dst_number_out.clone()),
-            }),
-        });
-        steps.push(step);
-    }
-    (steps, Attempts { list: Arc::new(Mutex::new(list)), cdrs })
+    let attempts = Attempts::new(cdrs);
+    let contacts = attempts.contacts(routes, origin, offer, resolver).await;
+    let steps = contacts.into_iter().map(|c| Step { targets: vec![c], ring_for, hunting: true }).collect();
+    (steps, attempts)
+}
+
+/// One target for all of a number's usable routes: the first, with the
+/// others as its fallbacks (a ring group's external number).
+pub(crate) fn chained(contacts: Vec<Contact>) -> Option<Contact> {
+    let mut it = contacts.into_iter();
+    let first = it.next()?;
+    Some(Contact { fallback: it.collect(), ..first })
 }
 
 impl Attempts {
+    pub fn new(cdrs: CdrSender) -> Attempts {
+        Attempts { list: Arc::new(Mutex::new(Vec::new())), cdrs }
+    }
+
+    /// The gateway targets of a route plan toward one number, one per
+    /// usable route in the plan's order, each a new attempt. A route is
+    /// skipped (and logged) when its gateway cannot carry this call: a
+    /// transport we lack, a host that does not resolve, no codec in common
+    /// with the caller's offer.
+    pub async fn contacts(&self, routes: &[RouteAttempt], origin: &Origin, offer: Option<&str>, resolver: &Resolver) -> Vec<Contact> {
+        let mut out = Vec::with_capacity(routes.len());
+        for a in routes {
+            let attempt = self.list.lock().expect("attempts lock").len();
+            let Some(contact) = gateway_contact(a, origin, offer, resolver, attempt).await else { continue };
+            self.list.lock().expect("attempts lock").push(LiveCall {
+                id: format!("{}-{attempt}", origin.global_tag),
+                customer_id: Some(origin.customer_id),
+                incoming_trunk_id: None,
+                time_start: domain::time::now_ms(),
+                time_connect: None,
+                src_name: origin.src_name_in.clone(),
+                src_number: Some(origin.src_number_in.clone()),
+                dst_number: Some(origin.dst_number_in.clone()),
+                did_number: None,
+                call_id: origin.call_id.clone(),
+                global_tag: Some(origin.global_tag.clone()),
+                termination: Some(TerminationLeg {
+                    sip_account_id: origin.sip_account_id,
+                    route_id: Some(a.route_id),
+                    gateway_id: Some(a.gateway.id),
+                    local_tag: None,
+                    src_name_out: origin.caller_name.clone(),
+                    src_number_out: Some(a.src_number_out.clone()),
+                    dst_number_out: Some(a.dst_number_out.clone()),
+                }),
+            });
+            out.push(contact);
+        }
+        out
+    }
+
     /// For [`b2bua::Bridge::on_attempt`]: opens an attempt as it starts,
     /// closes it into its CDR when it fails.
     pub fn reporter(&self) -> Box<dyn Fn(b2bua::Attempt) + Send + Sync> {
@@ -103,11 +127,11 @@ impl Attempts {
         })
     }
 
-    /// Records the answer of the attempt of `step` (for [`b2bua::Bridge::on_answer`]).
-    pub fn connector(&self) -> impl Fn(usize, i64) + Send + Sync + 'static {
+    /// Records the answer of an attempt (for [`b2bua::Bridge::on_answer`]).
+    pub fn connector(&self) -> impl Fn(Option<usize>, i64) + Send + Sync + 'static {
         let (list, cdrs) = (self.list.clone(), self.cdrs.clone());
-        move |step, at| {
-            if let Some(a) = list.lock().expect("attempts lock").get(step) {
+        move |attempt, at| {
+            if let Some(a) = attempt.and_then(|i| list.lock().expect("attempts lock").get(i).cloned()) {
                 cdrs.connect(&a.id, at);
             }
         }
@@ -115,15 +139,15 @@ impl Attempts {
 
     /// Closes the attempt that answered (the others closed as they failed).
     pub fn finish(&self, ended: &Ended) {
-        let Some(step) = ended.step else { return };
-        let Some(a) = self.list.lock().expect("attempts lock").get(step).cloned() else { return };
+        let Some(i) = ended.attempt else { return };
+        let Some(a) = self.list.lock().expect("attempts lock").get(i).cloned() else { return };
         self.cdrs.send(CallCdr::ending(&a, ended.connected_at, ended.code, ended.reason.clone(), ended.internal.clone()), Some(a.id));
     }
 }
 
-/// The leg B step of one route's attempt, or `None` when its gateway
+/// The leg B target of one route's attempt, or `None` when its gateway
 /// cannot be used for this call.
-async fn gateway_step(a: &RouteAttempt, origin: &Origin, offer: Option<&str>, ring_for: Duration, resolver: &Resolver) -> Option<Step> {
+async fn gateway_contact(a: &RouteAttempt, origin: &Origin, offer: Option<&str>, resolver: &Resolver, attempt: usize) -> Option<Contact> {
     let gw = &a.gateway;
     let transport = match gw.transport_protocol.as_str() {
         "UDP" => Transport::Udp,
@@ -159,9 +183,11 @@ async fn gateway_step(a: &RouteAttempt, origin: &Origin, offer: Option<&str>, ri
         Transport::Tcp => ";transport=tcp",
         Transport::Tls => ";transport=tls",
     };
-    Some(Step {
-        targets: vec![Contact { uri: format!("sip:{}@{host}{uri_params}", a.dst_number_out), source: addr, transport }],
-        ring_for,
+    Some(Contact {
+        uri: format!("sip:{}@{host}{uri_params}", a.dst_number_out),
+        source: addr,
+        transport,
+        fallback: Vec::new(),
         gateway: Some(GatewayLeg {
             caller_number: a.src_number_out.clone(),
             caller_name: origin.caller_name.clone(),
@@ -170,6 +196,7 @@ async fn gateway_step(a: &RouteAttempt, origin: &Origin, offer: Option<&str>, ri
             sdp,
             credentials: gw.authorization_name.clone().zip(gw.authorization_password.clone()),
             headers: vec![("X-Global-Tag".to_owned(), origin.global_tag.clone())],
+            attempt,
         }),
     })
 }
@@ -225,6 +252,106 @@ pub(crate) fn global_tag(now_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::routing::GatewayDef;
+    use store::cdr::CdrOp;
+
+    fn route(id: i64, transport: &str, port: u16, dst_out: &str) -> RouteAttempt {
+        let gateway = GatewayDef {
+            id: id * 10,
+            customer_id: None,
+            name: format!("gw-{id}"),
+            host: "192.0.2.1".into(),
+            port,
+            network_protocol: "IPv4_only".into(),
+            transport_protocol: transport.into(),
+            codecs: "PCMA,telephone-event".into(),
+            authorization_name: None,
+            authorization_password: None,
+            src_rewrite_rule: None,
+            src_rewrite_result: None,
+            dst_rewrite_rule: None,
+            dst_rewrite_result: None,
+        };
+        RouteAttempt {
+            route_id: id,
+            route_name: format!("route-{id}"),
+            gateway: Arc::new(gateway),
+            src_number_out: "4930111".into(),
+            dst_number_out: dst_out.into(),
+        }
+    }
+
+    fn origin(number: &str) -> Origin {
+        Origin {
+            customer_id: 7,
+            sip_account_id: None,
+            caller_name: Some("Caller".into()),
+            src_name_in: Some("Caller".into()),
+            src_number_in: "4930111".into(),
+            dst_number_in: number.into(),
+            call_id: "in@carrier".into(),
+            global_tag: "g".into(),
+        }
+    }
+
+    fn attempt_of(c: &Contact) -> usize {
+        c.gateway.as_ref().expect("a gateway target").attempt
+    }
+
+    /// A ring group's numbers: one attempt list for the call, each number
+    /// one target with its other routes as fallbacks, in route order; the
+    /// journal follows the attempts by their index.
+    #[tokio::test]
+    async fn numbers_of_a_group_share_the_attempts_and_fall_back_in_route_order() {
+        let (cdrs, mut journal) = CdrSender::journal();
+        let attempts = Attempts::new(cdrs);
+        let resolver = Resolver::default();
+        let first =
+            attempts.contacts(&[route(1, "UDP", 5060, "0049301"), route(2, "UDP", 5070, "49301")], &origin("49301"), None, &resolver).await;
+        // A transport we lack (the schema allows none today): that route is skipped.
+        let second =
+            attempts.contacts(&[route(3, "SCTP", 5061, "3706"), route(4, "UDP", 5080, "3706")], &origin("3706"), None, &resolver).await;
+        let a = chained(first).unwrap();
+        assert_eq!((attempt_of(&a), a.uri.as_str()), (0, "sip:0049301@192.0.2.1"));
+        assert_eq!(a.fallback.len(), 1);
+        assert_eq!((attempt_of(&a.fallback[0]), a.fallback[0].uri.as_str()), (1, "sip:49301@192.0.2.1:5070"));
+        let b = chained(second).unwrap();
+        assert_eq!((attempt_of(&b), b.fallback.len()), (2, 0));
+        assert!(chained(Vec::new()).is_none());
+
+        let report = attempts.reporter();
+        report(b2bua::Attempt::Started(0, "tag-a".into()));
+        report(b2bua::Attempt::Started(2, "tag-a".into()));
+        report(b2bua::Attempt::Failed(0, 503, "Service Unavailable".into()));
+        attempts.connector()(Some(2), 1_234);
+        attempts.connector()(None, 1_234);
+        let ended = Ended { code: 200, reason: "BYE".into(), internal: None, connected_at: Some(1_234), attempt: Some(2) };
+        attempts.finish(&ended);
+        let mut ops = Vec::new();
+        while let Ok(op) = journal.try_recv() {
+            ops.push(match op {
+                CdrOp::Open(c) => {
+                    let t = c.termination.unwrap();
+                    format!("open {} route {:?} to {:?} for {:?} tag {:?}", c.id, t.route_id, t.dst_number_out, c.dst_number, t.local_tag)
+                }
+                CdrOp::Connect { id, at } => format!("connect {id} at {at}"),
+                CdrOp::Close { live_id, cdr, .. } => {
+                    let code = cdr.iter().find(|(n, _)| *n == "lega_disconnect_code").map(|(_, v)| v.as_i64());
+                    format!("close {} with {:?}", live_id.unwrap_or_default(), code.flatten())
+                }
+            });
+        }
+        assert_eq!(
+            ops,
+            [
+                r#"open g-0 route Some(1) to Some("0049301") for Some("49301") tag Some("tag-a")"#,
+                r#"open g-2 route Some(4) to Some("3706") for Some("3706") tag Some("tag-a")"#,
+                "close g-0 with Some(503)",
+                "connect g-2 at 1234",
+                "close g-2 with Some(200)",
+            ]
+        );
+    }
 
     #[tokio::test]
     async fn addresses_follow_the_network_protocol_and_are_remembered() {

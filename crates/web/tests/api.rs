@@ -699,3 +699,61 @@ async fn ring_groups_list_their_members_in_order_within_one_customer() {
         assert_eq!(b["data"]["relationships"]["destination"]["data"], Json::Null, "{be}");
     }
 }
+
+#[tokio::test]
+async fn ring_groups_take_external_numbers_in_order() {
+    for app in spawn_apps().await {
+        let be = app.backend;
+        let a = customer(&app, "A", json!({})).await;
+        let group = |attrs: Json| json!({ "data": { "type": "ring_groups", "attributes": attrs, "relationships": { "customer": rel("customers", &a) } } });
+
+        // Omitted: none. Given: in order, a leading + dropped (numbers are E.164 digits).
+        let (s, b) = app.post(&format!("{OP}/ring_groups"), group(json!({ "name": "Plain" }))).await;
+        assert_eq!(s, 201, "{be}: {b}");
+        assert_eq!(b["data"]["attributes"]["external_numbers"], json!([]), "{be}");
+        let (s, b) = app
+            .post(&format!("{OP}/ring_groups"), group(json!({ "name": "Out", "external_numbers": ["+4930123456", "37060000001"] })))
+            .await;
+        assert_eq!(s, 201, "{be}: {b}");
+        assert_eq!(b["data"]["attributes"]["external_numbers"], json!(["4930123456", "37060000001"]), "{be}");
+        let id = b["data"]["id"].as_str().unwrap().to_owned();
+
+        // Bad input: 422 pointing at the attribute, nothing changed.
+        let too_many: Vec<String> = (0..51).map(|i| format!("4930{i:04}")).collect();
+        for (bad, says) in [
+            (json!("4930123456"), "must be an array of phone numbers"),
+            (json!(["4930123456", "49-30"]), "entry 2 is not a phone number"),
+            (json!(["1234567890123456"]), "entry 1 is not a phone number"),
+            (json!(["+"]), "entry 1 is not a phone number"),
+            (json!(["4930123456", "+4930123456"]), "entry 2 repeats an earlier number"),
+            (json!(too_many), "can have at most 50 external numbers"),
+            (json!(null), "can't be blank"),
+        ] {
+            let body = json!({ "data": { "type": "ring_groups", "id": id, "attributes": { "external_numbers": bad } } });
+            let (s, b) = app.patch(&format!("{OP}/ring_groups/{id}"), body).await;
+            assert_eq!(s, 422, "{be}: {bad} {b}");
+            assert_eq!(b["errors"][0]["source"]["pointer"], "/data/attributes/external_numbers", "{be}: {b}");
+            assert!(b["errors"][0]["detail"].as_str().unwrap().contains(says), "{be}: {bad} {b}");
+        }
+        let (_, b) = app.get(&format!("{OP}/ring_groups/{id}")).await;
+        assert_eq!(b["data"]["attributes"]["external_numbers"], json!(["4930123456", "37060000001"]), "{be}");
+
+        // The customer edits them in its own API; an empty list clears them.
+        let (ua, pa) = app.customer_credential(&a).await;
+        let me = app.as_user(&ua, &pa);
+        let edit = |numbers: Json| json!({ "data": { "type": "ring_groups", "id": id, "attributes": { "external_numbers": numbers } } });
+        let (s, b) = me.patch(&format!("{CU}/ring_groups/{id}"), edit(json!(["37060000001", "4930123456"]))).await;
+        assert_eq!(s, 200, "{be}: {b}");
+        assert_eq!(b["data"]["attributes"]["external_numbers"], json!(["37060000001", "4930123456"]), "{be}");
+
+        // CSV: the list in one cell, in order.
+        let (s, csv) = app.get_text(&format!("{OP}/ring_groups.csv")).await;
+        assert_eq!(s, 200);
+        assert!(csv.lines().next().unwrap().contains("external_numbers"), "{csv}");
+        assert!(csv.contains("\"37060000001,4930123456\""), "{be}: {csv}");
+
+        let (s, b) = me.patch(&format!("{CU}/ring_groups/{id}"), edit(json!([]))).await;
+        assert_eq!(s, 200, "{be}: {b}");
+        assert_eq!(b["data"]["attributes"]["external_numbers"], json!([]), "{be}");
+    }
+}

@@ -170,13 +170,13 @@ pub fn json_str(s: &str, out: &mut String) {
 }
 
 /// Appends a stored value in its document form: times as RFC 3339, codec
-/// lists as arrays, stored JSON as is.
+/// and number lists as arrays, stored JSON as is.
 fn write_value(kind: Kind, v: &domain::Value, out: &mut String) {
     use domain::Value;
     match (kind, v) {
         (_, Value::Null) => out.push_str("null"),
         (Kind::Time, Value::Int(ms)) => json_str(&domain::time::format_rfc3339(*ms), out),
-        (Kind::Codecs | Kind::FieldNames, Value::Text(s)) => {
+        (Kind::Codecs | Kind::FieldNames | Kind::PhoneNumbers { .. }, Value::Text(s)) => {
             out.push('[');
             for (i, item) in s.split(',').filter(|x| !x.is_empty()).enumerate() {
                 if i > 0 {
@@ -398,7 +398,7 @@ pub fn csv_line(cells: &[String], out: &mut String) {
 
 /// Kinds whose JSON form is not a plain scalar (documented in OpenAPI).
 pub fn is_list(kind: Kind) -> bool {
-    matches!(kind, Kind::Codecs | Kind::FieldNames)
+    matches!(kind, Kind::Codecs | Kind::FieldNames | Kind::PhoneNumbers { .. })
 }
 
 #[cfg(test)]

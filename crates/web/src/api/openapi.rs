@@ -17,6 +17,8 @@ fn attr_schema(kind: Kind) -> Json {
         Kind::Time => json!({ "type": "string", "format": "date-time" }),
         Kind::Json => json!({ "type": "object" }),
         Kind::Codecs => json!({ "type": "array", "items": { "type": "string", "enum": domain::codec::CODECS } }),
+        Kind::PhoneNumbers { max } => json!({ "type": "array", "maxItems": max, "uniqueItems": true,
+            "items": { "type": "string", "pattern": "^\\+?[0-9]{1,15}$" } }),
         k if is_list(k) => json!({ "type": "array", "items": { "type": "string" } }),
         Kind::Text { max } => json!({ "type": "string", "maxLength": max }),
         Kind::Secret => json!({ "type": "string", "format": "password", "maxLength": 128 }),

@@ -330,6 +330,7 @@ fn input(v: &Viewer, it: &Item, state: &FormState, opts: &Options, b: &mut Strin
                     _ => {
                         let ty = if f.mode == Mode::Hashed { "password" } else { "text" };
                         let mode = if matches!(f.kind, Kind::Digits { .. }) { " inputmode=\"numeric\"" } else { "" };
+                        let mode = if matches!(f.kind, Kind::PhoneNumbers { .. }) { " inputmode=\"tel\"" } else { mode };
                         let _ = write!(
                             b,
                             "<input type=\"{ty}\" id=\"{id}\" name=\"{}\" value=\"{}\"{mode}{req}{invalid} autocomplete=\"off\">",
@@ -433,6 +434,7 @@ fn hint(v: &Viewer, it: &Item, b: &mut String) {
         Item::Id => "Left empty, one is generated.".to_owned(),
         Item::Field(f) if f.default == Default::Generated => "Left empty, one is generated.".to_owned(),
         Item::Field(f) if f.name.ends_with("_limit") => "Left empty: no limit.".to_owned(),
+        Item::Field(f) if matches!(f.kind, Kind::PhoneNumbers { .. }) => "Phone numbers in ring order, comma-separated.".to_owned(),
         Item::Field(f) if f.kind == Kind::Codecs => {
             format!("{} {}", v.t("Comma-separated, in order of preference:"), domain::codec::CODECS.join(", "))
         }
@@ -470,6 +472,16 @@ pub fn parse(items: &[Item], form: &FormBody, creating: bool) -> Result<Input, F
                 let json = match f.kind {
                     Kind::Bool => Json::Bool(raw == "true"),
                     Kind::FieldNames => Json::Array(form.all(&name).map(|s| Json::String(s.to_owned())).collect()),
+                    // One text input, numbers separated by commas or spaces;
+                    // emptied on edit, it clears the list.
+                    Kind::PhoneNumbers { .. } => {
+                        let numbers = raw.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|s| !s.is_empty());
+                        let list: Vec<Json> = numbers.map(|s| Json::String(s.to_owned())).collect();
+                        if list.is_empty() && creating {
+                            continue;
+                        }
+                        Json::Array(list)
+                    }
                     _ => {
                         let text = if f.kind == Kind::Secret { raw } else { raw.trim() };
                         if text.is_empty() {

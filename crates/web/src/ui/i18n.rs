@@ -128,6 +128,11 @@ pub const ERROR_MESSAGES: &[&str] = &[
     "can't be set together with a destination: a number rings one thing",
     "needs ids separated by commas",
     "can have at most {} members",
+    "must be an array of phone numbers",
+    "can have at most {} external numbers",
+    "entry {} must be a string",
+    "entry {} is not a phone number: {} to {} digits, optionally after a +",
+    "entry {} repeats an earlier number",
     "The customer has reached its SIP account limit ({}); no more SIP accounts can be created",
 ];
 
@@ -181,6 +186,7 @@ pub const MESSAGES: &[&str] = &[
     "Times are UTC.",
     "— none —",
     "IDs in order, comma-separated.",
+    "Phone numbers in ring order, comma-separated.",
     "Available:",
     "Type and id, e.g.",
 ];

@@ -518,4 +518,23 @@ async fn ring_groups_take_ordered_members_and_numbers_ring_them(srv: Server) {
     assert_eq!(st, StatusCode::SEE_OTHER);
     let (st, _, _) = srv.post(&mut cust, "/customer/ring-groups", &[("_csrf", &ccsrf), ("name", "Sneaky"), ("rel:members", "3")]).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // External numbers: one input, in ring order; a bad one is named beside it.
+    let (_, form, _) = srv.get(&mut cust, "/customer/ring-groups/1/edit").await;
+    assert!(form.contains("name=\"external_numbers\"") && form.contains("Phone numbers in ring order"), "{form}");
+    let numbers = [("_csrf", ccsrf.as_str()), ("name", "Sales"), ("external_numbers", "+4930123456, 37060000001")];
+    let (st, body, _) = srv.post(&mut cust, "/customer/ring-groups/1", &numbers).await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{body}");
+    let (_, list, _) = srv.get(&mut cust, "/customer/ring-groups").await;
+    assert!(list.contains("<td>4930123456, 37060000001</td>"), "{list}");
+    let bad = [("_csrf", ccsrf.as_str()), ("name", "Sales"), ("external_numbers", "4930123456 49x")];
+    let (st, body, _) = srv.post(&mut cust, "/customer/ring-groups/1", &bad).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("id=\"in-external_numbers-error\">External numbers entry 2 is not a phone number"), "{body}");
+    // Emptied, the list is cleared.
+    let cleared = [("_csrf", ccsrf.as_str()), ("name", "Sales"), ("external_numbers", "")];
+    let (st, _, _) = srv.post(&mut cust, "/customer/ring-groups/1", &cleared).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, list, _) = srv.get(&mut cust, "/customer/ring-groups").await;
+    assert!(!list.contains("4930123456"), "{list}");
 }
