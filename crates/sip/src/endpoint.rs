@@ -1,6 +1,6 @@
 //! The SIP server endpoint: UDP and TCP on one address (and TLS on
-//! another, see [`tls`]), rsipstack's
-//! transaction layer, and incoming requests handed out as [`Incoming`].
+//! another, see [`tls`]), rsipstack's transaction layer, and incoming
+//! requests handed out as [`Incoming`].
 //!
 //! We read the sockets ourselves and feed parsed messages to rsipstack's
 //! endpoint, because its own transports drop whatever its parser refuses —
