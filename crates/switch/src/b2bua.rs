@@ -291,6 +291,15 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     let media = Media { relay: relay.as_ref(), a: a_media };
     // Boxed, like the rarer steps of a call: a held call keeps only what it needs.
     let ended = Box::pin(ring(&mut srv, &mut b_rx, &mut requests, &mut early, &mut fork, &bridge, &a_contact, media, &stop)).await;
+    // A 2xx can still come from a branch that lost (two callees picked up
+    // at once, or one answered as its CANCEL crossed): its dialog must not
+    // stay up at the callee (or be billed by a gateway).
+    let winner_branch = match &ended {
+        Ringing::Answered { winner, .. } => Some(*winner),
+        Ringing::Failed(..) => None,
+    };
+    let branches = fork.branches.iter().map(|b| (b.target.clone(), b.local, b.cseq)).collect();
+    tokio::spawn(hang_up_late_answers(client.clone(), b_rx, b_call_id.clone(), branches, winner_branch));
     let winner = match &ended {
         Ringing::Answered { winner, .. } => {
             // The other attempts were cancelled for this answer.
@@ -862,6 +871,37 @@ async fn talk(
                 let _ = Box::pin(req.reply(501, "Not Implemented", &[])).await;
             }
         }
+    }
+}
+
+/// Ends the dialog of every 2xx that comes from a branch other than
+/// `winner` (RFC 3261 §15: the stack has ACKed it; we send BYE), until
+/// the fork's transactions are over.
+async fn hang_up_late_answers(
+    client: Client,
+    mut b_rx: mpsc::UnboundedReceiver<(usize, Option<Response>)>,
+    call_id: String,
+    branches: Vec<(Contact, SocketAddr, u32)>,
+    winner: Option<usize>,
+) {
+    while let Some((i, r)) = b_rx.recv().await {
+        let (Some(r), Some((target, local, cseq))) = (r, branches.get(i)) else { continue };
+        if !(200..300).contains(&r.status) || Some(i) == winner {
+            continue;
+        }
+        tracing::info!(target = %target.uri, "a callee answered after the call was decided: hanging up on it");
+        let mut leg = Leg {
+            call_id: call_id.clone(),
+            local: r.headers.get("From").unwrap_or_default().to_owned(),
+            remote: r.headers.get("To").unwrap_or_default().to_owned(),
+            target: first_contact(&r.headers).unwrap_or_else(|| target.uri.clone()),
+            route: r.headers.get_all("Record-Route").map(str::to_owned).collect::<Vec<_>>().into_iter().rev().collect(),
+            dest: target.source,
+            transport: target.transport,
+            cseq: *cseq,
+            media: None,
+        };
+        bye(&client, &mut leg, &contact_at(*local, target.transport)).await;
     }
 }
 

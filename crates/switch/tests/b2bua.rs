@@ -325,14 +325,82 @@ async fn a_ring_group_rings_its_members_in_turn_or_all_at_once() {
     let cdr = last_cdr(&store, 2).await;
     assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("lega_disconnect_reason").as_str()), (Some(200), Some("BYE")));
 
+    // A member answers just as it is cancelled (its 200 crosses our
+    // CANCEL): the call is the first member's, and the late answer is
+    // hung up at once with ACK and BYE.
+    let (carrier, callee) = caller_hangs_up();
+    let late = tokio::spawn(answer_when_cancelled(port_2));
+    let first_answers = r#"phone-answer.xml?<!--ANSWER_PAUSE-->=<pause milliseconds="500"/>"#;
+    let phones = [(port_1, first_answers, callee.as_str())];
+    let (carrier_ok, phones_ok) = call_phones(sw.udp_addr(), &target, ("carrier-call.xml", &carrier), &phones).await;
+    assert_eq!((carrier_ok, phones_ok), (true, vec![true]), "crossing answer: carrier, answering member");
+    assert_eq!(late.await.unwrap(), vec!["INVITE", "CANCEL", "ACK", "BYE"], "the late answer is acknowledged and hung up");
+
     // Nobody answers: each member rings in turn, then 480 to the carrier.
     let seq = Input::default().with(&schema::RING_GROUPS, "strategy", "sequential");
     store.update(&schema::RING_GROUPS, &actor, group, seq).await.unwrap();
     let phones = [(port_1, "phone-cancelled.xml", ""), (port_2, "phone-cancelled.xml", "")];
     let (carrier_ok, phones_ok) = call_phones(sw.udp_addr(), &target, ("carrier-refused.xml", "480"), &phones).await;
     assert_eq!((carrier_ok, phones_ok), (true, vec![true, true]), "unanswered: carrier, both members cancelled in turn");
-    let cdr = last_cdr(&store, 3).await;
+    let cdr = last_cdr(&store, 4).await;
     assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("internal_reason").as_str()), (Some(480), Some("No answer")));
     assert_eq!(sw.active_calls(), 0);
     sw.shutdown().await;
+}
+
+/// A phone on `port` that rings, and answers only when its INVITE is
+/// cancelled (the 200 crossing the CANCEL); the requests it got, in order,
+/// once BYE came (or 15 s passed).
+async fn answer_when_cancelled(port: u16) -> Vec<String> {
+    let socket = tokio::net::UdpSocket::bind(("127.0.0.1", port)).await.unwrap();
+    let mut got = Vec::new();
+    let mut invite = None;
+    let mut buf = vec![0u8; 65536];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while let Ok(Ok((n, from))) = tokio::time::timeout_at(deadline, socket.recv_from(&mut buf)).await {
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let method = text.split(' ').next().unwrap_or_default().to_owned();
+        if got.last() != Some(&method) {
+            got.push(method.clone());
+        }
+        let replies = match method.as_str() {
+            "INVITE" => {
+                invite = Some(text.clone());
+                vec![response_to(&text, "180 Ringing", "")]
+            }
+            "CANCEL" => {
+                let sdp = "v=0\r\no=late 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 8\r\n";
+                vec![response_to(&text, "200 OK", ""), response_to(invite.as_deref().unwrap_or_default(), "200 OK", sdp)]
+            }
+            "BYE" => {
+                let _ = socket.send_to(response_to(&text, "200 OK", "").as_bytes(), from).await;
+                break;
+            }
+            _ => Vec::new(),
+        };
+        for r in replies {
+            socket.send_to(r.as_bytes(), from).await.unwrap();
+        }
+    }
+    got
+}
+
+/// A response to `request` with our To tag, a Contact and `sdp` as body.
+fn response_to(request: &str, status: &str, sdp: &str) -> String {
+    let mut out = format!("SIP/2.0 {status}\r\n");
+    for line in request.lines() {
+        let name = line.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
+        match name.as_str() {
+            "via" | "from" | "call-id" | "cseq" => out.push_str(&format!("{line}\r\n")),
+            "to" if line.contains("tag=") => out.push_str(&format!("{line}\r\n")),
+            "to" => out.push_str(&format!("{line};tag=late-phone\r\n")),
+            _ => {}
+        }
+    }
+    out.push_str("Contact: <sip:late@127.0.0.1>\r\n");
+    if !sdp.is_empty() {
+        out.push_str("Content-Type: application/sdp\r\n");
+    }
+    out.push_str(&format!("Content-Length: {}\r\n\r\n{sdp}", sdp.len()));
+    out
 }
