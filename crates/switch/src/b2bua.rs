@@ -462,6 +462,18 @@ struct Branch {
     attempt: Option<usize>,
     /// Whether it was sent again with credentials already.
     authenticated: bool,
+    /// A gateway INVITE that got no response yet is given up at this time.
+    silent_until: Option<tokio::time::Instant>,
+}
+
+/// How long a gateway may leave an INVITE without any response before the
+/// call moves on to the next route: a dead gateway must not hold the
+/// caller for Timer B (32 s). Retransmissions go out at 0.5, 1.5 and 3.5 s.
+const GATEWAY_SILENCE: Duration = Duration::from_secs(5);
+
+/// The silence deadline of an INVITE sent now to `target`, when it is a gateway.
+fn silence_deadline(target: &Contact, sent: bool) -> Option<tokio::time::Instant> {
+    (sent && target.gateway.is_some()).then(|| tokio::time::Instant::now() + GATEWAY_SILENCE)
 }
 
 /// Leg B while it rings: every INVITE sent so far, over all steps.
@@ -544,7 +556,18 @@ impl Fork<'_> {
             let ringing = sent.is_some();
             let fallback = std::mem::take(&mut t.fallback);
             let gateway = t.gateway.is_some();
-            self.branches.push(Branch { target: t, local, cseq: self.cseq, sent, ringing, step: index, attempt, authenticated: false });
+            let silent_until = silence_deadline(&t, ringing);
+            self.branches.push(Branch {
+                target: t,
+                local,
+                cseq: self.cseq,
+                sent,
+                ringing,
+                step: index,
+                attempt,
+                authenticated: false,
+                silent_until,
+            });
             if ringing || !gateway {
                 // Kept for a failure later on.
                 self.branches[i].target.fallback = fallback;
@@ -618,6 +641,7 @@ impl Fork<'_> {
         b.authenticated = true;
         b.cseq = cseq;
         b.ringing = sent.is_some();
+        b.silent_until = silence_deadline(&b.target, b.ringing);
         b.sent = sent;
         b.ringing
     }
@@ -722,6 +746,7 @@ async fn ring(
             continue;
         }
         let retransmit_at = early.retransmit_at();
+        let silent_at = fork.branches.iter().filter(|b| b.ringing).filter_map(|b| b.silent_until).min();
         let early_end = tokio::select! {
             Some(req) = requests.recv() => Box::pin(early.request(srv, req)).await,
             _ = tokio::time::sleep_until(retransmit_at.unwrap_or_else(tokio::time::Instant::now)), if retransmit_at.is_some() => {
@@ -746,9 +771,33 @@ async fn ring(
                 Box::pin(fork.cancel_ringing()).await;
                 return Ringing::Failed(503, "Service Unavailable".into(), Some("Switch shutting down".into()));
             }
+            _ = tokio::time::sleep_until(silent_at.unwrap_or_else(tokio::time::Instant::now)), if silent_at.is_some() => {
+                // Gateways that never answered at all: as no answer, which hunts.
+                let now = tokio::time::Instant::now();
+                let silent: Vec<usize> = (0..fork.branches.len())
+                    .filter(|&i| fork.branches[i].ringing && fork.branches[i].silent_until.is_some_and(|t| t <= now))
+                    .collect();
+                for i in silent {
+                    let b = &mut fork.branches[i];
+                    (b.ringing, b.silent_until) = (false, None);
+                    tracing::info!(target = %b.target.uri, "no response from the gateway, trying the next route");
+                    if let Some(end) = Box::pin(gateway_failed(fork, bridge, &mut best, i, 408, "Request Timeout".into())).await {
+                        Box::pin(fork.cancel_ringing()).await;
+                        return end;
+                    }
+                }
+                Ok(())
+            }
             Some((i, r)) = b_rx.recv() => {
                 let ringing = std::mem::replace(&mut fork.branches[i].ringing, false);
+                fork.branches[i].silent_until = None;
                 match r {
+                    // An attempt given up and already reported (a gateway
+                    // that answered too late) cannot be the call's.
+                    Some(r) if (200..300).contains(&r.status) && fork.branches[i].target.gateway.is_some() && fork.branches[i].attempt.is_none() => {
+                        let b = &fork.branches[i];
+                        hang_up(fork.client, &fork.call_id, (&b.target, b.local, b.cseq), &r).await;
+                    }
                     // A 2xx wins even from a branch already cancelled: its
                     // callee picked up, and the call is still ringing.
                     Some(r) if (200..300).contains(&r.status) => {
@@ -889,20 +938,26 @@ async fn hang_up_late_answers(
         if !(200..300).contains(&r.status) || Some(i) == winner {
             continue;
         }
-        tracing::info!(target = %target.uri, "a callee answered after the call was decided: hanging up on it");
-        let mut leg = Leg {
-            call_id: call_id.clone(),
-            local: r.headers.get("From").unwrap_or_default().to_owned(),
-            remote: r.headers.get("To").unwrap_or_default().to_owned(),
-            target: first_contact(&r.headers).unwrap_or_else(|| target.uri.clone()),
-            route: r.headers.get_all("Record-Route").map(str::to_owned).collect::<Vec<_>>().into_iter().rev().collect(),
-            dest: target.source,
-            transport: target.transport,
-            cseq: *cseq,
-            media: None,
-        };
-        bye(&client, &mut leg, &contact_at(*local, target.transport)).await;
+        hang_up(&client, &call_id, (target, *local, *cseq), &r).await;
     }
+}
+
+/// Ends the dialog a 2xx to a branch's INVITE (target, our address, its
+/// CSeq) set up, when the call is not to be that callee's.
+async fn hang_up(client: &Client, call_id: &str, (target, local, cseq): (&Contact, SocketAddr, u32), r: &Response) {
+    tracing::info!(target = %target.uri, "a callee answered after the call was decided: hanging up on it");
+    let mut leg = Leg {
+        call_id: call_id.to_owned(),
+        local: r.headers.get("From").unwrap_or_default().to_owned(),
+        remote: r.headers.get("To").unwrap_or_default().to_owned(),
+        target: first_contact(&r.headers).unwrap_or_else(|| target.uri.clone()),
+        route: r.headers.get_all("Record-Route").map(str::to_owned).collect::<Vec<_>>().into_iter().rev().collect(),
+        dest: target.source,
+        transport: target.transport,
+        cseq,
+        media: None,
+    };
+    bye(client, &mut leg, &contact_at(local, target.transport)).await;
 }
 
 /// Sends BYE; its transaction runs on without the call (which is over).

@@ -194,3 +194,48 @@ async fn a_gateway_over_tcp_gets_its_own_connection() {
     sw.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gateway_that_never_answers_is_passed_over_within_seconds() {
+    if !sipp_available() {
+        return;
+    }
+    let (store, _db) = store::testing::sqlite().await;
+    let seed = account(&store, "seed-s", "Seed-Pass-4").await;
+    let c = customer_of(&store, seed).await;
+    let input = Input::default()
+        .with(&schema::SIP_ACCOUNTS, "username", "dialer-s")
+        .with(&schema::SIP_ACCOUNTS, "password", "Dialer-Pass-4")
+        .with(&schema::SIP_ACCOUNTS, "allow_external_calls", true)
+        .with(&schema::SIP_ACCOUNTS, "external_caller_id", "4930111")
+        .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
+    store.create(&schema::SIP_ACCOUNTS, &Actor::system(), input).await.unwrap();
+    // A gateway that reads every INVITE and answers none.
+    let black_hole = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let silent_port = black_hole.local_addr().unwrap().port();
+    let answering_port = free_udp_port();
+    let silent = gateway(&store, "Silent", silent_port, "PCMA,telephone-event", None).await;
+    let answering = gateway(&store, "Answering", answering_port, "PCMA,telephone-event", Some(("gw-user", "gw-pass"))).await;
+    let first = route(&store, "Germany", "49", silent, None).await;
+    let second = route(&store, "Europe", "4", answering, None).await;
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), SwitchConfig::default()).await.unwrap();
+    let server = sw.udp_addr();
+    let started = std::time::Instant::now();
+    let answer = gateway_answer(401, "4930123456");
+    let gateways = [(answering_port, answer.as_str(), "")];
+    let dialer = "phone-call.xml?USERNAME=dialer-s&PASSWORD=Dialer-Pass-4";
+    let (caller_ok, gateways_ok) = call_phones(server, &format!("4930123456@{server}"), (dialer, ""), &gateways).await;
+    assert_eq!((caller_ok, gateways_ok), (true, vec![true]), "caller; the second route's gateway");
+    // Timer B alone would have held the caller for 32 s.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    let rows = termination_cdrs(&store, 2).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0].get("route_id").as_i64(), rows[0].get("gateway_id").as_i64()), (Some(first), Some(silent)));
+    assert_eq!((rows[0].get("lega_disconnect_code").as_i64(), rows[0].get("success").as_bool()), (Some(408), Some(false)));
+    assert_eq!((rows[1].get("route_id").as_i64(), rows[1].get("lega_disconnect_code").as_i64()), (Some(second), Some(200)));
+    let mut buf = [0u8; 4096];
+    black_hole.set_nonblocking(true).unwrap();
+    let (n, _) = black_hole.recv_from(&mut buf).expect("the silent gateway got the INVITE");
+    assert!(buf[..n].starts_with(b"INVITE sip:4930123456@"), "{}", String::from_utf8_lossy(&buf[..n]));
+    sw.shutdown().await;
+}
