@@ -135,13 +135,9 @@ impl Calls {
                     let planned = outbound::Attempts::new(self.cdrs.clone());
                     for number in &group.external_numbers {
                         let origin = forwarded(&admitted, &caller, &live, number);
-                        let plan = match self.routes.plan(origin.customer_id, &origin.src_number_in, number).await {
+                        let plan = match self.forward_plan(&origin, &admitted).await {
                             Ok(p) => p,
-                            Err(e) => {
-                                tracing::error!(error = %e, "cannot read the termination routes");
-                                let r = refused_after(&admitted, 500, "Server Internal Error", "Termination routes unreadable");
-                                return self.refuse(&mut req, &caller, r).await;
-                            }
+                            Err(r) => return self.refuse(&mut req, &caller, r).await,
                         };
                         let contacts = planned.contacts(&plan, &origin, admitted.sdp.as_deref(), &self.resolver).await;
                         match outbound::chained(contacts) {
@@ -163,13 +159,9 @@ impl Calls {
             Target::External(number) => {
                 // Forwarded over the DID customer's routes, the carrier's caller shown.
                 let origin = forwarded(&admitted, &caller, &live, number);
-                let plan = match self.routes.plan(origin.customer_id, &origin.src_number_in, number).await {
+                let plan = match self.forward_plan(&origin, &admitted).await {
                     Ok(p) => p,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot read the termination routes");
-                        let r = refused_after(&admitted, 500, "Server Internal Error", "Termination routes unreadable");
-                        return self.refuse(&mut req, &caller, r).await;
-                    }
+                    Err(r) => return self.refuse(&mut req, &caller, r).await,
                 };
                 let (steps, planned) = outbound::plan(
                     &plan,
@@ -344,6 +336,15 @@ impl Calls {
         let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
         tracing::debug!(from = caller.id, to = callee.id, code = ended.code, why = ?ended.internal, "internal call ended");
         Ok(())
+    }
+
+    /// The routes a DID call forwarded to an external number tries, or
+    /// the carrier's refusal when they cannot be read.
+    async fn forward_plan(&self, origin: &Origin, admitted: &Admitted) -> Result<Vec<domain::routing::Attempt>, Refused> {
+        self.routes.plan(origin.customer_id, &origin.src_number_in, &origin.dst_number_in).await.map_err(|e| {
+            tracing::error!(error = %e, "cannot read the termination routes");
+            refused_after(admitted, 500, "Server Internal Error", "Termination routes unreadable")
+        })
     }
 
     /// Where a SIP account can be rung now: its live bindings.
