@@ -391,6 +391,29 @@ async fn tcp_accept_loop(
     registry: client::Connections,
     cancel: CancellationToken,
 ) {
+    let local = SipAddr { r#type: Some(rsipstack::sip::Transport::Tcp), addr: local.into() };
+    accept_connections(listener, Transport::Tcp, cancel.clone(), move |stream, peer| {
+        let (local, feeder, registry, cancel) = (local.clone(), feeder.clone(), registry.clone(), cancel.clone());
+        async move {
+            let conn = match TcpConnection::from_stream(stream, local, Some(cancel.child_token())) {
+                Ok(conn) => conn,
+                Err(e) => return debug!(error = %e, %peer, "TCP connection setup failed"),
+            };
+            registry.insert(Transport::Tcp, peer, SipConnection::Tcp(conn.clone()));
+            tcp_conn_loop(conn, peer, feeder, cancel).await;
+            registry.remove(Transport::Tcp, peer);
+        }
+    })
+    .await;
+}
+
+/// Accepts connections until cancelled and serves each in its own task
+/// (TCP's and TLS's listeners alike).
+pub(crate) async fn accept_connections<F, Fut>(listener: TcpListener, transport: Transport, cancel: CancellationToken, serve: F)
+where
+    F: Fn(tokio::net::TcpStream, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut conns = JoinSet::new();
     loop {
         let (stream, peer) = tokio::select! {
@@ -398,25 +421,14 @@ async fn tcp_accept_loop(
             r = listener.accept() => match r {
                 Ok(r) => r,
                 Err(e) => {
-                    debug!(error = %e, "TCP accept failed");
+                    debug!(error = %e, transport = transport.as_str(), "accept failed");
                     continue;
                 }
             },
             // Reap finished connections so the set does not grow.
             Some(_) = conns.join_next(), if !conns.is_empty() => continue,
         };
-        let local = SipAddr { r#type: Some(rsipstack::sip::Transport::Tcp), addr: local.into() };
-        match TcpConnection::from_stream(stream, local, Some(cancel.child_token())) {
-            Ok(conn) => {
-                registry.insert(Transport::Tcp, peer, SipConnection::Tcp(conn.clone()));
-                let (feeder, cancel, registry) = (feeder.clone(), cancel.clone(), registry.clone());
-                conns.spawn(async move {
-                    tcp_conn_loop(conn, peer, feeder, cancel).await;
-                    registry.remove(Transport::Tcp, peer);
-                });
-            }
-            Err(e) => debug!(error = %e, %peer, "TCP connection setup failed"),
-        }
+        conns.spawn(serve(stream, peer));
     }
     conns.shutdown().await;
 }

@@ -17,7 +17,6 @@ use rsipstack::transport::tls::{TlsConfig, TlsConnection};
 use rsipstack::transport::{SipAddr, SipConnection, TransportEvent};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -100,21 +99,9 @@ pub(crate) async fn accept_loop(
     registry: Connections,
     cancel: CancellationToken,
 ) {
-    let mut conns = JoinSet::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = cancel.cancelled() => break,
-            r = listener.accept() => match r {
-                Ok(r) => r,
-                Err(e) => {
-                    debug!(error = %e, "TLS accept failed");
-                    continue;
-                }
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
-        };
+    super::accept_connections(listener, Transport::Tls, cancel.clone(), move |stream, peer| {
         let (acceptor, feeder, registry, cancel) = (acceptor.clone(), feeder.clone(), registry.clone(), cancel.clone());
-        conns.spawn(async move {
+        async move {
             // A handshake that never completes must not hold the task forever.
             let handshake = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await;
             let stream = match handshake {
@@ -129,9 +116,9 @@ pub(crate) async fn accept_loop(
             registry.insert(Transport::Tls, peer, SipConnection::Tls(conn.clone()));
             read_loop(conn, peer, feeder, cancel).await;
             registry.remove(Transport::Tls, peer);
-        });
-    }
-    conns.shutdown().await;
+        }
+    })
+    .await;
 }
 
 /// Opens a TLS connection to `dest`, verifying its certificate against
