@@ -104,60 +104,33 @@ async fn baresip_answers_a_carrier_call() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// A baresip that answers by itself, with a tone as its microphone (ausine
-/// runs only at 48 kHz stereo; baresip resamples to G.711), registered as
-/// `user`; `commands` run at start (`/dial ...`). Quits after `secs`.
-fn baresip_phone(
-    dir: &std::path::Path,
-    server: std::net::SocketAddr,
-    user: &str,
-    pass: &str,
-    commands: &[&str],
-    secs: u32,
-) -> std::process::Child {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(
-        dir.join("config"),
-        "module_path /usr/lib/baresip/modules\nsip_listen 127.0.0.1:0\nmodule g711.so\nmodule account.so\nmodule menu.so\n\
-         module ausine.so\nmodule aufile.so\naudio_player aufile,/dev/null\naudio_source ausine,440\nausrc_srate 48000\nauplay_srate 48000\nausrc_channels 2\nauplay_channels 2\n",
-    )
-    .unwrap();
-    std::fs::write(dir.join("accounts"), format!("<sip:{user}@{server};transport=udp>;auth_pass={pass};regint=300;answermode=auto\n"))
-        .unwrap();
-    let mut cmd = Command::new("baresip");
-    cmd.arg("-f").arg(dir).args(["-t", &secs.to_string()]);
-    for c in commands {
-        cmd.args(["-e", c]);
-    }
-    cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn two_baresips_call_each_other_by_extension() {
     if Command::new("baresip").arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
         assert!(std::env::var_os("SWITCHBOARD_REQUIRE_TOOLS").is_none(), "baresip is required");
         return;
     }
-    use domain::schema;
-    use store::{Actor, Input, RelInput};
     let (store, _db) = store::testing::sqlite().await;
     let seed = account(&store, "seed-9", "Seed-Pass-9").await;
     let c = common::customer_of(&store, seed).await;
     let mut ids = Vec::new();
     for (user, pass, ext) in [("ext-201", "Ext-Pass-201", "201"), ("ext-202", "Ext-Pass-202", "202")] {
-        let input = Input::default()
-            .with(&schema::SIP_ACCOUNTS, "username", user)
-            .with(&schema::SIP_ACCOUNTS, "password", pass)
-            .with(&schema::SIP_ACCOUNTS, "internal_caller_id", ext)
-            .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
-        ids.push(store.create(&schema::SIP_ACCOUNTS, &Actor::system(), input).await.unwrap().id());
+        ids.push(common::extension(&store, c, user, pass, ext).await);
     }
     let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
     let dir = std::env::temp_dir().join(format!("sb-baresip-ext-{}", std::process::id()));
-    let mut callee = baresip_phone(&dir.join("callee"), sw.udp_addr(), "ext-202", "Ext-Pass-202", &[], 12);
+    let mut callee =
+        common::baresip_phone(&dir.join("callee"), &format!("sip:ext-202@{};transport=udp", sw.udp_addr()), "Ext-Pass-202", "", &[], 12);
     assert!(wait_for(&store, ids[1], |p| p.0).await.0, "the callee registered");
     // The caller dials 202 at start, talks until it quits.
-    let mut caller = baresip_phone(&dir.join("caller"), sw.udp_addr(), "ext-201", "Ext-Pass-201", &["/dial 202"], 6);
+    let mut caller = common::baresip_phone(
+        &dir.join("caller"),
+        &format!("sip:ext-201@{};transport=udp", sw.udp_addr()),
+        "Ext-Pass-201",
+        "",
+        &["/dial 202"],
+        6,
+    );
     let mut talked = false;
     for _ in 0..100 {
         let (to_callee, to_caller, _) = sw.media_stats();
@@ -211,7 +184,14 @@ async fn baresip_dials_out_through_a_gateway() {
     });
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     // baresip dials at start and hangs up (BYE) when it quits.
-    let mut phone = baresip_phone(&dir.join("phone"), sw.udp_addr(), "out-1", "Out-Pass-1", &["/dial 4930123456"], 4);
+    let mut phone = common::baresip_phone(
+        &dir.join("phone"),
+        &format!("sip:out-1@{};transport=udp", sw.udp_addr()),
+        "Out-Pass-1",
+        "",
+        &["/dial 4930123456"],
+        4,
+    );
     let _ = tokio::task::spawn_blocking(move || phone.wait()).await;
     assert!(gateway.await.unwrap(), "the gateway got the call with credentials and the rewritten number, and its BYE");
     let rows = common::termination_cdrs(&store, 1).await;

@@ -7,20 +7,10 @@
 mod common;
 
 use common::calls::{call_phones, caller_hangs_up, gateway_answer, part, register_phone};
-use common::{account, cdrs, customer_of, did, free_udp_port, gateway, route, sipp_available, termination_cdrs, trunk_of};
+use common::{account, cdrs, customer_of, did, extension, free_udp_port, gateway, route, sipp_available, termination_cdrs, trunk_of};
 use domain::schema;
-use store::{Actor, Input, RelInput, Store};
+use store::{Actor, Input, RelInput};
 use switch::{Switch, SwitchConfig};
-
-/// A SIP account of `customer` with an extension.
-async fn extension(store: &Store, customer: i64, username: &str, password: &str, ext: &str) -> i64 {
-    let input = Input::default()
-        .with(&schema::SIP_ACCOUNTS, "username", username)
-        .with(&schema::SIP_ACCOUNTS, "password", password)
-        .with(&schema::SIP_ACCOUNTS, "internal_caller_id", ext)
-        .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", customer));
-    store.create(&schema::SIP_ACCOUNTS, &Actor::system(), input).await.unwrap().id()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_extension_rings_only_within_the_callers_customer() {

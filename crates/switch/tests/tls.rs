@@ -283,12 +283,7 @@ async fn a_phone_registered_over_tls_is_called_on_its_connection() {
     let c = customer_of(&store, seed).await;
     let mut ids = Vec::new();
     for (user, pass, ext) in [("tls-caller", "Caller-Pass-8", "301"), ("tls-callee", "Callee-Pass-8", "302")] {
-        let input = Input::default()
-            .with(&schema::SIP_ACCOUNTS, "username", user)
-            .with(&schema::SIP_ACCOUNTS, "password", pass)
-            .with(&schema::SIP_ACCOUNTS, "internal_caller_id", ext)
-            .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
-        ids.push(store.create(&schema::SIP_ACCOUNTS, &Actor::system(), input).await.unwrap().id());
+        ids.push(common::extension(&store, c, user, pass, ext).await);
     }
     let sw =
         Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), SwitchConfig { tls: tls_options(&dir), ..SwitchConfig::default() })
@@ -297,26 +292,9 @@ async fn a_phone_registered_over_tls_is_called_on_its_connection() {
     let tls = sw.tls_addr().expect("the TLS listener is on");
 
     // baresip registers over TLS (trusting the test CA) and answers by itself.
-    let phone_dir = dir.join("baresip");
-    std::fs::create_dir_all(&phone_dir).unwrap();
-    std::fs::write(
-        phone_dir.join("config"),
-        format!(
-            "module_path /usr/lib/baresip/modules\nsip_listen 127.0.0.1:0\nsip_cafile {}\nmodule g711.so\nmodule account.so\n\
-             module ausine.so\nmodule aufile.so\naudio_player aufile,/dev/null\naudio_source ausine,440\nausrc_srate 48000\n\
-             auplay_srate 48000\nausrc_channels 2\nauplay_channels 2\n",
-            dir.join("ca.pem").display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        phone_dir.join("accounts"),
-        format!("<sip:tls-callee@{tls};transport=tls>;auth_pass=Callee-Pass-8;regint=300;answermode=auto\n"),
-    )
-    .unwrap();
-    let callee = Running(
-        Command::new("baresip").arg("-f").arg(&phone_dir).args(["-t", "20"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap(),
-    );
+    let trust = format!("sip_cafile {}\n", dir.join("ca.pem").display());
+    let aor = format!("sip:tls-callee@{tls};transport=tls");
+    let callee = Running(common::baresip_phone(&dir.join("baresip"), &aor, "Callee-Pass-8", &trust, &[], 20));
     assert!(common::wait_for(&store, ids[1], |p| p.0).await.0, "baresip registered over TLS");
     let binding = switch::Location::bindings(sw.location(), ids[1], tokio::time::Instant::now());
     assert_eq!(binding.first().map(|b| b.transport), Some(sip::endpoint::Transport::Tls), "{binding:?}");

@@ -9,7 +9,7 @@ pub mod calls;
 use domain::schema;
 use domain::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use store::{Actor, Cond, Input, ListQuery, Op, RelInput, Scope, Store};
 
 /// A new customer with one SIP account; the account's id.
@@ -177,4 +177,39 @@ pub async fn route(store: &Store, name: &str, dst_prefix: &str, gateway: i64, ds
         input = input.with(&schema::ROUTES, "dst_rewrite_rule", rule).with(&schema::ROUTES, "dst_rewrite_result", result);
     }
     store.create(&schema::ROUTES, &Actor::system(), input).await.unwrap().id()
+}
+
+/// A SIP account of `customer` with an extension (`internal_caller_id`).
+pub async fn extension(store: &Store, customer: i64, username: &str, password: &str, ext: &str) -> i64 {
+    let input = Input::default()
+        .with(&schema::SIP_ACCOUNTS, "username", username)
+        .with(&schema::SIP_ACCOUNTS, "password", password)
+        .with(&schema::SIP_ACCOUNTS, "internal_caller_id", ext)
+        .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", customer));
+    store.create(&schema::SIP_ACCOUNTS, &Actor::system(), input).await.unwrap().id()
+}
+
+/// A baresip that answers by itself, with a tone as its microphone (ausine
+/// runs only at 48 kHz stereo; baresip resamples to G.711), registered as
+/// `aor` (e.g. `sip:user@host;transport=udp`) with `pass`; `config` lines
+/// are added to its configuration, `commands` run at start (`/dial ...`).
+/// Quits after `secs`.
+pub fn baresip_phone(dir: &Path, aor: &str, pass: &str, config: &str, commands: &[&str], secs: u32) -> Child {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("config"),
+        format!(
+            "module_path /usr/lib/baresip/modules\nsip_listen 127.0.0.1:0\nmodule g711.so\nmodule account.so\nmodule menu.so\n\
+             module ausine.so\nmodule aufile.so\naudio_player aufile,/dev/null\naudio_source ausine,440\nausrc_srate 48000\n\
+             auplay_srate 48000\nausrc_channels 2\nauplay_channels 2\n{config}"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("accounts"), format!("<{aor}>;auth_pass={pass};regint=300;answermode=auto\n")).unwrap();
+    let mut cmd = Command::new("baresip");
+    cmd.arg("-f").arg(dir).args(["-t", &secs.to_string()]);
+    for c in commands {
+        cmd.args(["-e", c]);
+    }
+    cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
 }
