@@ -504,18 +504,15 @@ impl Feeder {
         transport: Transport,
     ) -> Option<Vec<u8>> {
         let msg = match msg {
-            SipMessage::Request(req) => {
-                // Our stateless 400 echoes the request's text (a TLS reader hands us no bytes).
-                let text = if raw.is_none() { Some(req.to_string()) } else { None };
-                match prepare_request(req, src, transport) {
-                    Ok(req) => SipMessage::Request(req),
-                    Err(reason) => {
-                        debug!(%src, reason, "invalid SIP request");
-                        let raw = raw.or(text.as_ref().map(String::as_bytes)).unwrap_or_default();
-                        return self.stateless(raw, src, 400, "Bad Request");
-                    }
+            SipMessage::Request(mut req) => match prepare_request(&mut req, src, transport) {
+                Ok(()) => SipMessage::Request(req),
+                Err(reason) => {
+                    debug!(%src, reason, "invalid SIP request");
+                    // Our stateless 400 echoes the request's text (a TLS reader hands us no bytes).
+                    let text = if raw.is_none() { req.to_string() } else { String::new() };
+                    return self.stateless(raw.unwrap_or(text.as_bytes()), src, 400, "Bad Request");
                 }
-            }
+            },
             // Responses belong to client transactions; the stack matches them.
             response => response,
         };
@@ -534,11 +531,7 @@ impl Feeder {
 /// Checks what the transaction layer needs (so failures get 400 instead of
 /// being dropped inside the stack), fills Via `received`/`rport`, and tags
 /// the request with its source.
-fn prepare_request(
-    mut req: rsipstack::sip::Request,
-    src: SocketAddr,
-    transport: Transport,
-) -> Result<rsipstack::sip::Request, &'static str> {
+fn prepare_request(req: &mut rsipstack::sip::Request, src: SocketAddr, transport: Transport) -> Result<(), &'static str> {
     // top_via_header(): via_header() returns a whole field, which misreads
     // two comma-separated Vias.
     req.top_via_header().map_err(|_| "no Via")?.typed().map_err(|_| "bad Via")?;
@@ -551,13 +544,13 @@ fn prepare_request(
     if req.call_id_header().map_err(|_| "no Call-ID")?.value().trim().is_empty() {
         return Err("empty Call-ID");
     }
-    TransactionKey::from_request(&req, TransactionRole::Server).map_err(|_| "no From tag")?;
+    TransactionKey::from_request(req, TransactionRole::Server).map_err(|_| "no From tag")?;
     req.via_header_mut()
         .and_then(|via| via.update_first_value(|first| Ok(wire::fill_via_received(first.value(), src).into())))
         .map_err(|_| "bad Via")?;
     req.headers.retain(|h| !matches!(h, Header::Other(name, _) if name.eq_ignore_ascii_case(SOURCE_HEADER)));
     req.headers.push(Header::Other(SOURCE_HEADER.to_string(), format!("{} {}", transport.as_str(), src)));
-    Ok(req)
+    Ok(())
 }
 
 /// A new request, with the server transaction that answers it.
@@ -720,9 +713,9 @@ pub fn inspect_untrusted(raw: &[u8], src: SocketAddr) -> Option<Headers> {
             let _ = wire::stateless_response(raw, src, status, reason, "fuzz");
             None
         }
-        Ok(SipMessage::Request(req)) => {
+        Ok(SipMessage::Request(mut req)) => {
             let _ = req.uri.to_string();
-            let Ok(req) = prepare_request(req, src, Transport::Udp) else {
+            let Ok(()) = prepare_request(&mut req, src, Transport::Udp) else {
                 let _ = wire::stateless_response(raw, src, 400, "Bad Request", "fuzz");
                 return None;
             };
