@@ -1,5 +1,6 @@
-//! What every switch test needs: a SIP account in a store, and its presence
-//! as the API would show it once the registrar's write-behind caught up.
+//! What every switch test needs: SIP accounts, gateways, routes and DIDs in
+//! a store, presence and CDRs as the API would show them once the
+//! write-behinds caught up, and baresip as a phone.
 
 // Each test crate uses a part of this.
 #![allow(dead_code)]
