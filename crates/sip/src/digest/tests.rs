@@ -2,8 +2,13 @@
 //! independently with Python's hashlib, nonce lifecycle, parser behaviour
 //! and property tests.
 
-use super::*;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use proptest::prelude::*;
+
+use super::*;
 
 const RFC7616_NONCE: &str = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v";
 const RFC7616_CNONCE: &str = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ";
