@@ -84,7 +84,7 @@ pub struct Client {
     /// Trust anchors for the TLS connections we open.
     pub(crate) ca_pem: Option<Arc<[u8]>>,
     /// Reads what arrives on connections we open ourselves.
-    pub(crate) feeder: Arc<super::Feeder>,
+    pub(crate) feeder: Arc<super::feeder::Feeder>,
     pub(crate) cancel: CancellationToken,
 }
 
@@ -154,7 +154,7 @@ impl Client {
                 .map_err(|e| SendError::Io(format!("TCP connect to {dest}: {e}")))?;
             let reader = conn.clone();
             tokio::spawn(async move {
-                super::tcp_conn_loop(reader, dest, feeder, cancel).await;
+                super::sockets::tcp_conn_loop(reader, dest, feeder, cancel).await;
                 registry.remove(Transport::Tcp, dest);
             });
             SipConnection::Tcp(conn)
@@ -302,7 +302,7 @@ impl ServerInvite {
     /// Content-Type among `extra`) as given. Record-Route is copied into
     /// responses that can establish the dialog (RFC 3261 §12.1.1).
     pub fn respond(&self, status: u16, reason: &str, extra: &[(&str, &str)], body: Option<Vec<u8>>) -> Result<(), ReplyError> {
-        let mut resp = super::build_response(&self.endpoint, &self.original, status, reason, extra, body)?;
+        let mut resp = super::incoming::build_response(&self.endpoint, &self.original, status, reason, extra, body)?;
         if (101..300).contains(&status) {
             for h in self.original.headers.iter() {
                 if let Header::RecordRoute(_) = h {

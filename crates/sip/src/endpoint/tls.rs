@@ -24,7 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
-use super::{client::Connections, Feeder, Transport};
+use super::{client::Connections, feeder::Feeder, Transport};
 
 /// TLS settings of the server.
 #[derive(Clone, Default)]
@@ -99,7 +99,7 @@ pub(crate) async fn accept_loop(
     registry: Connections,
     cancel: CancellationToken,
 ) {
-    super::accept_connections(listener, Transport::Tls, cancel.clone(), move |stream, peer| {
+    super::sockets::accept_connections(listener, Transport::Tls, cancel.clone(), move |stream, peer| {
         let (acceptor, feeder, registry, cancel) = (acceptor.clone(), feeder.clone(), registry.clone(), cancel.clone());
         async move {
             // A handshake that never completes must not hold the task forever.
