@@ -1,7 +1,9 @@
 //! The objects of Switchboard as validated types: the resource schema that
-//! drives storage and the APIs, field validation, codecs, rewrite rules,
-//! termination route selection and time formats. Pure: no I/O, no async.
+//! drives storage and the APIs, the access policy (who may do what), field
+//! validation, codecs, rewrite rules, termination route selection and time
+//! formats. Pure: no I/O, no async.
 
+pub mod access;
 pub mod codec;
 pub mod rewrite;
 pub mod routing;
@@ -10,6 +12,7 @@ pub mod time;
 pub mod validate;
 pub mod value;
 
-pub use schema::{Access, Field, Kind, Rel, Resource, SettingFlag};
+pub use access::{Actor, Method, Policy, Scope};
+pub use schema::{Field, Kind, Rel, Resource};
 pub use validate::FieldError;
 pub use value::Value;

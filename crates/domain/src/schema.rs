@@ -96,41 +96,6 @@ pub enum Mode {
     Hashed,
 }
 
-/// Domain settings switches that open a field or resource to customers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SettingFlag {
-    AddNumbers,
-    ManageTrunks,
-    ManageGateways,
-    ManageRoutes,
-}
-
-impl SettingFlag {
-    /// The domain-settings attribute holding the switch.
-    pub fn setting(self) -> &'static str {
-        match self {
-            SettingFlag::AddNumbers => "customers_may_add_numbers",
-            SettingFlag::ManageTrunks => "customers_may_manage_incoming_trunks",
-            SettingFlag::ManageGateways => "customers_may_manage_termination_gateways",
-            SettingFlag::ManageRoutes => "customers_may_manage_termination_routes",
-        }
-    }
-
-    /// Whether the switch also narrows to the fields named in
-    /// `customer_termination_fields`.
-    pub fn per_field(self) -> bool {
-        matches!(self, SettingFlag::ManageGateways | SettingFlag::ManageRoutes)
-    }
-}
-
-/// Whether a customer may set an attribute or relationship.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    No,
-    Yes,
-    If(SettingFlag),
-}
-
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
     /// Wire name (JSON:API attribute).
@@ -141,11 +106,10 @@ pub struct Field {
     pub nullable: bool,
     pub default: Default,
     pub mode: Mode,
-    pub customer: Access,
 }
 
 const fn attr(name: &'static str, kind: Kind) -> Field {
-    Field { name, column: name, kind, required: false, nullable: true, default: Default::Null, mode: Mode::ReadWrite, customer: Access::No }
+    Field { name, column: name, kind, required: false, nullable: true, default: Default::Null, mode: Mode::ReadWrite }
 }
 
 impl Field {
@@ -163,9 +127,6 @@ impl Field {
     }
     const fn hashed(self) -> Self {
         Field { mode: Mode::Hashed, ..self }
-    }
-    const fn cust(self, customer: Access) -> Self {
-        Field { customer, ..self }
     }
     const fn col(self, column: &'static str) -> Self {
         Field { column, ..self }
@@ -194,24 +155,13 @@ pub struct Rel {
     pub type_column: Option<&'static str>,
     pub required: bool,
     pub updatable: bool,
-    pub customer: Access,
     /// A to-many relationship: an ordered list of ids of `targets[0]`,
     /// stored as comma-separated text in `column`.
     pub many: bool,
 }
 
 const fn rel(name: &'static str, column: &'static str, target: &'static [&'static str]) -> Rel {
-    Rel {
-        name,
-        column,
-        targets: target,
-        aliases: &[],
-        type_column: None,
-        required: false,
-        updatable: false,
-        customer: Access::No,
-        many: false,
-    }
+    Rel { name, column, targets: target, aliases: &[], type_column: None, required: false, updatable: false, many: false }
 }
 
 impl Rel {
@@ -232,20 +182,6 @@ pub enum Tenant {
     Column,
 }
 
-/// What a scope may do with a resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Methods {
-    pub list: bool,
-    pub create: bool,
-    pub update: bool,
-    pub delete: bool,
-}
-
-const ALL: Methods = Methods { list: true, create: true, update: true, delete: true };
-const READ: Methods = Methods { list: true, create: false, update: false, delete: false };
-const READ_UPDATE: Methods = Methods { list: true, create: false, update: true, delete: false };
-const NONE: Methods = Methods { list: false, create: false, update: false, delete: false };
-
 #[derive(Debug)]
 pub struct Resource {
     /// JSON:API type, which is also the path segment.
@@ -253,10 +189,6 @@ pub struct Resource {
     pub table: &'static str,
     pub fields: &'static [Field],
     pub rels: &'static [Rel],
-    pub operator: Methods,
-    pub customer: Methods,
-    /// Setting that must be on for a customer's create/update/delete.
-    pub customer_gate: Option<SettingFlag>,
     pub tenant: Tenant,
     /// Customer ids may be chosen by the client (the Operator API's rule).
     pub client_ids: bool,
@@ -280,14 +212,6 @@ impl Resource {
         let name = self.filter_aliases.iter().find(|(a, _)| *a == name).map_or(name, |(_, f)| f);
         self.field(name)
     }
-
-    pub fn methods(&self, customer: bool) -> Methods {
-        if customer {
-            self.customer
-        } else {
-            self.operator
-        }
-    }
 }
 
 pub const LANGUAGES: &[&str] = &["EN", "RU", "LT", "LV"];
@@ -307,9 +231,6 @@ const T64: Kind = Kind::Text { max: 64 };
 const T255: Kind = Kind::Text { max: 255 };
 const ID: Kind = Kind::Int { min: 1, max: i64::MAX };
 
-use Access::{If, Yes};
-use SettingFlag::*;
-
 const CUSTOMER_REL: Rel = Rel { required: true, ..rel("customer", "customer_id", &["customers"]) };
 const SHARED_CUSTOMER_REL: Rel = rel("customer", "customer_id", &["customers"]);
 
@@ -319,16 +240,13 @@ pub static CUSTOMERS: Resource = Resource {
     fields: &[
         attr("id", ID).ro(),
         attr("name", Kind::Name).req(),
-        attr("language", Kind::Enum(LANGUAGES)).or(Default::Str("EN")).cust(Yes),
+        attr("language", Kind::Enum(LANGUAGES)).or(Default::Str("EN")),
         attr("capacity_limit", LIMIT),
         attr("sip_account_limit", LIMIT),
         attr("trm_mode", Kind::Enum(TRM_MODES)).or(Default::Setting("default_trm_mode")),
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[],
-    operator: ALL,
-    customer: READ_UPDATE,
-    customer_gate: None,
     tenant: Tenant::Own,
     client_ids: true,
     cdr: false,
@@ -340,10 +258,10 @@ pub static DID_NUMBERS: Resource = Resource {
     table: "did_numbers",
     fields: &[
         attr("id", ID).ro(),
-        attr("number", E164).req().cust(If(AddNumbers)),
+        attr("number", E164).req(),
         attr("external_id", Kind::Int { min: 0, max: i64::MAX }),
         attr("enabled", Kind::Bool).or(Default::Bool(true)),
-        attr("forward_number", E164).cust(Yes),
+        attr("forward_number", E164),
         attr("controlled_via_ui", Kind::Bool).or(Default::Bool(false)).ro(),
         attr("created_at", Kind::Time).ro(),
     ],
@@ -353,13 +271,9 @@ pub static DID_NUMBERS: Resource = Resource {
             targets: &["sip_device_routes", "ring_groups"],
             type_column: Some("destination_type"),
             updatable: true,
-            customer: Yes,
             ..rel("destination", "destination_id", &[])
         },
     ],
-    operator: ALL,
-    customer: ALL,
-    customer_gate: None,
     tenant: Tenant::Column,
     client_ids: false,
     cdr: false,
@@ -371,20 +285,17 @@ pub static SIP_ACCOUNTS: Resource = Resource {
     table: "sip_accounts",
     fields: &[
         attr("id", ID).ro(),
-        attr("username", Kind::Username).req().cust(Yes),
-        attr("password", Kind::Secret).or(Default::Generated).cust(Yes),
-        attr("caller_id_name", T64).cust(Yes),
+        attr("username", Kind::Username).req(),
+        attr("password", Kind::Secret).or(Default::Generated),
+        attr("caller_id_name", T64),
         attr("allow_external_calls", Kind::Bool).or(Default::Bool(false)),
-        attr("internal_caller_id", Kind::Digits { min: 1, max: 4 }).cust(Yes),
-        attr("external_caller_id", E164).cust(Yes),
+        attr("internal_caller_id", Kind::Digits { min: 1, max: 4 }),
+        attr("external_caller_id", E164),
         attr("is_online", Kind::Bool).or(Default::Bool(false)).ro(),
         attr("user_agent", T255).ro(),
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[CUSTOMER_REL],
-    operator: ALL,
-    customer: ALL,
-    customer_gate: None,
     tenant: Tenant::Column,
     client_ids: false,
     cdr: false,
@@ -400,20 +311,17 @@ pub static RING_GROUPS: Resource = Resource {
     table: "ring_groups",
     fields: &[
         attr("id", ID).ro(),
-        attr("name", Kind::Name).req().cust(Yes),
+        attr("name", Kind::Name).req(),
         // simultaneous: every member and external number rings for
         // ring_timeout seconds; sequential: each in turn rings for
         // ring_timeout seconds, the members first, then the numbers.
-        attr("strategy", Kind::Enum(RING_STRATEGIES)).or(Default::Str("simultaneous")).cust(Yes),
-        attr("ring_timeout", Kind::Int { min: 5, max: 600 }).or(Default::Int(20)).cust(Yes),
+        attr("strategy", Kind::Enum(RING_STRATEGIES)).or(Default::Str("simultaneous")),
+        attr("ring_timeout", Kind::Int { min: 5, max: 600 }).or(Default::Int(20)),
         // Rung like members, out through the customer's termination routes.
-        attr("external_numbers", Kind::PhoneNumbers { max: RING_GROUP_MAX_MEMBERS }).or(Default::Str("")).cust(Yes),
+        attr("external_numbers", Kind::PhoneNumbers { max: RING_GROUP_MAX_MEMBERS }).or(Default::Str("")),
         attr("created_at", Kind::Time).ro(),
     ],
-    rels: &[CUSTOMER_REL, Rel { many: true, updatable: true, customer: Yes, ..rel("members", "member_ids", &["sip_device_routes"]) }],
-    operator: ALL,
-    customer: ALL,
-    customer_gate: None,
+    rels: &[CUSTOMER_REL, Rel { many: true, updatable: true, ..rel("members", "member_ids", &["sip_device_routes"]) }],
     tenant: Tenant::Column,
     client_ids: false,
     cdr: false,
@@ -425,17 +333,14 @@ pub static INCOMING_TRUNKS: Resource = Resource {
     table: "incoming_trunks",
     fields: &[
         attr("id", ID).ro(),
-        attr("name", T255).cust(Yes),
+        attr("name", T255),
         attr("domain", Kind::Host).ro(),
-        attr("codecs", Kind::Codecs).or(Default::Setting("default_codecs")).cust(Yes),
-        attr("transport_protocol", Kind::Enum(TRUNK_TRANSPORTS)).or(Default::Str("UDP")).cust(Yes),
-        attr("destination_field", Kind::Enum(DESTINATION_FIELDS)).or(Default::Str("RURI_USERPART")).cust(Yes),
+        attr("codecs", Kind::Codecs).or(Default::Setting("default_codecs")),
+        attr("transport_protocol", Kind::Enum(TRUNK_TRANSPORTS)).or(Default::Str("UDP")),
+        attr("destination_field", Kind::Enum(DESTINATION_FIELDS)).or(Default::Str("RURI_USERPART")),
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[CUSTOMER_REL],
-    operator: ALL,
-    customer: ALL,
-    customer_gate: Some(ManageTrunks),
     tenant: Tenant::Column,
     client_ids: false,
     cdr: false,
@@ -447,25 +352,22 @@ pub static GATEWAYS: Resource = Resource {
     table: "termination_gateways",
     fields: &[
         attr("id", ID).ro(),
-        attr("name", Kind::Name).req().cust(If(ManageGateways)),
-        attr("host", Kind::Host).req().cust(If(ManageGateways)),
-        attr("port", Kind::Int { min: 1, max: 65535 }).or(Default::Int(5060)).cust(If(ManageGateways)),
-        attr("network_protocol", Kind::Enum(NETWORK_PROTOCOLS)).or(Default::Str("IPv4_only")).cust(If(ManageGateways)),
-        attr("authorization_name", T64).cust(If(ManageGateways)),
-        attr("authorization_password", Kind::Secret).cust(If(ManageGateways)),
-        attr("codecs", Kind::Codecs).or(Default::Setting("default_codecs")).cust(If(ManageGateways)),
-        attr("transport_protocol", Kind::Enum(TRANSPORTS)).or(Default::Setting("default_transport_protocol")).cust(If(ManageGateways)),
-        attr("src_rewrite_rule", Kind::RewriteRule).cust(If(ManageGateways)),
-        attr("src_rewrite_result", Kind::RewriteResult).cust(If(ManageGateways)),
-        attr("dst_rewrite_rule", Kind::RewriteRule).cust(If(ManageGateways)),
-        attr("dst_rewrite_result", Kind::RewriteResult).cust(If(ManageGateways)),
+        attr("name", Kind::Name).req(),
+        attr("host", Kind::Host).req(),
+        attr("port", Kind::Int { min: 1, max: 65535 }).or(Default::Int(5060)),
+        attr("network_protocol", Kind::Enum(NETWORK_PROTOCOLS)).or(Default::Str("IPv4_only")),
+        attr("authorization_name", T64),
+        attr("authorization_password", Kind::Secret),
+        attr("codecs", Kind::Codecs).or(Default::Setting("default_codecs")),
+        attr("transport_protocol", Kind::Enum(TRANSPORTS)).or(Default::Setting("default_transport_protocol")),
+        attr("src_rewrite_rule", Kind::RewriteRule),
+        attr("src_rewrite_result", Kind::RewriteResult),
+        attr("dst_rewrite_rule", Kind::RewriteRule),
+        attr("dst_rewrite_result", Kind::RewriteResult),
         attr("operator", Kind::Bool).or(Default::Bool(true)).ro(),
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[SHARED_CUSTOMER_REL],
-    operator: ALL,
-    customer: ALL,
-    customer_gate: Some(ManageGateways),
     tenant: Tenant::Column,
     client_ids: false,
     cdr: false,
@@ -477,13 +379,13 @@ pub static ROUTES: Resource = Resource {
     table: "termination_routes",
     fields: &[
         attr("id", ID).ro(),
-        attr("name", Kind::Name).req().cust(If(ManageRoutes)),
-        attr("src_prefix", PREFIX).cust(If(ManageRoutes)),
-        attr("dst_prefix", PREFIX).cust(If(ManageRoutes)),
-        attr("src_rewrite_rule", Kind::RewriteRule).cust(If(ManageRoutes)),
-        attr("src_rewrite_result", Kind::RewriteResult).cust(If(ManageRoutes)),
-        attr("dst_rewrite_rule", Kind::RewriteRule).cust(If(ManageRoutes)),
-        attr("dst_rewrite_result", Kind::RewriteResult).cust(If(ManageRoutes)),
+        attr("name", Kind::Name).req(),
+        attr("src_prefix", PREFIX),
+        attr("dst_prefix", PREFIX),
+        attr("src_rewrite_rule", Kind::RewriteRule),
+        attr("src_rewrite_result", Kind::RewriteResult),
+        attr("dst_rewrite_rule", Kind::RewriteRule),
+        attr("dst_rewrite_result", Kind::RewriteResult),
         attr("operator", Kind::Bool).or(Default::Bool(true)).ro(),
         attr("created_at", Kind::Time).ro(),
     ],
@@ -493,13 +395,9 @@ pub static ROUTES: Resource = Resource {
             required: true,
             updatable: true,
             aliases: &[("gateways", "termination_gateways")],
-            customer: If(ManageRoutes),
             ..rel("gateway", "gateway_id", &["termination_gateways"])
         },
     ],
-    operator: ALL,
-    customer: ALL,
-    customer_gate: Some(ManageRoutes),
     tenant: Tenant::Column,
     client_ids: false,
     cdr: false,
@@ -527,9 +425,6 @@ pub static INCOMING_CDRS: Resource = Resource {
         attr("global_tag", T64).ro(),
     ],
     rels: &[CUSTOMER_REL, rel("incoming_trunk", "incoming_trunk_id", &["incoming_trunks"])],
-    operator: READ,
-    customer: READ,
-    customer_gate: None,
     tenant: Tenant::Column,
     client_ids: false,
     cdr: true,
@@ -564,9 +459,6 @@ pub static TERMINATION_CDRS: Resource = Resource {
         rel("termination_route", "route_id", &["termination_routes"]),
         rel("termination_gateway", "gateway_id", &["termination_gateways"]),
     ],
-    operator: READ,
-    customer: READ,
-    customer_gate: None,
     tenant: Tenant::Column,
     client_ids: false,
     cdr: true,
@@ -583,9 +475,6 @@ pub static OPERATOR_USERS: Resource = Resource {
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[],
-    operator: ALL,
-    customer: NONE,
-    customer_gate: None,
     tenant: Tenant::OperatorOnly,
     client_ids: false,
     cdr: false,
@@ -602,9 +491,6 @@ pub static CUSTOMER_USERS: Resource = Resource {
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[CUSTOMER_REL],
-    operator: ALL,
-    customer: NONE,
-    customer_gate: None,
     tenant: Tenant::Column,
     client_ids: false,
     cdr: false,
@@ -623,9 +509,6 @@ pub static API_CREDENTIALS: Resource = Resource {
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[SHARED_CUSTOMER_REL],
-    operator: ALL,
-    customer: NONE,
-    customer_gate: None,
     tenant: Tenant::OperatorOnly,
     client_ids: false,
     cdr: false,
@@ -648,9 +531,6 @@ pub static AUDIT_LOG: Resource = Resource {
         attr("after", Kind::Json).ro().col("after_json"),
     ],
     rels: &[],
-    operator: READ,
-    customer: NONE,
-    customer_gate: None,
     tenant: Tenant::OperatorOnly,
     client_ids: false,
     cdr: false,
@@ -679,9 +559,6 @@ pub static DOMAIN_SETTINGS: Resource = Resource {
     // Updatable: the singleton exists from the start, so a PATCH is the
     // only way to set it.
     rels: &[Rel { updatable: true, ..rel("default_termination_route", "default_route_id", &["termination_routes"]) }],
-    operator: READ_UPDATE,
-    customer: NONE,
-    customer_gate: None,
     tenant: Tenant::OperatorOnly,
     client_ids: false,
     cdr: false,

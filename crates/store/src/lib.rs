@@ -3,9 +3,9 @@
 //! from the resource schema of the `domain` crate, so filters, sorting and
 //! paging work the same for every object and both backends.
 //!
-//! Every read and write of tenant data takes a [`Scope`]: a customer scope
-//! adds its tenant condition to the SQL itself, so a cross-tenant read cannot
-//! be written by accident.
+//! Every read and write of tenant data takes a [`Scope`]: the rows it may
+//! see (`domain::access`) become a condition of the SQL itself, so a
+//! cross-tenant read cannot be written by accident.
 
 mod audit;
 pub mod auth;
@@ -27,6 +27,7 @@ use sqlx::{AnyPool, Executor};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use domain::access::{Actor, Scope};
 pub use error::{Error, Result};
 pub use query::{Cond, Cursor, ListPage, ListQuery, Op};
 pub use record::{Input, Record, RelInput};
@@ -36,39 +37,6 @@ pub use record::{Input, Record, RelInput};
 pub enum Backend {
     Sqlite,
     Postgres,
-}
-
-/// Whose data a call may see and change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    Operator,
-    Customer(i64),
-}
-
-impl Scope {
-    pub fn customer(self) -> Option<i64> {
-        match self {
-            Scope::Operator => None,
-            Scope::Customer(c) => Some(c),
-        }
-    }
-}
-
-/// Who makes a change, for the audit log and for rules that differ between
-/// operator and customer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub scope: Scope,
-    /// `operator_user`, `api_credential`, `customer_user`, `session`, `system`.
-    pub kind: &'static str,
-    pub id: String,
-    pub name: String,
-}
-
-impl Actor {
-    pub fn system() -> Self {
-        Actor { scope: Scope::Operator, kind: "system", id: String::new(), name: "system".into() }
-    }
 }
 
 #[derive(Clone)]

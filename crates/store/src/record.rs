@@ -3,6 +3,7 @@
 
 use crate::sql::{decode, Sql};
 use crate::{Error, Result, Row, Scope};
+use domain::access::Rows;
 use domain::schema::{Field, Kind, Mode, Rel, Resource, Storage, Tenant};
 use domain::Value;
 use serde_json::{Map, Value as Json};
@@ -117,6 +118,12 @@ impl Record {
     }
 }
 
+impl domain::access::Row for Record {
+    fn value(&self, column: &str) -> &Value {
+        self.get(column)
+    }
+}
+
 /// Ids of a to-many relationship as stored: `"12,5,40"`. Anything that is
 /// not a positive id is skipped (the store never writes such a thing).
 pub fn parse_id_list(list: &str) -> impl Iterator<Item = i64> + '_ {
@@ -166,14 +173,20 @@ impl Input {
     }
 }
 
-/// Appends the tenant condition of `scope` (starting with `AND`).
+/// Appends the condition of the rows `scope` sees (starting with `AND`).
 pub(crate) fn tenant_cond(res: &Resource, scope: Scope, sql: &mut Sql) {
-    let Scope::Customer(c) = scope else { return };
-    match res.tenant {
-        Tenant::Own => sql.push(" AND id = ").arg(Value::Int(c), Storage::Int),
-        Tenant::Column => sql.push(" AND customer_id = ").arg(Value::Int(c), Storage::Int),
-        Tenant::OperatorOnly => sql.push(" AND 1 = 0"),
-    };
+    match scope.rows(res) {
+        Rows::All => {}
+        Rows::Id(c) => {
+            sql.push(" AND id = ").arg(Value::Int(c), Storage::Int);
+        }
+        Rows::OfCustomer(c) => {
+            sql.push(" AND customer_id = ").arg(Value::Int(c), Storage::Int);
+        }
+        Rows::Nothing => {
+            sql.push(" AND 1 = 0");
+        }
+    }
 }
 
 pub(crate) async fn fetch_one<'e, E>(exec: E, res: &'static Resource, scope: Scope, id: i64) -> Result<Record>

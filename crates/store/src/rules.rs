@@ -8,6 +8,7 @@
 use crate::record::{fetch_one, id_list, parse_id_list, Input, Record, RelInput};
 use crate::sql::Sql;
 use crate::{audit, auth, Actor, Backend, Error, Result, Scope, Store};
+use domain::access::{Denied, Openings, Policy};
 use domain::schema::{self, Default, Mode, Rel, Resource, Storage};
 use domain::{FieldError, Value};
 use sqlx::{Any, Row as _, Transaction};
@@ -16,6 +17,27 @@ type Tx<'a> = Transaction<'a, Any>;
 
 fn invalid(field: &str, msg: impl Into<String>) -> Error {
     Error::Invalid(FieldError::new(field, msg))
+}
+
+/// The actor's policy, for checking its input again here: the API and the
+/// UI ask first, and no other caller may write what they would refuse.
+fn policy(actor: &Actor, settings: Option<&Record>) -> Policy {
+    match settings {
+        Some(s) if actor.scope.is_customer() => Policy::new(actor.scope, Openings::from_settings(|n| s.get(n))),
+        _ => Policy::operator(),
+    }
+}
+
+fn check_input(policy: &Policy, res: &'static Resource, input: &Input, creating: bool) -> Result<()> {
+    let names = input.attrs.iter().map(|(f, _)| f.name).chain(input.rels.iter().map(|(r, _)| r.name));
+    for name in names {
+        match policy.may_set(res, name, creating) {
+            Ok(()) => {}
+            Err(Denied::NotWritable { .. }) => return Err(invalid(name, if creating { "is read-only" } else { "can't be changed" })),
+            Err(_) => return Err(invalid(name, "can only be set by the operator")),
+        }
+    }
+    Ok(())
 }
 
 /// Creates the settings row and the server secrets on a fresh store.
@@ -90,15 +112,14 @@ impl Store {
     pub async fn update(&self, res: &'static Resource, actor: &Actor, id: i64, mut input: Input) -> Result<Record> {
         prepare(res, &mut input, false).await?;
         let _guard = self.write_lock.lock().await;
+        let settings = if actor.scope.is_customer() { Some(self.settings().await?) } else { None };
+        check_input(&policy(actor, settings.as_ref()), res, &input, false)?;
         let mut tx = self.begin_write().await?;
         let before = fetch_one(&mut *tx, res, actor.scope, id).await?;
         let mut sql = Sql::new(format!("UPDATE {} SET ", res.table));
         let mut after = before.clone();
         let mut n = 0;
         for (f, v) in &input.attrs {
-            if !f.writable(false) {
-                return Err(invalid(f.name, "can't be changed"));
-            }
             if v.is_null() && !f.nullable {
                 return Err(invalid(f.name, "can't be blank"));
             }
@@ -112,9 +133,6 @@ impl Store {
             n += 1;
         }
         for (r, to) in &input.rels {
-            if !r.updatable {
-                return Err(invalid(r.name, "can't be changed"));
-            }
             if n > 0 {
                 sql.push(", ");
             }
@@ -217,20 +235,12 @@ async fn insert(
     };
 
     // The record's customer: a customer actor can only create its own.
-    let customer_rel = res.rel("customer");
     let given_customer = input.rels.iter().find(|(r, _)| r.name == "customer").and_then(|(_, to)| match to {
         RelInput::To(_, id) => Some(*id),
         RelInput::None | RelInput::Many(_) => None,
     });
-    let customer = match actor.scope {
-        Scope::Customer(own) if customer_rel.is_some() => {
-            if given_customer.is_some_and(|c| c != own) {
-                return Err(invalid("customer", "must be your own customer"));
-            }
-            Some(own)
-        }
-        _ => given_customer,
-    };
+    let customer = actor.scope.owner(res, given_customer).map_err(|d| invalid("customer", d.to_string()))?;
+    check_input(&policy(actor, Some(settings)), res, &input, true)?;
 
     let mut id = None;
     if res.kind == "customers" {
@@ -254,9 +264,6 @@ async fn insert(
     let mut rec_values: Vec<(&'static str, Value)> = Vec::new();
     for f in res.fields.iter().skip(1) {
         let given = input.attrs.iter().find(|(x, _)| x.name == f.name).map(|(_, v)| v.clone());
-        if given.is_some() && !f.writable(true) {
-            return Err(invalid(f.name, "is read-only"));
-        }
         let v = match (given, f.default) {
             (Some(v), _) => v,
             (None, Default::Int(i)) => Value::Int(i),
@@ -273,9 +280,6 @@ async fn insert(
         };
         if v.is_null() && f.required {
             return Err(invalid(f.name, "can't be blank"));
-        }
-        if res.kind == "available_did_numbers" && actor.scope != Scope::Operator && f.name == "enabled" && v != Value::Bool(true) {
-            return Err(invalid("enabled", "can only be set by the operator"));
         }
         rec_values.push((f.column, v.clone()));
         add(f.column, v, f.kind.storage());

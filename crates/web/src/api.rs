@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use error::ApiError;
+use error::{ApiError, ApiResult};
 use store::{Actor, Scope};
 
 pub const OPERATOR_BASE: &str = "/api/rest/public/operator";
@@ -156,7 +156,6 @@ async fn as_json_api_error(resp: Response) -> Response {
 pub struct Ctx {
     pub app: App,
     pub actor: Actor,
-    pub customer: bool,
     /// Absolute base URL of this API.
     pub base: String,
 }
@@ -164,6 +163,11 @@ pub struct Ctx {
 impl Ctx {
     pub fn scope(&self) -> Scope {
         self.actor.scope
+    }
+
+    /// What this caller may write (a customer's depends on the domain settings).
+    pub async fn policy(&self) -> ApiResult<domain::Policy> {
+        Ok(self.app.policy(self.scope()).await?)
     }
 }
 
@@ -193,6 +197,6 @@ impl FromRequestParts<App> for Ctx {
             _ => {}
         }
         let base = format!("{}{}", origin(app, parts), if customer { CUSTOMER_BASE } else { OPERATOR_BASE });
-        Ok(Ctx { app: app.clone(), actor, customer, base })
+        Ok(Ctx { app: app.clone(), actor, base })
     }
 }

@@ -31,6 +31,8 @@ struct Inner {
     config: WebConfig,
     session_key: Vec<u8>,
     logins: RwLock<HashMap<String, api::CachedLogin>>,
+    /// The store's change feed, read before the login cache is trusted.
+    changes: Mutex<tokio::sync::broadcast::Receiver<store::Change>>,
     failures: Mutex<HashMap<String, api::Failures>>,
     /// Operator UI sessions signed out before they expired: token id to
     /// expiry (epoch seconds). In memory: a restart forgets them, and the
@@ -41,12 +43,14 @@ struct Inner {
 impl App {
     pub async fn new(store: Store, config: WebConfig) -> Result<App, store::Error> {
         let session_key = store.server_secret("session_key").await?.into_bytes();
+        let changes = Mutex::new(store.subscribe());
         Ok(App {
             inner: Arc::new(Inner {
                 store,
                 config,
                 session_key,
                 logins: RwLock::new(HashMap::new()),
+                changes,
                 failures: Mutex::new(HashMap::new()),
                 revoked: Mutex::new(HashMap::new()),
             }),
@@ -55,6 +59,15 @@ impl App {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The access policy of `scope`: a customer's reads the domain settings now.
+    pub(crate) async fn policy(&self, scope: store::Scope) -> Result<domain::Policy, store::Error> {
+        if !scope.is_customer() {
+            return Ok(domain::Policy::operator());
+        }
+        let settings = self.store().settings().await?;
+        Ok(domain::Policy::new(scope, domain::access::Openings::from_settings(|n| settings.get(n))))
     }
 }
 

@@ -76,11 +76,22 @@ fn bearer_or_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 impl App {
-    /// Called after every write: a change to a credential, or to a customer
-    /// (deleting one deletes its credentials), ends every cached login, so
-    /// a revoked credential stops working at once.
-    pub(crate) fn changed(&self, res: &domain::Resource) {
-        if matches!(res.kind, "api_credentials" | "customers") {
+    /// Drops every cached login once a credential or a customer changed
+    /// (deleting a customer deletes its credentials), so a revoked
+    /// credential stops working at once. The store announces a change
+    /// before its write returns, so the next request sees it here.
+    fn forget_stale_logins(&self) {
+        use tokio::sync::broadcast::error::TryRecvError;
+        let mut feed = self.inner.changes.lock().expect("change feed lock");
+        let mut stale = false;
+        loop {
+            match feed.try_recv() {
+                Ok(c) => stale |= matches!(c.kind, "api_credentials" | "customers"),
+                Err(TryRecvError::Lagged(_)) => stale = true,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
+        if stale {
             self.inner.logins.write().expect("login cache lock").clear();
         }
     }
@@ -122,6 +133,7 @@ impl App {
     }
 
     async fn basic_login(&self, user: &str, pass: &str) -> ApiResult<Actor> {
+        self.forget_stale_logins();
         let d = digest(user, pass);
         let cached = self.inner.logins.read().expect("login cache lock").get(user).cloned();
         if let Some(c) = cached {

@@ -4,7 +4,8 @@
 
 use super::error::{ApiError, ApiResult};
 use axum::http::StatusCode;
-use domain::schema::{Access, Kind, Mode, Resource};
+use domain::access::{Denied, Policy};
+use domain::schema::{Kind, Mode, Resource};
 use domain::validate;
 use serde_json::Value as Json;
 use std::collections::HashMap;
@@ -200,30 +201,6 @@ fn write_value(kind: Kind, v: &domain::Value, out: &mut String) {
     }
 }
 
-/// Whether a customer may set an attribute or relationship under the
-/// current domain settings.
-pub fn customer_may(access: Access, name: &str, settings: &Record) -> bool {
-    match access {
-        Access::No => false,
-        Access::Yes => true,
-        Access::If(flag) => {
-            settings.get(flag.setting()).as_bool() == Some(true)
-                && (!flag.per_field()
-                    || settings.get("customer_termination_fields").as_str().is_some_and(|l| l.split(',').any(|x| x == name)))
-        }
-    }
-}
-
-fn not_allowed(name: &str, section: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "Param not allowed", format!("{name} is not allowed."))
-        .code("105")
-        .pointer(format!("/data/{section}/{name}"))
-}
-
-fn denied(name: &str, section: &str) -> ApiError {
-    ApiError::forbidden(format!("{name} can't be set by the customer.")).pointer(format!("/data/{section}/{name}"))
-}
-
 /// A JSON:API id: a string or a JSON number (the yeti client sends numbers).
 fn parse_id(v: &Json) -> Option<i64> {
     match v {
@@ -233,14 +210,8 @@ fn parse_id(v: &Json) -> Option<i64> {
     }
 }
 
-/// Who is writing: a customer (with the domain settings that decide its
-/// field permissions) or the operator (`None`: every writable field).
-pub struct Writer<'a> {
-    pub customer: Option<&'a Record>,
-}
-
 /// Parses a POST (url_id None) or PATCH body into store input.
-pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, w: &Writer) -> ApiResult<Input> {
+pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, policy: &Policy) -> ApiResult<Input> {
     let creating = url_id.is_none();
     let doc: Json =
         serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")).code("400"))?;
@@ -273,9 +244,7 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, w: &
             }
         }
         (Some(v), None) => {
-            if !res.client_ids || w.customer.is_some() {
-                return Err(ApiError::forbidden(format!("Client-generated ids are not accepted for {}.", res.kind)).pointer("/data/id"));
-            }
+            policy.may_choose_id(res)?;
             input.id = Some(
                 parse_id(v)
                     .filter(|i| *i >= 1)
@@ -290,10 +259,9 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, w: &
             attrs.as_object().ok_or_else(|| ApiError::bad_request("data.attributes must be an object.").pointer("/data/attributes"))?;
         for (name, value) in attrs {
             let name = if res.kind == "customers" && name == "termination_mode" { "trm_mode" } else { name.as_str() };
-            let f = res.field(name).filter(|f| f.name != "id" && f.writable(creating)).ok_or_else(|| not_allowed(name, "attributes"))?;
-            if w.customer.is_some_and(|settings| !customer_may(f.customer, f.name, settings)) {
-                return Err(denied(name, "attributes"));
-            }
+            // A name that is only a relationship is no attribute.
+            let f = res.field(name).ok_or_else(|| Denied::NotWritable { name: name.to_owned(), rel: false })?;
+            policy.may_set(res, name, creating)?;
             match validate::parse(f, value) {
                 Ok(v) => input.attrs.push((f, v)),
                 Err(e) => errors.push(ApiError::invalid(&e.field, &e.message, false)),
@@ -305,11 +273,8 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, w: &
             .as_object()
             .ok_or_else(|| ApiError::bad_request("data.relationships must be an object.").pointer("/data/relationships"))?;
         for (name, value) in rels {
-            let r = res.rel(name).filter(|r| creating || r.updatable).ok_or_else(|| not_allowed(name, "relationships"))?;
-            // A customer may name itself as the customer; the store checks it.
-            if w.customer.is_some_and(|settings| r.name != "customer" && !customer_may(r.customer, r.name, settings)) {
-                return Err(denied(name, "relationships"));
-            }
+            let r = res.rel(name).ok_or_else(|| Denied::NotWritable { name: name.to_owned(), rel: true })?;
+            policy.may_set(res, name, creating)?;
             let pointer = format!("/data/relationships/{name}");
             let linkage = value
                 .get("data")

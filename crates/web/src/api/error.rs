@@ -163,3 +163,23 @@ impl IntoResponse for ApiError {
         resp
     }
 }
+
+/// The policy's refusals: a resource outside this API is no route at all, a
+/// field nobody sets is a parameter not allowed (400), a customer's
+/// attempt on the operator's part is forbidden (403).
+impl From<domain::access::Denied> for ApiError {
+    fn from(d: domain::access::Denied) -> Self {
+        use domain::access::Denied;
+        let section = |rel: bool| if rel { "relationships" } else { "attributes" };
+        match &d {
+            Denied::Hidden => ApiError::route_not_found(),
+            Denied::NotWritable { name, rel } => ApiError::new(StatusCode::BAD_REQUEST, "Param not allowed", d.to_string())
+                .code("105")
+                .pointer(format!("/data/{}/{name}", section(*rel))),
+            Denied::Field { name, rel } => ApiError::forbidden(d.to_string()).pointer(format!("/data/{}/{name}", section(*rel))),
+            Denied::ClientId { .. } => ApiError::forbidden(d.to_string()).pointer("/data/id"),
+            Denied::Owner => ApiError::invalid("customer", &d.to_string(), true),
+            Denied::Method { .. } | Denied::Closed { .. } | Denied::Row(_) => ApiError::forbidden(d.to_string()),
+        }
+    }
+}

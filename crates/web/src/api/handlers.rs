@@ -2,7 +2,7 @@
 //! related records, relationship linkage and CSV export, for every resource
 //! of the schema and both scopes.
 
-use super::document::{self, Shape, Writer};
+use super::document::{self, Shape};
 use super::error::{ApiError, ApiResult};
 use super::params::{self, Params};
 use super::{Ctx, JsonApi, JsonApiText};
@@ -10,6 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use domain::access::Method;
 use domain::schema::{self, Rel, Resource};
 use futures_util::StreamExt;
 use serde_json::{json, Value as Json};
@@ -21,61 +22,17 @@ const SETTINGS_ID: i64 = 1;
 impl Ctx {
     /// The resource at a path segment, if this scope may see it at all.
     fn resource(&self, kind: &str) -> ApiResult<&'static Resource> {
-        schema::resource(kind).filter(|r| r.methods(self.customer).list).ok_or_else(ApiError::route_not_found)
+        schema::resource(kind).filter(|r| self.scope().sees(r)).ok_or_else(ApiError::route_not_found)
     }
 
     fn shape<'a>(&'a self, p: &'a Params) -> Shape<'a> {
         Shape::new(&self.base, &p.fields)
     }
 
-    /// 403 unless this scope may do `what` to the resource (and, for a
-    /// customer, the domain settings open it).
-    async fn may(&self, res: &Resource, allowed: bool, what: &str) -> ApiResult<Option<Record>> {
-        permit(&self.app, self.customer, res, allowed, what).await
-    }
-
     async fn record(&self, res: &'static Resource, id: &str) -> ApiResult<Record> {
         let n = parse_id(id)?;
         self.app.store().get(res, self.scope(), n).await.map_err(|e| not_found_as(e, id))
     }
-}
-
-/// 403 unless this scope may do `what` to the resource (and, for a
-/// customer, the domain settings open it). A customer gets the settings
-/// back: they decide its field permissions. Shared with the UIs.
-pub(crate) async fn permit(app: &crate::App, customer: bool, res: &Resource, allowed: bool, what: &str) -> ApiResult<Option<Record>> {
-    if !allowed {
-        return Err(ApiError::forbidden(format!("{} can't be {what} through this API.", res.kind)));
-    }
-    if !customer {
-        return Ok(None);
-    }
-    let settings = app.store().settings().await?;
-    if let Some(flag) = res.customer_gate {
-        if settings.get(flag.setting()).as_bool() != Some(true) {
-            return Err(ApiError::forbidden(format!("Customers may not manage {} on this domain.", res.kind)));
-        }
-    }
-    Ok(Some(settings))
-}
-
-/// A customer may not change a system (provisioned) number.
-pub(crate) fn customer_may_update(res: &Resource, current: &Record) -> ApiResult<()> {
-    if res.kind == "available_did_numbers" && !current.get("external_id").is_null() {
-        return Err(ApiError::forbidden("This is a system number: only the operator can change it."));
-    }
-    Ok(())
-}
-
-/// A customer may delete only numbers it added itself, where the domain allows it.
-pub(crate) fn customer_may_delete(res: &Resource, current: &Record, settings: &Record) -> ApiResult<()> {
-    if res.kind == "available_did_numbers" {
-        let own = current.get("controlled_via_ui").as_bool() == Some(true);
-        if !own || settings.get("customers_may_add_numbers").as_bool() != Some(true) {
-            return Err(ApiError::forbidden("Only numbers you added yourself can be deleted, where the domain allows it."));
-        }
-    }
-    Ok(())
 }
 
 fn parse_id(id: &str) -> ApiResult<i64> {
@@ -112,7 +69,7 @@ async fn included(ctx: &Ctx, res: &Resource, p: &Params, records: &[Record]) -> 
         ids.sort_unstable();
         ids.dedup();
         let target = schema::resource(kind).expect("resolved above");
-        if !target.methods(ctx.customer).list {
+        if !ctx.scope().sees(target) {
             continue;
         }
         for rec in ctx.app.store().get_many(target, ctx.scope(), &ids).await? {
@@ -233,10 +190,10 @@ pub async fn show(ctx: Ctx, Path((kind, id)): Path<(String, String)>, RawQuery(r
 pub async fn create(ctx: Ctx, Path(kind): Path<String>, RawQuery(raw): RawQuery, body: Bytes) -> ApiResult<Response> {
     let res = ctx.resource(&kind)?;
     let p = params::parse(raw.as_deref())?;
-    let settings = ctx.may(res, res.methods(ctx.customer).create, "created").await?;
-    let input = document::parse_body(res, &body, None, &Writer { customer: settings.as_ref() })?;
+    let policy = ctx.policy().await?;
+    policy.may(res, Method::Create)?;
+    let input = document::parse_body(res, &body, None, &policy)?;
     let rec = ctx.app.store().create(res, &ctx.actor, input).await?;
-    ctx.app.changed(res);
     let shape = ctx.shape(&p);
     let inc = included(&ctx, res, &p, std::slice::from_ref(&rec)).await?;
     let mut resp = (StatusCode::CREATED, document(&shape.object_text(&rec), &inc, None, None)).into_response();
@@ -257,28 +214,24 @@ pub async fn update_singleton(ctx: Ctx, Path(kind): Path<String>, RawQuery(raw):
 pub async fn update(ctx: Ctx, Path((kind, id)): Path<(String, String)>, RawQuery(raw): RawQuery, body: Bytes) -> ApiResult<Response> {
     let res = ctx.resource(&kind)?;
     let p = params::parse(raw.as_deref())?;
-    let settings = ctx.may(res, res.methods(ctx.customer).update, "changed").await?;
+    let policy = ctx.policy().await?;
+    policy.may(res, Method::Update)?;
     let n = parse_id(&id)?;
     let current = ctx.record(res, &id).await?;
-    if ctx.customer {
-        customer_may_update(res, &current)?;
-    }
-    let input = document::parse_body(res, &body, Some(n), &Writer { customer: settings.as_ref() })?;
+    policy.may_change(res, Method::Update, &current)?;
+    let input = document::parse_body(res, &body, Some(n), &policy)?;
     let rec = ctx.app.store().update(res, &ctx.actor, n, input).await.map_err(|e| not_found_as(e, &id))?;
-    ctx.app.changed(res);
     let inc = included(&ctx, res, &p, std::slice::from_ref(&rec)).await?;
     Ok(document(&ctx.shape(&p).object_text(&rec), &inc, None, None).into_response())
 }
 
 pub async fn delete(ctx: Ctx, Path((kind, id)): Path<(String, String)>) -> ApiResult<Response> {
     let res = ctx.resource(&kind)?;
-    let settings = ctx.may(res, res.methods(ctx.customer).delete, "deleted").await?;
+    let policy = ctx.policy().await?;
+    policy.may(res, Method::Delete)?;
     let n = parse_id(&id)?;
-    if let Some(settings) = &settings {
-        customer_may_delete(res, &ctx.record(res, &id).await?, settings)?;
-    }
+    policy.may_change(res, Method::Delete, &ctx.record(res, &id).await?)?;
     ctx.app.store().delete(res, &ctx.actor, n).await.map_err(|e| not_found_as(e, &id))?;
-    ctx.app.changed(res);
     // No body bytes at all: some clients choke on an empty string.
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -291,7 +244,7 @@ async fn related_records(ctx: &Ctx, kind: &str, id: &str, rel: &str) -> ApiResul
     let r = res.rel(rel).ok_or_else(ApiError::route_not_found)?;
     let targets = rec.rel_ids(r);
     let Some((t, _)) = targets.first() else { return Ok((r, Vec::new())) };
-    let target = schema::resource(t).filter(|x| x.methods(ctx.customer).list).ok_or_else(ApiError::route_not_found)?;
+    let target = schema::resource(t).filter(|x| ctx.scope().sees(x)).ok_or_else(ApiError::route_not_found)?;
     let ids: Vec<i64> = targets.iter().map(|(_, id)| *id).collect();
     let mut found = ctx.app.store().get_many(target, ctx.scope(), &ids).await?;
     found.sort_by_key(|x| ids.iter().position(|&i| i == x.id()));

@@ -4,6 +4,7 @@
 use super::document::is_list;
 use super::{Ctx, JsonApi};
 use axum::response::{IntoResponse, Response};
+use domain::access::{Method, Scope};
 use domain::schema::{Kind, Mode, Resource, RESOURCES};
 use serde_json::{json, Map, Value as Json};
 
@@ -27,7 +28,7 @@ fn attr_schema(kind: Kind) -> Json {
     }
 }
 
-fn resource_schema(res: &Resource, customer: bool) -> Json {
+fn resource_schema(res: &Resource, scope: Scope) -> Json {
     let mut props = Map::new();
     let mut required = Vec::new();
     for f in res.fields.iter().skip(1) {
@@ -40,7 +41,7 @@ fn resource_schema(res: &Resource, customer: bool) -> Json {
             Mode::Hashed => s["writeOnly"] = json!(true),
             _ => {}
         }
-        if customer && f.customer == domain::Access::No && f.mode != Mode::ReadOnly {
+        if !scope.may_ever_set(res, f.name) && f.mode != Mode::ReadOnly {
             s["readOnly"] = json!(true);
         }
         if f.required {
@@ -83,16 +84,17 @@ fn ok(name: &str, list: bool) -> Json {
     json!({ "content": { "application/vnd.api+json": { "schema": schema } } })
 }
 
-pub fn build(customer: bool, server: &str) -> Json {
+pub fn build(scope: Scope, server: &str) -> Json {
+    let customer = scope.is_customer();
     let mut paths = Map::new();
     let mut schemas = Map::new();
     let errors = json!({ "$ref": "#/components/responses/Error" });
     for res in RESOURCES.iter().copied() {
-        let m = res.methods(customer);
-        if !m.list {
+        if !scope.sees(res) {
             continue;
         }
-        schemas.insert(res.kind.into(), resource_schema(res, customer));
+        let offers = |m| scope.offers(res, m);
+        schemas.insert(res.kind.into(), resource_schema(res, scope));
         let tag = json!([res.kind]);
         let mut params = vec![
             json!({ "name": "sort", "in": "query", "schema": { "type": "string" }, "description": "comma-separated attributes, `-` for descending" }),
@@ -116,7 +118,7 @@ pub fn build(customer: bool, server: &str) -> Json {
         let mut coll = Map::new();
         if res.kind == "domain_settings" {
             coll.insert("get".into(), json!({ "tags": tag, "responses": { "200": ok(res.kind, false), "4XX": errors } }));
-            if m.update {
+            if offers(Method::Update) {
                 coll.insert(
                     "patch".into(),
                     json!({ "tags": tag, "requestBody": body(res.kind), "responses": { "200": ok(res.kind, false), "4XX": errors } }),
@@ -126,7 +128,7 @@ pub fn build(customer: bool, server: &str) -> Json {
             continue;
         }
         coll.insert("get".into(), json!({ "tags": tag, "parameters": params, "responses": { "200": ok(res.kind, true), "4XX": errors } }));
-        if m.create {
+        if offers(Method::Create) {
             coll.insert(
                 "post".into(),
                 json!({ "tags": tag, "requestBody": body(res.kind), "responses": { "201": ok(res.kind, false), "4XX": errors } }),
@@ -140,10 +142,10 @@ pub fn build(customer: bool, server: &str) -> Json {
         let id = json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
         let mut item = Map::new();
         item.insert("get".into(), json!({ "tags": tag, "parameters": id, "responses": { "200": ok(res.kind, false), "4XX": errors } }));
-        if m.update {
+        if offers(Method::Update) {
             item.insert("patch".into(), json!({ "tags": tag, "parameters": id, "requestBody": body(res.kind), "responses": { "200": ok(res.kind, false), "4XX": errors } }));
         }
-        if m.delete {
+        if offers(Method::Delete) {
             item.insert(
                 "delete".into(),
                 json!({ "tags": tag, "parameters": id, "responses": { "204": { "description": "deleted" }, "4XX": errors } }),
@@ -223,5 +225,5 @@ fn route_test_path(customer: bool, errors: &Json) -> Json {
 }
 
 pub async fn document(ctx: Ctx) -> Response {
-    JsonApi(build(ctx.customer, &ctx.base)).into_response()
+    JsonApi(build(ctx.scope(), &ctx.base)).into_response()
 }

@@ -9,7 +9,9 @@ use super::{Ctx, JsonApi};
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use domain::access::Scope;
 use domain::routing::{Attempt, RouteTable};
+use domain::schema;
 use serde_json::{json, Value as Json};
 
 pub const KIND: &str = "termination_route_tests";
@@ -87,11 +89,11 @@ fn no_such_customer(id: i64) -> ApiError {
     ApiError::invalid("customer", &format!("customers {id} does not exist"), true)
 }
 
-fn attempt_json(position: usize, a: &Attempt, customer_scope: bool) -> Json {
+fn attempt_json(position: usize, a: &Attempt, scope: Scope) -> Json {
     let g = &a.gateway;
     // A customer does not see the operator's shared gateways in its API;
     // the route test names them but keeps where they are to the operator.
-    let hidden = customer_scope && g.customer_id.is_none();
+    let hidden = !scope.sees_gateway_address(g.customer_id);
     let reveal = |v: Json| if hidden { Json::Null } else { v };
     json!({
         "position": position,
@@ -111,12 +113,11 @@ fn attempt_json(position: usize, a: &Attempt, customer_scope: bool) -> Json {
 
 pub async fn run(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     let input = parse(&body)?;
-    let customer = match (ctx.scope().customer(), input.customer) {
-        (Some(own), None) => own,
-        (Some(own), Some(asked)) if asked == own => own,
-        (Some(_), Some(asked)) => return Err(no_such_customer(asked)),
-        (None, Some(asked)) => asked,
-        (None, None) => return Err(ApiError::invalid("customer", "must exist", true)),
+    // Another customer's routes are as unknown as a missing customer.
+    let customer = match ctx.scope().owner(&schema::ROUTES, input.customer) {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(ApiError::invalid("customer", "must exist", true)),
+        Err(_) => return Err(no_such_customer(input.customer.unwrap_or_default())),
     };
     let config = ctx.app.store().route_candidates(customer, &input.dst).await?;
     let Some(&mode) = config.modes.get(&customer) else { return Err(no_such_customer(customer)) };
@@ -125,7 +126,7 @@ pub async fn run(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         tracing::warn!(warning = %w, "termination routing");
     }
     let attempts: Vec<Json> =
-        table.plan(customer, mode, &input.src, &input.dst).iter().enumerate().map(|(i, a)| attempt_json(i + 1, a, ctx.customer)).collect();
+        table.plan(customer, mode, &input.src, &input.dst).iter().enumerate().map(|(i, a)| attempt_json(i + 1, a, ctx.scope())).collect();
     let id = store::auth::random_token(16);
     let doc = json!({ "data": {
         "type": KIND,

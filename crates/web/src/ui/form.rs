@@ -7,7 +7,6 @@
 use super::html::Esc;
 use super::session::{FormBody, Viewer};
 use super::tabs::label;
-use crate::api::document::customer_may;
 use domain::schema::{self, Default, Field, Kind, Mode, Rel, Resource};
 use domain::{validate, Value};
 use serde_json::Value as Json;
@@ -46,26 +45,20 @@ impl Item {
 /// The inputs a viewer gets for creating or editing a record.
 pub fn items(v: &Viewer, res: &'static Resource, creating: bool) -> Vec<Item> {
     let mut out = Vec::new();
-    if creating && res.client_ids && !v.is_customer() {
+    if creating && v.policy.may_choose_id(res).is_ok() {
         out.push(Item::Id);
     }
     for f in res.fields.iter().skip(1) {
-        if !f.writable(creating) || matches!(f.kind, Kind::Json | Kind::Time) {
-            continue;
-        }
-        if v.settings.as_ref().is_some_and(|s| !customer_may(f.customer, f.name, s)) {
+        if matches!(f.kind, Kind::Json | Kind::Time) || v.policy.may_set(res, f.name, creating).is_err() {
             continue;
         }
         out.push(Item::Field(f));
     }
     for r in res.rels {
-        if !(creating || r.updatable) {
+        // A customer's records are its own: no owner to pick.
+        let implied = r.name == "customer" && !v.scope().picks_owner();
+        if implied || v.policy.may_set(res, r.name, creating).is_err() {
             continue;
-        }
-        if let Some(s) = &v.settings {
-            if r.name == "customer" || !customer_may(r.customer, r.name, s) {
-                continue;
-            }
         }
         out.push(Item::Rel(r));
     }
@@ -204,7 +197,7 @@ pub async fn options(v: &Viewer, items: &[Item]) -> Result<Options, store::Error
         let Item::Rel(r) = it else { continue };
         let mut all = Some(Vec::new());
         for kind in r.targets {
-            let Some(target) = schema::resource(kind).filter(|t| t.methods(v.is_customer()).list) else { continue };
+            let Some(target) = schema::resource(kind).filter(|t| v.scope().sees(t)) else { continue };
             let q = ListQuery { limit: MAX_OPTIONS, ..ListQuery::default() };
             let page = v.app.store().list(target, v.scope(), &q).await?;
             match (&mut all, page.has_more) {

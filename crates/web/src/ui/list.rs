@@ -8,12 +8,12 @@ use super::html::{query, url_encode, Esc};
 use super::session::Viewer;
 use super::tabs::{self, Col, Column, Tab};
 use super::{api_error_page, csrf_input, layout, not_found, Auth};
-use crate::api::document::customer_may;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::params;
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use domain::access::Method;
 use domain::schema::{self, Field, Kind, Resource, Storage};
 use domain::Value;
 use std::collections::HashMap;
@@ -22,45 +22,22 @@ use store::{ListQuery, Record};
 
 /// Whether the viewer sees this tab at all.
 pub fn visible(v: &Viewer, t: &Tab) -> bool {
-    match v.customer {
-        Some(_) => t.customer && t.res.methods(true).list,
-        None => t.res.methods(false).list,
-    }
+    v.scope().sees(t.res) && (t.customer || !v.is_customer())
 }
 
 pub fn visible_tab(v: &Viewer, slug: &str) -> Option<&'static Tab> {
     tabs::tab(slug).filter(|t| visible(v, t))
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
+/// Whether the viewer may do `m` to records of `res`: which buttons to
+/// offer. The same policy refuses the POST, and the store checks again.
+pub fn can(v: &Viewer, res: &'static Resource, m: Method) -> bool {
+    v.policy.may(res, m).is_ok()
 }
 
-/// Whether the viewer may do `a` to records of `res` (the domain settings
-/// decide for a customer). The store and the API's checks still run on
-/// every write; this only decides which buttons to offer.
-pub fn can(v: &Viewer, res: &Resource, a: Action) -> bool {
-    let m = res.methods(v.is_customer());
-    let allowed = match a {
-        Action::Create => m.create,
-        Action::Update => m.update,
-        Action::Delete => m.delete,
-    };
-    let Some(settings) = &v.settings else { return allowed };
-    let gate_open = res.customer_gate.is_none_or(|g| settings.get(g.setting()).as_bool() == Some(true));
-    let creatable = a != Action::Create
-        || res.fields.iter().filter(|f| f.required).all(|f| customer_may(f.customer, f.name, settings))
-            && res.rels.iter().filter(|r| r.required && r.name != "customer").all(|r| customer_may(r.customer, r.name, settings));
-    allowed && gate_open && creatable
-}
-
-/// Whether the viewer may edit this record: a customer never edits a
-/// system (provisioned) number.
-pub fn can_edit(v: &Viewer, rec: &Record) -> bool {
-    can(v, rec.res, Action::Update) && (!v.is_customer() || crate::api::handlers::customer_may_update(rec.res, rec).is_ok())
+/// Whether the viewer may do `m` to this record.
+pub fn can_change(v: &Viewer, rec: &Record, m: Method) -> bool {
+    v.policy.may_change(rec.res, m, rec).is_ok()
 }
 
 /// The list parameters of a request, empty filters dropped.
@@ -160,7 +137,7 @@ pub async fn names(v: &Viewer, res: &Resource, columns: &[&Column], records: &[R
         ids.sort_unstable();
         ids.dedup();
         let Some(target) = schema::resource(rel.targets[0]) else { continue };
-        if ids.is_empty() || !target.methods(v.is_customer()).list {
+        if ids.is_empty() || !v.scope().sees(target) {
             continue;
         }
         let f = target.field(field).expect("checked by a test");
@@ -230,7 +207,7 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
     let title = v.t(tab.title);
     let filter_query = query(&p.filters);
     let _ = write!(b, "<div class=\"toolbar\"><h1>{}</h1>", Esc(title));
-    if can(&v, res, Action::Create) {
+    if can(&v, res, Method::Create) {
         let _ = write!(b, "<a class=\"button primary\" href=\"{}/{}/new\">{}</a>", v.base, tab.slug, Esc(v.t("+ Create")));
     }
     let sort_q = format!("sort={}", url_encode(&p.sort));
@@ -363,10 +340,10 @@ fn row(v: &Viewer, tab: &Tab, columns: &[&Column], rec: &Record, names: &HashMap
         }
     }
     let _ = write!(b, "<td class=\"actions\"><a href=\"{}/{}/{id}\">{}</a>", v.base, tab.slug, Esc(v.t("Show")));
-    if can_edit(v, rec) {
+    if can_change(v, rec, Method::Update) {
         let _ = write!(b, " · <a href=\"{}/{}/{id}/edit\">{}</a>", v.base, tab.slug, Esc(v.t("Edit")));
     }
-    if res.kind == "customers" && !v.is_customer() {
+    if std::ptr::eq(res, &schema::CUSTOMERS) && v.scope().may_open_customer_ui() {
         let _ = write!(
             b,
             " · <form method=\"post\" action=\"{}/customers/{id}/open\" target=\"_blank\">{}<button type=\"submit\" class=\"small\">OPEN UI</button></form>",

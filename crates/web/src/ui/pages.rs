@@ -5,17 +5,17 @@
 
 use super::form::{self, FormState};
 use super::html::Esc;
-use super::list::{can, can_edit, cell, visible, visible_tab, Action};
+use super::list::{can, can_change, cell, visible, visible_tab};
 use super::session::{read_post, Customer, FormBody, Operator, Viewer};
 use super::tabs::{self, label, Tab};
 use super::{api_error_page, csrf_input, error_page, layout, not_found, Auth};
 use crate::api::auth::SESSION_COOKIE;
 use crate::api::error::ApiError;
-use crate::api::handlers::{customer_may_delete, customer_may_update, permit};
 use axum::body::Bytes;
 use axum::extract::{Path, Query};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use domain::access::Method;
 use domain::schema::{self, Kind, Mode, Resource};
 use serde_json::json;
 use std::collections::HashMap;
@@ -40,12 +40,9 @@ async fn record(v: &Viewer, res: &'static Resource, id: &str) -> Result<Record, 
     }
 }
 
-/// The settings a form needs for defaults: the viewer's (customer) or fresh.
+/// The domain settings, for a form's defaults.
 async fn settings(v: &Viewer) -> Result<Record, Response> {
-    match &v.settings {
-        Some(s) => Ok(s.clone()),
-        None => v.app.store().settings().await.map_err(|e| internal(v, e)),
-    }
+    v.app.store().settings().await.map_err(|e| internal(v, e))
 }
 
 async fn form_page(v: &Viewer, tab: &Tab, rec: Option<&Record>, state: FormState, status: StatusCode) -> Response {
@@ -72,7 +69,7 @@ async fn form_page(v: &Viewer, tab: &Tab, rec: Option<&Record>, state: FormState
 pub async fn new_form<A: Auth>(auth: A, Path(slug): Path<String>) -> Response {
     let v = auth.viewer();
     let Some(tab) = visible_tab(&v, &slug) else { return not_found(&v) };
-    if !can(&v, tab.res, Action::Create) {
+    if !can(&v, tab.res, Method::Create) {
         return api_error_page(&v, ApiError::forbidden(format!("{} can't be created here.", v.t(tab.title))));
     }
     let settings = match settings(&v).await {
@@ -91,8 +88,8 @@ pub async fn create<A: Auth>(auth: A, Path(slug): Path<String>, headers: HeaderM
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
-    if let Err(e) = permit(&v.app, v.is_customer(), res, res.methods(v.is_customer()).create, "created").await {
-        return api_error_page(&v, e);
+    if let Err(d) = v.policy.may(res, Method::Create) {
+        return api_error_page(&v, d.into());
     }
     let items = form::items(&v, res, true);
     let input = match form::parse(&items, &form, true) {
@@ -101,7 +98,6 @@ pub async fn create<A: Auth>(auth: A, Path(slug): Path<String>, headers: HeaderM
     };
     match v.app.store().create(res, &v.actor, input).await {
         Ok(rec) => {
-            v.app.changed(res);
             // A generated secret that is stored hashed can be shown only now.
             let once = rec.generated.as_ref().filter(|(name, _)| res.field(name).is_some_and(|f| f.mode == Mode::Hashed));
             match once {
@@ -130,7 +126,7 @@ pub async fn edit_form<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)
         Ok(r) => r,
         Err(r) => return r,
     };
-    if !can_edit(&v, &rec) {
+    if !can_change(&v, &rec, Method::Update) {
         return api_error_page(&v, ApiError::forbidden(format!("{} can't be changed here.", v.t(tab.title))));
     }
     let state = FormState::of_record(&form::items(&v, tab.res, false), &rec);
@@ -140,13 +136,8 @@ pub async fn edit_form<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)
 /// Applies an edit form to a record; the page to answer.
 async fn apply_update(v: &Viewer, tab: &Tab, rec: Record, form: &FormBody, done: String) -> Response {
     let res = tab.res;
-    if let Err(e) = permit(&v.app, v.is_customer(), res, res.methods(v.is_customer()).update, "changed").await {
-        return api_error_page(v, e);
-    }
-    if v.is_customer() {
-        if let Err(e) = customer_may_update(res, &rec) {
-            return api_error_page(v, e);
-        }
+    if let Err(d) = v.policy.may_change(res, Method::Update, &rec) {
+        return api_error_page(v, d.into());
     }
     let items = form::items(v, res, false);
     let input = match form::parse(&items, form, false) {
@@ -154,10 +145,7 @@ async fn apply_update(v: &Viewer, tab: &Tab, rec: Record, form: &FormBody, done:
         Err(state) => return form_page(v, tab, Some(&rec), state, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
     match v.app.store().update(res, &v.actor, rec.id(), input).await {
-        Ok(_) => {
-            v.app.changed(res);
-            Redirect::to(&done).into_response()
-        }
+        Ok(_) => Redirect::to(&done).into_response(),
         Err(store::Error::NotFound) => not_found(v),
         Err(e) => {
             let mut state = FormState::submitted(&items, form);
@@ -191,24 +179,18 @@ pub async fn delete<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>, 
     if let Err(r) = read_post(&v, &headers, &body) {
         return r.into_response();
     }
-    let settings = match permit(&v.app, v.is_customer(), res, res.methods(v.is_customer()).delete, "deleted").await {
-        Ok(s) => s,
-        Err(e) => return api_error_page(&v, e),
-    };
+    if let Err(d) = v.policy.may(res, Method::Delete) {
+        return api_error_page(&v, d.into());
+    }
     let rec = match record(&v, res, &id).await {
         Ok(r) => r,
         Err(r) => return r,
     };
-    if let Some(s) = &settings {
-        if let Err(e) = customer_may_delete(res, &rec, s) {
-            return api_error_page(&v, e);
-        }
+    if let Err(d) = v.policy.may_change(res, Method::Delete, &rec) {
+        return api_error_page(&v, d.into());
     }
     match v.app.store().delete(res, &v.actor, rec.id()).await {
-        Ok(()) => {
-            v.app.changed(res);
-            Redirect::to(&format!("{}/{}?done=deleted", v.base, tab.slug)).into_response()
-        }
+        Ok(()) => Redirect::to(&format!("{}/{}?done=deleted", v.base, tab.slug)).into_response(),
         Err(store::Error::Refused(m)) => error_page(&v, StatusCode::UNPROCESSABLE_ENTITY, v.t("Not allowed"), &m),
         Err(store::Error::NotFound) => not_found(&v),
         Err(e) => internal(&v, e),
@@ -247,7 +229,7 @@ async fn rel_names(v: &Viewer, rec: &Record) -> HashMap<(&'static str, i64), Str
     let mut out = HashMap::new();
     for r in rec.res.rels {
         for (kind, id) in rec.rel_ids(r) {
-            let Some(target) = schema::resource(kind).filter(|t| t.methods(v.is_customer()).list) else { continue };
+            let Some(target) = schema::resource(kind).filter(|t| v.scope().sees(t)) else { continue };
             if let Ok(related) = v.app.store().get(target, v.scope(), id).await {
                 out.insert((r.name, id), form::record_name(&related));
             }
@@ -268,10 +250,10 @@ fn show_page(
     let title = format!("{} #{}", v.t(tab.title), rec.id());
     let mut b = String::with_capacity(8192);
     let _ = write!(b, "<div class=\"toolbar\"><h1>{}</h1>", Esc(&title));
-    if can_edit(v, rec) {
+    if can_change(v, rec, Method::Update) {
         let _ = write!(b, "<a class=\"button primary\" href=\"{}/{}/{}/edit\">{}</a>", v.base, tab.slug, rec.id(), Esc(v.t("Edit")));
     }
-    let deletable = can(v, res, Action::Delete) && v.settings.as_ref().is_none_or(|s| customer_may_delete(res, rec, s).is_ok());
+    let deletable = can_change(v, rec, Method::Delete);
     if deletable {
         let _ = write!(
             b,
@@ -284,7 +266,7 @@ fn show_page(
             Esc(v.t("Delete"))
         );
     }
-    if res.kind == "customers" && !v.is_customer() {
+    if std::ptr::eq(res, &schema::CUSTOMERS) && v.scope().may_open_customer_ui() {
         let _ = write!(
             b,
             "<form method=\"post\" action=\"{}/customers/{}/open\" target=\"_blank\">{}<button type=\"submit\">OPEN UI</button></form>",
@@ -311,7 +293,7 @@ fn show_page(
         b.push_str("</dd>");
     }
     for r in res.rels {
-        if v.is_customer() && r.name == "customer" {
+        if r.name == "customer" && !v.scope().picks_owner() {
             continue;
         }
         let _ = write!(b, "<dt>{}</dt><dd>", Esc(v.t(&label(r.name))));
@@ -388,14 +370,11 @@ async fn save_own(v: Viewer, headers: HeaderMap, body: Bytes, tab: &Tab, id: i64
         Ok(i) => i,
         Err(state) => return settings_form(&v, tab, state, StatusCode::UNPROCESSABLE_ENTITY, &HashMap::new()).await,
     };
-    if let Err(e) = permit(&v.app, v.is_customer(), tab.res, tab.res.methods(v.is_customer()).update, "changed").await {
-        return api_error_page(&v, e);
+    if let Err(d) = v.policy.may(tab.res, Method::Update) {
+        return api_error_page(&v, d.into());
     }
     match v.app.store().update(tab.res, &v.actor, id, input).await {
-        Ok(_) => {
-            v.app.changed(tab.res);
-            Redirect::to(&format!("{}/settings?done=saved", v.base)).into_response()
-        }
+        Ok(_) => Redirect::to(&format!("{}/settings?done=saved", v.base)).into_response(),
         Err(e) => {
             let mut state = FormState::submitted(&items, &form);
             match state.store_error(&items, e) {
@@ -411,7 +390,7 @@ const CUSTOMER_SETTINGS_TAB: Tab =
     Tab { slug: "settings", title: "Settings", res: &schema::CUSTOMERS, columns: &[], filters: &[], customer: true, admin: false };
 
 pub async fn customer_settings_page(Customer(v): Customer, Query(q): Query<HashMap<String, String>>) -> Response {
-    let id = v.customer.expect("a customer viewer");
+    let id = v.customer().expect("a customer viewer");
     let rec = match record(&v, &schema::CUSTOMERS, &id.to_string()).await {
         Ok(r) => r,
         Err(r) => return r,
@@ -421,7 +400,7 @@ pub async fn customer_settings_page(Customer(v): Customer, Query(q): Query<HashM
 }
 
 pub async fn customer_settings_save(Customer(v): Customer, headers: HeaderMap, body: Bytes) -> Response {
-    let id = v.customer.expect("a customer viewer");
+    let id = v.customer().expect("a customer viewer");
     save_own(v, headers, body, &CUSTOMER_SETTINGS_TAB, id).await
 }
 
@@ -461,7 +440,7 @@ pub async fn customer_logout(Customer(v): Customer, headers: HeaderMap, body: By
         return r.into_response();
     }
     if v.actor.kind == "customer_session" {
-        let c = v.customer.expect("a customer viewer");
+        let c = v.customer().expect("a customer viewer");
         if let Err(e) = v.app.store().start_customer_session(c, &store::auth::random_token(24), 0).await {
             return internal(&v, e);
         }

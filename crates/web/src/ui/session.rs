@@ -15,6 +15,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
+use domain::access::{Openings, Policy};
 use domain::schema;
 use hmac::{Hmac, Mac};
 use serde_json::json;
@@ -22,7 +23,7 @@ use sha2::Sha256;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use store::auth::random_token;
-use store::{Actor, Record, Scope};
+use store::{Actor, Scope};
 use subtle::ConstantTimeEq;
 
 pub const OPERATOR_COOKIE: &str = "sb_operator";
@@ -37,10 +38,8 @@ pub const CSRF_FIELD: &str = "_csrf";
 pub struct Viewer {
     pub app: App,
     pub actor: Actor,
-    /// The customer whose UI this is.
-    pub customer: Option<i64>,
-    /// For a customer: the domain settings that decide what it may set.
-    pub settings: Option<Record>,
+    /// What the viewer may do (asked for every button, input and POST).
+    pub policy: Policy,
     pub csrf: String,
     pub lang: Lang,
     /// `/ui` or `/customer`.
@@ -55,7 +54,12 @@ impl Viewer {
     }
 
     pub fn is_customer(&self) -> bool {
-        self.customer.is_some()
+        self.actor.scope.is_customer()
+    }
+
+    /// The customer whose UI this is.
+    pub fn customer(&self) -> Option<i64> {
+        self.actor.scope.customer()
     }
 
     pub fn t<'a>(&self, msgid: &'a str) -> &'a str {
@@ -180,8 +184,7 @@ impl FromRequestParts<App> for Operator {
             app: app.clone(),
             csrf: csrf_for(app, jti),
             actor,
-            customer: None,
-            settings: None,
+            policy: Policy::operator(),
             lang: Lang::En,
             base: OPERATOR_BASE,
             who: name.to_owned(),
@@ -215,9 +218,8 @@ impl FromRequestParts<App> for Customer {
         Ok(Customer(Viewer {
             app: app.clone(),
             csrf: csrf_for(app, &actor.id),
+            policy: Policy::new(actor.scope, Openings::from_settings(|n| settings.get(n))),
             actor,
-            customer: Some(c),
-            settings: Some(settings),
             lang,
             base: super::CUSTOMER_BASE,
             who,

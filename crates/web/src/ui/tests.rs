@@ -376,7 +376,8 @@ async fn the_domain_settings_decide_what_a_customer_may_do(srv: Server) {
     assert!(!body.contains("/customer/numbers/new"));
     let csrf = cust.csrf.clone();
     let (st, _, _) = srv.post(&mut cust, "/customer/numbers", &[("_csrf", &csrf), ("number", "3705000001")]).await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "the number field is not the customer's to set");
+    // Refused as the API refuses it: no create the customer could not complete.
+    assert_eq!(st, StatusCode::FORBIDDEN, "the number field is not the customer's to set");
     set(&srv, "customers_may_add_numbers", true).await;
     let (_, body, _) = srv.get(&mut cust, "/customer/numbers").await;
     assert!(body.contains("/customer/numbers/new"));
