@@ -2,7 +2,10 @@
 //! random port over a fresh SQLite store, driven with plain requests
 //! (redirects not followed, cookies carried by hand).
 
+mod access;
+
 use crate::{App, WebConfig};
+use access::{the_policy_answers_every_resource_method_field_and_actor, the_uis_offer_exactly_what_the_api_allows};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use store::testing::TestDb;
@@ -77,7 +80,9 @@ mod run {
         customer_users_sign_in_to_their_own_ui_and_out_again,
         the_domain_settings_decide_what_a_customer_may_do,
         logins_are_managed_from_the_ui,
-        ring_groups_take_ordered_members_and_numbers_ring_them
+        ring_groups_take_ordered_members_and_numbers_ring_them,
+        the_policy_answers_every_resource_method_field_and_actor,
+        the_uis_offer_exactly_what_the_api_allows
     );
 }
 
