@@ -7,6 +7,7 @@
 //! phone's call, as the carrier's caller, and their termination CDRs share
 //! the incoming CDR's global tag.
 
+use crate::accounts::Accounts;
 use crate::b2bua::{self, Bridge, Dialogs};
 use crate::capacity::{CallSlot, Capacity};
 use crate::cdr::{CallCdr, CdrSender};
@@ -15,7 +16,6 @@ use crate::inbound::{self, Admitted, Invite, Refused, Target, TrunkRef};
 use crate::location::{Location, MemoryLocation};
 use crate::media::MediaPool;
 use crate::outbound::{self, Origin};
-use crate::registrar::Registrar;
 use crate::routing::Routes;
 use crate::CallSettings;
 use sip::endpoint::{Client, Incoming, ReplyError};
@@ -31,7 +31,7 @@ pub(crate) struct Calls {
     pub directory: Arc<Directory>,
     pub routes: Arc<Routes>,
     pub resolver: outbound::Resolver,
-    pub registrar: Arc<Registrar>,
+    pub accounts: Arc<Accounts>,
     pub capacity: Arc<Capacity>,
     pub location: Arc<MemoryLocation>,
     pub cdrs: CdrSender,
@@ -102,7 +102,7 @@ impl Calls {
                 return req.reply(500, "Server Internal Error", &[("Retry-After", "5")]).await;
             }
         };
-        if !snapshot.trunks.contains_key(&ruri.host) && self.registrar.serves(&ruri.host) {
+        if !snapshot.trunks.contains_key(&ruri.host) && self.accounts.serves(&ruri.host) {
             return Box::pin(self.phone_call(req, ruri, body, &snapshot)).await;
         }
         let invite = Invite { ruri_host: &ruri.host, ruri_user: ruri.user.as_deref(), to_user: to_user.as_deref(), sdp: &body };
@@ -222,7 +222,7 @@ impl Calls {
     /// internal call to an extension of the same customer, or an external
     /// one.
     async fn phone_call(&self, mut req: Incoming, ruri: SipUri, body: String, snapshot: &Snapshot) -> Result<(), ReplyError> {
-        let Some(caller) = self.registrar.authenticate(&mut req, &ruri).await? else { return Ok(()) };
+        let Some(caller) = self.accounts.authenticate(&mut req, &ruri).await? else { return Ok(()) };
         // Phones dial with `+` and visual separators; extensions and E.164 are digits.
         let dialled: String = ruri.user.as_deref().unwrap_or_default().chars().filter(char::is_ascii_digit).collect();
         if dialled.is_empty() {
@@ -230,7 +230,7 @@ impl Calls {
         }
         // Only the caller's own customer is searched: another tenant's
         // extensions are unreachable by construction.
-        let callee = match self.registrar.store().sip_extension(caller.customer_id, &dialled).await {
+        let callee = match self.accounts.extension(caller.customer_id, &dialled).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "cannot look up an extension");

@@ -2,6 +2,7 @@
 //! (phones register with their SIP account and go online); the B2BUA,
 //! routing, media relay and CDR production join here as they land.
 
+mod accounts;
 mod b2bua;
 mod call;
 mod capacity;
@@ -16,7 +17,6 @@ mod registrar;
 mod reload;
 pub mod routing;
 mod sdp;
-mod throttle;
 
 pub use location::{Binding, Location, MemoryLocation};
 pub use registrar::RegistrarConfig;
@@ -103,9 +103,10 @@ impl Switch {
         let (bindings_tx, bindings_rx) = mpsc::unbounded_channel();
         let writer_cancel = CancellationToken::new();
         let writer = tokio::spawn(registrar::binding_writer(store.clone(), bindings_rx, writer_cancel.clone()));
-        let registrar = Arc::new(registrar::Registrar::new(store.clone(), location.clone(), realm, config, bindings_tx));
-        registrar.clone().watch_changes(changes, cancel.child_token());
-        let accounts = registrar.load_accounts().await?;
+        let accounts = Arc::new(accounts::Accounts::new(store.clone(), realm, &config));
+        let registrar = Arc::new(registrar::Registrar::new(store.clone(), location.clone(), accounts.clone(), config, bindings_tx));
+        accounts.clone().watch_changes(changes, cancel.child_token());
+        let loaded = accounts.load().await?;
         let restored = registrar.restore().await?;
         if restored > 0 {
             tracing::info!(restored, "registrations restored from the store");
@@ -124,7 +125,7 @@ impl Switch {
             directory: Arc::new(directory::Directory::load(store.clone()).await?),
             routes: Arc::new(routing::Routes::load(store.clone()).await?),
             resolver: outbound::Resolver::default(),
-            registrar: registrar.clone(),
+            accounts,
             capacity: capacity.clone(),
             location: location.clone(),
             cdrs: cdrs.sender(),
@@ -168,7 +169,7 @@ impl Switch {
             while calls_tasks.join_next().await.is_some() {}
             server.shutdown().await;
         });
-        tracing::info!(%udp, %tcp, tls = ?tls, accounts, "SIP listening");
+        tracing::info!(%udp, %tcp, tls = ?tls, accounts = loaded, "SIP listening");
         Ok(Switch { udp, tcp, tls, cancel, calls_stop, task, location, writer, writer_cancel, cdrs, capacity, media: media_pool })
     }
 
