@@ -10,7 +10,6 @@ mod cdr;
 mod directory;
 mod early;
 mod inbound;
-mod location;
 mod media;
 mod outbound;
 mod registrar;
@@ -18,9 +17,12 @@ mod reload;
 pub mod routing;
 mod sdp;
 
-pub use location::{Binding, Location, MemoryLocation};
+pub use registrar::location::{Binding, Location, MemoryLocation};
 pub use registrar::RegistrarConfig;
 pub use sip::endpoint::{TlsListen, TlsOptions};
+
+/// The methods we answer today.
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, INFO, REGISTER, OPTIONS";
 
 /// How calls are handled.
 #[derive(Debug, Clone)]
@@ -156,9 +158,9 @@ impl Switch {
                     let result = match req.method() {
                         Method::Register => registrar.register(&mut req).await,
                         Method::Invite => calls.invite(req).await,
-                        Method::Options => req.reply(200, "OK", &[("Allow", registrar::ALLOW)]).await,
+                        Method::Options => req.reply(200, "OK", &[("Allow", ALLOW)]).await,
                         Method::Ack => Ok(()),
-                        _ => req.reply(501, "Not Implemented", &[("Allow", registrar::ALLOW)]).await,
+                        _ => req.reply(501, "Not Implemented", &[("Allow", ALLOW)]).await,
                     };
                     if let Err(e) = result {
                         tracing::debug!(error = %e, "could not answer a SIP request");

@@ -4,8 +4,10 @@
 //! current bindings. Bindings and the live `is_online` / `user_agent` of
 //! each account are written behind to the store and restored at start.
 
+pub mod location;
+
 use crate::accounts::Accounts;
-use crate::location::{Binding, Location, MemoryLocation};
+use location::{Binding, Location, MemoryLocation};
 use sip::digest::Algorithm;
 use sip::endpoint::{Incoming, ReplyError, Transport};
 use sip::message::{self, Contacts, SipUri};
@@ -17,9 +19,6 @@ use store::Store;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-
-/// The methods we answer today.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, INFO, REGISTER, OPTIONS";
 
 #[derive(Debug, Clone)]
 pub struct RegistrarConfig {
