@@ -21,8 +21,8 @@ use sip::endpoint::{random_token, Client, ClientTx, Incoming, InviteEvent, Metho
 use sip::message::{self, Headers};
 
 use crate::early::{Early, EarlyEnd, Provisional};
+use crate::media::sdp;
 use crate::media::{MediaPool, Relay};
-use crate::sdp;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 

@@ -4,7 +4,7 @@
 //! `call.rs`.
 
 use crate::directory::Snapshot;
-use crate::sdp::{self, SdpError};
+use crate::media::sdp::{self, SdpError};
 use store::directory::{DidRow, RingGroupRow, TrunkRow};
 
 /// What an INVITE carries that admission looks at.

@@ -15,7 +15,6 @@ mod outbound;
 mod registrar;
 mod reload;
 pub mod routing;
-mod sdp;
 
 pub use registrar::location::{Binding, Location, MemoryLocation};
 pub use registrar::RegistrarConfig;

@@ -8,7 +8,7 @@
 
 use crate::b2bua::{self, Contact, Ended, GatewayLeg, Step};
 use crate::cdr::{CallCdr, CdrSender};
-use crate::sdp;
+use crate::media::sdp;
 use domain::routing::Attempt as RouteAttempt;
 use sip::endpoint::Transport;
 use std::collections::HashMap;
