@@ -145,29 +145,11 @@ impl Relay {
 
     fn start(&self, stats: &Arc<Stats>) {
         for rtcp in [false, true] {
-            let pick = |s: &Side| if rtcp { s.rtcp.clone() } else { s.rtp.clone() };
-            let offset = u16::from(rtcp);
+            let end = |s: &Side| End { socket: if rtcp { s.rtcp.clone() } else { s.rtp.clone() }, peer: s.peer.clone() };
+            let pipe = |from, to, a_to_b| Pipe { from, to, offset: u16::from(rtcp), stats: stats.clone(), a_to_b, stop: self.stop.clone() };
             // A's packets arrive on A's socket and leave from B's towards B.
-            tokio::spawn(copy(
-                pick(&self.a),
-                self.a.peer.clone(),
-                pick(&self.b),
-                self.b.peer.clone(),
-                offset,
-                stats.clone(),
-                true,
-                self.stop.clone(),
-            ));
-            tokio::spawn(copy(
-                pick(&self.b),
-                self.b.peer.clone(),
-                pick(&self.a),
-                self.a.peer.clone(),
-                offset,
-                stats.clone(),
-                false,
-                self.stop.clone(),
-            ));
+            tokio::spawn(pipe(end(&self.a), end(&self.b), true).run());
+            tokio::spawn(pipe(end(&self.b), end(&self.a), false).run());
         }
     }
 }
@@ -179,39 +161,51 @@ impl Drop for Relay {
     }
 }
 
-/// Copies packets from `from` (latching the sender as `from_peer`) out of
-/// `out` to `to_peer` (+ `offset` for RTCP).
-#[allow(clippy::too_many_arguments)]
-async fn copy(
-    from: Arc<UdpSocket>,
-    from_peer: Arc<Mutex<Option<SocketAddr>>>,
-    out: Arc<UdpSocket>,
-    to_peer: Arc<Mutex<Option<SocketAddr>>>,
+/// One socket of a side (its RTP or its RTCP) and where that side's leg is.
+struct End {
+    socket: Arc<UdpSocket>,
+    peer: Arc<Mutex<Option<SocketAddr>>>,
+}
+
+/// One direction of one socket pair: packets that reach `from.socket`
+/// leave `to.socket` for `to.peer`.
+struct Pipe {
+    /// Its peer is latched from the first RTP packet.
+    from: End,
+    to: End,
+    /// Added to the peer's port: 1 for RTCP.
     offset: u16,
     stats: Arc<Stats>,
+    /// Which counter of `stats` it adds to (RTP only).
     a_to_b: bool,
     stop: CancellationToken,
-) {
-    let mut buf = vec![0u8; 2048];
-    let mut latched = false;
-    loop {
-        let (n, src) = tokio::select! {
-            _ = stop.cancelled() => return,
-            r = from.recv_from(&mut buf) => match r {
-                Ok(r) => r,
-                Err(_) => continue,
-            },
-        };
-        if !latched && offset == 0 {
-            // Symmetric latching: the leg is where its RTP comes from.
-            *from_peer.lock().expect("peer lock") = Some(src);
-            latched = true;
-        }
-        let Some(dest) = *to_peer.lock().expect("peer lock") else { continue };
-        let dest = SocketAddr::new(dest.ip(), dest.port() + offset);
-        if out.send_to(&buf[..n], dest).await.is_ok() && offset == 0 {
-            let counter = if a_to_b { &stats.a_to_b } else { &stats.b_to_a };
-            counter.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Pipe {
+    /// Copies packets until the relay is dropped.
+    async fn run(self) {
+        let Pipe { from, to, offset, stats, a_to_b, stop } = self;
+        let mut buf = vec![0u8; 2048];
+        let mut latched = false;
+        loop {
+            let (n, src) = tokio::select! {
+                _ = stop.cancelled() => return,
+                r = from.socket.recv_from(&mut buf) => match r {
+                    Ok(r) => r,
+                    Err(_) => continue,
+                },
+            };
+            if !latched && offset == 0 {
+                // Symmetric latching: the leg is where its RTP comes from.
+                *from.peer.lock().expect("peer lock") = Some(src);
+                latched = true;
+            }
+            let Some(dest) = *to.peer.lock().expect("peer lock") else { continue };
+            let dest = SocketAddr::new(dest.ip(), dest.port() + offset);
+            if to.socket.send_to(&buf[..n], dest).await.is_ok() && offset == 0 {
+                let counter = if a_to_b { &stats.a_to_b } else { &stats.b_to_a };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }
