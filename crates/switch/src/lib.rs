@@ -3,15 +3,11 @@
 //! routing, media relay and CDR production join here as they land.
 
 mod accounts;
-mod b2bua;
-mod call;
+mod calls;
 mod capacity;
 mod cdr;
 mod directory;
-mod early;
-mod inbound;
 mod media;
-mod outbound;
 mod registrar;
 mod reload;
 pub mod routing;
@@ -119,13 +115,13 @@ impl Switch {
         }
         let cdrs = cdr::CdrWriter::start(store.clone());
         let capacity = Arc::new(capacity::Capacity::default());
-        let dialogs = Arc::new(b2bua::Dialogs::default());
+        let dialogs = Arc::new(calls::Dialogs::default());
         let media_pool = call_settings.relay_ports.clone().map(|ports| media::MediaPool::new(listen.ip(), ports));
         let calls_stop = CancellationToken::new();
-        let calls = Arc::new(call::Calls {
+        let calls = Arc::new(calls::Calls {
             directory: Arc::new(directory::Directory::load(store.clone()).await?),
             routes: Arc::new(routing::Routes::load(store.clone()).await?),
-            resolver: outbound::Resolver::default(),
+            resolver: calls::Resolver::default(),
             accounts,
             capacity: capacity.clone(),
             location: location.clone(),

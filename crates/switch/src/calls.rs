@@ -7,17 +7,25 @@
 //! phone's call, as the carrier's caller, and their termination CDRs share
 //! the incoming CDR's global tag.
 
+mod b2bua;
+mod early;
+mod inbound;
+mod outbound;
+
+pub(crate) use b2bua::Dialogs;
+pub(crate) use outbound::Resolver;
+
 use crate::accounts::Accounts;
-use crate::b2bua::{self, Bridge, Dialogs};
 use crate::capacity::{CallSlot, Capacity};
 use crate::cdr::{CallCdr, CdrSender};
 use crate::directory::{Directory, Snapshot};
-use crate::inbound::{self, Admitted, Invite, Refused, Target, TrunkRef};
 use crate::media::MediaPool;
-use crate::outbound::{self, Origin};
 use crate::registrar::location::{Location, MemoryLocation};
 use crate::routing::Routes;
 use crate::CallSettings;
+use b2bua::Bridge;
+use inbound::{Admitted, Invite, Refused, Target, TrunkRef};
+use outbound::Origin;
 use sip::endpoint::{Client, Incoming, ReplyError};
 use sip::message::{self, SipUri};
 use std::sync::Arc;
@@ -83,7 +91,7 @@ impl Calls {
             return req.reply(400, "Bad From or To", &[]).await;
         };
         // RFC 3261 §8.2.2.3: an extension the caller requires and we lack.
-        let unsupported = crate::early::unsupported(headers);
+        let unsupported = early::unsupported(headers);
         if !unsupported.is_empty() {
             return req.reply(420, "Bad Extension", &[("Unsupported", &unsupported.join(", "))]).await;
         }

@@ -6,7 +6,7 @@
 //! step per route; a ring group's external number is one target whose
 //! other routes are its fallbacks.
 
-use crate::b2bua::{self, Contact, Ended, GatewayLeg, Step};
+use super::b2bua::{self, Contact, Ended, GatewayLeg, Step};
 use crate::cdr::{CallCdr, CdrSender};
 use crate::media::sdp;
 use domain::routing::Attempt as RouteAttempt;

@@ -20,7 +20,7 @@ use sip::digest;
 use sip::endpoint::{random_token, Client, ClientTx, Incoming, InviteEvent, Method, Outgoing, Response, ServerInvite, Transport};
 use sip::message::{self, Headers};
 
-use crate::early::{Early, EarlyEnd, Provisional};
+use super::early::{Early, EarlyEnd, Provisional};
 use crate::media::sdp;
 use crate::media::{MediaPool, Relay};
 use tokio::sync::mpsc;
