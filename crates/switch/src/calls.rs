@@ -8,11 +8,16 @@
 //! the incoming CDR's global tag.
 
 mod b2bua;
+mod dialog;
 mod early;
+mod fork;
 mod inbound;
 mod outbound;
+mod plan;
+mod ring;
+mod talk;
 
-pub(crate) use b2bua::Dialogs;
+pub(crate) use dialog::Dialogs;
 pub(crate) use outbound::Resolver;
 
 use crate::accounts::Accounts;
@@ -131,11 +136,11 @@ impl Calls {
         let steps = match &admitted.target {
             Target::SipAccount(account) => {
                 let targets = self.contacts(*account);
-                vec![b2bua::Step { targets, ring_for: self.settings.no_answer_timeout, hunting: false }]
+                vec![plan::Step { targets, ring_for: self.settings.no_answer_timeout, hunting: false }]
             }
             Target::RingGroup(group) => {
                 let ring_for = Duration::from_secs(group.ring_timeout.max(1).unsigned_abs());
-                let members: Vec<Vec<b2bua::Contact>> = group.members.iter().map(|&m| self.contacts(m)).collect();
+                let members: Vec<Vec<plan::Contact>> = group.members.iter().map(|&m| self.contacts(m)).collect();
                 // Each external number is one target: its first usable
                 // route, the others tried in its place on a failure that hunts.
                 let mut external = Vec::new();
@@ -158,10 +163,10 @@ impl Calls {
                 if group.strategy == "sequential" {
                     // Members in their order, then the external numbers in theirs.
                     let external = external.into_iter().map(|c| vec![c]);
-                    members.into_iter().chain(external).map(|targets| b2bua::Step { targets, ring_for, hunting: false }).collect()
+                    members.into_iter().chain(external).map(|targets| plan::Step { targets, ring_for, hunting: false }).collect()
                 } else {
                     let targets = members.into_iter().flatten().chain(external).collect();
-                    vec![b2bua::Step { targets, ring_for, hunting: false }]
+                    vec![plan::Step { targets, ring_for, hunting: false }]
                 }
             }
             Target::External(number) => {
@@ -188,7 +193,7 @@ impl Calls {
                 steps
             }
         };
-        let steps: Vec<b2bua::Step> = steps.into_iter().filter(|s| !s.targets.is_empty()).collect();
+        let steps: Vec<plan::Step> = steps.into_iter().filter(|s| !s.targets.is_empty()).collect();
         if steps.is_empty() {
             let why = match &admitted.target {
                 Target::RingGroup(g) if !g.external_numbers.is_empty() => "No member registered and no route for the external numbers",
@@ -209,7 +214,7 @@ impl Calls {
             }),
             on_attempt: attempts
                 .as_ref()
-                .map_or_else(|| Box::new(|_| {}) as Box<dyn Fn(b2bua::Attempt) + Send + Sync>, outbound::Attempts::reporter),
+                .map_or_else(|| Box::new(|_| {}) as Box<dyn Fn(plan::Attempt) + Send + Sync>, outbound::Attempts::reporter),
             steps,
             caller_name: caller.src_name.clone(),
             caller_number: caller.src_number.clone().unwrap_or_else(|| "anonymous".into()),
@@ -334,7 +339,7 @@ impl Calls {
         let bridge = Bridge {
             on_answer: Box::new(|_, _| {}),
             on_attempt: Box::new(|_| {}),
-            steps: vec![b2bua::Step { targets, ring_for: self.settings.no_answer_timeout, hunting: false }],
+            steps: vec![plan::Step { targets, ring_for: self.settings.no_answer_timeout, hunting: false }],
             caller_name: caller.caller_id_name.clone(),
             caller_number: caller.internal_caller_id.clone().unwrap_or(caller.username),
             dialled,
@@ -356,9 +361,9 @@ impl Calls {
     }
 
     /// Where a SIP account can be rung now: its live bindings.
-    fn contacts(&self, account: i64) -> Vec<b2bua::Contact> {
+    fn contacts(&self, account: i64) -> Vec<plan::Contact> {
         let bindings = self.location.bindings(account, Instant::now());
-        bindings.into_iter().map(|b| b2bua::Contact::binding(b.contact, b.source, b.transport)).collect()
+        bindings.into_iter().map(|b| plan::Contact::binding(b.contact, b.source, b.transport)).collect()
     }
 
     async fn refuse(&self, req: &mut Incoming, caller: &Caller, r: Refused) -> Result<(), ReplyError> {
