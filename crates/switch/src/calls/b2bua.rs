@@ -10,7 +10,7 @@ use super::dialog::{bye, contact_at, first_contact, Dialogs, Leg};
 use super::early::{Early, EarlyEnd};
 use super::fork::{hang_up_late_answers, Fork};
 use super::plan::{Attempt, Step};
-use super::ring::{ring, Ringing};
+use super::ring::{ring, LegA, Ringing};
 use super::talk::talk;
 use crate::media::sdp;
 use crate::media::{MediaPool, Relay};
@@ -97,8 +97,9 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     dialogs.insert(&b_call_id, &b_tag, in_dialog);
 
     let media = Media { relay: relay.as_ref(), a: a_media };
+    let a = LegA { srv: &mut srv, requests: &mut requests, early: &mut early, contact: &a_contact, media };
     // Boxed, like the rarer steps of a call: a held call keeps only what it needs.
-    let ended = Box::pin(ring(&mut srv, &mut b_rx, &mut requests, &mut early, &mut fork, &bridge, &a_contact, media, &stop)).await;
+    let ended = Box::pin(ring(a, &mut fork, &mut b_rx, &bridge, &stop)).await;
     // A 2xx can still come from a branch that lost (two callees picked up
     // at once, or one answered as its CANCEL crossed): its dialog must not
     // stay up at the callee (or be billed by a gateway).
@@ -135,19 +136,9 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
         }
         Ringing::Answered { response, .. } => {
             let (target, b_local, b_cseq, attempt) = winner.expect("the winner is one of the fork's branches");
-            let mut b = Leg {
-                call_id: b_call_id.clone(),
-                local: response.headers.get("From").unwrap_or_default().to_owned(),
-                remote: response.headers.get("To").unwrap_or_default().to_owned(),
-                target: first_contact(&response.headers).unwrap_or_else(|| target.uri.clone()),
-                route: response.headers.get_all("Record-Route").map(str::to_owned).collect::<Vec<_>>().into_iter().rev().collect(),
-                dest: target.source,
-                transport: target.transport,
-                cseq: b_cseq,
-                media: relay.as_ref().map(|r| SocketAddr::new(b_local.ip(), r.b_port())),
-            };
+            let b_media = relay.as_ref().map(|r| SocketAddr::new(b_local.ip(), r.b_port()));
             // rsipstack's client transaction ACKs the 2xx itself.
-            let b_contact = contact_at(b_local, b.transport);
+            let mut b = Leg::answered(b_call_id.clone(), (&target, b_local, b_cseq), &response, b_media);
             // An unusable answer, or the caller gone before its PRACKs came.
             let offer = target.gateway.as_ref().map_or(bridge.sdp.as_deref(), |g| g.sdp.as_deref());
             let refusal = match answer_fits(offer, &response.body) {
@@ -160,7 +151,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             if let Some((code, reason, internal, callee_up)) = refusal {
                 // End the callee's dialog if it is still up, and refuse the caller.
                 if callee_up {
-                    Box::pin(bye(&client, &mut b, &b_contact)).await;
+                    Box::pin(bye(&client, &mut b)).await;
                 }
                 let _ = srv.respond(code, reason, &[], None);
                 dialogs.remove(&a_call_id, &a_tag);
@@ -183,10 +174,11 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 route: a_headers.get_all("Record-Route").map(str::to_owned).collect(),
                 dest: a_source,
                 transport: a_transport,
+                contact: a_contact.clone(),
                 cseq: 0,
                 media: a_media,
             };
-            let (code, reason, internal) = talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &a_contact, &b_contact, &stop).await;
+            let (code, reason, internal) = talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &stop).await;
             Ended { code, reason, internal, connected_at: Some(connected_at), attempt }
         }
     };

@@ -2,7 +2,8 @@
 //! an in-dialog request finds its call, and one side of a confirmed
 //! dialog as we send requests into it.
 
-use sip::endpoint::{Client, Incoming, Method, Outgoing, Transport};
+use super::plan::Contact;
+use sip::endpoint::{Client, Incoming, Method, Outgoing, Response, Transport};
 use sip::message::{self, Headers};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -52,20 +53,39 @@ pub(super) struct Leg {
     pub route: Vec<String>,
     pub dest: SocketAddr,
     pub transport: Transport,
+    /// Our Contact in requests on this leg.
+    pub contact: String,
     pub cseq: u32,
     /// Where this leg sends media when the relay anchors it.
     pub media: Option<SocketAddr>,
 }
 
 impl Leg {
-    pub fn request(&mut self, method: Method, contact: &str, extra: &[(String, String)], body: Vec<u8>) -> Outgoing {
+    /// Leg B as the 2xx `r` to one of our INVITEs set it up: the INVITE
+    /// went to `target` from our address `local`, with `cseq`.
+    pub fn answered(call_id: String, (target, local, cseq): (&Contact, SocketAddr, u32), r: &Response, media: Option<SocketAddr>) -> Leg {
+        Leg {
+            call_id,
+            local: r.headers.get("From").unwrap_or_default().to_owned(),
+            remote: r.headers.get("To").unwrap_or_default().to_owned(),
+            target: first_contact(&r.headers).unwrap_or_else(|| target.uri.clone()),
+            route: r.headers.get_all("Record-Route").map(str::to_owned).collect::<Vec<_>>().into_iter().rev().collect(),
+            dest: target.source,
+            transport: target.transport,
+            contact: contact_at(local, target.transport),
+            cseq,
+            media,
+        }
+    }
+
+    pub fn request(&mut self, method: Method, extra: &[(String, String)], body: Vec<u8>) -> Outgoing {
         self.cseq += 1;
         let mut headers = vec![
             ("From".to_owned(), self.local.clone()),
             ("To".to_owned(), self.remote.clone()),
             ("Call-ID".to_owned(), self.call_id.clone()),
             ("CSeq".to_owned(), format!("{} {}", self.cseq, method.as_str())),
-            ("Contact".to_owned(), contact.to_owned()),
+            ("Contact".to_owned(), self.contact.clone()),
         ];
         headers.extend(self.route.iter().map(|r| ("Route".to_owned(), r.clone())));
         headers.extend(extra.iter().cloned());
@@ -92,8 +112,8 @@ pub(super) fn first_contact(h: &Headers) -> Option<String> {
 }
 
 /// Sends BYE; its transaction runs on without the call (which is over).
-pub(super) async fn bye(client: &Client, leg: &mut Leg, contact: &str) {
-    let req = leg.request(Method::Bye, contact, &[], Vec::new());
+pub(super) async fn bye(client: &Client, leg: &mut Leg) {
+    let req = leg.request(Method::Bye, &[], Vec::new());
     match client.request(req, leg.dest, leg.transport).await {
         Ok(mut tx) => {
             tokio::spawn(async move { while tx.next().await.is_some() {} });

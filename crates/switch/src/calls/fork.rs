@@ -5,7 +5,7 @@
 //! any answer that came too late to be the call's.
 
 use super::b2bua::Bridge;
-use super::dialog::{bye, contact_at, first_contact, Leg};
+use super::dialog::{bye, contact_at, Leg};
 use super::plan::{Attempt, Contact, Step};
 use crate::media::sdp;
 use crate::media::Relay;
@@ -301,18 +301,7 @@ pub(super) async fn hang_up_late_answers(
 
 /// Ends the dialog a 2xx to a branch's INVITE (target, our address, its
 /// CSeq) set up, when the call is not to be that callee's.
-pub(super) async fn hang_up(client: &Client, call_id: &str, (target, local, cseq): (&Contact, SocketAddr, u32), r: &Response) {
-    tracing::info!(target = %target.uri, "a callee answered after the call was decided: hanging up on it");
-    let mut leg = Leg {
-        call_id: call_id.to_owned(),
-        local: r.headers.get("From").unwrap_or_default().to_owned(),
-        remote: r.headers.get("To").unwrap_or_default().to_owned(),
-        target: first_contact(&r.headers).unwrap_or_else(|| target.uri.clone()),
-        route: r.headers.get_all("Record-Route").map(str::to_owned).collect::<Vec<_>>().into_iter().rev().collect(),
-        dest: target.source,
-        transport: target.transport,
-        cseq,
-        media: None,
-    };
-    bye(client, &mut leg, &contact_at(local, target.transport)).await;
+pub(super) async fn hang_up(client: &Client, call_id: &str, sent: (&Contact, SocketAddr, u32), r: &Response) {
+    tracing::info!(target = %sent.0.uri, "a callee answered after the call was decided: hanging up on it");
+    bye(client, &mut Leg::answered(call_id.to_owned(), sent, r, None)).await;
 }

@@ -66,20 +66,30 @@ async fn gateway_failed(
     None
 }
 
+/// Leg A while leg B rings: what the caller is sent, and what it sends.
+pub(super) struct LegA<'a> {
+    /// Its INVITE, which gets progress and, after the ringing, the answer.
+    pub srv: &'a mut ServerInvite,
+    /// In-dialog requests of either leg (PRACK, BYE before the answer).
+    pub requests: &'a mut mpsc::UnboundedReceiver<Incoming>,
+    pub early: &'a mut Early,
+    /// Our Contact toward the caller.
+    pub contact: &'a str,
+    /// How leg B's SDP reaches it.
+    pub media: Media<'a>,
+}
+
 /// Rings the steps in turn until an answer, the caller's CANCEL (or BYE),
-/// a 6xx, or the last step's end.
-#[allow(clippy::too_many_arguments)]
+/// a 6xx, or the last step's end. `b_rx` has the responses of the fork's
+/// INVITEs by branch (`None`: its transaction ended without a final one).
 pub(super) async fn ring(
-    srv: &mut ServerInvite,
-    b_rx: &mut mpsc::UnboundedReceiver<(usize, Option<Response>)>,
-    requests: &mut mpsc::UnboundedReceiver<Incoming>,
-    early: &mut Early,
+    a: LegA<'_>,
     fork: &mut Fork<'_>,
+    b_rx: &mut mpsc::UnboundedReceiver<(usize, Option<Response>)>,
     bridge: &Bridge,
-    a_contact: &str,
-    media: Media<'_>,
     stop: &CancellationToken,
 ) -> Ringing {
+    let LegA { srv, requests, early, contact: a_contact, media } = a;
     let mut best: Option<(u16, String)> = None;
     let mut steps = bridge.steps.iter().enumerate();
     let mut current: Option<&Step> = None;

@@ -13,15 +13,12 @@ use tokio_util::sync::CancellationToken;
 
 /// The confirmed call: passes in-dialog requests across until a BYE.
 /// Returns the CDR's (code, reason, internal reason).
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn talk(
     client: &Client,
     srv: &mut ServerInvite,
     requests: &mut mpsc::UnboundedReceiver<Incoming>,
     a: &mut Leg,
     b: &mut Leg,
-    a_contact: &str,
-    b_contact: &str,
     stop: &CancellationToken,
 ) -> (u16, String, Option<String>) {
     let mut invite_open = true;
@@ -37,18 +34,18 @@ pub(super) async fn talk(
                 continue;
             }
             _ = stop.cancelled() => {
-                Box::pin(bye(client, a, a_contact)).await;
-                Box::pin(bye(client, b, b_contact)).await;
+                Box::pin(bye(client, a)).await;
+                Box::pin(bye(client, b)).await;
                 return (200, "OK".into(), Some("Switch shutting down".into()));
             }
         };
         let from_a = req.headers().get("Call-ID").map(str::trim) == Some(a.call_id.as_str());
         let (a_media, b_media) = (a.media, b.media);
-        let (other, other_contact) = if from_a { (&mut *b, b_contact) } else { (&mut *a, a_contact) };
+        let other = if from_a { &mut *b } else { &mut *a };
         match req.method() {
             Method::Bye => {
                 let _ = Box::pin(req.reply(200, "OK", &[])).await;
-                Box::pin(bye(client, other, other_contact)).await;
+                Box::pin(bye(client, other)).await;
                 // From the carrier's view: 200 BYE when it hung up, 200 OK when the callee did.
                 return if from_a {
                     (200, "BYE".into(), Some("Caller hung up".into()))
@@ -63,7 +60,7 @@ pub(super) async fn talk(
             }
             Method::Invite | Method::Update | Method::Info => {
                 let requester_media = if from_a { a_media } else { b_media };
-                Box::pin(pass_through(client, req, other, other_contact, requester_media)).await
+                Box::pin(pass_through(client, req, other, requester_media)).await
             }
             _ => {
                 let _ = Box::pin(req.reply(501, "Not Implemented", &[])).await;
@@ -75,10 +72,10 @@ pub(super) async fn talk(
 /// Relays an in-dialog request to the other leg and its final response
 /// back. A re-INVITE's 2xx is acknowledged on the far leg by the stack's
 /// client transaction; the requester's ACK ends at its own transaction.
-async fn pass_through(client: &Client, req: Incoming, other: &mut Leg, other_contact: &str, requester_media: Option<SocketAddr>) {
+async fn pass_through(client: &Client, req: Incoming, other: &mut Leg, requester_media: Option<SocketAddr>) {
     let method = req.method();
     let extra = content_type(req.headers());
-    let out = other.request(method, other_contact, &extra, anchored(req.body(), other.media));
+    let out = other.request(method, &extra, anchored(req.body(), other.media));
     let response = match client.request(out, other.dest, other.transport).await {
         Ok(mut tx) => {
             let mut last = None;
