@@ -1,7 +1,7 @@
 //! Inbound DID calls (SPEC §2 "Inbound"): which trunk an INVITE belongs
 //! to, which DID it dials, and every reason to refuse it, in the order the
 //! spec gives them. [`admit`] is pure: the SIP handling around it lives in
-//! `call.rs`.
+//! `carrier.rs`.
 
 use crate::directory::Snapshot;
 use crate::media::sdp::{self, SdpError};
