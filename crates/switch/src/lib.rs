@@ -1,6 +1,13 @@
-//! The PBX: the SIP server of `switchboard serve`. Today the registrar
-//! (phones register with their SIP account and go online); the B2BUA,
-//! routing, media relay and CDR production join here as they land.
+//! The PBX: the SIP plane of `switchboard serve`. [`Switch::start`] binds
+//! the listeners and hands each request to its part: a REGISTER to the
+//! registrar (`registrar/`, bindings in a [`Location`]), a new INVITE to
+//! the calls (`calls/`: carriers' DID calls, phones' internal and outbound
+//! calls, each bridged by the B2BUA), an in-dialog request to its call.
+//! Phones are authenticated against their SIP accounts (`accounts/`).
+//! Calls read the directory and the route table kept in memory
+//! (`directory.rs`, `routing.rs`), hold a channel of their customer's
+//! limit (`capacity.rs`), have their RTP relayed (`media/`) and leave CDRs
+//! (`cdr/`).
 
 mod accounts;
 mod calls;
