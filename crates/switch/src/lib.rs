@@ -1,26 +1,30 @@
-//! The PBX: the SIP server of `switchboard serve`. Today the registrar
-//! (phones register with their SIP account and go online); the B2BUA,
-//! routing, media relay and CDR production join here as they land.
+//! The PBX: the SIP plane of `switchboard serve`. [`Switch::start`] binds
+//! the listeners and hands each request to its part: a REGISTER to the
+//! registrar (`registrar/`, bindings in a [`Location`]), a new INVITE to
+//! the calls (`calls/`: carriers' DID calls, phones' internal and outbound
+//! calls, each bridged by the B2BUA), an in-dialog request to its call.
+//! Phones are authenticated against their SIP accounts (`accounts/`).
+//! Calls read the directory and the route table kept in memory
+//! (`directory.rs`, `routing.rs`), hold a channel of their customer's
+//! limit (`capacity.rs`), have their RTP relayed (`media/`) and leave CDRs
+//! (`cdr/`).
 
-mod b2bua;
-mod call;
+mod accounts;
+mod calls;
 mod capacity;
 mod cdr;
 mod directory;
-mod early;
-mod inbound;
-mod location;
 mod media;
-mod outbound;
 mod registrar;
 mod reload;
 pub mod routing;
-mod sdp;
-mod throttle;
 
-pub use location::{Binding, Location, MemoryLocation};
+pub use registrar::location::{Binding, Location, MemoryLocation};
 pub use registrar::RegistrarConfig;
 pub use sip::endpoint::{TlsListen, TlsOptions};
+
+/// The methods we answer today.
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, INFO, REGISTER, OPTIONS";
 
 /// How calls are handled.
 #[derive(Debug, Clone)]
@@ -103,9 +107,10 @@ impl Switch {
         let (bindings_tx, bindings_rx) = mpsc::unbounded_channel();
         let writer_cancel = CancellationToken::new();
         let writer = tokio::spawn(registrar::binding_writer(store.clone(), bindings_rx, writer_cancel.clone()));
-        let registrar = Arc::new(registrar::Registrar::new(store.clone(), location.clone(), realm, config, bindings_tx));
-        registrar.clone().watch_changes(changes, cancel.child_token());
-        let accounts = registrar.load_accounts().await?;
+        let accounts = Arc::new(accounts::Accounts::new(store.clone(), realm, &config));
+        let registrar = Arc::new(registrar::Registrar::new(store.clone(), location.clone(), accounts.clone(), config, bindings_tx));
+        accounts.clone().watch_changes(changes, cancel.child_token());
+        let loaded = accounts.load().await?;
         let restored = registrar.restore().await?;
         if restored > 0 {
             tracing::info!(restored, "registrations restored from the store");
@@ -117,14 +122,14 @@ impl Switch {
         }
         let cdrs = cdr::CdrWriter::start(store.clone());
         let capacity = Arc::new(capacity::Capacity::default());
-        let dialogs = Arc::new(b2bua::Dialogs::default());
+        let dialogs = Arc::new(calls::Dialogs::default());
         let media_pool = call_settings.relay_ports.clone().map(|ports| media::MediaPool::new(listen.ip(), ports));
         let calls_stop = CancellationToken::new();
-        let calls = Arc::new(call::Calls {
+        let calls = Arc::new(calls::Calls {
             directory: Arc::new(directory::Directory::load(store.clone()).await?),
             routes: Arc::new(routing::Routes::load(store.clone()).await?),
-            resolver: outbound::Resolver::default(),
-            registrar: registrar.clone(),
+            resolver: calls::Resolver::default(),
+            accounts,
             capacity: capacity.clone(),
             location: location.clone(),
             cdrs: cdrs.sender(),
@@ -155,9 +160,9 @@ impl Switch {
                     let result = match req.method() {
                         Method::Register => registrar.register(&mut req).await,
                         Method::Invite => calls.invite(req).await,
-                        Method::Options => req.reply(200, "OK", &[("Allow", registrar::ALLOW)]).await,
+                        Method::Options => req.reply(200, "OK", &[("Allow", ALLOW)]).await,
                         Method::Ack => Ok(()),
-                        _ => req.reply(501, "Not Implemented", &[("Allow", registrar::ALLOW)]).await,
+                        _ => req.reply(501, "Not Implemented", &[("Allow", ALLOW)]).await,
                     };
                     if let Err(e) = result {
                         tracing::debug!(error = %e, "could not answer a SIP request");
@@ -168,7 +173,7 @@ impl Switch {
             while calls_tasks.join_next().await.is_some() {}
             server.shutdown().await;
         });
-        tracing::info!(%udp, %tcp, tls = ?tls, accounts, "SIP listening");
+        tracing::info!(%udp, %tcp, tls = ?tls, accounts = loaded, "SIP listening");
         Ok(Switch { udp, tcp, tls, cancel, calls_stop, task, location, writer, writer_cancel, cdrs, capacity, media: media_pool })
     }
 

@@ -1,25 +1,24 @@
-//! The registrar (RFC 3261 §10): REGISTER with digest authentication
-//! against SIP accounts, bindings with expiry, refresh, `Expires: 0` and
-//! `*` removal, 423 below the minimum, 200 with the current bindings; and
-//! the live `is_online` / `user_agent` of each account.
+//! The registrar (RFC 3261 §10): a REGISTER, authenticated as its SIP
+//! account (`accounts.rs`), sets bindings with expiry: refresh,
+//! `Expires: 0` and `*` removal, 423 below the minimum, 200 with the
+//! current bindings. Bindings and the live `is_online` / `user_agent` of
+//! each account are written behind to the store and restored at start.
 
-use crate::location::{Binding, Location, MemoryLocation};
-use crate::throttle::Throttle;
-use sip::digest::{self, Algorithm, Authorization, NonceSource, Outcome, Secret};
+pub mod location;
+
+use crate::accounts::Accounts;
+use location::{Binding, Location, MemoryLocation};
+use sip::digest::Algorithm;
 use sip::endpoint::{Incoming, ReplyError, Transport};
 use sip::message::{self, Contacts, SipUri};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use store::presence::{BindingOp, SipLogin, StoredBinding};
+use store::presence::{BindingOp, StoredBinding};
 use store::Store;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-
-/// The methods we answer today.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, INFO, REGISTER, OPTIONS";
 
 #[derive(Debug, Clone)]
 pub struct RegistrarConfig {
@@ -61,47 +60,12 @@ impl Default for RegistrarConfig {
 pub(crate) struct Registrar {
     store: Store,
     location: Arc<MemoryLocation>,
-    realm: String,
+    accounts: Arc<Accounts>,
     config: RegistrarConfig,
-    nonces: NonceSource,
-    throttle: Throttle,
     /// The presence last written per account, to write only changes.
     published: Mutex<HashMap<i64, (bool, Option<String>)>>,
-    accounts: Accounts,
     /// Binding changes for the store, written behind by [`binding_writer`].
     bindings: mpsc::UnboundedSender<BindingOp>,
-}
-
-/// SIP accounts by username, so a REGISTER does not query the store: all
-/// of them are loaded at start; a changed account is dropped and read
-/// again on its next REGISTER, and a change to customers (a delete
-/// cascades to its accounts) reloads them all (see `watch_changes`).
-#[derive(Default)]
-struct Accounts {
-    map: Mutex<AccountMap>,
-    /// Bumped on every invalidation: a lookup that raced with one is not
-    /// cached.
-    generation: AtomicU64,
-}
-
-#[derive(Default)]
-struct AccountMap {
-    by_name: HashMap<String, SipLogin>,
-    name_of: HashMap<i64, String>,
-}
-
-impl AccountMap {
-    fn insert(&mut self, login: SipLogin) {
-        self.forget(login.id);
-        self.name_of.insert(login.id, login.username.clone());
-        self.by_name.insert(login.username.clone(), login);
-    }
-
-    fn forget(&mut self, id: i64) {
-        if let Some(name) = self.name_of.remove(&id) {
-            self.by_name.remove(&name);
-        }
-    }
 }
 
 /// Writes binding changes to the store in order, in batches, until
@@ -136,34 +100,15 @@ pub(crate) async fn binding_writer(store: Store, mut rx: mpsc::UnboundedReceiver
     }
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
 impl Registrar {
     pub fn new(
         store: Store,
         location: Arc<MemoryLocation>,
-        realm: String,
+        accounts: Arc<Accounts>,
         config: RegistrarConfig,
         bindings: mpsc::UnboundedSender<BindingOp>,
     ) -> Self {
-        let secret: [u8; 32] = rand::random();
-        Registrar {
-            accounts: Accounts::default(),
-            bindings,
-            store,
-            location,
-            realm,
-            nonces: NonceSource::new(&secret, config.nonce_lifetime),
-            throttle: Throttle::new(config.max_auth_failures, config.failure_window, config.block_for),
-            config,
-            published: Mutex::new(HashMap::new()),
-        }
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
+        Registrar { bindings, store, location, accounts, config, published: Mutex::new(HashMap::new()) }
     }
 
     /// Loads the bindings that survived a restart and sets every account's
@@ -230,72 +175,6 @@ impl Registrar {
         let _ = self.bindings.send(op);
     }
 
-    /// An account by username, from the cache or the store.
-    async fn login(&self, username: &str) -> Result<Option<SipLogin>, store::Error> {
-        if let Some(l) = self.accounts.map.lock().expect("accounts lock").by_name.get(username) {
-            return Ok(Some(l.clone()));
-        }
-        let generation = self.accounts.generation.load(Ordering::Acquire);
-        let found = self.store.sip_login(username).await?;
-        if let Some(l) = &found {
-            let mut map = self.accounts.map.lock().expect("accounts lock");
-            if self.accounts.generation.load(Ordering::Acquire) == generation {
-                map.insert(l.clone());
-            }
-        }
-        Ok(found)
-    }
-
-    /// Reads every account into the cache.
-    pub async fn load_accounts(&self) -> Result<usize, store::Error> {
-        let generation = self.accounts.generation.load(Ordering::Acquire);
-        let all = self.store.sip_logins().await?;
-        let n = all.len();
-        let mut map = self.accounts.map.lock().expect("accounts lock");
-        if self.accounts.generation.load(Ordering::Acquire) == generation {
-            for l in all {
-                map.insert(l);
-            }
-        }
-        Ok(n)
-    }
-
-    /// Keeps the account cache true to the store: a changed SIP account is
-    /// dropped (a new password or a deleted account takes effect on the
-    /// next REGISTER); a change to customers, or missed changes, reload all.
-    pub fn watch_changes(self: Arc<Self>, mut changes: broadcast::Receiver<store::Change>, cancel: CancellationToken) {
-        tokio::spawn(async move {
-            loop {
-                let change = tokio::select! {
-                    c = changes.recv() => c,
-                    _ = cancel.cancelled() => return,
-                };
-                let reload = match change {
-                    Ok(c) if c.kind == "sip_device_routes" => {
-                        let mut map = self.accounts.map.lock().expect("accounts lock");
-                        self.accounts.generation.fetch_add(1, Ordering::AcqRel);
-                        map.forget(c.id);
-                        false
-                    }
-                    Ok(c) => c.kind == "customers",
-                    Err(broadcast::error::RecvError::Lagged(_)) => true,
-                    Err(broadcast::error::RecvError::Closed) => return,
-                };
-                if reload {
-                    {
-                        let mut map = self.accounts.map.lock().expect("accounts lock");
-                        self.accounts.generation.fetch_add(1, Ordering::AcqRel);
-                        *map = AccountMap::default();
-                    }
-                    if let Err(e) = self.load_accounts().await {
-                        // Lookups fall back to the store until the next reload.
-                        tracing::warn!(error = %e, "could not reload SIP accounts");
-                    }
-                }
-            }
-        });
-    }
-
     /// Takes phones offline as their bindings expire.
     pub fn spawn_expiry(self: Arc<Self>, cancel: CancellationToken) {
         tokio::spawn(async move {
@@ -336,99 +215,21 @@ impl Registrar {
         let _ = self.bindings.send(BindingOp::Presence { account, online, user_agent });
     }
 
-    async fn challenge(&self, req: &mut Incoming, stale: bool) -> Result<(), ReplyError> {
-        // One nonce for every algorithm offered.
-        let mut challenge = self.nonces.challenge(&self.realm, Algorithm::Md5, unix_now());
-        challenge.stale = stale;
-        let headers: Vec<String> = self
-            .config
-            .algorithms
-            .iter()
-            .map(|a| {
-                challenge.algorithm = *a;
-                challenge.to_header()
-            })
-            .collect();
-        let extra: Vec<(&str, &str)> = headers.iter().map(|h| ("WWW-Authenticate", h.as_str())).collect();
-        req.reply(401, "Unauthorized", &extra).await
-    }
-
-    async fn refuse(&self, req: &mut Incoming, why: &str) -> Result<(), ReplyError> {
-        let ip = req.source().ip();
-        if self.throttle.fail(ip, Instant::now()) {
-            tracing::warn!(source = %ip, "too many failed SIP authentications; ignoring this source for a while");
-        } else {
-            tracing::info!(source = %ip, why, "SIP authentication failed");
-        }
-        req.reply(403, "Forbidden", &[]).await
-    }
-
-    /// Whether a Request-URI host is ours: the SIP domain, or an address
-    /// (so a fresh install works before a domain is configured).
-    pub fn serves(&self, host: &str) -> bool {
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        host.eq_ignore_ascii_case(&self.realm) || bare.parse::<std::net::IpAddr>().is_ok() || host.eq_ignore_ascii_case("localhost")
-    }
-
     pub async fn register(&self, req: &mut Incoming) -> Result<(), ReplyError> {
         let Ok(ruri) = SipUri::parse(req.uri()) else {
             return req.reply(400, "Bad Request-URI", &[]).await;
         };
-        if !self.serves(&ruri.host) {
+        if !self.accounts.serves(&ruri.host) {
             return req.reply(404, "Not Found", &[]).await;
         }
         let Some(aor_user) = message::to(req.headers()).ok().and_then(|to| to.sip_uri().ok()).and_then(|u| u.user) else {
             return req.reply(400, "Bad To header", &[]).await;
         };
-        let Some(login) = self.authenticate(req, &ruri).await? else { return Ok(()) };
+        let Some(login) = self.accounts.authenticate(req, &ruri).await? else { return Ok(()) };
         if login.username != aor_user {
-            return self.refuse(req, "authorization username differs from the To user").await;
+            return self.accounts.refuse(req, "authorization username differs from the To user").await;
         }
         self.update_bindings(req, login.id).await
-    }
-
-    /// Digest authentication of a request from a SIP account (RFC 3261
-    /// §22) against its password: the account when the request carries
-    /// valid credentials for our realm. Otherwise the request has been
-    /// answered (401 challenge, 403, 400) or, from a throttled source,
-    /// ignored, and the answer is `None`.
-    pub async fn authenticate(&self, req: &mut Incoming, ruri: &SipUri) -> Result<Option<SipLogin>, ReplyError> {
-        if self.throttle.blocked(req.source().ip(), Instant::now()) {
-            return Ok(None);
-        }
-        // The credentials for our realm, if the phone sent any.
-        let auth = message::authorization(req.headers()).filter_map(|h| Authorization::parse(h).ok()).find(|a| a.realm == self.realm);
-        let Some(auth) = auth else {
-            self.challenge(req, false).await?;
-            return Ok(None);
-        };
-        // The digest covers `uri`; it must name this request's target, or a
-        // response computed for another request could be replayed here.
-        let same_target = SipUri::parse(&auth.uri).is_ok_and(|u| u.host.eq_ignore_ascii_case(&ruri.host) && u.port == ruri.port);
-        if !same_target {
-            req.reply(400, "Authorization uri does not match the Request-URI", &[]).await?;
-            return Ok(None);
-        }
-        let login = match self.login(&auth.username).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::error!(error = %e, "store failure during SIP authentication");
-                req.reply(500, "Server Internal Error", &[]).await?;
-                return Ok(None);
-            }
-        };
-        let Some(login) = login else {
-            self.refuse(req, "unknown username").await?;
-            return Ok(None);
-        };
-        match digest::authenticate(&auth, req.method().as_str(), Secret::Password(&login.password), &self.nonces, unix_now()) {
-            Outcome::Authenticated => {
-                self.throttle.succeed(req.source().ip());
-                Ok(Some(login))
-            }
-            Outcome::Stale => self.challenge(req, true).await.map(|()| None),
-            Outcome::Rejected => self.refuse(req, "wrong digest").await.map(|()| None),
-        }
     }
 
     async fn update_bindings(&self, req: &mut Incoming, account: i64) -> Result<(), ReplyError> {

@@ -6,9 +6,10 @@
 //! step per route; a ring group's external number is one target whose
 //! other routes are its fallbacks.
 
-use crate::b2bua::{self, Contact, Ended, GatewayLeg, Step};
+use super::b2bua::Ended;
+use super::plan::{self, Contact, GatewayLeg, Step};
 use crate::cdr::{CallCdr, CdrSender};
-use crate::sdp;
+use crate::media::sdp;
 use domain::routing::Attempt as RouteAttempt;
 use sip::endpoint::Transport;
 use std::collections::HashMap;
@@ -104,14 +105,14 @@ impl Attempts {
         out
     }
 
-    /// For [`b2bua::Bridge::on_attempt`]: opens an attempt as it starts,
+    /// For [`Bridge::on_attempt`](super::b2bua::Bridge::on_attempt): opens an attempt as it starts,
     /// closes it into its CDR when it fails.
-    pub fn reporter(&self) -> Box<dyn Fn(b2bua::Attempt) + Send + Sync> {
+    pub fn reporter(&self) -> Box<dyn Fn(plan::Attempt) + Send + Sync> {
         let (list, cdrs) = (self.list.clone(), self.cdrs.clone());
         Box::new(move |event| {
             let mut all = list.lock().expect("attempts lock");
             match event {
-                b2bua::Attempt::Started(i, local_tag) => {
+                plan::Attempt::Started(i, local_tag) => {
                     let Some(a) = all.get_mut(i) else { return };
                     a.time_start = domain::time::now_ms();
                     if let Some(t) = a.termination.as_mut() {
@@ -119,7 +120,7 @@ impl Attempts {
                     }
                     cdrs.open(a.clone());
                 }
-                b2bua::Attempt::Failed(i, code, reason) => {
+                plan::Attempt::Failed(i, code, reason) => {
                     let Some(a) = all.get(i) else { return };
                     cdrs.send(CallCdr::ending(a, None, code, reason, None), Some(a.id.clone()));
                 }
@@ -127,7 +128,7 @@ impl Attempts {
         })
     }
 
-    /// Records the answer of an attempt (for [`b2bua::Bridge::on_answer`]).
+    /// Records the answer of an attempt (for [`Bridge::on_answer`](super::b2bua::Bridge::on_answer)).
     pub fn connector(&self) -> impl Fn(Option<usize>, i64) + Send + Sync + 'static {
         let (list, cdrs) = (self.list.clone(), self.cdrs.clone());
         move |attempt, at| {
@@ -320,9 +321,9 @@ mod tests {
         assert!(chained(Vec::new()).is_none());
 
         let report = attempts.reporter();
-        report(b2bua::Attempt::Started(0, "tag-a".into()));
-        report(b2bua::Attempt::Started(2, "tag-a".into()));
-        report(b2bua::Attempt::Failed(0, 503, "Service Unavailable".into()));
+        report(plan::Attempt::Started(0, "tag-a".into()));
+        report(plan::Attempt::Started(2, "tag-a".into()));
+        report(plan::Attempt::Failed(0, 503, "Service Unavailable".into()));
         attempts.connector()(Some(2), 1_234);
         attempts.connector()(None, 1_234);
         let ended = Ended { code: 200, reason: "BYE".into(), internal: None, connected_at: Some(1_234), attempt: Some(2) };

@@ -1,7 +1,8 @@
-//! SDP offers filtered to a trunk's or gateway's codecs (RFC 3264 §5): the
-//! audio payload types we allow, in the allowed list's priority order;
-//! other media declined (port 0). Sans-IO; RTP relay addresses are set by
-//! the media module on the result.
+//! SDP, sans-IO: offers filtered to a trunk's or gateway's codecs (RFC
+//! 3264 §5: the audio payload types we allow, in the allowed list's
+//! priority order; other media declined with port 0), answers checked
+//! against our offer (§6), and the audio address of an SDP read, or
+//! re-pointed at the relay.
 
 /// Static payload types (RFC 3551) by their canonical codec name.
 const STATIC: &[(u8, &str)] = &[(0, "PCMU"), (3, "GSM"), (8, "PCMA"), (9, "G722"), (18, "g729")];

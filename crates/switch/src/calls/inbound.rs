@@ -1,10 +1,10 @@
 //! Inbound DID calls (SPEC §2 "Inbound"): which trunk an INVITE belongs
 //! to, which DID it dials, and every reason to refuse it, in the order the
 //! spec gives them. [`admit`] is pure: the SIP handling around it lives in
-//! `call.rs`.
+//! `carrier.rs`.
 
 use crate::directory::Snapshot;
-use crate::sdp::{self, SdpError};
+use crate::media::sdp::{self, SdpError};
 use store::directory::{DidRow, RingGroupRow, TrunkRow};
 
 /// What an INVITE carries that admission looks at.
