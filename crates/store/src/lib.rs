@@ -17,6 +17,7 @@ pub mod presence;
 pub mod query;
 mod record;
 pub mod routing;
+pub mod row;
 mod rules;
 pub mod seed;
 mod sql;
