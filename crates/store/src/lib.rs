@@ -19,7 +19,6 @@ mod record;
 pub mod routing;
 pub mod row;
 mod rules;
-pub mod seed;
 mod sql;
 pub mod testing;
 

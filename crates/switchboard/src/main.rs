@@ -4,6 +4,7 @@
 //! `switchboard seed` fills a store with demo data.
 
 mod config;
+mod seed;
 
 /// glibc malloc spent a fifth of the registrar's CPU in free-list upkeep
 /// (`unlink_chunk`) under the churn of tens of thousands of live SIP
@@ -206,7 +207,7 @@ async fn shutdown_signal() {
 }
 
 async fn seed(config: Config, flags: &[(String, String)]) -> Result<()> {
-    let mut size = store::seed::SeedSize::small();
+    let mut size = seed::SeedSize::small();
     for (k, v) in flags {
         let n: u64 = v.parse().with_context(|| format!("--{} must be a number, not {v:?}", k.replace('_', "-")))?;
         let small = || usize::try_from(n).context("too large");
@@ -225,7 +226,7 @@ async fn seed(config: Config, flags: &[(String, String)]) -> Result<()> {
     let store = open_store(&config).await?;
     let started = std::time::Instant::now();
     let mut last_print = std::time::Instant::now();
-    let report = store::seed::seed(&store, &size, |label, done, total| {
+    let report = seed::seed(&store, &size, |label, done, total| {
         if done == total || last_print.elapsed().as_secs() >= 2 {
             eprintln!("  {label}: {done}/{total}");
             last_print = std::time::Instant::now();
