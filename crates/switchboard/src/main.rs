@@ -1,7 +1,14 @@
-//! `switchboard`: the operator platform of a multi-tenant cloud PBX in one
-//! binary. `switchboard serve` runs the APIs and the SIP plane (the
-//! registrar today; calls and the UIs as they land) on one store;
-//! `switchboard seed` fills a store with demo data.
+//! `switchboard`: a multi-tenant cloud PBX in one binary, on one store
+//! (SQLite or PostgreSQL). `switchboard serve` runs the HTTP side (operator
+//! and customer JSON:API, the OpenAPI document, the operator and customer
+//! web UIs) and the SIP side (the registrar; the B2BUA for carriers' DID
+//! calls to phones, ring groups and forwards, and for phones' calls to
+//! extensions and out through termination gateways, over UDP/TCP and
+//! optionally TLS; the RTP relay; the CDR journal, which first closes the
+//! calls a crash left open) until SIGINT/SIGTERM stop it gracefully.
+//! `switchboard seed` fills a store with demo data ([`seed`]). Options
+//! come from defaults, a TOML file, `SWITCHBOARD_*` variables and flags
+//! ([`config`]).
 
 mod config;
 mod seed;
