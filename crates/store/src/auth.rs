@@ -45,20 +45,24 @@ pub struct Login {
 impl Store {
     async fn login(&self, sql: &str, username: &str) -> Result<Option<Login>> {
         let row = sqlx::query(sql).bind(username).fetch_optional(&self.pool).await?;
-        row.map(|r| Ok(Login { id: r.try_get(0)?, customer_id: r.try_get(1)?, hash: r.try_get(2)? })).transpose()
+        row.map(|r| Ok(Login { id: r.try_get("id")?, customer_id: r.try_get("customer_id")?, hash: r.try_get("hash")? })).transpose()
     }
 
     /// An API credential by its username.
     pub async fn api_credential(&self, username: &str) -> Result<Option<Login>> {
-        self.login("SELECT id, customer_id, secret_hash FROM api_credentials WHERE username = $1", username).await
+        self.login("SELECT id, customer_id, secret_hash AS hash FROM api_credentials WHERE username = $1", username).await
     }
 
     pub async fn operator_user(&self, username: &str) -> Result<Option<Login>> {
-        self.login("SELECT id, CAST(NULL AS BIGINT), password_hash FROM operator_users WHERE username = $1", username).await
+        self.login(
+            "SELECT id, CAST(NULL AS BIGINT) AS customer_id, password_hash AS hash FROM operator_users WHERE username = $1",
+            username,
+        )
+        .await
     }
 
     pub async fn customer_user(&self, username: &str) -> Result<Option<Login>> {
-        self.login("SELECT id, customer_id, password_hash FROM customer_users WHERE username = $1", username).await
+        self.login("SELECT id, customer_id, password_hash AS hash FROM customer_users WHERE username = $1", username).await
     }
 
     /// Records when a credential was last used (callers rate-limit this).
@@ -75,7 +79,7 @@ impl Store {
     /// and an API credential with the same name and password. Returns them
     /// when it did; the password is random unless given.
     pub async fn bootstrap_operator(&self, given: Option<(String, String)>) -> Result<Option<(String, String)>> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM operator_users").fetch_one(&self.pool).await?.try_get(0)?;
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM operator_users").fetch_one(&self.pool).await?.try_get("n")?;
         if n > 0 {
             return Ok(None);
         }
@@ -98,7 +102,7 @@ impl Store {
     /// A server secret created with the store (e.g. `session_key`).
     pub async fn server_secret(&self, name: &str) -> Result<String> {
         let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_optional(&self.pool).await?;
-        Ok(row.ok_or(Error::NotFound)?.try_get(0)?)
+        Ok(row.ok_or(Error::NotFound)?.try_get("value")?)
     }
 
     /// Makes `token_id` the customer's one live session, cancelling any
@@ -125,7 +129,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(match row {
-            Some(r) => r.try_get::<String, _>(0)? == token_id && r.try_get::<i64, _>(1)? > domain::time::now_ms(),
+            Some(r) => r.try_get::<String, _>("token_id")? == token_id && r.try_get::<i64, _>("expires_at")? > domain::time::now_ms(),
             None => false,
         })
     }

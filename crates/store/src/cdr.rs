@@ -1,56 +1,92 @@
 //! Writing CDRs: append-only, in batches (one transaction per batch) so the
-//! SIP plane and the seed command can write many rows cheaply.
+//! SIP plane and the seed command can write many rows cheaply. A CDR is a
+//! typed row ([`IncomingCdr`], [`TerminationCdr`]) whose field names are
+//! its table's columns: adding a column is a field here plus its
+//! migrations (and its schema line if the API shows it).
 
+use crate::row::{self, table_row, TableRow};
 use crate::sql::Sql;
 use crate::{Result, Store};
-use domain::schema::{Resource, Storage};
+use domain::schema::Storage;
 use domain::Value;
 use std::collections::HashMap;
 
-/// One CDR as (column, value) pairs of a CDR resource.
-pub type CdrRow = Vec<(&'static str, Value)>;
+table_row! {
+    /// A row of `incoming_trunk_cdrs`: a call that arrived on an incoming
+    /// trunk. Times are epoch milliseconds.
+    pub struct IncomingCdr in "incoming_trunk_cdrs" {
+        pub customer_id: Option<i64>,
+        pub incoming_trunk_id: Option<i64>,
+        pub time_start: i64,
+        pub time_connect: Option<i64>,
+        pub time_end: Option<i64>,
+        /// Whole seconds from answer to end (0 if not answered).
+        pub duration: i64,
+        pub src_name: Option<String>,
+        pub src_number: Option<String>,
+        pub dst_number: Option<String>,
+        pub did_number: Option<String>,
+        pub lega_disconnect_code: Option<i64>,
+        pub lega_disconnect_reason: Option<String>,
+        /// Why we ended it, for the operator.
+        pub internal_reason: Option<String>,
+        pub success: bool,
+        pub call_id: Option<String>,
+        pub global_tag: Option<String>,
+    }
+}
+
+table_row! {
+    /// A row of `termination_cdrs`: one attempt toward a termination
+    /// gateway. `*_in` are the numbers as received, `*_out` as sent.
+    pub struct TerminationCdr in "termination_cdrs" {
+        pub customer_id: Option<i64>,
+        pub sip_account_id: Option<i64>,
+        pub route_id: Option<i64>,
+        pub gateway_id: Option<i64>,
+        pub time_start: i64,
+        pub time_connect: Option<i64>,
+        pub time_end: Option<i64>,
+        /// Whole seconds from answer to end (0 if not answered).
+        pub duration: i64,
+        pub local_tag: Option<String>,
+        pub global_tag: Option<String>,
+        pub lega_disconnect_code: Option<i64>,
+        pub lega_disconnect_reason: Option<String>,
+        pub src_name_in: Option<String>,
+        pub src_number_in: Option<String>,
+        pub dst_number_in: Option<String>,
+        pub src_name_out: Option<String>,
+        pub src_number_out: Option<String>,
+        pub dst_number_out: Option<String>,
+        pub orig_call_id: Option<String>,
+        pub success: bool,
+    }
+}
+
+/// The CDR that ends a call, of either kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cdr {
+    Incoming(IncomingCdr),
+    Termination(TerminationCdr),
+}
+
+/// The CDR tables' rows, which [`Store::append_cdrs`] takes.
+pub trait CdrRow: TableRow + Sync {}
+impl CdrRow for IncomingCdr {}
+impl CdrRow for TerminationCdr {}
 
 impl Store {
-    /// Appends CDRs of one resource in one transaction, in multi-row
-    /// INSERTs. Every row must name the same columns in the same order.
-    pub async fn append_cdrs(&self, res: &'static Resource, rows: &[CdrRow]) -> Result<()> {
+    /// Appends CDRs of one kind in one transaction, in multi-row INSERTs.
+    pub async fn append_cdrs<R: CdrRow>(&self, rows: &[R]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
-        append_in(&mut tx, res, rows).await?;
+        row::insert::<R, _>(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// Appends CDRs within `tx`, in multi-row INSERTs.
-async fn append_in(tx: &mut sqlx::Transaction<'static, sqlx::Any>, res: &'static Resource, rows: &[CdrRow]) -> Result<()> {
-    let Some(first) = rows.first() else {
-        return Ok(());
-    };
-    let storage = |c: &str| res.fields.iter().find(|f| f.column == c).map(|f| f.kind.storage()).unwrap_or(domain::schema::Storage::Int);
-    let cols: Vec<&str> = first.iter().map(|(c, _)| *c).collect();
-    // A few hundred parameters per statement: sqlx's SQLite binding
-    // slows down more than linearly with the count (30,000 parameters
-    // ran at 2k rows/s, ~400 at 44k rows/s), while a statement per row
-    // pays the round trip each time.
-    let per_stmt = (400 / cols.len()).max(1);
-    for chunk in rows.chunks(per_stmt) {
-        let mut sql = Sql::new(format!("INSERT INTO {} ({}) VALUES ", res.table, cols.join(", ")));
-        for (i, row) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" });
-            for (j, (c, v)) in row.iter().enumerate() {
-                if j > 0 {
-                    sql.push(", ");
-                }
-                sql.arg(v.clone(), storage(c));
-            }
-            sql.push(")");
-        }
-        sql.query().execute(&mut **tx).await?;
-    }
-    Ok(())
 }
 
 /// A call in progress as the store keeps it (see `live_calls`): an
@@ -92,6 +128,87 @@ pub struct TerminationLeg {
     pub dst_number_out: Option<String>,
 }
 
+table_row! {
+    /// A [`LiveCall`] as `live_calls` stores it: flat, with `kind` naming
+    /// the CDR table it will close into.
+    struct LiveCallRow in "live_calls" {
+        pub id: String,
+        pub customer_id: Option<i64>,
+        pub incoming_trunk_id: Option<i64>,
+        pub time_start: i64,
+        pub time_connect: Option<i64>,
+        pub src_name: Option<String>,
+        pub src_number: Option<String>,
+        pub dst_number: Option<String>,
+        pub did_number: Option<String>,
+        pub call_id: String,
+        pub kind: String,
+        pub sip_account_id: Option<i64>,
+        pub route_id: Option<i64>,
+        pub gateway_id: Option<i64>,
+        pub local_tag: Option<String>,
+        pub global_tag: Option<String>,
+        pub src_name_out: Option<String>,
+        pub src_number_out: Option<String>,
+        pub dst_number_out: Option<String>,
+    }
+}
+
+impl From<&LiveCall> for LiveCallRow {
+    fn from(c: &LiveCall) -> Self {
+        let t = c.termination.as_ref();
+        LiveCallRow {
+            id: c.id.clone(),
+            customer_id: c.customer_id,
+            incoming_trunk_id: c.incoming_trunk_id,
+            time_start: c.time_start,
+            time_connect: c.time_connect,
+            src_name: c.src_name.clone(),
+            src_number: c.src_number.clone(),
+            dst_number: c.dst_number.clone(),
+            did_number: c.did_number.clone(),
+            call_id: c.call_id.clone(),
+            kind: if t.is_some() { TerminationCdr::TABLE } else { IncomingCdr::TABLE }.to_owned(),
+            sip_account_id: t.and_then(|t| t.sip_account_id),
+            route_id: t.and_then(|t| t.route_id),
+            gateway_id: t.and_then(|t| t.gateway_id),
+            local_tag: t.and_then(|t| t.local_tag.clone()),
+            global_tag: c.global_tag.clone(),
+            src_name_out: t.and_then(|t| t.src_name_out.clone()),
+            src_number_out: t.and_then(|t| t.src_number_out.clone()),
+            dst_number_out: t.and_then(|t| t.dst_number_out.clone()),
+        }
+    }
+}
+
+impl From<LiveCallRow> for LiveCall {
+    fn from(r: LiveCallRow) -> Self {
+        let termination = (r.kind == TerminationCdr::TABLE).then_some(TerminationLeg {
+            sip_account_id: r.sip_account_id,
+            route_id: r.route_id,
+            gateway_id: r.gateway_id,
+            local_tag: r.local_tag,
+            src_name_out: r.src_name_out,
+            src_number_out: r.src_number_out,
+            dst_number_out: r.dst_number_out,
+        });
+        LiveCall {
+            id: r.id,
+            customer_id: r.customer_id,
+            incoming_trunk_id: r.incoming_trunk_id,
+            time_start: r.time_start,
+            time_connect: r.time_connect,
+            src_name: r.src_name,
+            src_number: r.src_number,
+            dst_number: r.dst_number,
+            did_number: r.did_number,
+            call_id: r.call_id,
+            global_tag: r.global_tag,
+            termination,
+        }
+    }
+}
+
 /// One step of the CDR journal, applied in order.
 #[derive(Debug, Clone)]
 pub enum CdrOp {
@@ -99,9 +216,8 @@ pub enum CdrOp {
     Open(Box<LiveCall>),
     /// It was answered at this epoch-ms time.
     Connect { id: String, at: i64 },
-    /// It ended: its CDR (a row of `res`), and the live row it closes (if
-    /// it had one).
-    Close { live_id: Option<String>, res: &'static Resource, cdr: CdrRow },
+    /// It ended: its CDR, and the live row it closes (if it had one).
+    Close { live_id: Option<String>, cdr: Box<Cdr> },
 }
 
 /// A batch of journal steps reduced to what the store must do: a call
@@ -110,10 +226,11 @@ pub enum CdrOp {
 /// the kinds of statement no longer matters after this.
 #[derive(Debug, Default)]
 struct Compacted<'a> {
-    opened: Vec<LiveCall>,
+    opened: Vec<LiveCallRow>,
     connected: Vec<(&'a str, i64)>,
     deleted: Vec<&'a str>,
-    cdrs: Vec<(&'static Resource, Vec<CdrRow>)>,
+    incoming: Vec<&'a IncomingCdr>,
+    termination: Vec<&'a TerminationCdr>,
 }
 
 impl<'a> Compacted<'a> {
@@ -121,14 +238,14 @@ impl<'a> Compacted<'a> {
     /// found by id through maps, and dropped entries left as `None`.
     fn of(ops: &'a [CdrOp]) -> Self {
         let mut out = Compacted::default();
-        let mut opened: Vec<Option<LiveCall>> = Vec::new();
+        let mut opened: Vec<Option<LiveCallRow>> = Vec::new();
         let mut connected: Vec<Option<(&'a str, i64)>> = Vec::new();
         let (mut open_at, mut connect_at) = (HashMap::new(), HashMap::new());
         for op in ops {
             match op {
                 CdrOp::Open(c) => {
                     open_at.insert(c.id.as_str(), opened.len());
-                    opened.push(Some((**c).clone()));
+                    opened.push(Some(LiveCallRow::from(&**c)));
                 }
                 CdrOp::Connect { id, at } => match open_at.get(id.as_str()).and_then(|&i| opened[i].as_mut()) {
                     Some(c) => c.time_connect = Some(*at),
@@ -137,7 +254,7 @@ impl<'a> Compacted<'a> {
                         connected.push(Some((id.as_str(), *at)));
                     }
                 },
-                CdrOp::Close { live_id, res, cdr } => {
+                CdrOp::Close { live_id, cdr } => {
                     if let Some(id) = live_id {
                         match open_at.remove(id.as_str()) {
                             Some(i) => opened[i] = None,
@@ -149,9 +266,9 @@ impl<'a> Compacted<'a> {
                             }
                         }
                     }
-                    match out.cdrs.iter_mut().find(|(r, _)| r.kind == res.kind) {
-                        Some((_, rows)) => rows.push(cdr.clone()),
-                        None => out.cdrs.push((res, vec![cdr.clone()])),
+                    match &**cdr {
+                        Cdr::Incoming(c) => out.incoming.push(c),
+                        Cdr::Termination(c) => out.termination.push(c),
                     }
                 }
             }
@@ -162,9 +279,6 @@ impl<'a> Compacted<'a> {
     }
 }
 
-const LIVE_COLUMNS: &str = "id, customer_id, incoming_trunk_id, time_start, time_connect, src_name, src_number, dst_number, did_number, \
-    call_id, kind, sip_account_id, route_id, gateway_id, local_tag, global_tag, src_name_out, src_number_out, dst_number_out";
-
 impl Store {
     /// Applies journal steps in one transaction: live rows come and go
     /// with the CDRs that close them, so a call has either a live row or a
@@ -172,47 +286,7 @@ impl Store {
     pub async fn apply_cdr_ops(&self, ops: &[CdrOp]) -> Result<()> {
         let batch = Compacted::of(ops);
         let mut tx = self.begin_write().await?;
-        let (int, text) = (Storage::Int, Storage::Text);
-        let opt_int = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
-        let opt_text = |v: Option<&str>| v.map_or(Value::Null, |s| Value::Text(s.to_owned()));
-        // 19 parameters a row: ~400 a statement, as in `append_in`.
-        for chunk in batch.opened.chunks(20) {
-            let mut sql = Sql::new(format!("INSERT INTO live_calls ({LIVE_COLUMNS}) VALUES "));
-            for (i, c) in chunk.iter().enumerate() {
-                let t = c.termination.clone().unwrap_or_default();
-                let kind = if c.termination.is_some() { "termination_cdrs" } else { "incoming_trunk_cdrs" };
-                sql.push(if i == 0 { "(" } else { ", (" });
-                let values = [
-                    (Value::Text(c.id.clone()), text),
-                    (opt_int(c.customer_id), int),
-                    (opt_int(c.incoming_trunk_id), int),
-                    (Value::Int(c.time_start), int),
-                    (opt_int(c.time_connect), int),
-                    (opt_text(c.src_name.as_deref()), text),
-                    (opt_text(c.src_number.as_deref()), text),
-                    (opt_text(c.dst_number.as_deref()), text),
-                    (opt_text(c.did_number.as_deref()), text),
-                    (Value::Text(c.call_id.clone()), text),
-                    (Value::Text(kind.to_owned()), text),
-                    (opt_int(t.sip_account_id), int),
-                    (opt_int(t.route_id), int),
-                    (opt_int(t.gateway_id), int),
-                    (opt_text(t.local_tag.as_deref()), text),
-                    (opt_text(c.global_tag.as_deref()), text),
-                    (opt_text(t.src_name_out.as_deref()), text),
-                    (opt_text(t.src_number_out.as_deref()), text),
-                    (opt_text(t.dst_number_out.as_deref()), text),
-                ];
-                for (j, (v, st)) in values.into_iter().enumerate() {
-                    if j > 0 {
-                        sql.push(", ");
-                    }
-                    sql.arg(v, st);
-                }
-                sql.push(")");
-            }
-            sql.query().execute(&mut *tx).await?;
-        }
+        row::insert::<LiveCallRow, _>(&mut tx, &batch.opened).await?;
         for (id, at) in &batch.connected {
             sqlx::query("UPDATE live_calls SET time_connect = $1 WHERE id = $2").bind(at).bind(*id).execute(&mut *tx).await?;
         }
@@ -222,61 +296,31 @@ impl Store {
                 if i > 0 {
                     sql.push(", ");
                 }
-                sql.arg(Value::Text((*id).to_owned()), text);
+                sql.arg(Value::Text((*id).to_owned()), Storage::Text);
             }
             sql.push(")");
             sql.query().execute(&mut *tx).await?;
         }
-        for (res, rows) in &batch.cdrs {
-            append_in(&mut tx, res, rows).await?;
-        }
+        row::insert::<IncomingCdr, _>(&mut tx, &batch.incoming).await?;
+        row::insert::<TerminationCdr, _>(&mut tx, &batch.termination).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// The calls left open by a process that stopped without closing them.
     pub async fn live_calls(&self) -> Result<Vec<LiveCall>> {
-        use sqlx::Row as _;
-        let rows = sqlx::query(&format!("SELECT {LIVE_COLUMNS} FROM live_calls ORDER BY time_start")).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get(10)?;
-                let termination = (kind == "termination_cdrs")
-                    .then(|| -> Result<TerminationLeg> {
-                        Ok(TerminationLeg {
-                            sip_account_id: r.try_get(11)?,
-                            route_id: r.try_get(12)?,
-                            gateway_id: r.try_get(13)?,
-                            local_tag: r.try_get(14)?,
-                            src_name_out: r.try_get(16)?,
-                            src_number_out: r.try_get(17)?,
-                            dst_number_out: r.try_get(18)?,
-                        })
-                    })
-                    .transpose()?;
-                Ok(LiveCall {
-                    id: r.try_get(0)?,
-                    customer_id: r.try_get(1)?,
-                    incoming_trunk_id: r.try_get(2)?,
-                    time_start: r.try_get(3)?,
-                    time_connect: r.try_get(4)?,
-                    src_name: r.try_get(5)?,
-                    src_number: r.try_get(6)?,
-                    dst_number: r.try_get(7)?,
-                    did_number: r.try_get(8)?,
-                    call_id: r.try_get(9)?,
-                    global_tag: r.try_get(15)?,
-                    termination,
-                })
-            })
-            .collect()
+        let sql = format!("SELECT {} FROM {} ORDER BY time_start", LiveCallRow::column_list(), LiveCallRow::TABLE);
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(LiveCallRow::from_row(r)?.into())).collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::schema;
+    use crate::row::ColumnDef;
+    use domain::schema::{self, Resource};
+    use sqlx::Row as _;
 
     fn live(id: &str) -> CdrOp {
         CdrOp::Open(Box::new(LiveCall {
@@ -296,7 +340,8 @@ mod tests {
     }
 
     fn close(id: Option<&str>) -> CdrOp {
-        CdrOp::Close { live_id: id.map(str::to_owned), res: &schema::INCOMING_CDRS, cdr: vec![("time_start", Value::Int(1))] }
+        let cdr = IncomingCdr { time_start: 1, ..IncomingCdr::default() };
+        CdrOp::Close { live_id: id.map(str::to_owned), cdr: Box::new(Cdr::Incoming(cdr)) }
     }
 
     #[test]
@@ -315,7 +360,151 @@ mod tests {
         assert_eq!(c.opened.iter().map(|l| (l.id.as_str(), l.time_connect)).collect::<Vec<_>>(), [("a", Some(5))], "b lived and died here");
         assert_eq!(c.connected, [("old", 6)], "an update of a row that is deleted anyway is dropped");
         assert_eq!(c.deleted, ["older"]);
-        assert_eq!(c.cdrs.len(), 1);
-        assert_eq!(c.cdrs[0].1.len(), 3, "every close writes its CDR");
+        assert_eq!((c.incoming.len(), c.termination.len()), (3, 0), "every close writes its CDR");
+    }
+
+    /// The columns the API shows of a CDR resource: its attributes' and
+    /// its relationships' (but `id`, which the database assigns).
+    fn shown(res: &Resource) -> Vec<(&'static str, Storage)> {
+        let attrs = res.fields.iter().map(|f| (f.column, f.kind.storage()));
+        let rels = res.rels.iter().flat_map(|r| {
+            let id = (r.column, if r.many { Storage::Text } else { Storage::Int });
+            std::iter::once(id).chain(r.type_column.map(|t| (t, Storage::Text)))
+        });
+        attrs.chain(rels).filter(|(c, _)| *c != "id").collect()
+    }
+
+    fn sorted(mut cols: Vec<(&'static str, Storage)>) -> Vec<(&'static str, Storage)> {
+        cols.sort_unstable_by_key(|(c, _)| *c);
+        cols
+    }
+
+    fn written(cols: &[ColumnDef]) -> Vec<(&'static str, Storage)> {
+        cols.iter().map(|c| (c.name, c.storage)).collect()
+    }
+
+    /// A CDR column the API does not show would be listed here as
+    /// (table, column); none is today.
+    const NOT_SHOWN: &[(&str, &str)] = &[];
+
+    #[test]
+    fn cdr_rows_write_the_columns_the_schema_shows() {
+        let kinds = [
+            (&schema::INCOMING_CDRS, IncomingCdr::TABLE, IncomingCdr::COLUMNS),
+            (&schema::TERMINATION_CDRS, TerminationCdr::TABLE, TerminationCdr::COLUMNS),
+        ];
+        for (res, table, columns) in kinds {
+            assert_eq!(res.table, table);
+            let hidden = |c: &str| NOT_SHOWN.contains(&(table, c));
+            let written = written(columns).into_iter().filter(|(c, _)| !hidden(c)).collect();
+            assert_eq!(
+                sorted(written),
+                sorted(shown(res)),
+                "{table}: the struct and domain::schema name the same columns, as the same types"
+            );
+        }
+    }
+
+    /// (name, storage, nullable) of every column of `table` as the
+    /// database declares it.
+    async fn table_columns(store: &Store, table: &str) -> Vec<(String, Storage, bool)> {
+        let sql = match store.backend() {
+            crate::Backend::Sqlite => "SELECT name, LOWER(type) AS type, \"notnull\" + pk AS not_null FROM pragma_table_info($1)",
+            crate::Backend::Postgres => {
+                "SELECT CAST(column_name AS TEXT) AS name, CAST(data_type AS TEXT) AS type, \
+                 CAST(CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END AS BIGINT) AS not_null \
+                 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1"
+            }
+        };
+        let rows = sqlx::query(sql).bind(table).fetch_all(store.pool()).await.unwrap();
+        let mut out: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                let (name, ty): (String, String) = (r.try_get("name").unwrap(), r.try_get("type").unwrap());
+                // SQLite keeps booleans as INTEGER: the schema's CDR `success` is the one there.
+                let storage = match ty.as_str() {
+                    "text" => Storage::Text,
+                    "boolean" => Storage::Bool,
+                    _ if name == "success" => Storage::Bool,
+                    "integer" | "bigint" => Storage::Int,
+                    other => panic!("{table}.{name}: unexpected type {other}"),
+                };
+                (name, storage, r.try_get::<i64, _>("not_null").unwrap() == 0)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    fn declared<R: TableRow>(skip_id: bool) -> Vec<(String, Storage, bool)> {
+        let mut out: Vec<_> = R::COLUMNS.iter().map(|c| (c.name.to_owned(), c.storage, c.nullable)).collect();
+        if skip_id {
+            out.push(("id".to_owned(), Storage::Int, false));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    async fn read<R: TableRow>(s: &Store) -> Vec<R> {
+        let sql = format!("SELECT {} FROM {} ORDER BY id", R::column_list(), R::TABLE);
+        sqlx::query(&sql).fetch_all(s.pool()).await.unwrap().iter().map(|r| R::from_row(r).unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn typed_rows_match_their_tables_and_read_back_by_name() {
+        for (name, s, _db) in crate::testing::stores().await {
+            assert_eq!(table_columns(&s, IncomingCdr::TABLE).await, declared::<IncomingCdr>(true), "{name}");
+            assert_eq!(table_columns(&s, TerminationCdr::TABLE).await, declared::<TerminationCdr>(true), "{name}");
+            assert_eq!(table_columns(&s, LiveCallRow::TABLE).await, declared::<LiveCallRow>(false), "{name}");
+
+            // Every field set to a value of its own: a field bound to
+            // another's column would read back changed.
+            let text = |c: &str| Some(format!("{c}-value"));
+            let incoming = IncomingCdr {
+                customer_id: Some(1),
+                incoming_trunk_id: Some(2),
+                time_start: 3,
+                time_connect: Some(4),
+                time_end: Some(5),
+                duration: 6,
+                src_name: text("src_name"),
+                src_number: text("src_number"),
+                dst_number: text("dst_number"),
+                did_number: text("did_number"),
+                lega_disconnect_code: Some(7),
+                lega_disconnect_reason: text("reason"),
+                internal_reason: text("internal"),
+                success: true,
+                call_id: text("call_id"),
+                global_tag: text("global_tag"),
+            };
+            let termination = TerminationCdr {
+                customer_id: Some(1),
+                sip_account_id: Some(2),
+                route_id: Some(3),
+                gateway_id: Some(4),
+                time_start: 5,
+                time_connect: Some(6),
+                time_end: Some(7),
+                duration: 8,
+                local_tag: text("local_tag"),
+                global_tag: text("global_tag"),
+                lega_disconnect_code: Some(9),
+                lega_disconnect_reason: text("reason"),
+                src_name_in: text("src_name_in"),
+                src_number_in: text("src_number_in"),
+                dst_number_in: text("dst_number_in"),
+                src_name_out: text("src_name_out"),
+                src_number_out: text("src_number_out"),
+                dst_number_out: text("dst_number_out"),
+                orig_call_id: text("orig_call_id"),
+                success: true,
+            };
+            let unanswered = TerminationCdr { time_start: 10, ..TerminationCdr::default() };
+            s.append_cdrs(std::slice::from_ref(&incoming)).await.unwrap();
+            s.append_cdrs(&[termination.clone(), unanswered.clone()]).await.unwrap();
+            assert_eq!(read::<IncomingCdr>(&s).await, [incoming], "{name}");
+            assert_eq!(read::<TerminationCdr>(&s).await, [termination, unanswered], "{name}");
+        }
     }
 }

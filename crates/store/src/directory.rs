@@ -77,12 +77,12 @@ impl Store {
             .iter()
             .map(|r| {
                 Ok(TrunkRow {
-                    id: r.try_get(0)?,
-                    customer_id: r.try_get(1)?,
-                    domain: r.try_get(2)?,
-                    codecs: r.try_get(3)?,
-                    destination_field: r.try_get(4)?,
-                    transport: r.try_get(5)?,
+                    id: r.try_get("id")?,
+                    customer_id: r.try_get("customer_id")?,
+                    domain: r.try_get("domain")?,
+                    codecs: r.try_get("codecs")?,
+                    destination_field: r.try_get("destination_field")?,
+                    transport: r.try_get("transport_protocol")?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -93,13 +93,13 @@ impl Store {
                 .iter()
                 .map(|r| {
                     Ok(DidRow {
-                        id: r.try_get(0)?,
-                        customer_id: r.try_get(1)?,
-                        number: r.try_get(2)?,
-                        enabled: crate::sql::decode(r, 3, domain::schema::Storage::Bool)?.as_bool().unwrap_or(false),
-                        destination_type: r.try_get(4)?,
-                        destination_id: r.try_get(5)?,
-                        forward_number: r.try_get(6)?,
+                        id: r.try_get("id")?,
+                        customer_id: r.try_get("customer_id")?,
+                        number: r.try_get("number")?,
+                        enabled: crate::sql::decode(r, "enabled", domain::schema::Storage::Bool)?.as_bool().unwrap_or(false),
+                        destination_type: r.try_get("destination_type")?,
+                        destination_id: r.try_get("destination_id")?,
+                        forward_number: r.try_get("forward_number")?,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -109,12 +109,14 @@ impl Store {
             .iter()
             .map(|r| {
                 Ok(RingGroupRow {
-                    id: r.try_get(0)?,
-                    customer_id: r.try_get(1)?,
-                    strategy: r.try_get(2)?,
-                    ring_timeout: r.try_get(3)?,
-                    members: crate::record::parse_id_list(r.try_get(4)?).collect(),
-                    external_numbers: domain::validate::phone_number_list(&r.try_get::<String, _>(5)?).map(str::to_owned).collect(),
+                    id: r.try_get("id")?,
+                    customer_id: r.try_get("customer_id")?,
+                    strategy: r.try_get("strategy")?,
+                    ring_timeout: r.try_get("ring_timeout")?,
+                    members: crate::record::parse_id_list(r.try_get("member_ids")?).collect(),
+                    external_numbers: domain::validate::phone_number_list(&r.try_get::<String, _>("external_numbers")?)
+                        .map(str::to_owned)
+                        .collect(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -122,7 +124,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(|r| Ok(CustomerRow { id: r.try_get(0)?, capacity_limit: r.try_get(1)? }))
+            .map(|r| Ok(CustomerRow { id: r.try_get("id")?, capacity_limit: r.try_get("capacity_limit")? }))
             .collect::<Result<Vec<_>>>()?;
         let settings = self.settings().await?;
         Ok(CallConfig {

@@ -17,8 +17,8 @@ pub mod presence;
 pub mod query;
 mod record;
 pub mod routing;
+pub mod row;
 mod rules;
-pub mod seed;
 mod sql;
 pub mod testing;
 

@@ -25,14 +25,14 @@ const LOGIN_COLUMNS: &str =
 
 fn login(r: &crate::Row) -> Result<SipLogin> {
     Ok(SipLogin {
-        id: r.try_get(0)?,
-        customer_id: r.try_get(1)?,
-        username: r.try_get(2)?,
-        password: r.try_get(3)?,
-        caller_id_name: r.try_get(4)?,
-        allow_external_calls: crate::sql::decode(r, 5, domain::schema::Storage::Bool)?.as_bool().unwrap_or(false),
-        internal_caller_id: r.try_get(6)?,
-        external_caller_id: r.try_get(7)?,
+        id: r.try_get("id")?,
+        customer_id: r.try_get("customer_id")?,
+        username: r.try_get("username")?,
+        password: r.try_get("password")?,
+        caller_id_name: r.try_get("caller_id_name")?,
+        allow_external_calls: crate::sql::decode(r, "allow_external_calls", domain::schema::Storage::Bool)?.as_bool().unwrap_or(false),
+        internal_caller_id: r.try_get("internal_caller_id")?,
+        external_caller_id: r.try_get("external_caller_id")?,
     })
 }
 
@@ -127,15 +127,15 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(StoredBinding {
-                    account: r.try_get(0)?,
-                    contact: r.try_get(1)?,
-                    expires_at: r.try_get(2)?,
-                    user_agent: r.try_get(3)?,
-                    source: r.try_get(4)?,
-                    transport: r.try_get(5)?,
-                    call_id: r.try_get(6)?,
-                    cseq: r.try_get(7)?,
-                    updated_at: r.try_get(8)?,
+                    account: r.try_get("sip_account_id")?,
+                    contact: r.try_get("contact")?,
+                    expires_at: r.try_get("expires_at")?,
+                    user_agent: r.try_get("user_agent")?,
+                    source: r.try_get("source")?,
+                    transport: r.try_get("transport")?,
+                    call_id: r.try_get("call_id")?,
+                    cseq: r.try_get("cseq")?,
+                    updated_at: r.try_get("updated_at")?,
                 })
             })
             .collect()

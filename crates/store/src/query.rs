@@ -162,10 +162,10 @@ impl Store {
     }
 
     pub async fn count(&self, res: &'static Resource, scope: Scope, q: &ListQuery) -> Result<u64> {
-        let mut sql = Sql::new(format!("SELECT COUNT(*) FROM {}", res.table));
+        let mut sql = Sql::new(format!("SELECT COUNT(*) AS n FROM {}", res.table));
         let unpaged = ListQuery { after: None, ..q.clone() };
         where_clause(res, self.backend, scope, &unpaged, &mut sql);
-        let n: i64 = sqlx::Row::try_get(&sql.query().fetch_one(&self.pool).await?, 0)?;
+        let n: i64 = sqlx::Row::try_get(&sql.query().fetch_one(&self.pool).await?, "n")?;
         Ok(n as u64)
     }
 

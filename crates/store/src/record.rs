@@ -53,6 +53,9 @@ pub struct Record {
 }
 
 impl Record {
+    /// `row` is selected with [`select_list`] of `res`, so position `i`
+    /// is `columns(res)[i]` by construction; looking each cell up by name
+    /// would cost a hash per cell on every list page.
     pub(crate) fn from_row(res: &'static Resource, row: &Row) -> Result<Record> {
         let cols = columns(res);
         let values = cols.iter().enumerate().map(|(i, c)| decode(row, i, c.st)).collect::<Result<_, _>>()?;

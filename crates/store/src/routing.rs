@@ -86,17 +86,17 @@ impl Store {
             .iter()
             .map(|r| {
                 Ok(RouteDef {
-                    id: r.try_get(0)?,
-                    customer_id: r.try_get(1)?,
-                    gateway_id: r.try_get(2)?,
-                    name: r.try_get(3)?,
-                    src_prefix: r.try_get(4)?,
-                    dst_prefix: r.try_get(5)?,
-                    src_rewrite_rule: r.try_get(6)?,
-                    src_rewrite_result: r.try_get(7)?,
-                    dst_rewrite_rule: r.try_get(8)?,
-                    dst_rewrite_result: r.try_get(9)?,
-                    operator: crate::sql::decode(r, 10, Storage::Bool)?.as_bool().unwrap_or(true),
+                    id: r.try_get("id")?,
+                    customer_id: r.try_get("customer_id")?,
+                    gateway_id: r.try_get("gateway_id")?,
+                    name: r.try_get("name")?,
+                    src_prefix: r.try_get("src_prefix")?,
+                    dst_prefix: r.try_get("dst_prefix")?,
+                    src_rewrite_rule: r.try_get("src_rewrite_rule")?,
+                    src_rewrite_result: r.try_get("src_rewrite_result")?,
+                    dst_rewrite_rule: r.try_get("dst_rewrite_rule")?,
+                    dst_rewrite_result: r.try_get("dst_rewrite_result")?,
+                    operator: crate::sql::decode(r, "operator", Storage::Bool)?.as_bool().unwrap_or(true),
                 })
             })
             .collect()
@@ -108,23 +108,23 @@ impl Store {
             .await?
             .iter()
             .map(|r| {
-                let port: i64 = r.try_get(4)?;
+                let port: i64 = r.try_get("port")?;
                 Ok(GatewayDef {
-                    id: r.try_get(0)?,
-                    customer_id: r.try_get(1)?,
-                    name: r.try_get(2)?,
-                    host: r.try_get(3)?,
+                    id: r.try_get("id")?,
+                    customer_id: r.try_get("customer_id")?,
+                    name: r.try_get("name")?,
+                    host: r.try_get("host")?,
                     // Validated 1..=65535 when saved.
                     port: u16::try_from(port).unwrap_or(5060),
-                    network_protocol: r.try_get(5)?,
-                    transport_protocol: r.try_get(6)?,
-                    codecs: r.try_get(7)?,
-                    authorization_name: r.try_get(8)?,
-                    authorization_password: r.try_get(9)?,
-                    src_rewrite_rule: r.try_get(10)?,
-                    src_rewrite_result: r.try_get(11)?,
-                    dst_rewrite_rule: r.try_get(12)?,
-                    dst_rewrite_result: r.try_get(13)?,
+                    network_protocol: r.try_get("network_protocol")?,
+                    transport_protocol: r.try_get("transport_protocol")?,
+                    codecs: r.try_get("codecs")?,
+                    authorization_name: r.try_get("authorization_name")?,
+                    authorization_password: r.try_get("authorization_password")?,
+                    src_rewrite_rule: r.try_get("src_rewrite_rule")?,
+                    src_rewrite_result: r.try_get("src_rewrite_result")?,
+                    dst_rewrite_rule: r.try_get("dst_rewrite_rule")?,
+                    dst_rewrite_result: r.try_get("dst_rewrite_result")?,
                 })
             })
             .collect()
@@ -138,8 +138,8 @@ impl Store {
             .await?
             .iter()
             .map(|r| {
-                let mode: Option<String> = r.try_get(1)?;
-                Ok((r.try_get(0)?, mode.as_deref().and_then(TrmMode::parse).unwrap_or(TrmMode::OperatorCustomer)))
+                let mode: Option<String> = r.try_get("trm_mode")?;
+                Ok((r.try_get("id")?, mode.as_deref().and_then(TrmMode::parse).unwrap_or(TrmMode::OperatorCustomer)))
             })
             .collect()
     }

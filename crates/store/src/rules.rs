@@ -43,7 +43,7 @@ fn check_input(policy: &Policy, res: &'static Resource, input: &Input, creating:
 /// Creates the settings row and the server secrets on a fresh store.
 pub(crate) async fn ensure_settings(store: &Store) -> Result<()> {
     let _guard = store.write_lock.lock().await;
-    let n: i64 = sqlx::query("SELECT COUNT(*) FROM domain_settings").fetch_one(&store.pool).await?.try_get(0)?;
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM domain_settings").fetch_one(&store.pool).await?.try_get("n")?;
     if n == 0 {
         let res = &schema::DOMAIN_SETTINGS;
         let mut sql = Sql::new("INSERT INTO domain_settings (id");
@@ -178,7 +178,7 @@ impl Store {
         let before = fetch_one(&mut *tx, res, actor.scope, id).await?;
         match res.kind {
             "termination_gateways" => {
-                let used = count(&mut tx, "SELECT COUNT(*) FROM termination_routes WHERE gateway_id = $1", id).await?;
+                let used = count(&mut tx, "SELECT COUNT(*) AS n FROM termination_routes WHERE gateway_id = $1", id).await?;
                 if used > 0 {
                     return Err(Error::Refused(format!("termination gateway {id} is used by {used} termination route(s); delete them or point them at another gateway first")));
                 }
@@ -193,7 +193,7 @@ impl Store {
                     drop_member(&mut tx, before.customer_id(), id).await?;
                 }
             }
-            "operator_users" if count(&mut tx, "SELECT COUNT(*) FROM operator_users WHERE id <> $1", id).await? == 0 => {
+            "operator_users" if count(&mut tx, "SELECT COUNT(*) AS n FROM operator_users WHERE id <> $1", id).await? == 0 => {
                 return Err(Error::Refused("the last operator user cannot be deleted".into()));
             }
             _ => {}
@@ -207,7 +207,7 @@ impl Store {
 }
 
 async fn count(tx: &mut Tx<'_>, sql: &str, id: i64) -> Result<i64> {
-    Ok(sqlx::query(sql).bind(id).fetch_one(&mut **tx).await?.try_get(0)?)
+    Ok(sqlx::query(sql).bind(id).fetch_one(&mut **tx).await?.try_get("n")?)
 }
 
 /// Inserts one record (and, for a customer, its default trunk).
@@ -249,13 +249,14 @@ async fn insert(
                 if i < 1 {
                     return Err(invalid("id", "must be a positive integer"));
                 }
-                let n: i64 = sqlx::query("SELECT COUNT(*) FROM customers WHERE id = $1").bind(i).fetch_one(&mut **tx).await?.try_get(0)?;
+                let n: i64 =
+                    sqlx::query("SELECT COUNT(*) AS n FROM customers WHERE id = $1").bind(i).fetch_one(&mut **tx).await?.try_get("n")?;
                 if n > 0 {
                     return Err(Error::IdTaken(i));
                 }
                 i
             }
-            None => sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM customers").fetch_one(&mut **tx).await?.try_get(0)?,
+            None => sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 AS id FROM customers").fetch_one(&mut **tx).await?.try_get("id")?,
         };
         id = Some(chosen);
         add("id", Value::Int(chosen), Storage::Int);
@@ -326,7 +327,7 @@ async fn insert(
 
     cols.push(") VALUES (").push(&vals.text).push(") RETURNING id");
     let row = cols.query().fetch_one(&mut **tx).await.map_err(crate::error::from_db)?;
-    let new_id: i64 = id.unwrap_or(row.try_get(0)?);
+    let new_id: i64 = id.unwrap_or(row.try_get("id")?);
 
     if res.kind == "incoming_trunks" {
         let domain = format!("{new_id}.in.{}", settings.get("sip_domain").as_str().unwrap_or("switchboard.local"));
@@ -419,7 +420,7 @@ async fn check_members(tx: &mut Tx<'_>, r: &Rel, customer: Option<i64>, to: &Rel
 async fn drop_member(tx: &mut Tx<'_>, customer: Option<i64>, id: i64) -> Result<()> {
     let rows = sqlx::query("SELECT id, member_ids FROM ring_groups WHERE customer_id = $1").bind(customer).fetch_all(&mut **tx).await?;
     for row in rows {
-        let (group, list): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+        let (group, list): (i64, String) = (row.try_get("id")?, row.try_get("member_ids")?);
         let before: Vec<i64> = parse_id_list(&list).collect();
         if before.contains(&id) {
             let after: Vec<i64> = before.into_iter().filter(|&m| m != id).collect();
@@ -439,9 +440,9 @@ async fn check_sip_account_limit(backend: Backend, tx: &mut Tx<'_>, customer: i6
         .bind(customer)
         .fetch_one(&mut **tx)
         .await?
-        .try_get(0)?;
+        .try_get("sip_account_limit")?;
     if let Some(limit) = limit {
-        let n = count(tx, "SELECT COUNT(*) FROM sip_accounts WHERE customer_id = $1", customer).await?;
+        let n = count(tx, "SELECT COUNT(*) AS n FROM sip_accounts WHERE customer_id = $1", customer).await?;
         if n >= limit {
             return Err(Error::Refused(format!(
                 "the customer has reached its SIP account limit ({limit}); no more SIP accounts can be created"

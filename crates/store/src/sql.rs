@@ -56,9 +56,10 @@ impl Sql {
     }
 }
 
-/// Reads column `i` as the given storage type. SQLite has no boolean type
-/// (it answers integers), so booleans accept both forms.
-pub(crate) fn decode(row: &Row, i: usize, st: Storage) -> Result<Value, sqlx::Error> {
+/// Reads column `i` (a name, or a position in a list built from the same
+/// columns) as the given storage type. SQLite has no boolean type (it
+/// answers integers), so booleans accept both forms.
+pub(crate) fn decode<I: sqlx::ColumnIndex<Row> + Copy>(row: &Row, i: I, st: Storage) -> Result<Value, sqlx::Error> {
     Ok(match st {
         Storage::Int => Value::from(row.try_get::<Option<i64>, _>(i)?),
         Storage::Text => Value::from(row.try_get::<Option<String>, _>(i)?),

@@ -1,5 +1,6 @@
 //! The store suite, run on SQLite and (when configured) PostgreSQL.
 
+use crate::cdr::IncomingCdr;
 use crate::testing::stores;
 use crate::{Actor, Cond, Cursor, Error, Input, ListQuery, Op, RelInput, Scope, Store};
 use domain::schema::{self, Storage};
@@ -186,17 +187,16 @@ async fn lists_filter_sort_page_and_keyset() {
         let a = customer(&s, "A", None).await;
         let b = customer(&s, "B", None).await;
         let rows: Vec<_> = (0..30)
-            .map(|i| {
-                vec![
-                    ("customer_id", Value::Int(if i % 3 == 0 { b } else { a })),
-                    ("time_start", Value::Int(1_000_000 + (i % 10) * 1000)),
-                    ("src_number", Value::Text(format!("4420{i:02}"))),
-                    ("lega_disconnect_code", Value::Int(if i % 2 == 0 { 200 } else { 486 })),
-                    ("success", Value::Bool(i % 2 == 0)),
-                ]
+            .map(|i| IncomingCdr {
+                customer_id: Some(if i % 3 == 0 { b } else { a }),
+                time_start: 1_000_000 + (i % 10) * 1000,
+                src_number: Some(format!("4420{i:02}")),
+                lega_disconnect_code: Some(if i % 2 == 0 { 200 } else { 486 }),
+                success: i % 2 == 0,
+                ..IncomingCdr::default()
             })
             .collect();
-        s.append_cdrs(&schema::INCOMING_CDRS, &rows).await.unwrap();
+        s.append_cdrs(&rows).await.unwrap();
         let window = Cond { column: "time_start", st: Storage::Int, op: Op::Gte, values: vec![Value::Int(1_000_000)] };
         let mut q =
             ListQuery { conds: vec![window.clone()], sort: vec![("time_start", Storage::Int, true)], limit: 7, ..ListQuery::default() };

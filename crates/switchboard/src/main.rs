@@ -1,9 +1,17 @@
-//! `switchboard`: the operator platform of a multi-tenant cloud PBX in one
-//! binary. `switchboard serve` runs the APIs and the SIP plane (the
-//! registrar today; calls and the UIs as they land) on one store;
-//! `switchboard seed` fills a store with demo data.
+//! `switchboard`: a multi-tenant cloud PBX in one binary, on one store
+//! (SQLite or PostgreSQL). `switchboard serve` runs the HTTP side (operator
+//! and customer JSON:API, the OpenAPI document, the operator and customer
+//! web UIs) and the SIP side (the registrar; the B2BUA for carriers' DID
+//! calls to phones, ring groups and forwards, and for phones' calls to
+//! extensions and out through termination gateways, over UDP/TCP and
+//! optionally TLS; the RTP relay; the CDR journal, which first closes the
+//! calls a crash left open) until SIGINT/SIGTERM stop it gracefully.
+//! `switchboard seed` fills a store with demo data ([`seed`]). Options
+//! come from defaults, a TOML file, `SWITCHBOARD_*` variables and flags
+//! ([`config`]).
 
 mod config;
+mod seed;
 
 /// glibc malloc spent a fifth of the registrar's CPU in free-list upkeep
 /// (`unlink_chunk`) under the churn of tens of thousands of live SIP
@@ -206,7 +214,7 @@ async fn shutdown_signal() {
 }
 
 async fn seed(config: Config, flags: &[(String, String)]) -> Result<()> {
-    let mut size = store::seed::SeedSize::small();
+    let mut size = seed::SeedSize::small();
     for (k, v) in flags {
         let n: u64 = v.parse().with_context(|| format!("--{} must be a number, not {v:?}", k.replace('_', "-")))?;
         let small = || usize::try_from(n).context("too large");
@@ -225,7 +233,7 @@ async fn seed(config: Config, flags: &[(String, String)]) -> Result<()> {
     let store = open_store(&config).await?;
     let started = std::time::Instant::now();
     let mut last_print = std::time::Instant::now();
-    let report = store::seed::seed(&store, &size, |label, done, total| {
+    let report = seed::seed(&store, &size, |label, done, total| {
         if done == total || last_print.elapsed().as_secs() >= 2 {
             eprintln!("  {label}: {done}/{total}");
             last_print = std::time::Instant::now();

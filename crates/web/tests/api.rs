@@ -6,9 +6,8 @@
 mod route_tests;
 mod support;
 
-use domain::schema;
-use domain::Value;
 use serde_json::{json, Value as Json};
+use store::cdr::TerminationCdr;
 use support::{spawn_apps, TestApp};
 
 const OP: &str = "/api/rest/public/operator";
@@ -184,22 +183,21 @@ async fn cdrs_need_a_window_and_page_by_keyset() {
         let c: i64 = customer(&app, "Acme", json!({})).await.parse().unwrap();
         let t0 = domain::time::parse("2026-11-01 00:00:00").unwrap();
         let rows: Vec<_> = (0..120)
-            .map(|i| {
-                vec![
-                    ("customer_id", Value::Int(if i % 4 == 0 { c + 1 } else { c })),
-                    ("time_start", Value::Int(t0 + i * 60_000)),
-                    ("time_end", Value::Int(t0 + i * 60_000 + 30_000)),
-                    ("duration", Value::Int(if i % 2 == 0 { 25 } else { 0 })),
-                    ("global_tag", Value::Text(format!("tag-{i}"))),
-                    ("src_number_in", Value::Text(format!("3706{i:05}"))),
-                    ("dst_number_in", Value::Text("441174090316".into())),
-                    ("lega_disconnect_code", Value::Int(if i % 2 == 0 { 200 } else { 486 })),
-                    ("lega_disconnect_reason", Value::Text(if i % 2 == 0 { "OK" } else { "Busy Here" }.into())),
-                    ("success", Value::Bool(i % 2 == 0)),
-                ]
+            .map(|i| TerminationCdr {
+                customer_id: Some(if i % 4 == 0 { c + 1 } else { c }),
+                time_start: t0 + i * 60_000,
+                time_end: Some(t0 + i * 60_000 + 30_000),
+                duration: if i % 2 == 0 { 25 } else { 0 },
+                global_tag: Some(format!("tag-{i}")),
+                src_number_in: Some(format!("3706{i:05}")),
+                dst_number_in: Some("441174090316".into()),
+                lega_disconnect_code: Some(if i % 2 == 0 { 200 } else { 486 }),
+                lega_disconnect_reason: Some(if i % 2 == 0 { "OK" } else { "Busy Here" }.into()),
+                success: i % 2 == 0,
+                ..TerminationCdr::default()
             })
             .collect();
-        app.store.append_cdrs(&schema::TERMINATION_CDRS, &rows).await.unwrap();
+        app.store.append_cdrs(&rows).await.unwrap();
 
         let (s, b) = app.get(&format!("{OP}/termination_cdrs")).await;
         assert_eq!(s, 400, "{be}");

@@ -7,9 +7,8 @@
 #[path = "support/webdriver.rs"]
 mod webdriver;
 
-use domain::schema;
-use domain::Value;
 use serde_json::json;
+use store::cdr::{IncomingCdr, TerminationCdr};
 use store::testing::TestDb;
 use store::Store;
 use webdriver::Browser;
@@ -36,23 +35,22 @@ const SUBMIT: &str = "form.record button[type=submit]";
 async fn seed_cdrs(store: &Store, c: i64, other: i64) {
     let now = domain::time::now_ms();
     let hour = 3600 * 1000;
-    let term = |at: i64, customer: i64, src: &str, dst: &str, call: &str| {
-        vec![
-            ("customer_id", Value::Int(customer)),
-            ("time_start", Value::Int(at)),
-            ("time_connect", Value::Int(at + 2000)),
-            ("time_end", Value::Int(at + 62_000)),
-            ("duration", Value::Int(60)),
-            ("local_tag", Value::from("lt-1")),
-            ("global_tag", Value::from(format!("gt-{call}"))),
-            ("lega_disconnect_code", Value::Int(200)),
-            ("lega_disconnect_reason", Value::from("BYE")),
-            ("src_name_in", Value::from("Reception")),
-            ("src_number_in", Value::from(src)),
-            ("dst_number_in", Value::from(dst)),
-            ("orig_call_id", Value::from(call)),
-            ("success", Value::Bool(true)),
-        ]
+    let term = |at: i64, customer: i64, src: &str, dst: &str, call: &str| TerminationCdr {
+        customer_id: Some(customer),
+        time_start: at,
+        time_connect: Some(at + 2000),
+        time_end: Some(at + 62_000),
+        duration: 60,
+        local_tag: Some("lt-1".into()),
+        global_tag: Some(format!("gt-{call}")),
+        lega_disconnect_code: Some(200),
+        lega_disconnect_reason: Some("BYE".into()),
+        src_name_in: Some("Reception".into()),
+        src_number_in: Some(src.into()),
+        dst_number_in: Some(dst.into()),
+        orig_call_id: Some(call.into()),
+        success: true,
+        ..TerminationCdr::default()
     };
     let rows = vec![
         term(now - hour, c, "4470001", "37060000099", "call-recent-a"),
@@ -60,22 +58,21 @@ async fn seed_cdrs(store: &Store, c: i64, other: i64) {
         term(now - 72 * hour, c, "4470003", "37060000097", "call-old"),
         term(now - hour, other, "4470004", "37060000096", "call-other"),
     ];
-    store.append_cdrs(&schema::TERMINATION_CDRS, &rows).await.unwrap();
-    let inc = |at: i64, customer: i64, did: &str| {
-        vec![
-            ("customer_id", Value::Int(customer)),
-            ("time_start", Value::Int(at)),
-            ("time_end", Value::Int(at + 5000)),
-            ("duration", Value::Int(0)),
-            ("src_number", Value::from("4412345")),
-            ("dst_number", Value::from(did)),
-            ("did_number", Value::from(did)),
-            ("lega_disconnect_code", Value::Int(480)),
-            ("lega_disconnect_reason", Value::from("Temporarily Unavailable")),
-            ("success", Value::Bool(false)),
-        ]
+    store.append_cdrs(&rows).await.unwrap();
+    let inc = |at: i64, customer: i64, did: &str| IncomingCdr {
+        customer_id: Some(customer),
+        time_start: at,
+        time_end: Some(at + 5000),
+        duration: 0,
+        src_number: Some("4412345".into()),
+        dst_number: Some(did.into()),
+        did_number: Some(did.into()),
+        lega_disconnect_code: Some(480),
+        lega_disconnect_reason: Some("Temporarily Unavailable".into()),
+        success: false,
+        ..IncomingCdr::default()
     };
-    store.append_cdrs(&schema::INCOMING_CDRS, &[inc(now - hour, c, "37060000001"), inc(now - hour, other, "37060000002")]).await.unwrap();
+    store.append_cdrs(&[inc(now - hour, c, "37060000001"), inc(now - hour, other, "37060000002")]).await.unwrap();
 }
 
 #[tokio::test]

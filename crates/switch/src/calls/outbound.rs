@@ -254,7 +254,7 @@ pub(crate) fn global_tag(now_ms: i64) -> String {
 mod tests {
     use super::*;
     use domain::routing::GatewayDef;
-    use store::cdr::CdrOp;
+    use store::cdr::{Cdr, CdrOp};
 
     fn route(id: i64, transport: &str, port: u16, dst_out: &str) -> RouteAttempt {
         let gateway = GatewayDef {
@@ -337,8 +337,8 @@ mod tests {
                 }
                 CdrOp::Connect { id, at } => format!("connect {id} at {at}"),
                 CdrOp::Close { live_id, cdr, .. } => {
-                    let code = cdr.iter().find(|(n, _)| *n == "lega_disconnect_code").map(|(_, v)| v.as_i64());
-                    format!("close {} with {:?}", live_id.unwrap_or_default(), code.flatten())
+                    let Cdr::Termination(cdr) = *cdr else { panic!("an attempt closes with a termination CDR") };
+                    format!("close {} with {:?}", live_id.unwrap_or_default(), cdr.lega_disconnect_code)
                 }
             });
         }

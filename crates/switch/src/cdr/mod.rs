@@ -5,10 +5,8 @@
 //! as they open and connect (`live_calls`), so calls up at a crash are
 //! closed with a CDR at the next start ([`recover`]).
 
-use domain::schema;
-use domain::Value;
 use std::time::Duration;
-use store::cdr::{CdrOp, CdrRow, LiveCall};
+use store::cdr::{Cdr, CdrOp, IncomingCdr, LiveCall, TerminationCdr};
 use store::Store;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -41,59 +39,57 @@ impl CallCdr {
         }
     }
 
-    pub(crate) fn resource(&self) -> &'static schema::Resource {
-        if self.call.termination.is_some() {
-            &schema::TERMINATION_CDRS
-        } else {
-            &schema::INCOMING_CDRS
-        }
-    }
-
-    pub(crate) fn row(&self) -> CdrRow {
+    pub(crate) fn row(&self) -> Cdr {
         let c = &self.call;
         let duration = self.time_connect.map(|t| (self.time_end - t).max(0) / 1000).unwrap_or(0);
-        let common = [
-            ("customer_id", Value::from(c.customer_id)),
-            ("time_start", Value::from(c.time_start)),
-            ("time_connect", Value::from(self.time_connect)),
-            ("time_end", Value::from(self.time_end)),
-            ("duration", Value::from(duration)),
-            ("lega_disconnect_code", Value::from(i64::from(self.code))),
-            ("lega_disconnect_reason", Value::from(self.reason.as_str())),
-            ("success", Value::from(self.time_connect.is_some())),
-        ];
-        let mut row: CdrRow = common.into_iter().collect();
+        let code = Some(i64::from(self.code));
+        let success = self.time_connect.is_some();
         match &c.termination {
-            None => row.extend([
-                ("incoming_trunk_id", Value::from(c.incoming_trunk_id)),
-                ("src_name", Value::from(c.src_name.clone())),
-                ("src_number", Value::from(c.src_number.clone())),
-                ("dst_number", Value::from(c.dst_number.clone())),
-                ("did_number", Value::from(c.did_number.clone())),
-                ("internal_reason", Value::from(self.internal_reason.clone())),
-                ("call_id", Value::from(c.call_id.as_str())),
-                ("global_tag", Value::from(c.global_tag.clone())),
-            ]),
-            Some(t) => row.extend([
-                ("sip_account_id", Value::from(t.sip_account_id)),
-                ("route_id", Value::from(t.route_id)),
-                ("gateway_id", Value::from(t.gateway_id)),
-                ("local_tag", Value::from(t.local_tag.clone())),
-                ("global_tag", Value::from(c.global_tag.clone())),
-                ("src_name_in", Value::from(c.src_name.clone())),
-                ("src_number_in", Value::from(c.src_number.clone())),
-                ("dst_number_in", Value::from(c.dst_number.clone())),
-                ("src_name_out", Value::from(t.src_name_out.clone())),
-                ("src_number_out", Value::from(t.src_number_out.clone())),
-                ("dst_number_out", Value::from(t.dst_number_out.clone())),
-                ("orig_call_id", Value::from(c.call_id.as_str())),
-            ]),
+            None => Cdr::Incoming(IncomingCdr {
+                customer_id: c.customer_id,
+                incoming_trunk_id: c.incoming_trunk_id,
+                time_start: c.time_start,
+                time_connect: self.time_connect,
+                time_end: Some(self.time_end),
+                duration,
+                src_name: c.src_name.clone(),
+                src_number: c.src_number.clone(),
+                dst_number: c.dst_number.clone(),
+                did_number: c.did_number.clone(),
+                lega_disconnect_code: code,
+                lega_disconnect_reason: Some(self.reason.clone()),
+                internal_reason: self.internal_reason.clone(),
+                success,
+                call_id: Some(c.call_id.clone()),
+                global_tag: c.global_tag.clone(),
+            }),
+            Some(t) => Cdr::Termination(TerminationCdr {
+                customer_id: c.customer_id,
+                sip_account_id: t.sip_account_id,
+                route_id: t.route_id,
+                gateway_id: t.gateway_id,
+                time_start: c.time_start,
+                time_connect: self.time_connect,
+                time_end: Some(self.time_end),
+                duration,
+                local_tag: t.local_tag.clone(),
+                global_tag: c.global_tag.clone(),
+                lega_disconnect_code: code,
+                lega_disconnect_reason: Some(self.reason.clone()),
+                src_name_in: c.src_name.clone(),
+                src_number_in: c.src_number.clone(),
+                dst_number_in: c.dst_number.clone(),
+                src_name_out: t.src_name_out.clone(),
+                src_number_out: t.src_number_out.clone(),
+                dst_number_out: t.dst_number_out.clone(),
+                orig_call_id: Some(c.call_id.clone()),
+                success,
+            }),
         }
-        row
     }
 
     fn close(&self, live_id: Option<String>) -> CdrOp {
-        CdrOp::Close { live_id, res: self.resource(), cdr: self.row() }
+        CdrOp::Close { live_id, cdr: Box::new(self.row()) }
     }
 }
 
@@ -198,6 +194,7 @@ async fn write_loop(store: Store, mut rx: mpsc::UnboundedReceiver<CdrOp>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::{schema, Value};
     use store::cdr::TerminationLeg;
 
     fn live(id: &str, connected: Option<i64>) -> LiveCall {
