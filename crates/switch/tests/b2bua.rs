@@ -7,7 +7,7 @@ use std::process::Command;
 mod common;
 
 use common::calls::{call_phones, callee_hangs_up, caller_hangs_up, last_cdr, part, register_phone, write_scenario};
-use common::{account, cdrs, customer_of, did, free_udp_port, sipp, sipp_available, trunk_of, wait_for};
+use common::{account, cdrs, customer_of, did, free_udp_port, media_port, sipp, sipp_available, trunk_of, wait_for};
 use domain::schema;
 use store::{Actor, Input, ListQuery, RelInput, Scope, Store};
 use switch::{CallSettings, Switch, SwitchConfig};
@@ -146,7 +146,7 @@ async fn batch(s: &Setup, carrier: (&str, &str), phone: (&str, &str), calls: u32
     let mut phone = Command::new("sipp")
         .current_dir(&dir)
         .args(["-sf", &phone_xml, "-p", &s.phone_port.to_string(), "-i", "127.0.0.1", "-nostdin", "-timeout", "60"])
-        .args(["-mp", &free_udp_port().to_string()])
+        .args(["-mp", &media_port().to_string()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -159,7 +159,7 @@ async fn batch(s: &Setup, carrier: (&str, &str), phone: (&str, &str), calls: u32
         Command::new("sipp")
             .current_dir(&d)
             .args([&server, "-sf", &carrier_xml, "-inf", csv.to_str().unwrap(), "-i", "127.0.0.1", "-nostdin"])
-            .args(["-m", &calls, "-r", &rate, "-timeout", "60", "-p", &free_udp_port().to_string(), "-mp", &free_udp_port().to_string()])
+            .args(["-m", &calls, "-r", &rate, "-timeout", "60", "-p", &free_udp_port().to_string(), "-mp", &media_port().to_string()])
             .output()
             .expect("run sipp")
     })

@@ -2,7 +2,7 @@
 //! placeholders filled, SIPp runs bounded in time, and helpers that place
 //! one call while phones answer.
 
-use super::{cdrs, free_udp_port, scenario, sipp, wait_for};
+use super::{cdrs, free_udp_port, media_port, scenario, sipp, wait_for};
 use std::path::Path;
 use std::process::{Command, Output};
 use store::Store;
@@ -48,7 +48,7 @@ pub fn run_sipp(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .args(["60", "sipp"])
         .args(args)
-        .args(["-i", "127.0.0.1", "-m", "1", "-timeout", "20", "-nostdin", "-trace_err", "-mp", &free_udp_port().to_string()])
+        .args(["-i", "127.0.0.1", "-m", "1", "-timeout", "20", "-nostdin", "-trace_err", "-mp", &media_port().to_string()])
         .output()
         .expect("run sipp")
 }

@@ -62,6 +62,21 @@ pub fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A port for SIPp's media (`-mp`, which also binds the three ports above
+/// it). Taken from below the kernel's ephemeral range (32768 and up) and
+/// the relay's (20000 and up): a port picked by binding port 0 can be taken
+/// by any other socket before SIPp binds it, and then the call never starts.
+pub fn media_port() -> u16 {
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let base = 10_000 + (std::process::id() % 100) as u16 * 100;
+    loop {
+        let p = base + NEXT.fetch_add(4, std::sync::atomic::Ordering::Relaxed) % 100;
+        if (p..p + 4).all(|q| std::net::UdpSocket::bind(("127.0.0.1", q)).is_ok()) {
+            return p;
+        }
+    }
+}
+
 /// Runs one SIPp call of `scenario` as `user` with `password`; true when
 /// SIPp reports it successful.
 /// `local_port` is the phone's: its Contact, so the same port means the same binding.

@@ -1,7 +1,7 @@
-//! CDRs leave the call path at once and reach the store in batches: a
-//! writer task takes whatever is queued (one row under light load, hundreds
-//! under heavy), retries a failed batch until the store takes it, and
-//! drains the queue on shutdown. The same ordered journal records calls
+//! The CDR journal. CDRs leave the call path at once and reach the store
+//! in batches: a writer task takes whatever is queued (one row under light
+//! load, hundreds under heavy), retries a failed batch until the store
+//! takes it, and drains the queue on shutdown. The same ordered journal records calls
 //! as they open and connect (`live_calls`), so calls up at a crash are
 //! closed with a CDR at the next start ([`recover`]).
 
