@@ -160,6 +160,18 @@ impl Accounts {
         host.eq_ignore_ascii_case(&self.realm) || bare.parse::<std::net::IpAddr>().is_ok() || host.eq_ignore_ascii_case("localhost")
     }
 
+    /// Whether a digest `uri` names this server: the Request-URI's host,
+    /// our SIP domain or localhost, on any port, with or without `sip:`.
+    /// SIPp sends `uri="sip:HOST:PORT"` for a Request-URI `sip:HOST`, and
+    /// Kamailio and Asterisk take it; the response is still verified over
+    /// the uri as sent.
+    fn names_us(&self, uri: &str, ruri: &SipUri) -> bool {
+        let uri = uri.trim();
+        let scheme = uri.split_once(':').is_some_and(|(s, _)| s.eq_ignore_ascii_case("sip") || s.eq_ignore_ascii_case("sips"));
+        let parsed = if scheme { SipUri::parse(uri) } else { SipUri::parse(&format!("sip:{uri}")) };
+        parsed.is_ok_and(|u| [ruri.host.as_str(), &self.realm, "localhost"].iter().any(|h| u.host.eq_ignore_ascii_case(h)))
+    }
+
     async fn challenge(&self, req: &mut Incoming, stale: bool) -> Result<(), ReplyError> {
         // One nonce for every algorithm offered.
         let mut challenge = self.nonces.challenge(&self.realm, Algorithm::Md5, unix_now());
@@ -203,11 +215,10 @@ impl Accounts {
             self.challenge(req, false).await?;
             return Ok(None);
         };
-        // The digest covers `uri`; it must name this request's target, or a
-        // response computed for another request could be replayed here.
-        let same_target = SipUri::parse(&auth.uri).is_ok_and(|u| u.host.eq_ignore_ascii_case(&ruri.host) && u.port == ruri.port);
-        if !same_target {
-            req.reply(400, "Authorization uri does not match the Request-URI", &[]).await?;
+        // The digest covers `uri`; it must name this server, or a response
+        // computed for a request to another one could be replayed here.
+        if !self.names_us(&auth.uri, ruri) {
+            req.reply(400, "Authorization uri names another server", &[]).await?;
             return Ok(None);
         }
         let login = match self.login(&auth.username).await {
