@@ -255,7 +255,7 @@ static RULES: &[Rule] = &[
         operator: ALL,
         customer: ALL,
         gate: Some(ManageTrunks),
-        customer_sets: &[("name", Yes), ("codecs", Yes), ("transport_protocol", Yes), ("destination_field", Yes)],
+        customer_sets: &[("name", Yes), ("codecs", Yes), ("transport_protocol", Yes), ("destination_field", Yes), ("allowed_sources", Yes)],
         row: None,
     },
     Rule { res: &schema::GATEWAYS, operator: ALL, customer: ALL, gate: Some(ManageGateways), customer_sets: GATEWAY_FIELDS, row: None },

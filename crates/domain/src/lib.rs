@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod codec;
+pub mod net;
 pub mod rewrite;
 pub mod routing;
 pub mod schema;

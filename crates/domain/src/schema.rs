@@ -33,6 +33,11 @@ pub enum Kind {
     PhoneNumbers {
         max: usize,
     },
+    /// Ordered list of at most `max` distinct IP addresses or CIDR ranges
+    /// (see [`crate::net`]), stored comma-separated.
+    Sources {
+        max: usize,
+    },
     RewriteRule,
     RewriteResult,
     /// IP address or DNS host name.
@@ -338,6 +343,8 @@ pub static INCOMING_TRUNKS: Resource = Resource {
         attr("codecs", Kind::Codecs).or(Default::Setting("default_codecs")),
         attr("transport_protocol", Kind::Enum(TRUNK_TRANSPORTS)).or(Default::Str("UDP")),
         attr("destination_field", Kind::Enum(DESTINATION_FIELDS)).or(Default::Str("RURI_USERPART")),
+        // Where the carrier's calls may come from; empty: anywhere.
+        attr("allowed_sources", Kind::Sources { max: 50 }).or(Default::Str("")),
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[CUSTOMER_REL],

@@ -137,6 +137,7 @@ pub fn parse_kind(kind: Kind, json: &Json) -> Result<Value, String> {
             Ok(Value::Text(list.join(",")))
         }
         Kind::PhoneNumbers { max } => phone_numbers(json, max),
+        Kind::Sources { max } => sources(json, max),
         Kind::RewriteRule => {
             let s = text(json)?;
             check_plain(s, 255)?;
@@ -207,6 +208,26 @@ fn phone_numbers(json: &Json, max: usize) -> Result<Value, String> {
             return Err(format!("entry {n} repeats an earlier number"));
         }
         list.push(digits.to_owned());
+    }
+    Ok(Value::Text(list.join(",")))
+}
+
+/// An ordered list of distinct addresses or CIDR ranges, stored in their
+/// canonical form. Errors name the entry by its position, counted from 1.
+fn sources(json: &Json, max: usize) -> Result<Value, String> {
+    let Json::Array(items) = json else { return Err("must be an array of IP addresses or CIDR ranges".to_owned()) };
+    if items.len() > max {
+        return Err(format!("can have at most {max} entries"));
+    }
+    let mut list: Vec<String> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let n = i + 1;
+        let raw = item.as_str().ok_or_else(|| format!("entry {n} must be a string"))?;
+        let net = crate::net::Net::parse(raw).map_err(|e| format!("entry {n}: {e}"))?.to_string();
+        if list.contains(&net) {
+            return Err(format!("entry {n} repeats an earlier one"));
+        }
+        list.push(net);
     }
     Ok(Value::Text(list.join(",")))
 }

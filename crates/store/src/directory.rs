@@ -16,8 +16,10 @@ pub struct TrunkRow {
     pub codecs: String,
     /// `RURI_USERPART` or `TO_USERPART`.
     pub destination_field: String,
-    /// `UDP` or `TCP`.
+    /// `UDP`, `TCP` or `TLS`.
     pub transport: String,
+    /// Where its calls may come from; empty: anywhere.
+    pub allowed_sources: Vec<domain::net::Net>,
 }
 
 /// A DID number and what it rings.
@@ -71,21 +73,24 @@ pub struct CallConfig {
 impl Store {
     /// Reads the call-handling configuration.
     pub async fn call_config(&self) -> Result<CallConfig> {
-        let trunks = sqlx::query("SELECT id, customer_id, domain, codecs, destination_field, transport_protocol FROM incoming_trunks")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(TrunkRow {
-                    id: r.try_get("id")?,
-                    customer_id: r.try_get("customer_id")?,
-                    domain: r.try_get("domain")?,
-                    codecs: r.try_get("codecs")?,
-                    destination_field: r.try_get("destination_field")?,
-                    transport: r.try_get("transport_protocol")?,
-                })
+        let trunks = sqlx::query(
+            "SELECT id, customer_id, domain, codecs, destination_field, transport_protocol, allowed_sources FROM incoming_trunks",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TrunkRow {
+                id: r.try_get("id")?,
+                customer_id: r.try_get("customer_id")?,
+                domain: r.try_get("domain")?,
+                codecs: r.try_get("codecs")?,
+                destination_field: r.try_get("destination_field")?,
+                transport: r.try_get("transport_protocol")?,
+                allowed_sources: domain::net::parse_list(&r.try_get::<String, _>("allowed_sources")?),
             })
-            .collect::<Result<Vec<_>>>()?;
+        })
+        .collect::<Result<Vec<_>>>()?;
         let dids =
             sqlx::query("SELECT id, customer_id, number, enabled, destination_type, destination_id, forward_number FROM did_numbers")
                 .fetch_all(&self.pool)

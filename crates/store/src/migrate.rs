@@ -46,6 +46,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_ring_group_external_numbers.sql"),
         postgres: include_str!("../migrations/postgres/0007_ring_group_external_numbers.sql"),
     },
+    Migration {
+        version: 8,
+        sqlite: include_str!("../migrations/sqlite/0008_trunk_allowed_sources.sql"),
+        postgres: include_str!("../migrations/postgres/0008_trunk_allowed_sources.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

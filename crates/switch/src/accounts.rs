@@ -191,13 +191,23 @@ impl Accounts {
     /// Answers 403 to a request whose credentials do not hold (`why`, for
     /// the log), and counts the failure against its source.
     pub async fn refuse(&self, req: &mut Incoming, why: &str) -> Result<(), ReplyError> {
-        let ip = req.source().ip();
+        self.source_failed(req.source().ip(), why);
+        req.reply(403, "Forbidden", &[]).await
+    }
+
+    /// Counts a failure against a source: a wrong password, or a call to a
+    /// trunk that does not take calls from there (`why`, for the log).
+    pub fn source_failed(&self, ip: std::net::IpAddr, why: &str) {
         if self.throttle.fail(ip, Instant::now()) {
-            tracing::warn!(source = %ip, "too many failed SIP authentications; ignoring this source for a while");
+            tracing::warn!(source = %ip, why, "too many failed SIP authentications; ignoring this source for a while");
         } else {
             tracing::info!(source = %ip, why, "SIP authentication failed");
         }
-        req.reply(403, "Forbidden", &[]).await
+    }
+
+    /// Whether a source failed too often lately to get any answer.
+    pub fn source_blocked(&self, ip: std::net::IpAddr) -> bool {
+        self.throttle.blocked(ip, Instant::now())
     }
 
     /// Digest authentication of a request from a SIP account (RFC 3261

@@ -91,7 +91,14 @@ impl Calls {
         if !snapshot.trunks.contains_key(&ruri.host) && self.accounts.serves(&ruri.host) {
             return Box::pin(self.phone_call(req, ruri, body, &snapshot)).await;
         }
-        let invite = Invite { ruri_host: &ruri.host, ruri_user: ruri.user.as_deref(), to_user: to_user.as_deref(), sdp: &body };
+        let invite = Invite {
+            ruri_host: &ruri.host,
+            ruri_user: ruri.user.as_deref(),
+            to_user: to_user.as_deref(),
+            sdp: &body,
+            source: Some(req.source().ip()),
+            tls: req.transport() == sip::Transport::Tls,
+        };
         Box::pin(self.carrier_call(req, &invite, caller, &snapshot)).await
     }
 

@@ -153,3 +153,81 @@ async fn an_extension_the_caller_requires_and_we_lack_gets_420() {
     assert!(text.starts_with("SIP/2.0 404"), "{text}");
     sw.shutdown().await;
 }
+
+/// Sends one INVITE for `target` from a fresh socket on 127.0.0.1; its
+/// final response, or `None` when nothing answers within `wait`.
+async fn raw_invite(server: std::net::SocketAddr, target: &str, wait: std::time::Duration) -> Option<String> {
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let local = sock.local_addr().unwrap();
+    let tag = rand::random::<u32>();
+    let invite = format!(
+        "INVITE sip:{target} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-src-{tag}\r\nMax-Forwards: 70\r\n\
+         From: <sip:4930111@{local}>;tag=a{tag}\r\nTo: <sip:{target}>\r\nCall-ID: src-{tag}@test\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:carrier@{local}>\r\nContent-Length: 0\r\n\r\n"
+    );
+    sock.send_to(invite.as_bytes(), server).await.unwrap();
+    let mut buf = vec![0u8; 65535];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let (n, _) = tokio::time::timeout_at(deadline, sock.recv_from(&mut buf)).await.ok()?.unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if !text.starts_with("SIP/2.0 1") {
+            return Some(text);
+        }
+    }
+}
+
+/// A trunk with allowed sources refuses everyone else with 403 before it
+/// looks at the DID (an outsider learns nothing of the numbers), leaves a
+/// CDR saying why, and counts it against the source like a wrong password.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trunk_takes_calls_only_from_its_allowed_sources() {
+    let (store, _db) = store::testing::sqlite().await;
+    let op = Actor::system();
+    let config = RegistrarConfig { max_auth_failures: 2, block_for: std::time::Duration::from_secs(60), ..RegistrarConfig::default() };
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), config).await.unwrap();
+    let phone = account(&store, "desk-9", "Desk-Pass-9").await;
+    let c = customer_of(&store, phone).await;
+    store.create(&schema::DID_NUMBERS, &op, did(c, "15550009", true, Some(phone))).await.unwrap();
+    let (trunk, domain) = trunk_of(&store, c).await;
+    let sources = |list: &str| Input::default().with(&schema::INCOMING_TRUNKS, "allowed_sources", list);
+    let server = sw.udp_addr();
+    let wait = std::time::Duration::from_secs(5);
+    let status = |r: &Option<String>| r.as_deref().and_then(|t| t.split_whitespace().nth(1)).map(str::to_owned);
+
+    // Allowed: the call reaches admission (its phone is not registered).
+    store.update(&schema::INCOMING_TRUNKS, &op, trunk, sources("10.0.0.0/8,127.0.0.1")).await.unwrap();
+    let mut answer = None;
+    for _ in 0..50 {
+        answer = raw_invite(server, &format!("15550009@{domain}"), wait).await;
+        if status(&answer).as_deref() == Some("480") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status(&answer).as_deref(), Some("480"), "{answer:?}");
+
+    // Not allowed: 403, a known DID and an unknown one alike.
+    store.update(&schema::INCOMING_TRUNKS, &op, trunk, sources("192.0.2.0/24")).await.unwrap();
+    let mut refused = None;
+    for _ in 0..50 {
+        refused = raw_invite(server, &format!("15550009@{domain}"), wait).await;
+        if status(&refused).as_deref() == Some("403") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(refused.as_deref().is_some_and(|r| r.starts_with("SIP/2.0 403 Forbidden\r\n")), "{refused:?}");
+    // That was the second failure of 127.0.0.1 at most: from now on, silence.
+    let after = raw_invite(server, &format!("15559999@{domain}"), std::time::Duration::from_secs(2)).await;
+    assert!(after.is_none() || status(&after).as_deref() == Some("403"), "{after:?}");
+    assert!(raw_invite(server, &format!("15550009@{domain}"), std::time::Duration::from_secs(2)).await.is_none(), "a blocked source");
+
+    // The 480, then the refusals (a reload racing the first may add a 480).
+    let rows = cdrs(&store, 3).await;
+    let why: Vec<(Option<&str>, Option<&str>)> =
+        rows.iter().map(|r| (r.get("internal_reason").as_str(), r.get("did_number").as_str())).collect();
+    assert_eq!(why[0], (Some("Destination not registered"), Some("15550009")));
+    assert!(why.contains(&(Some("Source not allowed for this trunk"), None)), "the CDR names no DID: {why:?}");
+    sw.shutdown().await;
+}

@@ -755,3 +755,47 @@ async fn ring_groups_take_external_numbers_in_order() {
         assert_eq!(b["data"]["attributes"]["external_numbers"], json!([]), "{be}");
     }
 }
+
+#[tokio::test]
+async fn incoming_trunks_take_allowed_sources_as_addresses_and_ranges() {
+    for app in spawn_apps().await {
+        let be = app.backend;
+        let a = customer(&app, "A", json!({})).await;
+        let trunk = |attrs: Json| json!({ "data": { "type": "incoming_trunks", "attributes": attrs, "relationships": { "customer": rel("customers", &a) } } });
+        let (s, b) = app.post(&format!("{OP}/incoming_trunks"), trunk(json!({ "name": "Open" }))).await;
+        assert_eq!(s, 201, "{be}: {b}");
+        assert_eq!(b["data"]["attributes"]["allowed_sources"], json!([]), "{be}: none given, calls from anywhere");
+        // Stored canonical: host bits cleared, brackets dropped.
+        let given = json!(["198.51.100.7/24", "[2001:db8::1]", "192.0.2.10"]);
+        let (s, b) = app.post(&format!("{OP}/incoming_trunks"), trunk(json!({ "name": "Carrier", "allowed_sources": given }))).await;
+        assert_eq!(s, 201, "{be}: {b}");
+        assert_eq!(b["data"]["attributes"]["allowed_sources"], json!(["198.51.100.0/24", "2001:db8::1", "192.0.2.10"]), "{be}");
+        let id = b["data"]["id"].as_str().unwrap().to_owned();
+
+        let too_many: Vec<String> = (0..51).map(|i| format!("10.0.0.{i}")).collect();
+        for (bad, says) in [
+            (json!("192.0.2.10"), "must be an array"),
+            (json!(["192.0.2.10", "carrier.example.com"]), "entry 2: 'carrier.example.com' is not an IP address or CIDR range"),
+            (json!(["10.0.0.0/33"]), "entry 1: '10.0.0.0/33' has a prefix length outside 0..=32"),
+            (json!(["192.0.2.300"]), "entry 1"),
+            (json!(["192.0.2.0/24", "192.0.2.9/24"]), "entry 2 repeats an earlier one"),
+            (json!(too_many), "can have at most 50 entries"),
+        ] {
+            let body = json!({ "data": { "type": "incoming_trunks", "id": id, "attributes": { "allowed_sources": bad } } });
+            let (s, b) = app.patch(&format!("{OP}/incoming_trunks/{id}"), body).await;
+            assert_eq!(s, 422, "{be}: {bad} {b}");
+            assert_eq!(b["errors"][0]["source"]["pointer"], "/data/attributes/allowed_sources", "{be}: {b}");
+            assert!(b["errors"][0]["detail"].as_str().unwrap().contains(says), "{be}: {bad} {b}");
+        }
+        let (_, b) = app.get(&format!("{OP}/incoming_trunks/{id}")).await;
+        assert_eq!(b["data"]["attributes"]["allowed_sources"], json!(["198.51.100.0/24", "2001:db8::1", "192.0.2.10"]), "{be}: unchanged");
+
+        // The customer sets them too, where the domain lets it manage trunks.
+        let (ua, pa) = app.customer_credential(&a).await;
+        let me = app.as_user(&ua, &pa);
+        let body = json!({ "data": { "type": "incoming_trunks", "id": id, "attributes": { "allowed_sources": ["203.0.113.0/28"] } } });
+        let (s, b) = me.patch(&format!("{CU}/incoming_trunks/{id}"), body).await;
+        assert_eq!(s, 200, "{be}: {b}");
+        assert_eq!(b["data"]["attributes"]["allowed_sources"], json!(["203.0.113.0/28"]), "{be}");
+    }
+}

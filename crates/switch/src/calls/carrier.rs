@@ -55,6 +55,11 @@ impl Calls {
         caller: Caller,
         snapshot: &Snapshot,
     ) -> Result<(), ReplyError> {
+        let source = req.source().ip();
+        if self.accounts.source_blocked(source) {
+            // As for a phone guessing passwords: no answer at all.
+            return Ok(());
+        }
         let mut slot: Option<CallSlot> = None;
         let decided = inbound::admit(snapshot, invite, &mut |customer, limit| {
             slot = self.capacity.try_acquire(customer, limit);
@@ -178,6 +183,9 @@ impl Calls {
 
     async fn refuse(&self, req: &mut Incoming, caller: &Caller, r: Refused) -> Result<(), ReplyError> {
         tracing::debug!(code = r.code, why = r.internal, uri = req.uri(), call_id = %caller.call_id, "call refused");
+        if r.outsider {
+            self.accounts.source_failed(req.source().ip(), r.internal);
+        }
         let sent = req.reply(r.code, r.reason, &[]).await;
         if let Some(trunk) = r.trunk {
             // Never opened: a refused call leaves only its CDR.
@@ -211,5 +219,6 @@ fn refused_after(a: &Admitted, code: u16, reason: &'static str, internal: &'stat
         trunk: Some(TrunkRef::from(&a.trunk)),
         dst_number: Some(a.dst_number.clone()),
         did_number: Some(a.did.number.clone()),
+        outsider: false,
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::directory::Snapshot;
 use crate::media::sdp::{self, SdpError};
+use std::net::IpAddr;
 use store::directory::{DidRow, RingGroupRow, TrunkRow};
 
 /// What an INVITE carries that admission looks at.
@@ -16,6 +17,11 @@ pub struct Invite<'a> {
     pub to_user: Option<&'a str>,
     /// The SDP offer; empty for a late offer.
     pub sdp: &'a str,
+    /// Where the INVITE came from (`None`: not known, as in unit tests of
+    /// what follows the source check).
+    pub source: Option<IpAddr>,
+    /// It came over TLS.
+    pub tls: bool,
 }
 
 /// Where an admitted call goes.
@@ -50,6 +56,9 @@ pub struct Refused {
     pub trunk: Option<TrunkRef>,
     pub dst_number: Option<String>,
     pub did_number: Option<String>,
+    /// Sent from where the trunk takes no calls: counted against the
+    /// source like a failed authentication.
+    pub outsider: bool,
 }
 
 /// The trunk a refused call reached, for its CDR.
@@ -79,10 +88,16 @@ pub fn admit(snap: &Snapshot, invite: &Invite<'_>, capacity: CapacityCheck<'_>) 
         trunk: trunk.map(TrunkRef::from),
         dst_number: dst.map(str::to_owned),
         did_number: did.map(str::to_owned),
+        outsider: false,
     };
     let Some(trunk) = snap.trunks.get(invite.ruri_host) else {
         return Err(refuse(404, "Not Found", "Unknown incoming trunk domain", None, None, None));
     };
+    // Before anything about the DID: an outsider learns nothing of which
+    // numbers exist or ring.
+    if let Err(why) = takes_calls_from(trunk, invite) {
+        return Err(Refused { outsider: true, ..refuse(403, "Forbidden", why, Some(trunk), None, None) });
+    }
     let dialled = if trunk.destination_field == "TO_USERPART" { invite.to_user } else { invite.ruri_user };
     let Some(dialled) = dialled.filter(|d| !d.is_empty()) else {
         return Err(refuse(404, "Not Found", "No number dialled", Some(trunk), None, None));
@@ -132,6 +147,20 @@ pub fn admit(snap: &Snapshot, invite: &Invite<'_>, capacity: CapacityCheck<'_>) 
     Ok(Admitted { trunk: trunk.clone(), did: did.clone(), dst_number: dialled.to_owned(), target, sdp })
 }
 
+/// Whether the trunk takes this INVITE from where and how it came: from
+/// one of its allowed sources (any, when it lists none), over TLS when
+/// that is its transport.
+fn takes_calls_from(trunk: &TrunkRow, invite: &Invite<'_>) -> Result<(), &'static str> {
+    if trunk.transport == "TLS" && !invite.tls {
+        return Err("Trunk takes calls over TLS only");
+    }
+    let allowed = trunk.allowed_sources.is_empty() || invite.source.is_some_and(|ip| trunk.allowed_sources.iter().any(|n| n.contains(ip)));
+    if !allowed {
+        return Err("Source not allowed for this trunk");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +176,7 @@ mod tests {
             codecs: "PCMA,telephone-event".into(),
             destination_field: field.into(),
             transport: "UDP".into(),
+            allowed_sources: Vec::new(),
         };
         let did = |id, customer_id, number: &str, enabled, dest: Option<i64>, fwd: Option<&str>| DidRow {
             id,
@@ -175,7 +205,7 @@ mod tests {
     }
 
     fn invite<'a>(host: &'a str, ruri: &'a str, to: &'a str) -> Invite<'a> {
-        Invite { ruri_host: host, ruri_user: Some(ruri), to_user: Some(to), sdp: OFFER }
+        Invite { ruri_host: host, ruri_user: Some(ruri), to_user: Some(to), sdp: OFFER, source: None, tls: false }
     }
 
     fn code(r: Result<Admitted, Refused>) -> (u16, &'static str) {
@@ -200,6 +230,29 @@ mod tests {
         assert_eq!(code(admit(&s403, &invite("1.in.pbx.test", "15550001", "x"), &mut no)), (403, "Insufficient channels"));
         let g729 = Invite { sdp: "v=0\r\nm=audio 4000 RTP/AVP 18\r\n", ..invite("1.in.pbx.test", "15550001", "x") };
         assert_eq!(code(admit(&s, &g729, &mut yes)), (488, "No allowed codec"));
+    }
+
+    #[test]
+    fn a_trunk_takes_calls_only_from_its_sources_and_transport() {
+        let mut s = snap();
+        let t = s.trunks.get_mut("1.in.pbx.test").unwrap();
+        t.allowed_sources = domain::net::parse_list("198.51.100.0/24,2001:db8::7");
+        let from = |ip: &str| Invite { source: Some(ip.parse().unwrap()), ..invite("1.in.pbx.test", "15559999", "x") };
+        let mut yes = |_, _| true;
+        // Refused before the DID is looked at: an unknown DID answers the same.
+        let refused = admit(&s, &from("203.0.113.5"), &mut yes).unwrap_err();
+        assert_eq!((refused.code, refused.internal, refused.outsider), (403, "Source not allowed for this trunk", true));
+        assert_eq!((refused.trunk.map(|t| t.id), refused.did_number), (Some(1), None), "a CDR on the trunk, no DID named");
+        assert_eq!(code(admit(&s, &from("198.51.100.77"), &mut yes)), (404, "Unknown DID"), "in the range");
+        assert_eq!(code(admit(&s, &from("2001:db8::7"), &mut yes)), (404, "Unknown DID"));
+        assert_eq!(code(admit(&s, &from("2001:db8::8"), &mut yes)).0, 403);
+        assert_eq!(code(admit(&s, &invite("1.in.pbx.test", "15559999", "x"), &mut yes)).0, 403, "an unknown source is no allowed one");
+        assert_eq!(code(admit(&s, &from("203.0.113.5"), &mut yes)).0, 403);
+        assert_eq!(code(admit(&s, &invite("2.in.pbx.test", "x", "15550001"), &mut yes)).0, 200, "other trunks take calls from anywhere");
+        s.trunks.get_mut("2.in.pbx.test").unwrap().transport = "TLS".into();
+        assert_eq!(code(admit(&s, &invite("2.in.pbx.test", "x", "15550001"), &mut yes)), (403, "Trunk takes calls over TLS only"));
+        let tls = Invite { tls: true, ..invite("2.in.pbx.test", "x", "15550001") };
+        assert_eq!(code(admit(&s, &tls, &mut yes)).0, 200);
     }
 
     #[test]

@@ -177,7 +177,7 @@ fn write_value(kind: Kind, v: &domain::Value, out: &mut String) {
     match (kind, v) {
         (_, Value::Null) => out.push_str("null"),
         (Kind::Time, Value::Int(ms)) => json_str(&domain::time::format_rfc3339(*ms), out),
-        (Kind::Codecs | Kind::FieldNames | Kind::PhoneNumbers { .. }, Value::Text(s)) => {
+        (Kind::Codecs | Kind::FieldNames | Kind::PhoneNumbers { .. } | Kind::Sources { .. }, Value::Text(s)) => {
             out.push('[');
             for (i, item) in s.split(',').filter(|x| !x.is_empty()).enumerate() {
                 if i > 0 {
@@ -363,7 +363,7 @@ pub fn csv_line(cells: &[String], out: &mut String) {
 
 /// Kinds whose JSON form is not a plain scalar (documented in OpenAPI).
 pub fn is_list(kind: Kind) -> bool {
-    matches!(kind, Kind::Codecs | Kind::FieldNames | Kind::PhoneNumbers { .. })
+    matches!(kind, Kind::Codecs | Kind::FieldNames | Kind::PhoneNumbers { .. } | Kind::Sources { .. })
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@ fn attr_schema(kind: Kind) -> Json {
         Kind::Codecs => json!({ "type": "array", "items": { "type": "string", "enum": domain::codec::CODECS } }),
         Kind::PhoneNumbers { max } => json!({ "type": "array", "maxItems": max, "uniqueItems": true,
             "items": { "type": "string", "pattern": "^\\+?[0-9]{1,15}$" } }),
+        Kind::Sources { max } => json!({ "type": "array", "maxItems": max, "uniqueItems": true,
+            "items": { "type": "string", "description": "an IPv4/IPv6 address or CIDR range" } }),
         k if is_list(k) => json!({ "type": "array", "items": { "type": "string" } }),
         Kind::Text { max } => json!({ "type": "string", "maxLength": max }),
         Kind::Secret => json!({ "type": "string", "format": "password", "maxLength": 128 }),

@@ -428,6 +428,9 @@ fn hint(v: &Viewer, it: &Item, b: &mut String) {
         Item::Field(f) if f.default == Default::Generated => "Left empty, one is generated.".to_owned(),
         Item::Field(f) if f.name.ends_with("_limit") => "Left empty: no limit.".to_owned(),
         Item::Field(f) if matches!(f.kind, Kind::PhoneNumbers { .. }) => "Phone numbers in ring order, comma-separated.".to_owned(),
+        Item::Field(f) if matches!(f.kind, Kind::Sources { .. }) => {
+            "IP addresses or CIDR ranges (198.51.100.0/24), comma-separated; empty: calls from anywhere.".to_owned()
+        }
         Item::Field(f) if f.kind == Kind::Codecs => {
             format!("{} {}", v.t("Comma-separated, in order of preference:"), domain::codec::CODECS.join(", "))
         }
@@ -467,7 +470,7 @@ pub fn parse(items: &[Item], form: &FormBody, creating: bool) -> Result<Input, F
                     Kind::FieldNames => Json::Array(form.all(&name).map(|s| Json::String(s.to_owned())).collect()),
                     // One text input, numbers separated by commas or spaces;
                     // emptied on edit, it clears the list.
-                    Kind::PhoneNumbers { .. } => {
+                    Kind::PhoneNumbers { .. } | Kind::Sources { .. } => {
                         let numbers = raw.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|s| !s.is_empty());
                         let list: Vec<Json> = numbers.map(|s| Json::String(s.to_owned())).collect();
                         if list.is_empty() && creating {

@@ -93,7 +93,7 @@ const EXPECT: &[Expect] = &[
         operator: "RCUD",
         customer: "RCUD",
         gate: Some(TRUNKS),
-        sets: &[("name", None), ("codecs", None), ("transport_protocol", None), ("destination_field", None)],
+        sets: &[("name", None), ("codecs", None), ("transport_protocol", None), ("destination_field", None), ("allowed_sources", None)],
     },
     Expect { kind: "termination_gateways", operator: "RCUD", customer: "RCUD", gate: Some(GWS), sets: GATEWAY_SETS },
     Expect { kind: "termination_routes", operator: "RCUD", customer: "RCUD", gate: Some(ROUTES), sets: ROUTE_SETS },
