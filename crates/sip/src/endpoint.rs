@@ -247,6 +247,7 @@ impl SipServer {
             ca_pem: opts.tls.ca_pem.clone().map(Arc::from),
             feeder: feeder.clone(),
             cancel: cancel.child_token(),
+            public_ip: Arc::default(),
         };
 
         let mut tasks = JoinSet::new();

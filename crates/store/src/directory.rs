@@ -68,6 +68,9 @@ pub struct CallConfig {
     /// The status for a call over a customer's capacity_limit: 480 or 403.
     pub capacity_reject_code: u16,
     pub sip_domain: String,
+    /// `sip_public_address`: where peers reach this server, if not at its
+    /// sockets' addresses.
+    pub sip_public_address: Option<String>,
 }
 
 impl Store {
@@ -139,6 +142,7 @@ impl Store {
             customers,
             capacity_reject_code: settings.get("capacity_reject_code").as_i64().and_then(|c| u16::try_from(c).ok()).unwrap_or(480),
             sip_domain: settings.get("sip_domain").as_str().unwrap_or("switchboard.local").to_owned(),
+            sip_public_address: settings.get("sip_public_address").as_str().map(str::to_owned),
         })
     }
 }

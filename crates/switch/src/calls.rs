@@ -88,6 +88,8 @@ impl Calls {
                 return req.reply(500, "Server Internal Error", &[("Retry-After", "5")]).await;
             }
         };
+        // Via, Contact and SDP of this call say where peers reach us.
+        self.client.set_public_ip(self.settings.public_address.or(snapshot.public_ip));
         if !snapshot.trunks.contains_key(&ruri.host) && self.accounts.serves(&ruri.host) {
             return Box::pin(self.phone_call(req, ruri, body, &snapshot)).await;
         }

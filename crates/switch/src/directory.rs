@@ -20,6 +20,8 @@ pub struct Snapshot {
     pub ring_groups: HashMap<i64, RingGroupRow>,
     pub customers: HashMap<i64, CustomerRow>,
     pub capacity_reject_code: u16,
+    /// The domain setting `sip_public_address`, when it is an IP address.
+    pub public_ip: Option<std::net::IpAddr>,
 }
 
 impl From<CallConfig> for Snapshot {
@@ -30,8 +32,23 @@ impl From<CallConfig> for Snapshot {
             ring_groups: c.ring_groups.into_iter().map(|g| (g.id, g)).collect(),
             customers: c.customers.into_iter().map(|c| (c.id, c)).collect(),
             capacity_reject_code: c.capacity_reject_code,
+            public_ip: c.sip_public_address.as_deref().and_then(public_ip),
         }
     }
+}
+
+/// The IP address of a `sip_public_address` (brackets and a port, which
+/// the setting's text may carry, dropped); a host name is not one.
+fn public_ip(text: &str) -> Option<std::net::IpAddr> {
+    let text = text.trim();
+    if let Ok(sa) = text.parse::<std::net::SocketAddr>() {
+        return Some(sa.ip());
+    }
+    let ip = text.trim_start_matches('[').trim_end_matches(']').parse().ok();
+    if ip.is_none() && !text.is_empty() {
+        tracing::warn!(setting = text, "sip_public_address is not an IP address; the sockets' addresses are used");
+    }
+    ip
 }
 
 impl Snapshot {
@@ -84,5 +101,22 @@ mod tests {
         // second arrives meanwhile and must wait for it, not read the old one.
         let (a, b) = tokio::join!(dir.snapshot(), dir.snapshot());
         assert_eq!((a.unwrap().trunks.len(), b.unwrap().trunks.len()), (1, 1), "the new customer's default trunk");
+    }
+
+    #[tokio::test]
+    async fn the_public_address_setting_reaches_the_snapshot_as_an_ip() {
+        let (store, _db) = store::testing::sqlite().await;
+        let dir = Directory::load(store.clone()).await.unwrap();
+        assert_eq!(dir.snapshot().await.unwrap().public_ip, None);
+        for (text, ip) in [
+            ("203.0.113.9", Some("203.0.113.9")),
+            ("203.0.113.9:5060", Some("203.0.113.9")),
+            ("[2001:db8::9]", Some("2001:db8::9")),
+            ("pbx.example.com", None),
+        ] {
+            let input = Input::default().with(&schema::DOMAIN_SETTINGS, "sip_public_address", text);
+            store.update(&schema::DOMAIN_SETTINGS, &Actor::system(), 1, input).await.unwrap();
+            assert_eq!(dir.snapshot().await.unwrap().public_ip, ip.map(|i| i.parse().unwrap()), "{text}");
+        }
     }
 }

@@ -34,11 +34,15 @@ pub struct CallSettings {
     /// UDP ports of the media relay (two pairs per call); `None` leaves
     /// media end to end.
     pub relay_ports: Option<std::ops::RangeInclusive<u16>>,
+    /// This node's public address (`SWITCHBOARD_SIP_PUBLIC_ADDRESS`): in
+    /// every Via, Contact and relay SDP; wins over the domain setting
+    /// `sip_public_address`.
+    pub public_address: Option<std::net::IpAddr>,
 }
 
 impl Default for CallSettings {
     fn default() -> Self {
-        CallSettings { no_answer_timeout: std::time::Duration::from_secs(60), relay_ports: Some(20000..=29999) }
+        CallSettings { no_answer_timeout: std::time::Duration::from_secs(60), relay_ports: Some(20000..=29999), public_address: None }
     }
 }
 

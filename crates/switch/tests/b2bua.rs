@@ -404,3 +404,41 @@ fn response_to(request: &str, status: &str, sdp: &str) -> String {
     out.push_str(&format!("Content-Length: {}\r\n\r\n{sdp}", sdp.len()));
     out
 }
+
+/// Behind 1:1 NAT: with `sip_public_address` set, the INVITE to the phone
+/// carries it in Via, Contact and the relay's SDP, and the answer and the
+/// BYE come back through it. 127.0.0.2 plays the public address: it
+/// reaches the server, which listens on every address, as a NAT would.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_public_address_is_where_peers_reach_us() {
+    if !sipp_available() {
+        return;
+    }
+    let (store, _db) = store::testing::sqlite().await;
+    let phone = account(&store, "desk-1", "Desk-Pass-1").await;
+    let c = customer_of(&store, phone).await;
+    store.create(&schema::DID_NUMBERS, &Actor::system(), did(c, "15550001", true, Some(phone))).await.unwrap();
+    let public = Input::default().with(&schema::DOMAIN_SETTINGS, "sip_public_address", "127.0.0.2");
+    store.update(&schema::DOMAIN_SETTINGS, &Actor::system(), 1, public).await.unwrap();
+    let (_, domain) = trunk_of(&store, c).await;
+    let sw = Switch::start(store.clone(), "0.0.0.0:0".parse().unwrap(), SwitchConfig::default()).await.unwrap();
+    let server: std::net::SocketAddr = format!("127.0.0.1:{}", sw.udp_addr().port()).parse().unwrap();
+    let phone_port = free_udp_port();
+    let registered = tokio::task::spawn_blocking(move || sipp(server, phone_port, "register.xml", "desk-1", "Desk-Pass-1", 300, false));
+    assert!(registered.await.unwrap(), "the phone registers");
+    assert!(wait_for(&store, phone, |p| p.0).await.0);
+    // (XML attribute values take no '<': '.' stands for it.)
+    let checks = concat!(
+        r#"<ereg regexp="Via: SIP/2\.0/UDP 127\.0\.0\.2:[0-9]+;" search_in="msg" check_it="true" assign_to="offer"/>"#,
+        r#"<ereg regexp="Contact: .sip:[^@]*@127\.0\.0\.2:[0-9]+" search_in="msg" check_it="true" assign_to="offer"/>"#,
+        r#"<ereg regexp="c=IN IP4 127\.0\.0\.2" search_in="body" check_it="true" assign_to="offer"/>"#,
+    );
+    let phone_scenario = format!("phone-answer.xml?<!--INVITE_CHECKS-->={checks}");
+    let (carrier, hangup) = caller_hangs_up();
+    let (carrier_ok, phones) =
+        call_phones(server, &format!("15550001@{domain}"), ("carrier-call.xml", &carrier), &[(phone_port, &phone_scenario, &hangup)]).await;
+    assert_eq!((carrier_ok, phones), (true, vec![true]), "carrier and phone, through the public address");
+    let cdr = last_cdr(&store, 1).await;
+    assert_eq!(cdr.get("lega_disconnect_code").as_i64(), Some(200));
+    sw.shutdown().await;
+}

@@ -36,6 +36,8 @@ pub struct Config {
     pub tls_key_file: Option<String>,
     /// PEM trust anchors for TLS gateways' certificates.
     pub tls_ca_file: String,
+    /// This node's public IP address (1:1 NAT), over the domain setting.
+    pub sip_public_address: Option<std::net::IpAddr>,
 }
 
 impl Default for Config {
@@ -54,6 +56,7 @@ impl Default for Config {
             tls_cert_file: None,
             tls_key_file: None,
             tls_ca_file: DEBIAN_CA_BUNDLE.into(),
+            sip_public_address: None,
         }
     }
 }
@@ -74,6 +77,7 @@ const KEYS: &[&str] = &[
     "tls_cert_file",
     "tls_key_file",
     "tls_ca_file",
+    "sip_public_address",
 ];
 
 /// The system's trust store on Debian and its derivatives (ca-certificates).
@@ -107,6 +111,19 @@ impl Config {
             "tls_cert_file" => self.tls_cert_file = Some(value.to_owned()).filter(|v| !v.is_empty()),
             "tls_key_file" => self.tls_key_file = Some(value.to_owned()).filter(|v| !v.is_empty()),
             "tls_ca_file" => self.tls_ca_file = value.to_owned(),
+            "sip_public_address" => {
+                self.sip_public_address = if value.is_empty() {
+                    None
+                } else {
+                    Some(
+                        value
+                            .trim_start_matches('[')
+                            .trim_end_matches(']')
+                            .parse()
+                            .with_context(|| format!("{origin}: {key} must be an IP address like 203.0.113.10, not {value:?}"))?,
+                    )
+                }
+            }
             _ => bail!("{origin}: unknown setting {key}"),
         }
         Ok(())
@@ -213,6 +230,10 @@ mod tests {
     fn bad_values_are_clear_errors() {
         let e = Config::load(None, vec![("SWITCHBOARD_HTTP_LISTEN".to_owned(), "nope".to_owned())].into_iter(), &[]).unwrap_err();
         assert!(e.to_string().contains("SWITCHBOARD_HTTP_LISTEN"), "{e}");
+        let e = Config::load(None, std::iter::empty(), &[("sip_public_address".to_owned(), "pbx.example.com".to_owned())]).unwrap_err();
+        assert!(e.to_string().contains("sip_public_address must be an IP address"), "{e}");
+        let c = Config::load(None, vec![("SWITCHBOARD_SIP_PUBLIC_ADDRESS".to_owned(), "203.0.113.9".to_owned())].into_iter(), &[]).unwrap();
+        assert_eq!(c.sip_public_address, Some("203.0.113.9".parse().unwrap()));
         for bad in ["10-20", "30000-29999", "x-y", "40000"] {
             let e = Config::load(None, std::iter::empty(), &[("rtp_ports".to_owned(), bad.to_owned())]).unwrap_err();
             assert!(e.to_string().contains("rtp_ports"), "{e}");

@@ -53,6 +53,9 @@ TOML file given by --config):
   --tls-key-file FILE       PEM private key of the TLS listener
   --tls-ca-file FILE        PEM trust anchors for TLS gateways, default
                             /etc/ssl/certs/ca-certificates.crt
+  --sip-public-address IP   the address peers reach this node at (1:1 NAT):
+                            written in Via, Contact and the relay's SDP;
+                            over the domain setting sip_public_address
 
 Options of seed:
   --customers N  --numbers N  --accounts N  --gateways N  --routes N
@@ -146,6 +149,7 @@ async fn serve(config: Config) -> Result<()> {
     let calls = switch::CallSettings {
         no_answer_timeout: std::time::Duration::from_secs(config.no_answer_timeout),
         relay_ports: config.rtp_ports.clone(),
+        public_address: config.sip_public_address,
     };
     let tls = config.tls()?;
     let sip =

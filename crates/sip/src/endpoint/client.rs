@@ -5,7 +5,7 @@
 //! reach them through our socket readers.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use rsipstack::sip::prelude::HeadersExt;
@@ -86,6 +86,9 @@ pub struct Client {
     /// Reads what arrives on connections we open ourselves.
     pub(crate) feeder: Arc<super::feeder::Feeder>,
     pub(crate) cancel: CancellationToken,
+    /// The address peers reach us at when it is not our sockets' (a cloud
+    /// VM behind 1:1 NAT): written in every Via and Contact instead.
+    pub(crate) public_ip: Arc<std::sync::RwLock<Option<IpAddr>>>,
 }
 
 /// A client transaction in flight: its responses, in order.
@@ -108,7 +111,17 @@ impl ClientTx {
 }
 
 impl Client {
-    /// The address we put in Via and Contact for a peer at `dest`.
+    /// Sets (or, with `None`, clears) the public address written in Via
+    /// and Contact; ports stay our sockets'.
+    pub fn set_public_ip(&self, ip: Option<IpAddr>) {
+        // Asked on every call: the write lock only when it changes.
+        if *self.public_ip.read().expect("public address lock") != ip {
+            *self.public_ip.write().expect("public address lock") = ip;
+        }
+    }
+
+    /// The address we put in Via and Contact for a peer at `dest` (and in
+    /// SDP, for the relay's ports): the public address where one is set.
     pub fn local_addr(&self, transport: Transport, dest: SocketAddr) -> SocketAddr {
         let bound = match transport {
             Transport::Udp => self.udp_addr,
@@ -117,6 +130,9 @@ impl Client {
             // (or TCP's, without one) is where the peer may reach us anew.
             Transport::Tls => self.tls_addr.unwrap_or(self.tcp_addr),
         };
+        if let Some(ip) = *self.public_ip.read().expect("public address lock") {
+            return SocketAddr::new(ip, bound.port());
+        }
         if !bound.ip().is_unspecified() {
             return bound;
         }
