@@ -432,6 +432,7 @@ async fn the_public_address_is_where_peers_reach_us() {
         r#"<ereg regexp="Via: SIP/2\.0/UDP 127\.0\.0\.2:[0-9]+;" search_in="msg" check_it="true" assign_to="offer"/>"#,
         r#"<ereg regexp="Contact: .sip:[^@]*@127\.0\.0\.2:[0-9]+" search_in="msg" check_it="true" assign_to="offer"/>"#,
         r#"<ereg regexp="c=IN IP4 127\.0\.0\.2" search_in="body" check_it="true" assign_to="offer"/>"#,
+        r#"<ereg regexp="o=[^ ]+ [0-9]+ [0-9]+ IN IP4 127\.0\.0\.2" search_in="body" check_it="true" assign_to="offer"/>"#,
     );
     let phone_scenario = format!("phone-answer.xml?<!--INVITE_CHECKS-->={checks}");
     let (carrier, hangup) = caller_hangs_up();

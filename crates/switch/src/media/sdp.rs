@@ -121,14 +121,19 @@ pub fn audio_target(sdp: &str) -> Option<std::net::SocketAddr> {
     Some(std::net::SocketAddr::new(ip, m.port()?))
 }
 
-/// The same SDP with every connection address set to `addr`'s and the
-/// active audio streams' port to `addr`'s (the relay anchors them).
+/// The same SDP with every connection address and the origin's address
+/// set to `addr`'s, and the active audio streams' port to `addr`'s (the
+/// relay anchors them; the peer should learn no address behind it).
 pub fn anchor(sdp: &str, addr: std::net::SocketAddr) -> String {
     let family = if addr.is_ipv4() { "IP4" } else { "IP6" };
     let mut out = String::with_capacity(sdp.len() + 16);
     for line in sdp.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
         if line.starts_with("c=IN ") {
             push_line(&mut out, &format!("c=IN {family} {}", addr.ip()));
+        } else if let Some(origin) = line.strip_prefix("o=").filter(|o| o.split(' ').count() == 6) {
+            // username, session id and version stay; the address is ours.
+            let kept: Vec<&str> = origin.split(' ').take(4).collect();
+            push_line(&mut out, &format!("o={} {family} {}", kept.join(" "), addr.ip()));
         } else if let Some(m) = line.strip_prefix("m=audio ") {
             let mut words = m.splitn(2, ' ');
             let (port, rest) = (words.next().unwrap_or("0"), words.next().unwrap_or(""));
@@ -253,6 +258,7 @@ mod tests {
         assert_eq!(audio_target(OFFER), Some("198.51.100.7:4000".parse().unwrap()));
         let out = anchor(OFFER, "203.0.113.5:30000".parse().unwrap());
         assert!(out.contains("c=IN IP4 203.0.113.5\r\n") && out.contains("m=audio 30000 RTP/AVP 0 8 18 111 101\r\n"), "{out}");
+        assert!(out.contains("o=- 1 1 IN IP4 203.0.113.5\r\n"), "the origin names the relay too: {out}");
         assert!(out.contains("m=video 5000"), "only audio is relayed: {out}");
         assert_eq!(audio_target(&out), Some("203.0.113.5:30000".parse().unwrap()));
         assert_eq!(audio_target("v=0\r\nm=audio 0 RTP/AVP 0\r\nc=IN IP4 1.2.3.4\r\n"), None, "a declined stream has no target");
