@@ -2,7 +2,7 @@
 //! embedded in the binary and applied in order inside a transaction each.
 
 use crate::{Backend, Error, Result, Store};
-use sqlx::{Executor, Row};
+use sqlx::{Connection, Executor, Row};
 
 struct Migration {
     version: i64,
@@ -53,22 +53,33 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// Advisory lock key that serialises migration between nodes.
+const LOCK_KEY: i64 = 727274;
+
 pub(crate) async fn run(store: &Store) -> Result<()> {
     let _guard = store.write_lock.lock().await;
-    let pool = &store.pool;
-    pool.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)").await?;
-    if store.backend == Backend::Postgres {
-        // Several nodes may start at once on one database.
-        pool.execute("SELECT pg_advisory_lock(727274)").await?;
+    if store.backend == Backend::Sqlite {
+        return apply(store).await;
     }
+    // Several nodes may start at once on one database. The advisory lock
+    // belongs to a session, so it must be taken and released on one
+    // connection; detached from the pool, it is closed (ending the session
+    // and so the lock) if we fail or are cancelled before unlocking,
+    // instead of going back to the pool still holding the lock.
+    let mut conn = store.pool.acquire().await?.detach();
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(LOCK_KEY).execute(&mut conn).await?;
     let result = apply(store).await;
-    if store.backend == Backend::Postgres {
-        pool.execute("SELECT pg_advisory_unlock(727274)").await?;
-    }
-    result
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut conn).await;
+    let _ = conn.close().await;
+    result?;
+    unlocked?;
+    Ok(())
 }
 
 async fn apply(store: &Store) -> Result<()> {
+    // Inside the lock: concurrent CREATE TABLE IF NOT EXISTS can still fail
+    // on PostgreSQL with a duplicate key in pg_type.
+    store.pool.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)").await?;
     let current: i64 =
         sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").fetch_one(&store.pool).await?.try_get("v")?;
     for m in MIGRATIONS.iter().filter(|m| m.version > current) {

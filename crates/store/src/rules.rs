@@ -43,25 +43,24 @@ fn check_input(policy: &Policy, res: &'static Resource, input: &Input, creating:
 /// Creates the settings row and the server secrets on a fresh store.
 pub(crate) async fn ensure_settings(store: &Store) -> Result<()> {
     let _guard = store.write_lock.lock().await;
-    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM domain_settings").fetch_one(&store.pool).await?.try_get("n")?;
-    if n == 0 {
-        let res = &schema::DOMAIN_SETTINGS;
-        let mut sql = Sql::new("INSERT INTO domain_settings (id");
-        let mut vals = Sql::default();
-        for f in res.fields.iter().skip(1) {
-            sql.push(", ").push(f.column);
-            let v = match f.default {
-                Default::Int(i) => Value::Int(i),
-                Default::Str(s) => Value::Text(s.into()),
-                Default::Bool(b) => Value::Bool(b),
-                _ => Value::Null,
-            };
-            let placeholder = sql.bind(v, f.kind.storage());
-            vals.push(", ").push(&placeholder);
-        }
-        sql.push(") VALUES (1").push(&vals.text).push(")");
-        sql.query().execute(&store.pool).await?;
+    // No check-then-insert: two nodes starting together on PostgreSQL would
+    // both see no row, and the second INSERT would fail that node's start.
+    let res = &schema::DOMAIN_SETTINGS;
+    let mut sql = Sql::new("INSERT INTO domain_settings (id");
+    let mut vals = Sql::default();
+    for f in res.fields.iter().skip(1) {
+        sql.push(", ").push(f.column);
+        let v = match f.default {
+            Default::Int(i) => Value::Int(i),
+            Default::Str(s) => Value::Text(s.into()),
+            Default::Bool(b) => Value::Bool(b),
+            _ => Value::Null,
+        };
+        let placeholder = sql.bind(v, f.kind.storage());
+        vals.push(", ").push(&placeholder);
     }
+    sql.push(") VALUES (1").push(&vals.text).push(") ON CONFLICT (id) DO NOTHING");
+    sql.query().execute(&store.pool).await?;
     sqlx::query("INSERT INTO server_secrets (name, value) VALUES ('session_key', $1) ON CONFLICT (name) DO NOTHING")
         .bind(auth::random_token(48))
         .execute(&store.pool)

@@ -54,14 +54,29 @@ pub async fn sqlite() -> (Store, TestDb) {
 
 /// A fresh PostgreSQL store in a new database, if a server is configured.
 pub async fn postgres() -> Option<(Store, TestDb)> {
+    let db = postgres_database().await?;
+    let store = Store::connect(&db.url).await.expect("open postgres test store");
+    Some((store, db))
+}
+
+/// A new, empty PostgreSQL database (no schema yet), if a server is
+/// configured: for tests of what happens before and during migration.
+pub async fn postgres_database() -> Option<TestDb> {
     let admin_url = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
     sqlx::any::install_default_drivers();
     let name = format!("sbt_{}", crate::auth::random_token(12).to_ascii_lowercase());
     let mut c = sqlx::AnyConnection::connect(&admin_url).await.expect("connect to the PostgreSQL test server");
     c.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
     let url = with_database(&admin_url, &name);
-    let store = Store::connect(&url).await.expect("open postgres test store");
-    Some((store, TestDb { url, cleanup: Cleanup::Database { admin_url, name } }))
+    Some(TestDb { url, cleanup: Cleanup::Database { admin_url, name } })
+}
+
+/// Panics when CI requires PostgreSQL but none is configured; otherwise notes the skip.
+pub fn postgres_missing() {
+    if std::env::var_os(REQUIRE_POSTGRES_ENV).is_some() {
+        panic!("{REQUIRE_POSTGRES_ENV} is set but {POSTGRES_ENV} is not");
+    }
+    eprintln!("note: {POSTGRES_ENV} is not set; PostgreSQL is not tested in this run");
 }
 
 /// The same server URL with another database name.
@@ -84,8 +99,7 @@ pub async fn stores() -> Vec<(&'static str, Store, TestDb)> {
     out.push(("sqlite", s, d));
     match postgres().await {
         Some((s, d)) => out.push(("postgres", s, d)),
-        None if std::env::var_os(REQUIRE_POSTGRES_ENV).is_some() => panic!("{REQUIRE_POSTGRES_ENV} is set but {POSTGRES_ENV} is not"),
-        None => eprintln!("note: {POSTGRES_ENV} is not set; PostgreSQL is not tested in this run"),
+        None => postgres_missing(),
     }
     out
 }

@@ -362,3 +362,31 @@ async fn call_config_reads_trunks_dids_and_limits() {
         assert_eq!((cfg.capacity_reject_code, cfg.sip_domain.as_str()), (480, "switchboard.local"), "{name}");
     }
 }
+
+/// Issue 14, point 8: a second node on a shared PostgreSQL database must
+/// start, whether it comes after the first or races it through migration.
+/// Earlier nodes stay open throughout, so a migration lock one of them
+/// failed to release would block the next connect (caught by the timeout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_start_together_on_one_postgres_database() {
+    use std::time::Duration;
+    async fn start(url: &str, node: &str) -> Store {
+        match tokio::time::timeout(Duration::from_secs(30), Store::connect(url)).await {
+            Err(_) => panic!("{node} hangs at start: is the migration lock still held?"),
+            Ok(r) => r.unwrap_or_else(|e| panic!("{node} fails to start: {e}")),
+        }
+    }
+
+    let Some(db) = crate::testing::postgres_database().await else { return crate::testing::postgres_missing() };
+    let first = start(&db.url, "first node").await;
+    let second = start(&db.url, "second node").await;
+
+    let Some(db2) = crate::testing::postgres_database().await else { unreachable!() };
+    let (a, b) = tokio::join!(start(&db2.url, "racing node a"), start(&db2.url, "racing node b"));
+    let third = start(&db2.url, "third node").await;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM domain_settings").fetch_one(third.pool()).await.unwrap();
+    assert_eq!(sqlx::Row::try_get::<i64, _>(&row, "n").unwrap(), 1);
+    for s in [first, second, a, b, third] {
+        s.close().await;
+    }
+}
