@@ -72,6 +72,33 @@ mod tests {
         }
     }
 
+    /// The inputs the RFC 3261 strictness checks exist for: none may panic,
+    /// and none may reach the switch.
+    #[test]
+    fn strictness_inputs_pass_without_panic() {
+        let request = |line: &str, cl: &str| {
+            format!(
+                "{line}\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@b>\r\n\
+                 Call-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: {cl}\r\n\r\nbody"
+            )
+        };
+        let src = ([192, 0, 2, 1], 5060).into();
+        let inputs = [
+            String::new(),
+            "INVITE sip:x@h SIP/2.0".into(),
+            "INVITE sip:x@h SIP/2.0\r\n\r\n".into(),
+            request("INVITE sip:x@h SIP/3.0", "4"),
+            request("INVITE sip:x@h SIP/2.0", "18446744073709551616"),
+            request("INVITE sip:x@h SIP/2.0", "4000000"),
+            request("INVITE sip:x@h SIP/2.0", "4ab"),
+            request("INVITE sip:x@h SIP/2.0", "-4"),
+        ];
+        for input in &inputs {
+            super::message(input.as_bytes());
+            assert!(crate::endpoint::inspect_untrusted(input.as_bytes(), src).is_none(), "{input:?}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
         /// Random damage to a real message: cut, byte flips, insertions.

@@ -155,3 +155,131 @@ async fn shutdown_stops_accepting() {
     // The port is free again.
     UdpSocket::bind(addr).await.expect("port released");
 }
+
+/// Sends `msg` then a well-formed OPTIONS; returns the first reply, which
+/// is the OPTIONS's 200 when `msg` got no answer (our stateless replies go
+/// out before the next datagram is read, so they cannot come second).
+async fn udp_reply_or_silence(sock: &UdpSocket, server: SocketAddr, msg: &str, probe: &str) -> Option<String> {
+    sock.send_to(msg.as_bytes(), server).await.unwrap();
+    let options = request("OPTIONS", probe, "127.0.0.1:1", "UDP");
+    let first = udp_exchange(sock, server, &options).await.expect("some reply");
+    if first.contains(&format!("Call-ID: {probe}@test")) && status(&first) == "200" {
+        return None;
+    }
+    // Drain the probe's 200 so the next exchange starts clean.
+    let mut buf = vec![0u8; 65535];
+    timeout(Duration::from_secs(2), sock.recv_from(&mut buf)).await.expect("probe reply").unwrap();
+    Some(first)
+}
+
+fn status_line(resp: &str) -> &str {
+    resp.split("\r\n").next().unwrap_or("")
+}
+
+#[tokio::test]
+async fn udp_unsupported_sip_version_gets_505() {
+    let (server, _, mut seen) = spawn_app().await;
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let invite = request("INVITE", "v3", "127.0.0.1:1", "UDP").replace("SIP/2.0\r\n", "SIP/3.0\r\n");
+    let resp = udp_exchange(&sock, server, &invite).await.expect("505");
+    assert_eq!(status_line(&resp), "SIP/2.0 505 Version Not Supported", "{resp}");
+    assert!(resp.contains("Call-ID: v3@test"), "{resp}");
+    // Not parseable by the stack at all, and still a SIP version we lack.
+    let odd = request("OPTIONS", "v4", "127.0.0.1:1", "UDP").replace("SIP/2.0\r\n", "SIP/2.x\r\n");
+    let resp = udp_exchange(&sock, server, &odd).await.expect("505");
+    assert_eq!(status_line(&resp), "SIP/2.0 505 Version Not Supported", "{resp}");
+    assert!(seen.try_recv().is_err(), "the handler must not see them");
+}
+
+#[tokio::test]
+async fn udp_bad_content_length_gets_400_and_a_short_one_truncates() {
+    let (server, _, mut seen) = spawn_app().await;
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for (n, value) in ["100", "-1", "abc", "5x"].into_iter().enumerate() {
+        let msg = request("OPTIONS", &format!("cl{n}"), "127.0.0.1:1", "UDP")
+            .replace("Content-Length: 0\r\n\r\n", &format!("Content-Length: {value}\r\n\r\nhello"));
+        let resp = udp_exchange(&sock, server, &msg).await.unwrap_or_else(|| panic!("400 for Content-Length {value}"));
+        assert_eq!(status_line(&resp), "SIP/2.0 400 Bad Content-Length", "Content-Length {value}: {resp}");
+        assert!(resp.contains(&format!("Call-ID: cl{n}@test")), "{resp}");
+    }
+    // RFC 3261 §18.3: a smaller Content-Length cuts the body off, no error.
+    let short = request("OPTIONS", "short", "127.0.0.1:1", "UDP").replace("Content-Length: 0\r\n\r\n", "l: 2\r\n\r\nhello");
+    let resp = udp_exchange(&sock, server, &short).await.expect("200");
+    assert_eq!(status_line(&resp), "SIP/2.0 200 OK", "{resp}");
+    assert_eq!(seen.recv().await, Some(Method::Options));
+    assert!(seen.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn udp_missing_mandatory_header_gets_400_naming_it() {
+    let (server, _, mut seen) = spawn_app().await;
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let cases = [
+        ("Call-ID", "Call-ID: mh0@test\r\n"),
+        ("CSeq", "CSeq: 1 OPTIONS\r\n"),
+        ("From", "From: <sip:alice@switchboard.test>;tag=a1\r\n"),
+        ("To", "To: <sip:switchboard.test>\r\n"),
+    ];
+    for (n, (name, line)) in cases.into_iter().enumerate() {
+        let msg = request("OPTIONS", &format!("mh{n}"), "127.0.0.1:1", "UDP").replace(line, "");
+        let resp =
+            udp_reply_or_silence(&sock, server, &msg, &format!("probe{n}")).await.unwrap_or_else(|| panic!("400 for missing {name}"));
+        assert_eq!(status_line(&resp), format!("SIP/2.0 400 Missing {name}"), "{resp}");
+        assert!(resp.contains(&format!("rport={}", sock.local_addr().unwrap().port())), "{resp}");
+        assert_eq!(seen.recv().await, Some(Method::Options), "only the probe reaches the handler");
+    }
+    // No Via: nowhere to send an answer.
+    let no_via = request("OPTIONS", "nv", "127.0.0.1:1", "UDP").replace("Via: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKnv;rport\r\n", "");
+    assert!(!no_via.contains("Via"));
+    assert_eq!(udp_reply_or_silence(&sock, server, &no_via, "probe-nv").await, None);
+    assert_eq!(seen.recv().await, Some(Method::Options));
+
+    // Compact forms are the same headers.
+    let compact = request("OPTIONS", "cf", "127.0.0.1:1", "UDP")
+        .replace("Via:", "v:")
+        .replace("From:", "f:")
+        .replace("To:", "t:")
+        .replace("Call-ID:", "i:");
+    let resp = udp_exchange(&sock, server, &compact).await.expect("200");
+    assert_eq!(status_line(&resp), "SIP/2.0 200 OK", "{resp}");
+    assert_eq!(seen.recv().await, Some(Method::Options));
+    assert!(seen.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn udp_defective_responses_are_dropped() {
+    let (server, _, _seen) = spawn_app().await;
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let response = "SIP/2.0 200 OK\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKresp;rport\r\n\
+         From: <sip:alice@switchboard.test>;tag=a1\r\n\
+         To: <sip:switchboard.test>;tag=b2\r\n\
+         Call-ID: resp@test\r\n\
+         CSeq: 1 OPTIONS\r\n\
+         Content-Length: 0\r\n\r\n";
+    let defective = [
+        response.replace("SIP/2.0 200", "SIP/3.0 200"),
+        response.replace("Content-Length: 0", "Content-Length: 50"),
+        response.replace("Content-Length: 0", "Content-Length: -1"),
+        response.replace("Content-Length: 0", "Content-Length: nope"),
+        response.replace("Call-ID: resp@test\r\n", ""),
+        response.replace("CSeq: 1 OPTIONS\r\n", ""),
+        response.replace("Via: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKresp;rport\r\n", ""),
+    ];
+    for (n, msg) in defective.iter().enumerate() {
+        assert_eq!(udp_reply_or_silence(&sock, server, msg, &format!("rp{n}")).await, None, "{msg}");
+    }
+}
+
+#[tokio::test]
+async fn tcp_bad_content_length_closes_the_stream() {
+    let (_, server, _seen) = spawn_app().await;
+    for value in ["-1", "abc"] {
+        let mut stream = TcpStream::connect(server).await.unwrap();
+        let msg = request("OPTIONS", "tcl", "client.invalid:5060", "TCP").replace("Content-Length: 0", &format!("Content-Length: {value}"));
+        stream.write_all(msg.as_bytes()).await.unwrap();
+        let mut buf = [0u8; 1024];
+        let n = timeout(Duration::from_secs(2), stream.read(&mut buf)).await.expect("closed in time").unwrap_or(0);
+        assert_eq!(n, 0, "Content-Length {value}: {}", String::from_utf8_lossy(&buf[..n]));
+    }
+}

@@ -1,13 +1,14 @@
 //! Between our socket readers and rsipstack's transaction layer: each
 //! message is parsed, checked and tagged with its source, or answered
-//! statelessly when the stack would drop it.
+//! statelessly (400, 501, 505) when the stack would drop or misread it.
+//! Defective responses are dropped: a response is never answered.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::ToTypedHeader;
-use rsipstack::sip::{Header, SipMessage};
+use rsipstack::sip::{Header, Headers as StackHeaders, SipMessage, Version};
 use rsipstack::transaction::endpoint::EndpointInner;
 use rsipstack::transaction::key::{TransactionKey, TransactionRole};
 use rsipstack::transport::{SipAddr, SipConnection};
@@ -30,18 +31,12 @@ pub(crate) struct Feeder {
 
 impl Feeder {
     /// Hands one message to the stack; returns a stateless reply to send
-    /// when we answer it ourselves (400 or 501).
+    /// when we answer it ourselves (400, 501 or 505).
     pub(super) async fn feed(&self, raw: &[u8], src: SocketAddr, conn: SipConnection, transport: Transport) -> Option<Vec<u8>> {
-        match SipMessage::try_from(raw) {
+        match parse_raw(raw, transport) {
             Ok(msg) => self.feed_message(msg, Some(raw), src, conn, transport).await,
-            Err(e) => {
-                debug!(%src, error = %e, "unparseable SIP message");
-                match wire::classify_rejected(raw) {
-                    wire::Rejected::UnknownMethod => self.stateless(raw, src, 501, "Not Implemented"),
-                    wire::Rejected::Malformed => self.stateless(raw, src, 400, "Bad Request"),
-                    wire::Rejected::Ignore => None,
-                }
-            }
+            Err(Some((status, reason))) => self.stateless(raw, src, status, reason),
+            Err(None) => None,
         }
     }
 
@@ -55,19 +50,16 @@ impl Feeder {
         conn: SipConnection,
         transport: Transport,
     ) -> Option<Vec<u8>> {
-        let msg = match msg {
-            SipMessage::Request(mut req) => match prepare_request(&mut req, src, transport) {
-                Ok(()) => SipMessage::Request(req),
-                Err(reason) => {
-                    debug!(%src, reason, "invalid SIP request");
-                    // Our stateless 400 echoes the request's text (a TLS reader hands us no bytes).
-                    let text = if raw.is_none() { req.to_string() } else { String::new() };
-                    return self.stateless(raw.unwrap_or(text.as_bytes()), src, 400, "Bad Request");
-                }
-            },
-            // Responses belong to client transactions; the stack matches them.
-            response => response,
-        };
+        let mut msg = msg;
+        match check(&mut msg, src, transport) {
+            Ok(()) => {}
+            Err(None) => return None,
+            Err(Some((status, reason))) => {
+                // Our stateless reply echoes the request's text (a TLS reader hands us no bytes).
+                let text = if raw.is_none() { msg.to_string() } else { String::new() };
+                return self.stateless(raw.unwrap_or(text.as_bytes()), src, status, reason);
+            }
+        }
         let from = SipAddr { r#type: Some(transport.stack()), addr: src.into() };
         if let Err(e) = self.endpoint.on_received_message(msg, conn, &from).await {
             debug!(%src, error = %e, "SIP stack rejected message");
@@ -80,26 +72,92 @@ impl Feeder {
     }
 }
 
+/// Why a message does not go to the stack: `Some` is the status and reason
+/// phrase of the stateless reply, `None` drops it (responses, noise).
+type Refusal = Option<(u16, &'static str)>;
+
+/// Parses bytes we read ourselves. The stack's parser reads an unreadable
+/// Content-Length as 0 and a too-large one as "the rest", so on UDP we
+/// check it first (RFC 3261 §18.3); our TCP framing already refused those.
+fn parse_raw(raw: &[u8], transport: Transport) -> Result<SipMessage, Refusal> {
+    let msg = SipMessage::try_from(raw).map_err(|e| {
+        debug!(error = %e, "unparseable SIP message");
+        match wire::classify_rejected(raw) {
+            wire::Rejected::UnknownMethod => Some((501, "Not Implemented")),
+            wire::Rejected::Malformed => Some((400, "Bad Request")),
+            wire::Rejected::BadVersion => Some((505, "Version Not Supported")),
+            wire::Rejected::Ignore => None,
+        }
+    })?;
+    if transport == Transport::Udp && !wire::datagram_length_ok(raw) {
+        debug!("bad Content-Length in a datagram");
+        return Err(matches!(msg, SipMessage::Request(_)).then_some((400, "Bad Content-Length")));
+    }
+    Ok(msg)
+}
+
+/// Decides whether a parsed message goes to the stack; a request that does
+/// is prepared for it ([`prepare_request`]).
+fn check(msg: &mut SipMessage, src: SocketAddr, transport: Transport) -> Result<(), Refusal> {
+    match msg {
+        SipMessage::Request(req) => {
+            // RFC 3261 §8.2.2.1 is silent on versions, but the stack would
+            // answer in the client's version and we speak only 2.0.
+            if req.version != Version::V2 {
+                return Err(Some((505, "Version Not Supported")));
+            }
+            prepare_request(req, src, transport).map_err(|reason| {
+                debug!(%src, reason, "invalid SIP request");
+                Some((400, reason))
+            })
+        }
+        // Responses belong to client transactions; the stack matches them,
+        // but only once they name one.
+        SipMessage::Response(resp) => {
+            if resp.version != Version::V2 || missing_header(&resp.headers).is_some() {
+                debug!(%src, "defective SIP response dropped");
+                return Err(None);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The first of the headers every message must carry (RFC 3261 §8.1.1)
+/// that is absent or empty, as the reason phrase of our 400.
+fn missing_header(headers: &StackHeaders) -> Option<&'static str> {
+    let has = |wanted: fn(&Header) -> bool| headers.iter().any(|h| wanted(h) && !h.value().trim().is_empty());
+    [
+        ("Missing Via", has(|h| matches!(h, Header::Via(_)))),
+        ("Missing From", has(|h| matches!(h, Header::From(_)))),
+        ("Missing To", has(|h| matches!(h, Header::To(_)))),
+        ("Missing Call-ID", has(|h| matches!(h, Header::CallId(_)))),
+        ("Missing CSeq", has(|h| matches!(h, Header::CSeq(_)))),
+    ]
+    .into_iter()
+    .find_map(|(reason, present)| (!present).then_some(reason))
+}
+
 /// Checks what the transaction layer needs (so failures get 400 instead of
 /// being dropped inside the stack), fills Via `received`/`rport`, and tags
-/// the request with its source.
+/// the request with its source. The error is our 400's reason phrase.
 fn prepare_request(req: &mut rsipstack::sip::Request, src: SocketAddr, transport: Transport) -> Result<(), &'static str> {
+    if let Some(reason) = missing_header(&req.headers) {
+        return Err(reason);
+    }
     // top_via_header(): via_header() returns a whole field, which misreads
     // two comma-separated Vias.
-    req.top_via_header().map_err(|_| "no Via")?.typed().map_err(|_| "bad Via")?;
-    req.to_header().map_err(|_| "no To")?.typed().map_err(|_| "bad To")?;
-    let cseq = req.cseq_header().map_err(|_| "no CSeq")?;
-    let cseq_method = cseq.method().map_err(|_| "bad CSeq")?;
+    req.top_via_header().map_err(|_| "Missing Via")?.typed().map_err(|_| "Bad Via")?;
+    req.to_header().map_err(|_| "Missing To")?.typed().map_err(|_| "Bad To")?;
+    let cseq = req.cseq_header().map_err(|_| "Missing CSeq")?;
+    let cseq_method = cseq.method().map_err(|_| "Bad CSeq")?;
     if cseq_method != req.method && req.method != rsipstack::sip::Method::Ack {
-        return Err("CSeq method does not match");
+        return Err("CSeq Method Mismatch");
     }
-    if req.call_id_header().map_err(|_| "no Call-ID")?.value().trim().is_empty() {
-        return Err("empty Call-ID");
-    }
-    TransactionKey::from_request(req, TransactionRole::Server).map_err(|_| "no From tag")?;
+    TransactionKey::from_request(req, TransactionRole::Server).map_err(|_| "Missing From Tag")?;
     req.via_header_mut()
         .and_then(|via| via.update_first_value(|first| Ok(wire::fill_via_received(first.value(), src).into())))
-        .map_err(|_| "bad Via")?;
+        .map_err(|_| "Bad Via")?;
     req.headers.retain(|h| !matches!(h, Header::Other(name, _) if name.eq_ignore_ascii_case(SOURCE_HEADER)));
     req.headers.push(Header::Other(SOURCE_HEADER.to_string(), format!("{} {}", transport.as_str(), src)));
     Ok(())
@@ -124,27 +182,22 @@ pub(super) fn read_headers(req: &rsipstack::sip::Request) -> (Headers, Option<(T
 
 /// Runs untrusted bytes through every step a datagram takes before and
 /// after the stack (framing aside), for the fuzz target in `fuzz/`:
-/// parsing, the checks and Via rewrite of `prepare_request`, the stateless
-/// answers, and the header fields the switch reads. Returns the request's
-/// header fields when it would reach the switch.
+/// parsing, the Content-Length, version and header checks, the Via
+/// rewrite, the stateless answers, and the header fields the switch reads.
+/// Returns the request's header fields when it would reach the switch.
 #[doc(hidden)]
 pub fn inspect_untrusted(raw: &[u8], src: SocketAddr) -> Option<Headers> {
     let _ = wire::udp_reply_target(raw, src);
-    match SipMessage::try_from(raw) {
-        Err(_) => {
-            let (status, reason) = match wire::classify_rejected(raw) {
-                wire::Rejected::UnknownMethod => (501, "Not Implemented"),
-                wire::Rejected::Malformed | wire::Rejected::Ignore => (400, "Bad Request"),
-            };
+    let checked = parse_raw(raw, Transport::Udp).and_then(|mut msg| check(&mut msg, src, Transport::Udp).map(|()| msg));
+    match checked {
+        Err(refusal) => {
+            // Noise we drop still goes through the reply builder.
+            let (status, reason) = refusal.unwrap_or((400, "Bad Request"));
             let _ = wire::stateless_response(raw, src, status, reason, "fuzz");
             None
         }
-        Ok(SipMessage::Request(mut req)) => {
+        Ok(SipMessage::Request(req)) => {
             let _ = req.uri.to_string();
-            let Ok(()) = prepare_request(&mut req, src, Transport::Udp) else {
-                let _ = wire::stateless_response(raw, src, 400, "Bad Request", "fuzz");
-                return None;
-            };
             let (headers, source) = read_headers(&req);
             assert_eq!(source, Some((Transport::Udp, src)), "our source tag must survive any input");
             Some(headers)

@@ -1,6 +1,7 @@
 //! Sans-IO wire handling the SIP stack does not do for us: stream framing,
-//! RFC 3581 `received`/`rport` on the top Via, and stateless error responses
-//! (400, 501) built from raw text that the stack's parser refused.
+//! RFC 3581 `received`/`rport` on the top Via, the RFC 3261 §18.3 datagram
+//! Content-Length rule the stack's parser waives, and stateless error
+//! responses (400, 501, 505) built from raw text.
 
 use std::net::SocketAddr;
 
@@ -54,21 +55,14 @@ pub(crate) fn take_frame(buf: &mut Vec<u8>) -> Frame {
     let Some(head_end) = find(buf, b"\r\n\r\n") else {
         return if buf.len() > MAX_MESSAGE { Frame::Broken } else { Frame::Incomplete };
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]);
     // RFC 3261 §18.3: on a stream Content-Length is mandatory; a missing one
     // is read as 0, an unreadable one leaves us unable to find the next message.
-    let mut length = 0usize;
-    for line in head.split("\r\n").skip(1) {
-        if let Some((name, value)) = line.split_once(':') {
-            if canonical_name(name.trim()).eq_ignore_ascii_case("Content-Length") {
-                match value.trim().parse::<usize>() {
-                    Ok(n) => length = n,
-                    Err(_) => return Frame::Broken,
-                }
-            }
-        }
-    }
-    let total = head_end + 4 + length;
+    let Some(length) = content_length(&buf[..head_end]) else {
+        return Frame::Broken;
+    };
+    let Some(total) = (head_end + 4).checked_add(length) else {
+        return Frame::Broken;
+    };
     if total > MAX_MESSAGE {
         return Frame::Broken;
     }
@@ -77,6 +71,34 @@ pub(crate) fn take_frame(buf: &mut Vec<u8>) -> Frame {
     }
     let rest = buf.split_off(total);
     Frame::Message(std::mem::replace(buf, rest))
+}
+
+/// The Content-Length of a header section: 0 when absent, `None` when any
+/// copy is not `1*DIGIT` (the stack's parser would read it as 0, and Rust's
+/// would take `+5`) or does not fit a `usize`.
+fn content_length(head: &[u8]) -> Option<usize> {
+    let head = String::from_utf8_lossy(head);
+    let mut length = 0;
+    for line in head.split("\r\n").skip(1) {
+        let Some((name, value)) = line.split_once(':') else { continue };
+        if canonical_name(name.trim()).eq_ignore_ascii_case("Content-Length") {
+            let value = value.trim();
+            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            length = value.parse().ok()?;
+        }
+    }
+    Some(length)
+}
+
+/// Whether a datagram's Content-Length is readable and no larger than the
+/// bytes after its header section. RFC 3261 §18.3 makes a larger one an
+/// error on UDP, while a smaller one only truncates the body (the parser
+/// does that). Without a header section end the parser refuses it anyway.
+pub(crate) fn datagram_length_ok(raw: &[u8]) -> bool {
+    let Some(head_end) = find(raw, b"\r\n\r\n") else { return true };
+    content_length(&raw[..head_end]).is_some_and(|n| n <= raw.len() - head_end - 4)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -136,6 +158,8 @@ pub(crate) enum Rejected {
     UnknownMethod,
     /// A request we cannot make sense of: answer 400 if we can route it.
     Malformed,
+    /// A request in a SIP version other than 2.0: answer 505.
+    BadVersion,
     /// Not a request (a broken response, binary noise): drop silently.
     Ignore,
 }
@@ -150,8 +174,13 @@ pub(crate) fn classify_rejected(raw: &[u8]) -> Rejected {
     let (Some(method), Some(uri), Some(version), None) = (words.next(), words.next(), words.next(), words.next()) else {
         return Rejected::Ignore;
     };
-    if !version.eq_ignore_ascii_case("SIP/2.0") || uri.is_empty() || !is_token(method) {
+    if uri.is_empty() || !is_token(method) {
         return Rejected::Ignore;
+    }
+    if !version.eq_ignore_ascii_case("SIP/2.0") {
+        // Anything else (HTTP, noise) is not ours to answer.
+        let sip = version.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("SIP/"));
+        return if sip { Rejected::BadVersion } else { Rejected::Ignore };
     }
     if KNOWN_METHODS.iter().any(|m| m.eq_ignore_ascii_case(method)) {
         Rejected::Malformed
@@ -166,8 +195,10 @@ fn is_token(s: &str) -> bool {
 
 /// Builds a stateless final response to a request we will not process,
 /// copying Via/From/To/Call-ID/CSeq from the raw text (RFC 3261 §8.2.6).
-/// `None` when the request cannot be answered: an ACK, or any of those
-/// headers missing, since the client could not match the response.
+/// `None` when the request cannot be answered: an ACK, or no Via to send
+/// it along. The others are copied when present: a client may not match
+/// a reply without them, but a person reading a trace still learns why
+/// (the reason phrase names the missing header).
 pub(crate) fn stateless_response(raw: &[u8], src: SocketAddr, status: u16, reason: &str, server: &str) -> Option<Vec<u8>> {
     let head_end = find(raw, b"\r\n\r\n").unwrap_or(raw.len());
     let head = std::str::from_utf8(&raw[..head_end]).ok()?;
@@ -178,7 +209,7 @@ pub(crate) fn stateless_response(raw: &[u8], src: SocketAddr, status: u16, reaso
     }
     let (mut vias, mut from, mut to, mut call_id, mut cseq) = (Vec::new(), None, None, None, None);
     for line in lines {
-        let (name, value) = line.split_once(':')?;
+        let Some((name, value)) = line.split_once(':') else { continue };
         let value = value.trim();
         match canonical_name(name.trim()).to_ascii_lowercase().as_str() {
             "via" => vias.push(value),
@@ -189,11 +220,7 @@ pub(crate) fn stateless_response(raw: &[u8], src: SocketAddr, status: u16, reaso
             _ => {}
         }
     }
-    let top = vias.first()?;
-    let (from, to, call_id, cseq) = (from?, to?, call_id?, cseq?);
-    if [from, to, call_id, cseq].iter().any(|v| v.is_empty()) {
-        return None;
-    }
+    let top = vias.first().filter(|v| !v.is_empty())?;
     let top_first = first_via_value(top);
     let rest = &top[top_first.len()..];
     let mut out = format!("SIP/2.0 {status} {reason}\r\n");
@@ -201,14 +228,26 @@ pub(crate) fn stateless_response(raw: &[u8], src: SocketAddr, status: u16, reaso
     for via in &vias[1..] {
         out.push_str(&format!("Via: {via}\r\n"));
     }
-    out.push_str(&format!("From: {from}\r\n"));
-    let has_tag = crate::message::NameAddr::parse(to, "To").map(|t| t.tag().is_some()).unwrap_or(true);
-    if has_tag {
-        out.push_str(&format!("To: {to}\r\n"));
-    } else {
-        out.push_str(&format!("To: {to};tag={}\r\n", new_tag()));
+    fn present(v: Option<&str>) -> Option<&str> {
+        v.filter(|v| !v.is_empty())
     }
-    out.push_str(&format!("Call-ID: {call_id}\r\nCSeq: {cseq}\r\n"));
+    if let Some(from) = present(from) {
+        out.push_str(&format!("From: {from}\r\n"));
+    }
+    if let Some(to) = present(to) {
+        let has_tag = crate::message::NameAddr::parse(to, "To").map(|t| t.tag().is_some()).unwrap_or(true);
+        if has_tag {
+            out.push_str(&format!("To: {to}\r\n"));
+        } else {
+            out.push_str(&format!("To: {to};tag={}\r\n", new_tag()));
+        }
+    }
+    if let Some(call_id) = present(call_id) {
+        out.push_str(&format!("Call-ID: {call_id}\r\n"));
+    }
+    if let Some(cseq) = present(cseq) {
+        out.push_str(&format!("CSeq: {cseq}\r\n"));
+    }
     if !server.is_empty() {
         out.push_str(&format!("Server: {server}\r\n"));
     }
@@ -282,8 +321,10 @@ mod tests {
         assert!(m.ends_with(b"\r\n\r\nabc"));
         assert_eq!(take_frame(&mut buf), Frame::Incomplete);
         assert_eq!(buf, b"REG");
-        let mut bad = b"X sip:a SIP/2.0\r\nContent-Length: x\r\n\r\n".to_vec();
-        assert_eq!(take_frame(&mut bad), Frame::Broken);
+        for cl in ["x", "-1", "+3", "", "99999999999999999999999"] {
+            let mut bad = format!("X sip:a SIP/2.0\r\nContent-Length: {cl}\r\n\r\nabc").into_bytes();
+            assert_eq!(take_frame(&mut bad), Frame::Broken, "{cl}");
+        }
         let mut huge = vec![b'a'; MAX_MESSAGE + 1];
         assert_eq!(take_frame(&mut huge), Frame::Broken);
     }
@@ -293,6 +334,9 @@ mod tests {
         assert_eq!(classify_rejected(b"FOO sip:a SIP/2.0\r\n\r\n"), Rejected::UnknownMethod);
         assert_eq!(classify_rejected(b"OPTIONS <bad> SIP/2.0\r\n"), Rejected::Malformed);
         assert_eq!(classify_rejected(b"SIP/2.0 200 OK\r\n"), Rejected::Ignore);
+        assert_eq!(classify_rejected(b"INVITE sip:x@h SIP/3.x\r\n"), Rejected::BadVersion);
+        assert_eq!(classify_rejected(b"GET / HTTP/1.1\r\n"), Rejected::Ignore);
+        assert_eq!(classify_rejected(b"INVITE sip:x@h S\r\n"), Rejected::Ignore);
         assert_eq!(classify_rejected(b"\xff\xfe garbage"), Rejected::Ignore);
         assert_eq!(classify_rejected(b"hello world"), Rejected::Ignore);
     }
@@ -321,6 +365,31 @@ mod tests {
         assert_eq!(stateless_response(ack, src(), 400, "Bad Request", ""), None);
         let no_via = b"FOO sip:x SIP/2.0\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@y>\r\nCall-ID: c\r\nCSeq: 1 FOO\r\n\r\n";
         assert_eq!(stateless_response(no_via, src(), 501, "Not Implemented", ""), None);
+        assert_eq!(stateless_response(b"FOO sip:x SIP/2.0\r\nVia: \r\n\r\n", src(), 400, "Missing Via", ""), None);
+    }
+
+    #[test]
+    fn stateless_response_needs_only_a_via() {
+        let raw = b"OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nnot a header\r\nCall-ID:\r\nCSeq: 1 OPTIONS\r\n\r\n";
+        let resp = String::from_utf8(stateless_response(raw, src(), 400, "Missing Call-ID", "").unwrap()).unwrap();
+        assert_eq!(
+            resp,
+            "SIP/2.0 400 Missing Call-ID\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1;received=203.0.113.7\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn datagram_content_length_must_be_digits_and_fit() {
+        let msg = |cl: &str, body: &str| format!("OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP a\r\n{cl}\r\n\r\n{body}").into_bytes();
+        assert!(datagram_length_ok(&msg("Content-Length: 5", "hello")));
+        assert!(datagram_length_ok(&msg("l: 2", "hello")), "a smaller one truncates");
+        assert!(datagram_length_ok(&msg("X-No-Length: 1", "")), "absent is 0");
+        for bad in
+            ["Content-Length: 6", "Content-Length: -1", "Content-Length: abc", "Content-Length: +5", "l:", "l: 99999999999999999999999"]
+        {
+            assert!(!datagram_length_ok(&msg(bad, "hello")), "{bad}");
+        }
+        assert!(datagram_length_ok(b"OPTIONS sip:x SIP/2.0\r\nContent-Length: 9"), "no header end: the parser's call");
     }
 
     #[test]
@@ -335,6 +404,7 @@ mod tests {
             let _ = classify_rejected(&raw);
             let _ = stateless_response(&raw, src(), 400, "Bad Request", "x");
             let _ = udp_reply_target(&raw, src());
+            let _ = datagram_length_ok(&raw);
             let mut buf = raw.clone();
             while let Frame::Message(_) | Frame::Keepalive { .. } = take_frame(&mut buf) {}
         }
