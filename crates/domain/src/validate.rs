@@ -188,48 +188,56 @@ pub fn parse_kind(kind: Kind, json: &Json) -> Result<Value, String> {
     }
 }
 
-/// An ordered list of distinct phone numbers, stored without their `+`
-/// (numbers are E.164 digits everywhere else: DIDs, route prefixes).
-/// Errors name the entry by its position, counted from 1.
-fn phone_numbers(json: &Json, max: usize) -> Result<Value, String> {
-    let Json::Array(items) = json else { return Err("must be an array of phone numbers".to_owned()) };
+/// How a list kind's errors name it.
+struct ListOf {
+    /// What an array of it holds: "phone numbers".
+    items: &'static str,
+    /// What the limit counts: "external numbers".
+    counted: &'static str,
+    /// What a repeated entry is: "number".
+    entry: &'static str,
+}
+
+/// An ordered list of distinct entries, stored comma-separated, each read
+/// into its stored form by `read` (given its position, counted from 1, for
+/// the error).
+fn distinct_list(json: &Json, max: usize, of: ListOf, read: impl Fn(usize, &Json) -> Result<String, String>) -> Result<Value, String> {
+    let Json::Array(items) = json else { return Err(format!("must be an array of {}", of.items)) };
     if items.len() > max {
-        return Err(format!("can have at most {max} external numbers"));
+        return Err(format!("can have at most {max} {}", of.counted));
     }
     let mut list: Vec<String> = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let n = i + 1;
+        let stored = read(i + 1, item)?;
+        if list.contains(&stored) {
+            return Err(format!("entry {} repeats an earlier {}", i + 1, of.entry));
+        }
+        list.push(stored);
+    }
+    Ok(Value::Text(list.join(",")))
+}
+
+/// Phone numbers, stored without their `+` (numbers are E.164 digits
+/// everywhere else: DIDs, route prefixes).
+fn phone_numbers(json: &Json, max: usize) -> Result<Value, String> {
+    let of = ListOf { items: "phone numbers", counted: "external numbers", entry: "number" };
+    distinct_list(json, max, of, |n, item| {
         let raw = digits_text(item).map_err(|_| format!("entry {n} must be a string"))?;
         let digits = raw.strip_prefix('+').unwrap_or(&raw);
         if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("entry {n} is not a phone number: 1 to 15 digits, optionally after a +"));
         }
-        if list.iter().any(|x| x == digits) {
-            return Err(format!("entry {n} repeats an earlier number"));
-        }
-        list.push(digits.to_owned());
-    }
-    Ok(Value::Text(list.join(",")))
+        Ok(digits.to_owned())
+    })
 }
 
-/// An ordered list of distinct addresses or CIDR ranges, stored in their
-/// canonical form. Errors name the entry by its position, counted from 1.
+/// Addresses or CIDR ranges, stored in their canonical form.
 fn sources(json: &Json, max: usize) -> Result<Value, String> {
-    let Json::Array(items) = json else { return Err("must be an array of IP addresses or CIDR ranges".to_owned()) };
-    if items.len() > max {
-        return Err(format!("can have at most {max} entries"));
-    }
-    let mut list: Vec<String> = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let n = i + 1;
+    let of = ListOf { items: "IP addresses or CIDR ranges", counted: "entries", entry: "one" };
+    distinct_list(json, max, of, |n, item| {
         let raw = item.as_str().ok_or_else(|| format!("entry {n} must be a string"))?;
-        let net = crate::net::Net::parse(raw).map_err(|e| format!("entry {n}: {e}"))?.to_string();
-        if list.contains(&net) {
-            return Err(format!("entry {n} repeats an earlier one"));
-        }
-        list.push(net);
-    }
-    Ok(Value::Text(list.join(",")))
+        Ok(crate::net::Net::parse(raw).map_err(|e| format!("entry {n}: {e}"))?.to_string())
+    })
 }
 
 /// The numbers of a [`Kind::PhoneNumbers`] value as stored.
