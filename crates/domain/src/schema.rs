@@ -70,6 +70,11 @@ impl Kind {
         }
     }
 
+    /// Kinds stored as comma-separated text and answered as an array.
+    pub fn is_list(self) -> bool {
+        matches!(self, Kind::Codecs | Kind::FieldNames | Kind::PhoneNumbers { .. } | Kind::Sources { .. })
+    }
+
     /// Text kinds that may be searched by substring/prefix.
     pub fn is_text(self) -> bool {
         self.storage() == Storage::Text && !matches!(self, Kind::Enum(_) | Kind::Codecs | Kind::FieldNames | Kind::Json)

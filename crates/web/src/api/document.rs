@@ -177,7 +177,7 @@ fn write_value(kind: Kind, v: &domain::Value, out: &mut String) {
     match (kind, v) {
         (_, Value::Null) => out.push_str("null"),
         (Kind::Time, Value::Int(ms)) => json_str(&domain::time::format_rfc3339(*ms), out),
-        (Kind::Codecs | Kind::FieldNames | Kind::PhoneNumbers { .. } | Kind::Sources { .. }, Value::Text(s)) => {
+        (k, Value::Text(s)) if k.is_list() => {
             out.push('[');
             for (i, item) in s.split(',').filter(|x| !x.is_empty()).enumerate() {
                 if i > 0 {
@@ -359,11 +359,6 @@ pub fn csv_line(cells: &[String], out: &mut String) {
         }
     }
     out.push_str("\r\n");
-}
-
-/// Kinds whose JSON form is not a plain scalar (documented in OpenAPI).
-pub fn is_list(kind: Kind) -> bool {
-    matches!(kind, Kind::Codecs | Kind::FieldNames | Kind::PhoneNumbers { .. } | Kind::Sources { .. })
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! The OpenAPI 3 document of both APIs, generated from the resource schema
 //! so it cannot drift from what the handlers accept.
 
-use super::document::is_list;
 use super::{Ctx, JsonApi};
 use axum::response::{IntoResponse, Response};
 use domain::access::{Method, Scope};
@@ -22,7 +21,7 @@ fn attr_schema(kind: Kind) -> Json {
             "items": { "type": "string", "pattern": "^\\+?[0-9]{1,15}$" } }),
         Kind::Sources { max } => json!({ "type": "array", "maxItems": max, "uniqueItems": true,
             "items": { "type": "string", "description": "an IPv4/IPv6 address or CIDR range" } }),
-        k if is_list(k) => json!({ "type": "array", "items": { "type": "string" } }),
+        k if k.is_list() => json!({ "type": "array", "items": { "type": "string" } }),
         Kind::Text { max } => json!({ "type": "string", "maxLength": max }),
         Kind::Secret => json!({ "type": "string", "format": "password", "maxLength": 128 }),
         Kind::RewriteRule => json!({ "type": "string", "description": "regular expression; \\1..\\9 in the result refer to its groups" }),

@@ -165,7 +165,7 @@ pub fn cell(v: &Viewer, f: &Field, val: &Value, out: &mut String) {
                 write!(out, "<details class=\"secret\"><summary>{}</summary><code>{}</code></details>", Esc(v.t("Show password")), Esc(s));
         }
         (Kind::Time, Value::Int(ms)) => out.push_str(&show_time(*ms)),
-        (Kind::Codecs | Kind::FieldNames | Kind::PhoneNumbers { .. } | Kind::Sources { .. }, Value::Text(s)) => {
+        (k, Value::Text(s)) if k.is_list() => {
             let _ = write!(out, "{}", Esc(&s.replace(',', ", ")));
         }
         (_, other) => {

@@ -318,7 +318,7 @@ fn show_page(
 }
 
 /// The domain settings tab: the settings record (always id 1) as a form.
-const SETTINGS_TAB: Tab = Tab {
+pub(super) const SETTINGS_TAB: Tab = Tab {
     slug: "settings",
     title: "Domain settings",
     res: &schema::DOMAIN_SETTINGS,

@@ -4,7 +4,7 @@
 //! computed from `domain::access`); and the UIs offering exactly what the
 //! API then allows.
 
-use super::super::tabs::{Tab, TABS};
+use super::super::tabs::TABS;
 use super::{customer, open_ui, set, Server, Session};
 use domain::schema::{self, Kind, Resource, RESOURCES};
 use reqwest::StatusCode;
@@ -433,17 +433,6 @@ fn inputs(html: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// The domain settings page of the operator UI, as a tab.
-const SETTINGS: Tab = Tab {
-    slug: "settings",
-    title: "Domain settings",
-    res: &schema::DOMAIN_SETTINGS,
-    columns: &[],
-    filters: &[],
-    customer: false,
-    admin: true,
-};
-
 pub(super) async fn the_uis_offer_exactly_what_the_api_allows(srv: Server) {
     let op = Api { srv: &srv, base: OP, user: "op", pass: "op-secret" };
     let a = Api { srv: &srv, base: CU, user: "api-a", pass: "Secret-A-1" };
@@ -456,7 +445,7 @@ pub(super) async fn the_uis_offer_exactly_what_the_api_allows(srv: Server) {
         let mut a_ui = open_ui(&srv, &mut op_ui, fx.a).await;
         for (who, api, base) in [(Who::Operator, &op, "/ui"), (Who::A, &a, "/customer")] {
             let ui: &mut Session = if who == Who::Operator { &mut op_ui } else { &mut a_ui };
-            for tab in TABS.iter().chain([&SETTINGS]) {
+            for tab in TABS.iter().chain([&super::super::pages::SETTINGS_TAB]) {
                 let res = tab.res;
                 let at = |what: &str| format!("[{}] {who:?} {} {what}", st.name, tab.slug);
                 let target = fx.target(res.kind);
