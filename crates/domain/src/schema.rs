@@ -567,6 +567,9 @@ pub static DOMAIN_SETTINGS: Resource = Resource {
         attr("customers_may_manage_termination_routes", Kind::Bool).or(Default::Bool(false)),
         attr("customer_termination_fields", Kind::FieldNames).or(Default::Str(TERMINATION_FIELD_NAMES)),
         attr("capacity_reject_code", Kind::IntOf(&[480, 403])).or(Default::Int(480)),
+        attr("nat_keepalive", Kind::Int { min: 0, max: 3600 }).or(Default::Int(30)),
+        attr("media_timeout", Kind::Int { min: 0, max: 86_400 }).or(Default::Int(60)),
+        attr("session_expires", Kind::Int { min: 0, max: 86_400 }).or(Default::Int(1800)),
     ],
     // Updatable: the singleton exists from the start, so a PATCH is the
     // only way to set it.

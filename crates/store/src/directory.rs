@@ -71,6 +71,12 @@ pub struct CallConfig {
     /// `sip_public_address`: where peers reach this server, if not at its
     /// sockets' addresses.
     pub sip_public_address: Option<String>,
+    /// Seconds between keep-alive pings to phones behind NAT (0: none).
+    pub nat_keepalive: u32,
+    /// Seconds a relayed call may go without RTP or RTCP (0: no limit).
+    pub media_timeout: u32,
+    /// The RFC 4028 session interval we offer, in seconds (0: no timer).
+    pub session_expires: u32,
 }
 
 impl Store {
@@ -135,6 +141,7 @@ impl Store {
             .map(|r| Ok(CustomerRow { id: r.try_get("id")?, capacity_limit: r.try_get("capacity_limit")? }))
             .collect::<Result<Vec<_>>>()?;
         let settings = self.settings().await?;
+        let seconds = |name, default| settings.get(name).as_i64().and_then(|s| u32::try_from(s).ok()).unwrap_or(default);
         Ok(CallConfig {
             trunks,
             dids,
@@ -143,6 +150,9 @@ impl Store {
             capacity_reject_code: settings.get("capacity_reject_code").as_i64().and_then(|c| u16::try_from(c).ok()).unwrap_or(480),
             sip_domain: settings.get("sip_domain").as_str().unwrap_or("switchboard.local").to_owned(),
             sip_public_address: settings.get("sip_public_address").as_str().map(str::to_owned),
+            nat_keepalive: seconds("nat_keepalive", 30),
+            media_timeout: seconds("media_timeout", 60),
+            session_expires: seconds("session_expires", 1800),
         })
     }
 }

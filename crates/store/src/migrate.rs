@@ -51,6 +51,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_trunk_allowed_sources.sql"),
         postgres: include_str!("../migrations/postgres/0008_trunk_allowed_sources.sql"),
     },
+    Migration {
+        version: 9,
+        sqlite: include_str!("../migrations/sqlite/0009_sip_timers.sql"),
+        postgres: include_str!("../migrations/postgres/0009_sip_timers.sql"),
+    },
 ];
 
 /// Advisory lock key that serialises migration between nodes.

@@ -22,6 +22,11 @@ pub struct Snapshot {
     pub capacity_reject_code: u16,
     /// The domain setting `sip_public_address`, when it is an IP address.
     pub public_ip: Option<std::net::IpAddr>,
+    /// Domain settings `nat_keepalive`, `media_timeout` and
+    /// `session_expires`, in seconds (0 turns one off).
+    pub nat_keepalive: u32,
+    pub media_timeout: u32,
+    pub session_expires: u32,
 }
 
 impl From<CallConfig> for Snapshot {
@@ -33,6 +38,9 @@ impl From<CallConfig> for Snapshot {
             customers: c.customers.into_iter().map(|c| (c.id, c)).collect(),
             capacity_reject_code: c.capacity_reject_code,
             public_ip: c.sip_public_address.as_deref().and_then(public_ip),
+            nat_keepalive: c.nat_keepalive,
+            media_timeout: c.media_timeout,
+            session_expires: c.session_expires,
         }
     }
 }
@@ -107,7 +115,9 @@ mod tests {
     async fn the_public_address_setting_reaches_the_snapshot_as_an_ip() {
         let (store, _db) = store::testing::sqlite().await;
         let dir = Directory::load(store.clone()).await.unwrap();
-        assert_eq!(dir.snapshot().await.unwrap().public_ip, None);
+        let first = dir.snapshot().await.unwrap();
+        assert_eq!(first.public_ip, None);
+        assert_eq!((first.nat_keepalive, first.media_timeout, first.session_expires), (30, 60, 1800), "the timers' defaults");
         for (text, ip) in [
             ("203.0.113.9", Some("203.0.113.9")),
             ("203.0.113.9:5060", Some("203.0.113.9")),
