@@ -129,8 +129,10 @@ impl Switch {
         let dialogs = Arc::new(calls::Dialogs::default());
         let media_pool = call_settings.relay_ports.clone().map(|ports| media::MediaPool::new(listen.ip(), ports));
         let calls_stop = CancellationToken::new();
+        let directory = Arc::new(directory::Directory::load(store.clone()).await?);
+        registrar::keepalive::spawn(location.clone(), server.client(), directory.clone(), cancel.child_token());
         let calls = Arc::new(calls::Calls {
-            directory: Arc::new(directory::Directory::load(store.clone()).await?),
+            directory,
             routes: Arc::new(routing::Routes::load(store.clone()).await?),
             resolver: calls::Resolver::default(),
             accounts,
