@@ -267,7 +267,7 @@ mod tests {
         assert_eq!(c.rtp_ports, Some(30000..=30099));
         assert!(Config::load(None, std::iter::empty(), &[("no_answer_timeout".to_owned(), "0".to_owned())]).is_err());
         let e = Config::load(None, vec![("SWITCHBOARD_HEARTBEAT_INTERVAL".to_owned(), "0".to_owned())].into_iter(), &[]).unwrap_err();
-        assert!(e.to_string().contains("SWITCHBOARD_HEARTBEAT_INTERVAL must be seconds from 1 to 300"), "{e}");
+        assert!(e.to_string().contains("SWITCHBOARD_HEARTBEAT_INTERVAL: heartbeat_interval must be seconds from 1 to 300"), "{e}");
         let env =
             vec![("SWITCHBOARD_NODE_ID".to_owned(), " pbx-2 ".to_owned()), ("SWITCHBOARD_HEARTBEAT_INTERVAL".to_owned(), "2".to_owned())];
         let c = Config::load(None, env.into_iter(), &[]).unwrap();
