@@ -38,6 +38,11 @@ pub struct Config {
     pub tls_ca_file: String,
     /// This node's public IP address (1:1 NAT), over the domain setting.
     pub sip_public_address: Option<std::net::IpAddr>,
+    /// This node's id among those sharing the store; `None`: host name and
+    /// SIP address.
+    pub node_id: Option<String>,
+    /// Seconds between the heartbeats that date live calls for a crash.
+    pub heartbeat_interval: u64,
 }
 
 impl Default for Config {
@@ -57,6 +62,8 @@ impl Default for Config {
             tls_key_file: None,
             tls_ca_file: DEBIAN_CA_BUNDLE.into(),
             sip_public_address: None,
+            node_id: None,
+            heartbeat_interval: 10,
         }
     }
 }
@@ -78,6 +85,8 @@ const KEYS: &[&str] = &[
     "tls_key_file",
     "tls_ca_file",
     "sip_public_address",
+    "node_id",
+    "heartbeat_interval",
 ];
 
 /// The system's trust store on Debian and its derivatives (ca-certificates).
@@ -123,6 +132,20 @@ impl Config {
                             .with_context(|| format!("{origin}: {key} must be an IP address like 203.0.113.10, not {value:?}"))?,
                     )
                 }
+            }
+            "node_id" => {
+                let v = value.trim();
+                if v.len() > 200 || v.chars().any(char::is_control) {
+                    bail!("{origin}: {key} must be up to 200 printable characters");
+                }
+                self.node_id = Some(v.to_owned()).filter(|v| !v.is_empty());
+            }
+            "heartbeat_interval" => {
+                self.heartbeat_interval = value
+                    .parse()
+                    .ok()
+                    .filter(|s| (1..=300).contains(s))
+                    .with_context(|| format!("{origin}: {key} must be seconds from 1 to 300, not {value:?}"))?
             }
             _ => bail!("{origin}: unknown setting {key}"),
         }
@@ -243,6 +266,13 @@ mod tests {
         let c = Config::load(None, std::iter::empty(), &[("rtp_ports".to_owned(), "30000-30099".to_owned())]).unwrap();
         assert_eq!(c.rtp_ports, Some(30000..=30099));
         assert!(Config::load(None, std::iter::empty(), &[("no_answer_timeout".to_owned(), "0".to_owned())]).is_err());
+        let e = Config::load(None, vec![("SWITCHBOARD_HEARTBEAT_INTERVAL".to_owned(), "0".to_owned())].into_iter(), &[]).unwrap_err();
+        assert!(e.to_string().contains("SWITCHBOARD_HEARTBEAT_INTERVAL: heartbeat_interval must be seconds from 1 to 300"), "{e}");
+        let env =
+            vec![("SWITCHBOARD_NODE_ID".to_owned(), " pbx-2 ".to_owned()), ("SWITCHBOARD_HEARTBEAT_INTERVAL".to_owned(), "2".to_owned())];
+        let c = Config::load(None, env.into_iter(), &[]).unwrap();
+        assert_eq!((c.node_id.as_deref(), c.heartbeat_interval), (Some("pbx-2"), 2));
+        assert!(Config::load(None, std::iter::empty(), &[("node_id".to_owned(), "a\nb".to_owned())]).is_err());
     }
 
     #[test]

@@ -56,6 +56,10 @@ TOML file given by --config):
   --sip-public-address IP   the address peers reach this node at (1:1 NAT):
                             written in Via, Contact and the relay's SDP;
                             over the domain setting sip_public_address
+  --node-id ID              this node's id among nodes sharing one database,
+                            default host name and SIP address
+  --heartbeat-interval SECS how often live calls are marked up, default 10:
+                            after a crash they end at the last mark
 
 Options of seed:
   --customers N  --numbers N  --accounts N  --gateways N  --routes N
@@ -152,10 +156,14 @@ async fn serve(config: Config) -> Result<()> {
         public_address: config.sip_public_address,
     };
     let tls = config.tls()?;
-    let sip =
-        switch::Switch::start(store.clone(), config.sip_listen, switch::SwitchConfig { calls, tls, ..switch::SwitchConfig::default() })
-            .await
-            .with_context(|| format!("starting SIP on {}", config.sip_listen))?;
+    let node = switch::NodeSettings { id: config.node_id.clone(), heartbeat: std::time::Duration::from_secs(config.heartbeat_interval) };
+    let sip = switch::Switch::start(
+        store.clone(),
+        config.sip_listen,
+        switch::SwitchConfig { calls, tls, node, ..switch::SwitchConfig::default() },
+    )
+    .await
+    .with_context(|| format!("starting SIP on {}", config.sip_listen))?;
     let listener = TcpListener::bind(config.http_listen).await.with_context(|| format!("binding HTTP on {}", config.http_listen))?;
     let addr = listener.local_addr()?;
     let base = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));

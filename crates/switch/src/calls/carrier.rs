@@ -43,6 +43,9 @@ impl Caller {
             call_id: self.call_id.clone(),
             global_tag: Some(outbound::global_tag(self.time_start)),
             termination: None,
+            // Stamped and filled by the journal.
+            node_id: String::new(),
+            dialog: None,
         }
     }
 }
@@ -169,10 +172,11 @@ impl Calls {
         let (cdrs, id) = (self.cdrs.clone(), live_id.clone());
         let connect_attempt = attempts.as_ref().map(outbound::Attempts::connector);
         let bridge = Bridge {
-            on_answer: Box::new(move |attempt, at| {
-                cdrs.connect(&id, at);
+            on_answer: Box::new(move |attempt, at, dialog| {
+                // The DID call's row holds the legs (a forward's attempt is part of it).
+                cdrs.connect(&id, at, Some(dialog));
                 if let Some(connect) = &connect_attempt {
-                    connect(attempt, at);
+                    connect(attempt, at, None);
                 }
             }),
             on_attempt: attempts
