@@ -76,7 +76,7 @@ pub(super) async fn talk(
             Method::Invite | Method::Update | Method::Info => {
                 let Some(req) = Box::pin(timers.answer_refresh(req, side)).await else { continue };
                 let requester_media = if from_a { a_media } else { b_media };
-                Box::pin(pass_through(client, req, other, requester_media, (timers, side))).await
+                Box::pin(pass_through(client, req, other, requester_media, timers, side)).await
             }
             _ => {
                 let _ = Box::pin(req.reply(501, "Not Implemented", &[])).await;
@@ -94,9 +94,9 @@ async fn pass_through(
     req: Incoming,
     other: &mut Leg,
     requester_media: Option<SocketAddr>,
-    timers: (&mut Timers<'_>, Side),
+    timers: &mut Timers<'_>,
+    side: Side,
 ) {
-    let (timers, side) = timers;
     let far = if side == Side::A { Side::B } else { Side::A };
     let method = req.method();
     let refresh = matches!(method, Method::Invite | Method::Update);
