@@ -22,6 +22,12 @@ pub enum Kind {
     },
     /// An integer from a fixed set (e.g. a SIP reject code).
     IntOf(&'static [i64]),
+    /// Seconds of a timer: 0 turns it off, any other value is `min..=max`
+    /// (an RFC floor such as RFC 4028's 90 s Min-SE).
+    Seconds {
+        min: i64,
+        max: i64,
+    },
     Bool,
     Enum(&'static [&'static str]),
     /// Ordered codec list, see [`crate::codec`].
@@ -64,7 +70,7 @@ pub enum Storage {
 impl Kind {
     pub fn storage(self) -> Storage {
         match self {
-            Kind::Int { .. } | Kind::IntOf(_) | Kind::Time => Storage::Int,
+            Kind::Int { .. } | Kind::IntOf(_) | Kind::Seconds { .. } | Kind::Time => Storage::Int,
             Kind::Bool => Storage::Bool,
             _ => Storage::Text,
         }
@@ -572,7 +578,7 @@ pub static DOMAIN_SETTINGS: Resource = Resource {
         attr("capacity_reject_code", Kind::IntOf(&[480, 403])).or(Default::Int(480)),
         attr("nat_keepalive", Kind::Int { min: 0, max: 3600 }).or(Default::Int(30)),
         attr("media_timeout", Kind::Int { min: 0, max: 86_400 }).or(Default::Int(60)),
-        attr("session_expires", Kind::Int { min: 0, max: 86_400 }).or(Default::Int(1800)),
+        attr("session_expires", Kind::Seconds { min: 90, max: 86_400 }).or(Default::Int(1800)),
     ],
     // Updatable: the singleton exists from the start, so a PATCH is the
     // only way to set it.

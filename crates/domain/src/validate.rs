@@ -88,6 +88,13 @@ pub fn parse_kind(kind: Kind, json: &Json) -> Result<Value, String> {
             }
             Ok(Value::Int(i))
         }
+        Kind::Seconds { min, max } => {
+            let i = int(json)?;
+            if i != 0 && (i < min || i > max) {
+                return Err(format!("must be 0 (off) or between {min} and {max}"));
+            }
+            Ok(Value::Int(i))
+        }
         Kind::IntOf(allowed) => {
             let i = int(json)?;
             if !allowed.contains(&i) {
@@ -341,6 +348,11 @@ mod tests {
         assert_eq!(parse_kind(Kind::Int { min: 1, max: 65535 }, &json!("5060")), Ok(Value::Int(5060)));
         assert!(parse_kind(Kind::Int { min: 1, max: 65535 }, &json!(0)).is_err());
         assert!(parse_kind(Kind::Int { min: 1, max: 65535 }, &json!(1.5)).is_err());
+        let interval = Kind::Seconds { min: 90, max: 86_400 };
+        assert_eq!(parse_kind(interval, &json!(0)), Ok(Value::Int(0)), "0 turns a timer off");
+        assert_eq!(parse_kind(interval, &json!("1800")), Ok(Value::Int(1800)));
+        assert_eq!(parse_kind(interval, &json!(89)), Err("must be 0 (off) or between 90 and 86400".to_owned()));
+        assert!(parse_kind(interval, &json!(-1)).is_err());
         assert_eq!(parse_kind(Kind::Bool, &json!("false")), Ok(Value::Bool(false)));
         assert!(parse_kind(Kind::Bool, &json!(1)).is_err());
     }

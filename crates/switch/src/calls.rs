@@ -19,6 +19,7 @@ mod outbound;
 mod phone;
 mod plan;
 mod ring;
+mod session_timer;
 mod talk;
 
 pub(crate) use dialog::Dialogs;
@@ -90,6 +91,10 @@ impl Calls {
                 return req.reply(500, "Server Internal Error", &[("Retry-After", "5")]).await;
             }
         };
+        // RFC 4028 §9: an interval below our floor is refused before anything starts.
+        if let Err(session_timer::TooSmall(min_se)) = session_timer::answer(req.headers(), snapshot.session_expires) {
+            return req.reply(422, "Session Interval Too Small", &[("Min-SE", &min_se.to_string())]).await;
+        }
         // Via, Contact and SDP of this call say where peers reach us.
         self.client.set_public_ip(self.settings.public_address.or(snapshot.public_ip));
         if !snapshot.trunks.contains_key(&ruri.host) && self.accounts.serves(&ruri.host) {

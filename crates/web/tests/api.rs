@@ -799,3 +799,23 @@ async fn incoming_trunks_take_allowed_sources_as_addresses_and_ranges() {
         assert_eq!(b["data"]["attributes"]["allowed_sources"], json!(["203.0.113.0/28"]), "{be}");
     }
 }
+
+/// Issue 14: the session timer interval is off (0) or at least RFC 4028's
+/// 90 s floor; anything between is refused, naming the field.
+#[tokio::test]
+async fn the_session_timer_setting_is_off_or_at_least_ninety_seconds() {
+    for app in spawn_apps().await {
+        let be = app.backend;
+        let patch = |v: Json| json!({ "data": { "type": "domain_settings", "attributes": { "session_expires": v } } });
+        for bad in [json!(60), json!(89), json!(-1), json!(86_401)] {
+            let (s, b) = app.patch(&format!("{OP}/domain_settings"), patch(bad.clone())).await;
+            assert_eq!(s, 422, "{be}: {bad}: {b}");
+            assert_eq!(b["errors"][0]["source"]["pointer"], "/data/attributes/session_expires", "{be}: {b}");
+        }
+        for good in [0, 90, 1800] {
+            let (s, b) = app.patch(&format!("{OP}/domain_settings"), patch(json!(good))).await;
+            assert_eq!(s, 200, "{be}: {good}: {b}");
+            assert_eq!(b["data"]["attributes"]["session_expires"], good, "{be}");
+        }
+    }
+}

@@ -12,7 +12,8 @@ use super::fork::{hang_up_late_answers, Fork};
 use super::orphans;
 use super::plan::{Attempt, Step};
 use super::ring::{ring, LegA, Ringing};
-use super::talk::talk;
+use super::session_timer;
+use super::talk::{allows_update, talk, Timers, TimersSetup};
 use crate::media::sdp;
 use crate::media::{MediaPool, Relay};
 use sip::endpoint::{Client, Incoming, Response};
@@ -41,6 +42,22 @@ pub struct Bridge {
     /// Told of gateway attempts (targets with a
     /// [`GatewayLeg`](super::plan::GatewayLeg)).
     pub on_attempt: Box<dyn Fn(Attempt) + Send + Sync>,
+    pub timers: CallTimers,
+}
+
+/// The domain settings that time a confirmed call, in seconds (0: off).
+#[derive(Debug, Clone, Copy)]
+pub struct CallTimers {
+    /// No RTP or RTCP from either leg this long hangs up.
+    pub media_timeout: u32,
+    /// The RFC 4028 session interval we offer leg B and lower leg A's to.
+    pub session_expires: u32,
+}
+
+impl From<&crate::directory::Snapshot> for CallTimers {
+    fn from(s: &crate::directory::Snapshot) -> Self {
+        CallTimers { media_timeout: s.media_timeout, session_expires: s.session_expires }
+    }
 }
 
 /// How a bridged call ended, for its CDR.
@@ -179,8 +196,26 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             if !response.body.is_empty() {
                 extra.push(("Content-Type", ct.as_str()));
             }
-            let _ = srv.respond(200, "OK", &extra, Some(media.b_to_a(&response.body)));
-            let (code, reason, internal) = talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &stop).await;
+            // Leg A's session timer as its INVITE asked (a 422 was sent before the call began).
+            let a_session = session_timer::answer(&a_headers, bridge.timers.session_expires).ok().flatten();
+            let a_session_headers = a_session.map(|s| s.headers()).unwrap_or_default();
+            extra.extend(a_session_headers.iter().map(|(n, v)| (*n, v.as_str())));
+            let a_sdp = media.b_to_a(&response.body);
+            let _ = srv.respond(200, "OK", &extra, Some(a_sdp.clone()));
+            let b_sdp = match (offer, b.media) {
+                (Some(o), Some(at)) => sdp::anchor(o, at).into_bytes(),
+                (o, _) => o.unwrap_or_default().as_bytes().to_vec(),
+            };
+            let b_session = (bridge.timers.session_expires > 0).then(|| session_timer::from_answer(&response.headers)).flatten();
+            let mut timers = Timers::start(TimersSetup {
+                relay: relay.as_ref(),
+                media_timeout: bridge.timers.media_timeout,
+                session_expires: bridge.timers.session_expires,
+                sessions: [a_session.map(|s| s.timer), b_session],
+                update: [allows_update(&a_headers), allows_update(&response.headers)],
+                sdp: [a_sdp, b_sdp],
+            });
+            let (code, reason, internal) = talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &stop, &mut timers).await;
             Ended { code, reason, internal, connected_at: Some(connected_at), attempt }
         }
     };

@@ -188,6 +188,7 @@ impl Calls {
             dialled: admitted.did.number.clone(),
             sdp: admitted.sdp.clone(),
             media: self.media.clone(),
+            timers: b2bua::CallTimers::from(snapshot),
         };
         let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
         drop(slot);

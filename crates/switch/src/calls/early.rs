@@ -74,7 +74,7 @@ pub(crate) fn unsupported(h: &Headers) -> Vec<String> {
     h.get_all("Require")
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("100rel"))
+        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("100rel") && !t.eq_ignore_ascii_case("timer"))
         .map(str::to_owned)
         .collect()
 }
@@ -207,6 +207,7 @@ mod tests {
         assert!(!has_tag(&h, "Supported", "replaces"));
         assert_eq!(unsupported(&h), vec!["precondition".to_owned(), "foo".to_owned()]);
         assert!(unsupported(&headers(&[("Require", "100rel")])).is_empty());
+        assert!(unsupported(&headers(&[("Require", "timer, 100rel")])).is_empty(), "RFC 4028 session timers");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use super::b2bua::Bridge;
 use super::dialog::{bye, contact_at, Leg};
 use super::plan::{Attempt, Contact, Step};
+use super::session_timer;
 use crate::media::sdp;
 use crate::media::Relay;
 use sip::digest;
@@ -65,6 +66,8 @@ pub(super) struct Fork<'a> {
     on_attempt: &'a (dyn Fn(Attempt) + Send + Sync),
     /// Our tag toward the caller (for the termination CDRs).
     a_tag: String,
+    /// The session interval we offer (RFC 4028; 0: none).
+    session_expires: u32,
 }
 
 impl<'a> Fork<'a> {
@@ -96,6 +99,7 @@ impl<'a> Fork<'a> {
             events,
             on_attempt: &*bridge.on_attempt,
             a_tag,
+            session_expires: bridge.timers.session_expires,
         }
     }
 
@@ -142,6 +146,7 @@ impl<'a> Fork<'a> {
                 ("Contact".to_owned(), contact_at(local, t.transport)),
                 ("Allow".to_owned(), "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS".to_owned()),
             ];
+            headers.extend(session_timer::offer(self.session_expires, session_timer::MIN_SE));
             headers.extend(gw.iter().flat_map(|g| g.headers.iter().cloned()));
             let b_media = self.relay.map(|r| SocketAddr::new(local.ip(), r.b_port()));
             let body = match (offer, b_media) {
@@ -232,15 +237,34 @@ impl<'a> Fork<'a> {
         let Some(challenge) = r.headers.get_all(challenge_header).find_map(|v| digest::Challenge::parse(v).ok()) else { return false };
         let Some((_, mut invite)) = self.branches[i].sent.clone() else { return false };
         let Ok(auth) = digest::respond(&challenge, "INVITE", &invite.uri, user, password, &random_token(), 1) else { return false };
+        invite.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(answer_header));
+        invite.headers.push((answer_header.to_owned(), auth.to_header()));
+        self.branches[i].authenticated = true;
+        self.resend(i, invite).await
+    }
+
+    /// Sends branch `i`'s INVITE again with the session interval a 422
+    /// asked for (RFC 4028 §7.4); false when it asked for no more than we
+    /// offered, or it cannot be sent.
+    pub async fn raise_interval(&mut self, i: usize, r: &Response) -> bool {
+        let Some((_, mut invite)) = self.branches[i].sent.clone() else { return false };
+        let offered = invite.headers.iter().find(|(n, _)| n == "Session-Expires").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+        let Some(min_se) = session_timer::asked_min_se(&r.headers, offered) else { return false };
+        let ours = ["Supported", "Session-Expires", "Min-SE"];
+        invite.headers.retain(|(n, _)| !ours.contains(&n.as_str()));
+        invite.headers.extend(session_timer::offer(self.session_expires.max(min_se), min_se));
+        self.resend(i, invite).await
+    }
+
+    /// Sends branch `i`'s INVITE `invite` again under a new CSeq.
+    async fn resend(&mut self, i: usize, mut invite: Outgoing) -> bool {
         self.cseq += 1;
         let cseq = self.cseq;
-        invite.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("CSeq") && !n.eq_ignore_ascii_case(answer_header));
+        invite.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("CSeq"));
         invite.headers.push(("CSeq".to_owned(), format!("{cseq} INVITE")));
-        invite.headers.push((answer_header.to_owned(), auth.to_header()));
         let (dest, transport) = (self.branches[i].target.source, self.branches[i].target.transport);
         let sent = self.send_to(i, invite, dest, transport).await;
         let b = &mut self.branches[i];
-        b.authenticated = true;
         b.cseq = cseq;
         b.ringing = sent.is_some();
         b.silent_until = silence_deadline(&b.target, b.ringing);

@@ -3,7 +3,7 @@
 //! or, when the account may call out, goes to the PSTN through the
 //! customer's routes with one termination CDR per gateway attempt.
 
-use super::b2bua::{self, Bridge};
+use super::b2bua::{self, Bridge, CallTimers};
 use super::outbound::{self, Origin};
 use super::{plan, Calls};
 use crate::directory::Snapshot;
@@ -32,7 +32,7 @@ impl Calls {
             }
         };
         if let Some(callee) = callee {
-            return Box::pin(self.internal(req, caller, callee, dialled, body)).await;
+            return Box::pin(self.internal(req, caller, callee, dialled, body, snapshot)).await;
         }
         if !caller.allow_external_calls {
             tracing::debug!(account = caller.id, dialled, "outbound call refused: outbound calls not allowed");
@@ -98,6 +98,7 @@ impl Calls {
             dialled,
             sdp: offer,
             media: self.media.clone(),
+            timers: CallTimers::from(snapshot),
         };
         let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
         drop(slot);
@@ -115,6 +116,7 @@ impl Calls {
         callee: SipLogin,
         dialled: String,
         body: String,
+        snapshot: &Snapshot,
     ) -> Result<(), ReplyError> {
         let targets = self.contacts(callee.id);
         if targets.is_empty() {
@@ -129,6 +131,7 @@ impl Calls {
             dialled,
             sdp: (!body.trim().is_empty()).then_some(body),
             media: self.media.clone(),
+            timers: CallTimers::from(snapshot),
         };
         let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
         tracing::debug!(from = caller.id, to = callee.id, code = ended.code, why = ?ended.internal, "internal call ended");

@@ -203,6 +203,9 @@ pub(super) async fn ring(
                     Some(r) => {
                         let gateway = fork.branches[i].target.gateway.as_ref();
                         let (is_gateway, creds) = (gateway.is_some(), gateway.and_then(|g| g.credentials.clone()));
+                        if r.status == 422 && Box::pin(fork.raise_interval(i, &r)).await {
+                            continue;
+                        }
                         if let (Some(creds), 401 | 407, false) = (creds, r.status, fork.branches[i].authenticated) {
                             if Box::pin(fork.authenticate(i, &r, &creds)).await {
                                 continue;

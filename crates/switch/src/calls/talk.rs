@@ -1,6 +1,11 @@
 //! The talk phase: the confirmed call, until a BYE from either side.
 //! In-dialog requests (re-INVITE, UPDATE, INFO) pass between the legs,
-//! their SDP re-pointed at the relay.
+//! their SDP re-pointed at the relay. The call's clocks (media timeout,
+//! session timers) run beside it (`talk/timers.rs`).
+
+mod timers;
+
+pub(super) use timers::{allows_update, Setup as TimersSetup, Timers};
 
 use super::dialog::{bye, Leg};
 use crate::media::sdp;
@@ -8,6 +13,7 @@ use sip::endpoint::{Client, Incoming, Method, ServerInvite};
 use sip::message::Headers;
 use std::net::SocketAddr;
 use std::time::Duration;
+use timers::Side;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -20,6 +26,7 @@ pub(super) async fn talk(
     a: &mut Leg,
     b: &mut Leg,
     stop: &CancellationToken,
+    timers: &mut Timers<'_>,
 ) -> (u16, String, Option<String>) {
     let mut invite_open = true;
     loop {
@@ -38,8 +45,16 @@ pub(super) async fn talk(
                 Box::pin(bye(client, b)).await;
                 return (200, "OK".into(), Some("Switch shutting down".into()));
             }
+            due = timers.next() => {
+                let Some(why) = Box::pin(timers.fire(due, client, a, b)).await else { continue };
+                tracing::info!(call_id = %a.call_id, why, "hanging up both legs");
+                Box::pin(bye(client, a)).await;
+                Box::pin(bye(client, b)).await;
+                return (200, "OK".into(), Some(why));
+            }
         };
         let from_a = req.headers().get("Call-ID").map(str::trim) == Some(a.call_id.as_str());
+        let side = if from_a { Side::A } else { Side::B };
         let (a_media, b_media) = (a.media, b.media);
         let other = if from_a { &mut *b } else { &mut *a };
         match req.method() {
@@ -59,8 +74,9 @@ pub(super) async fn talk(
                 let _ = Box::pin(req.reply(200, "OK", &[])).await;
             }
             Method::Invite | Method::Update | Method::Info => {
+                let Some(req) = Box::pin(timers.answer_refresh(req, side)).await else { continue };
                 let requester_media = if from_a { a_media } else { b_media };
-                Box::pin(pass_through(client, req, other, requester_media)).await
+                Box::pin(pass_through(client, req, other, requester_media, timers, side)).await
             }
             _ => {
                 let _ = Box::pin(req.reply(501, "Not Implemented", &[])).await;
@@ -72,10 +88,25 @@ pub(super) async fn talk(
 /// Relays an in-dialog request to the other leg and its final response
 /// back. A re-INVITE's 2xx is acknowledged on the far leg by the stack's
 /// client transaction; the requester's ACK ends at its own transaction.
-async fn pass_through(client: &Client, req: Incoming, other: &mut Leg, requester_media: Option<SocketAddr>) {
+/// A 2xx to a re-INVITE or UPDATE refreshes both legs' session timers.
+async fn pass_through(
+    client: &Client,
+    req: Incoming,
+    other: &mut Leg,
+    requester_media: Option<SocketAddr>,
+    timers: &mut Timers<'_>,
+    side: Side,
+) {
+    let far = if side == Side::A { Side::B } else { Side::A };
     let method = req.method();
-    let extra = content_type(req.headers());
-    let out = other.request(method, &extra, anchored(req.body(), other.media));
+    let refresh = matches!(method, Method::Invite | Method::Update);
+    let mut extra = content_type(req.headers());
+    if refresh {
+        extra.extend(timers.passing_to(far));
+    }
+    let body = anchored(req.body(), other.media);
+    let sent = body.clone();
+    let out = other.request(method, &extra, body);
     let response = match client.request(out, other.dest, other.transport).await {
         Ok(mut tx) => {
             let mut last = None;
@@ -98,7 +129,23 @@ async fn pass_through(client: &Client, req: Incoming, other: &mut Leg, requester
         ),
         None => (408, "Request Timeout".to_owned(), None, None),
     };
-    let mut extra: Vec<(&str, &str)> = Vec::new();
+    // What each leg now says of its media, once both agreed.
+    if let Some(r) = response.as_ref().filter(|r| (200..300).contains(&r.status)) {
+        timers.sdp_from(side, req.body());
+        timers.sdp_to(far, &sent);
+        timers.sdp_from(far, &r.body);
+        if let Some(b) = &body {
+            timers.sdp_to(side, b);
+        }
+        if refresh {
+            timers.passed(side, r);
+        }
+    }
+    let refreshed = match &response {
+        Some(r) if refresh && (200..300).contains(&r.status) => timers.refreshed_by(side, req.headers()),
+        _ => Vec::new(),
+    };
+    let mut extra: Vec<(&str, &str)> = refreshed.iter().map(|(n, v)| (*n, v.as_str())).collect();
     if let (Some(ct), Some(_)) = (&ct, &body) {
         extra.push(("Content-Type", ct.as_str()));
     }

@@ -4,7 +4,9 @@
 //! copied across. A peer's address comes from its SDP and is replaced by
 //! the source of the first packet it sends (symmetric latching), so phones
 //! behind NAT are reached where their packets come from. Ports go back to
-//! the pool when the call's relay is dropped.
+//! the pool when the call's relay is dropped. The relay notes when it last
+//! heard a packet (RTP or RTCP, either leg): the talk phase hangs up a
+//! call whose media has gone silent.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
@@ -13,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::net::UdpSocket;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// The pool of relay ports, and counters over every relay it made.
@@ -52,6 +55,21 @@ pub struct Relay {
     ports: Vec<u16>,
     pool: Arc<MediaPool>,
     stop: CancellationToken,
+    heard: Arc<Heard>,
+}
+
+/// When a relay last received a packet, as milliseconds after its start
+/// (an atomic, written by every pipe on every packet).
+struct Heard {
+    start: Instant,
+    after_ms: AtomicU64,
+}
+
+impl Heard {
+    fn now(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.after_ms.fetch_max(ms, Ordering::Relaxed);
+    }
 }
 
 impl MediaPool {
@@ -117,7 +135,8 @@ impl MediaPool {
         }
         let b = sides.pop().expect("two sides");
         let a = sides.pop().expect("two sides");
-        let relay = Relay { a, b, ports, pool: self.clone(), stop: CancellationToken::new() };
+        let heard = Arc::new(Heard { start: Instant::now(), after_ms: AtomicU64::new(0) });
+        let relay = Relay { a, b, ports, pool: self.clone(), stop: CancellationToken::new(), heard };
         relay.start(&self.stats);
         Some(relay)
     }
@@ -143,10 +162,24 @@ impl Relay {
         self.b.peer.lock().expect("peer lock").get_or_insert(addr);
     }
 
+    /// When the last packet of either leg, RTP or RTCP, arrived (the
+    /// relay's start until one does).
+    pub fn heard_at(&self) -> Instant {
+        self.heard.start + std::time::Duration::from_millis(self.heard.after_ms.load(Ordering::Relaxed))
+    }
+
     fn start(&self, stats: &Arc<Stats>) {
         for rtcp in [false, true] {
             let end = |s: &Side| End { socket: if rtcp { s.rtcp.clone() } else { s.rtp.clone() }, peer: s.peer.clone() };
-            let pipe = |from, to, a_to_b| Pipe { from, to, offset: u16::from(rtcp), stats: stats.clone(), a_to_b, stop: self.stop.clone() };
+            let pipe = |from, to, a_to_b| Pipe {
+                from,
+                to,
+                offset: u16::from(rtcp),
+                stats: stats.clone(),
+                a_to_b,
+                stop: self.stop.clone(),
+                heard: self.heard.clone(),
+            };
             // A's packets arrive on A's socket and leave from B's towards B.
             tokio::spawn(pipe(end(&self.a), end(&self.b), true).run());
             tokio::spawn(pipe(end(&self.b), end(&self.a), false).run());
@@ -179,12 +212,13 @@ struct Pipe {
     /// Which counter of `stats` it adds to (RTP only).
     a_to_b: bool,
     stop: CancellationToken,
+    heard: Arc<Heard>,
 }
 
 impl Pipe {
     /// Copies packets until the relay is dropped.
     async fn run(self) {
-        let Pipe { from, to, offset, stats, a_to_b, stop } = self;
+        let Pipe { from, to, offset, stats, a_to_b, stop, heard } = self;
         let mut buf = vec![0u8; 2048];
         let mut latched = false;
         loop {
@@ -195,6 +229,8 @@ impl Pipe {
                     Err(_) => continue,
                 },
             };
+            // Any packet is life, even one with nowhere to go yet.
+            heard.now();
             if !latched && offset == 0 {
                 // Symmetric latching: the leg is where its RTP comes from.
                 *from.peer.lock().expect("peer lock") = Some(src);
@@ -250,5 +286,32 @@ mod tests {
         let all: Vec<_> = (0..10).map_while(|_| pool.relay()).collect();
         assert_eq!(all.len(), 5, "ten pairs in the range, two per relay");
         assert!(pool.relay().is_none(), "exhausted");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn notes_when_it_last_heard_rtp_or_rtcp_from_either_leg() {
+        let pool = MediaPool::new("127.0.0.1".parse().unwrap(), 41020..=41039);
+        let relay = pool.relay().expect("ports");
+        let started = relay.heard_at();
+        let at = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        // Time passes in silence: nothing heard since the start.
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(relay.heard_at(), started);
+        // Each of the four sockets counts: A's and B's RTP and RTCP.
+        for (n, port) in [relay.a_port(), relay.a_port() + 1, relay.b_port(), relay.b_port() + 1].into_iter().enumerate() {
+            tokio::time::advance(Duration::from_secs(10)).await;
+            let before = relay.heard_at();
+            peer.send_to(b"packet", at(port)).await.unwrap();
+            let mut waited = 0;
+            while relay.heard_at() == before && waited < 200 {
+                // Real sockets under paused time: yield to the pipe until it has read.
+                tokio::task::yield_now().await;
+                std::thread::sleep(Duration::from_millis(1));
+                waited += 1;
+            }
+            let expected = started + Duration::from_secs(40 + 10 * n as u64);
+            assert_eq!(relay.heard_at(), expected, "packet {n} on port {port}");
+        }
     }
 }

@@ -121,6 +121,22 @@ pub fn audio_target(sdp: &str) -> Option<std::net::SocketAddr> {
     Some(std::net::SocketAddr::new(ip, m.port()?))
 }
 
+/// Whether an SDP says its sender will not (or may not) send audio: the
+/// active audio stream is `inactive`, `sendonly` or `recvonly` (at media
+/// level, else session level), its connection address is `0.0.0.0` (the
+/// RFC 2543 hold), or there is no active audio stream. A call on hold
+/// may be silent for good.
+pub fn on_hold(sdp: &str) -> bool {
+    let Ok(parsed) = Parsed::new(sdp) else { return false };
+    let Some(m) = parsed.media.iter().find(|m| m.kind == "audio" && m.port() != Some(0)) else { return true };
+    let direction = |lines: &[&str]| {
+        lines.iter().rev().find_map(|l| ["a=inactive", "a=sendonly", "a=recvonly", "a=sendrecv"].into_iter().find(|d| l == d))
+    };
+    let held = direction(&m.lines).or_else(|| direction(&parsed.session)).is_some_and(|d| d != "a=sendrecv");
+    let conn = m.lines.iter().chain(parsed.session.iter()).find_map(|l| l.strip_prefix("c=IN "));
+    held || conn.and_then(|c| c.split_whitespace().nth(1)).is_some_and(|ip| ip == "0.0.0.0" || ip == "::")
+}
+
 /// The same SDP with every connection address and the origin's address
 /// set to `addr`'s, and the active audio streams' port to `addr`'s (the
 /// relay anchors them; the peer should learn no address behind it).
@@ -282,6 +298,23 @@ mod tests {
         let rejected = answer("m=audio 0 RTP/AVP 8\r\nm=video 0 RTP/AVP 96\r\n");
         assert_eq!(check_answer(&offer, &rejected), Err(SdpError::NoCommonCodec));
         assert!(matches!(check_answer(&offer, "garbage"), Err(SdpError::Malformed(_))));
+    }
+
+    #[test]
+    fn hold_is_any_direction_but_sendrecv_a_null_address_or_no_audio() {
+        let sdp = |extra_session: &str, extra_media: &str, c: &str, port: u16| {
+            format!("v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 {c}\r\nt=0 0\r\n{extra_session}m=audio {port} RTP/AVP 8\r\n{extra_media}")
+        };
+        assert!(!on_hold(&sdp("", "", "10.0.0.1", 4000)), "an ordinary offer");
+        assert!(!on_hold(&sdp("", "a=sendrecv\r\n", "10.0.0.1", 4000)));
+        for d in ["a=inactive", "a=sendonly", "a=recvonly"] {
+            assert!(on_hold(&sdp("", &format!("{d}\r\n"), "10.0.0.1", 4000)), "{d} at media level");
+            assert!(on_hold(&sdp(&format!("{d}\r\n"), "", "10.0.0.1", 4000)), "{d} at session level");
+        }
+        assert!(!on_hold(&sdp("a=inactive\r\n", "a=sendrecv\r\n", "10.0.0.1", 4000)), "the media level wins");
+        assert!(on_hold(&sdp("", "", "0.0.0.0", 4000)), "RFC 2543 hold");
+        assert!(on_hold(&sdp("", "", "10.0.0.1", 0)), "no active audio stream");
+        assert!(!on_hold("not sdp"), "garbage is no hold");
     }
 
     #[test]

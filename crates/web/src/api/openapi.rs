@@ -11,6 +11,8 @@ fn attr_schema(kind: Kind) -> Json {
     match kind {
         Kind::Int { min, max } => json!({ "type": "integer", "format": "int64", "minimum": min, "maximum": max }),
         Kind::IntOf(v) => json!({ "type": "integer", "enum": v }),
+        Kind::Seconds { min, max } => json!({ "type": "integer", "format": "int64", "minimum": 0, "maximum": max,
+            "description": format!("seconds; 0 turns it off, otherwise at least {min}") }),
         Kind::Bool => json!({ "type": "boolean" }),
         Kind::Enum(v) => json!({ "type": "string", "enum": v }),
         Kind::Digits { min, max } => json!({ "type": "string", "pattern": format!("^[0-9]{{{min},{max}}}$") }),

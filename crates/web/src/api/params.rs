@@ -104,7 +104,7 @@ fn filter_value(kind: Kind, name: &str, raw: &str) -> ApiResult<Value> {
     };
     Ok(match kind {
         Kind::Time => Value::Int(domain::time::parse(raw).ok_or_else(|| bad("expected YYYY-MM-DD hh:mm:ss (UTC)"))?),
-        Kind::Int { .. } | Kind::IntOf(_) => Value::Int(raw.trim().parse().map_err(|_| bad("expected an integer"))?),
+        Kind::Int { .. } | Kind::IntOf(_) | Kind::Seconds { .. } => Value::Int(raw.trim().parse().map_err(|_| bad("expected an integer"))?),
         Kind::Bool => match raw {
             "true" | "1" => Value::Bool(true),
             "false" | "0" => Value::Bool(false),

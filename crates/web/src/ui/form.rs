@@ -320,6 +320,15 @@ fn input(v: &Viewer, it: &Item, state: &FormState, opts: &Options, b: &mut Strin
                             Esc(value)
                         );
                     }
+                    // 0 (off) lies below the floor: the server names the floor.
+                    Kind::Seconds { max, .. } => {
+                        let _ = write!(
+                            b,
+                            "<input type=\"number\" id=\"{id}\" name=\"{}\" value=\"{}\" min=\"0\" max=\"{max}\"{req}{invalid}>",
+                            Esc(&name),
+                            Esc(value)
+                        );
+                    }
                     _ => {
                         let ty = if f.mode == Mode::Hashed { "password" } else { "text" };
                         let mode = if matches!(f.kind, Kind::Digits { .. }) { " inputmode=\"numeric\"" } else { "" };

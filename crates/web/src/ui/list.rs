@@ -391,7 +391,7 @@ fn filter_bar(v: &Viewer, tab: &Tab, p: &ListParams, b: &mut String) {
                     Esc(&current.replace(' ', "T"))
                 );
             }
-            Some(Kind::Int { .. } | Kind::IntOf(_)) | None => {
+            Some(Kind::Int { .. } | Kind::IntOf(_) | Kind::Seconds { .. }) | None => {
                 let _ = write!(b, "<input type=\"number\" id=\"{id}\" name=\"{}\" value=\"{}\">", Esc(&name), Esc(current));
             }
             Some(_) => {
