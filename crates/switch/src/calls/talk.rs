@@ -2,6 +2,7 @@
 //! In-dialog requests (re-INVITE, UPDATE, INFO) pass between the legs,
 //! their SDP re-pointed at the relay.
 
+use super::ack::AwaitAck;
 use super::dialog::{bye, Leg};
 use crate::media::sdp;
 use sip::endpoint::{Client, Incoming, Method, ServerInvite};
@@ -19,6 +20,7 @@ pub(super) async fn talk(
     requests: &mut mpsc::UnboundedReceiver<Incoming>,
     a: &mut Leg,
     b: &mut Leg,
+    confirm: &mut AwaitAck<'_>,
     stop: &CancellationToken,
 ) -> (u16, String, Option<String>) {
     let mut invite_open = true;
@@ -28,9 +30,15 @@ pub(super) async fn talk(
                 Some(r) => r,
                 None => return (200, "OK".into(), Some("Dialog lost".into())),
             },
-            // The ACK of our 2xx, then the transaction's end: nothing to do.
+            // The ACK of our 2xx (with a late offer's answer), then the
+            // transaction's end; or its end without an ACK.
             ev = srv.event(), if invite_open => {
                 invite_open = ev.is_some();
+                if let Err(why) = confirm.on_event(client, ev, b).await {
+                    Box::pin(bye(client, a)).await;
+                    Box::pin(bye(client, b)).await;
+                    return (200, "OK".into(), Some(why));
+                }
                 continue;
             }
             _ = stop.cancelled() => {
