@@ -2,8 +2,9 @@
 //! the carrier's INVITE has no SDP, the phone offers in its 200, the
 //! carrier answers in its ACK, and that answer reaches the phone in the
 //! ACK we send it, with audio through the relay both ways; without an
-//! answer in the ACK both legs are hung up. And a 200 never ACKed (RFC
-//! 3261 §13.3.1.4): after 64*T1 both legs get BYE and the channel is free.
+//! answer in the ACK, or without an ACK, both legs are hung up. And a 200
+//! never ACKed (RFC 3261 §13.3.1.4): after 64*T1 both legs get BYE and the
+//! channel is free.
 
 mod common;
 
@@ -87,7 +88,13 @@ async fn a_late_offer_whose_ack_brings_no_answer_hangs_up_both_legs() {
     s.sw.shutdown().await;
 }
 
-/// 64*T1 is 32 s: this test waits it out once per backend, at once.
+/// The carrier's offer in its INVITE.
+const CARRIER_OFFER: &str = "      v=0\n      o=carrier 1 1 IN IP[local_ip_type] [local_ip]\n      s=-\n      \
+    c=IN IP[media_ip_type] [media_ip]\n      t=0 0\n      m=audio [media_port] RTP/AVP 8 0 101\n      \
+    a=rtpmap:101 telephone-event/8000\n";
+
+/// 64*T1 is 32 s: this test waits it out once per backend, at once (and
+/// beside the next, which runs in parallel).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_200_never_acked_hangs_up_both_legs_after_64_t1() {
     if !sipp_available() {
@@ -99,7 +106,8 @@ async fn a_200_never_acked_hangs_up_both_legs_after_64_t1() {
             let s = setup((store, db)).await;
             let started = std::time::Instant::now();
             let waits = part("hangup-recv-bye.part");
-            let r = call(&s, ("carrier-no-ack.xml", ""), ("phone-answer.xml", &waits), 60).await;
+            let carrier = format!("carrier-no-ack.xml?OFFER={CARRIER_OFFER}");
+            let r = call(&s, (&carrier, ""), ("phone-answer.xml", &waits), 60).await;
             assert_eq!(r, (true, true), "{backend}: the carrier that never ACKed and the phone each got a BYE");
             assert!(started.elapsed() >= std::time::Duration::from_secs(32), "{backend}: the 2xx had its 64*T1");
             let cdr = last_cdr(&s.store, 1).await;
@@ -112,4 +120,22 @@ async fn a_200_never_acked_hangs_up_both_legs_after_64_t1() {
     for run in runs {
         run.await.unwrap();
     }
+}
+
+/// Leg B waits for its ACK as long as we wait for the caller's: we give up
+/// on the caller's answer first (28 s), so that leg B gets its ACK and BYE.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_offer_never_acked_declines_the_offer_and_hangs_up_both_legs() {
+    if !sipp_available() {
+        return;
+    }
+    let s = setup(store::testing::sqlite().await).await;
+    let waits = part("hangup-recv-bye.part");
+    let phone = "phone-late-offer.xml?ACK_CHECK=m=audio 0 RTP/AVP 8 0 101";
+    let r = call(&s, ("carrier-no-ack.xml?OFFER=", ""), (phone, &waits), 60).await;
+    assert_eq!(r, (true, true), "the carrier got a BYE; the phone an ACK declining its offer, then a BYE");
+    let cdr = last_cdr(&s.store, 1).await;
+    assert_eq!(cdr.get("internal_reason").as_str(), Some("No ACK for the 2xx"));
+    assert_eq!(s.sw.active_calls(), 0, "the channel is free");
+    s.sw.shutdown().await;
 }

@@ -6,7 +6,14 @@
 
 use super::dialog::Leg;
 use crate::media::{sdp, Relay};
-use sip::endpoint::{Client, InviteEvent, Response};
+use sip::endpoint::{Client, InviteEvent, Response, ServerInvite};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long after leg B's 2xx the caller's answer may come: leg B waits
+/// 64*T1 (32 s) for our ACK, and must get it, declining, and our BYE
+/// before it gives up on its own.
+pub(super) const LATE_ANSWER_WAIT: Duration = Duration::from_secs(28);
 
 /// Leg B's 2xx to an INVITE without offer: the callee's offer, which we
 /// passed to the caller as `offer`, waits for the caller's answer.
@@ -14,6 +21,8 @@ pub(super) struct LateOffer {
     pub answered: Response,
     /// The offer as leg A got it (re-pointed at the relay).
     pub offer: String,
+    /// When the caller's answer is given up on (see [`LATE_ANSWER_WAIT`]).
+    pub until: Instant,
 }
 
 /// What the call still expects of the caller's ACK.
@@ -26,6 +35,15 @@ pub(super) struct AwaitAck<'a> {
 impl<'a> AwaitAck<'a> {
     pub fn new(late: Option<LateOffer>, relay: Option<&'a Relay>) -> Self {
         AwaitAck { late, relay, acked: false }
+    }
+
+    /// The next event of leg A's INVITE transaction; `None` when it ended,
+    /// or when a late offer's answer is overdue.
+    pub async fn next(&self, srv: &mut ServerInvite) -> Option<InviteEvent> {
+        match self.late.as_ref().map(|l| l.until) {
+            Some(until) => tokio::time::timeout_at(until, srv.event()).await.ok().flatten(),
+            None => srv.event().await,
+        }
     }
 
     /// Follows the events of leg A's INVITE transaction; `Err` has the

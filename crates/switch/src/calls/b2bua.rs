@@ -138,6 +138,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             Ended { code, reason, internal, connected_at: None, attempt: None }
         }
         Ringing::Answered { response, .. } => {
+            let answered_at = tokio::time::Instant::now();
             let (target, b_local, b_cseq, attempt) = winner.expect("the winner is one of the fork's branches");
             let b_media = relay.as_ref().map(|r| SocketAddr::new(b_local.ip(), r.b_port()));
             // rsipstack's client transaction ACKs the 2xx itself, but for a
@@ -173,7 +174,11 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 extra.push(("Content-Type", ct.as_str()));
             }
             let to_a = media.b_to_a(&response.body);
-            let late = late.then(|| LateOffer { offer: String::from_utf8_lossy(&to_a).into_owned(), answered: response.clone() });
+            let late = late.then(|| LateOffer {
+                offer: String::from_utf8_lossy(&to_a).into_owned(),
+                answered: response.clone(),
+                until: answered_at + ack::LATE_ANSWER_WAIT,
+            });
             let _ = srv.respond(200, "OK", &extra, Some(to_a));
             let mut a_leg = Leg {
                 call_id: a_call_id.clone(),
@@ -229,5 +234,22 @@ impl Media<'_> {
             relay.set_b_peer(target);
         }
         sdp::anchor(text, at).into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::answer_fits;
+
+    const SDP: &str = "v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 8\r\n";
+
+    #[test]
+    fn a_late_offers_2xx_must_offer_audio() {
+        assert_eq!(answer_fits(None, SDP.as_bytes()), Ok(()));
+        assert_eq!(answer_fits(None, b""), Err("Callee's 2xx has no SDP offer".into()));
+        let declined = "v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 0 RTP/AVP 8\r\n";
+        assert_eq!(answer_fits(None, declined.as_bytes()), Err("Callee's SDP offer is unusable: no audio stream".into()));
+        assert_eq!(answer_fits(Some(SDP), b""), Err("Callee's 2xx has no SDP answer".into()));
+        assert_eq!(answer_fits(Some(SDP), SDP.as_bytes()), Ok(()));
     }
 }

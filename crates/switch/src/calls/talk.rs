@@ -32,7 +32,7 @@ pub(super) async fn talk(
             },
             // The ACK of our 2xx (with a late offer's answer), then the
             // transaction's end; or its end without an ACK.
-            ev = srv.event(), if invite_open => {
+            ev = confirm.next(srv), if invite_open => {
                 invite_open = ev.is_some();
                 if let Err(why) = confirm.on_event(client, ev, b).await {
                     Box::pin(bye(client, a)).await;
