@@ -25,6 +25,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+mod ack;
 mod client;
 mod feeder;
 mod incoming;
@@ -235,7 +236,7 @@ impl SipServer {
         let udp = Arc::new(udp);
         let udp_conn =
             UdpConnection::from_socket(udp.clone(), None, Some(cancel.child_token())).await.map_err(|e| BindError::Stack(e.to_string()))?;
-        let feeder = Arc::new(Feeder { endpoint: endpoint.inner.clone(), user_agent: opts.user_agent.clone() });
+        let feeder = Arc::new(Feeder { endpoint: endpoint.inner.clone(), user_agent: opts.user_agent.clone(), acks: Default::default() });
         let conns = client::Connections::default();
         let client = Client {
             endpoint: endpoint.inner.clone(),

@@ -8,6 +8,7 @@
 //! by the B2BUA (`b2bua.rs` and the files it names), with leg A's early
 //! dialog in `early.rs`.
 
+mod ack;
 mod b2bua;
 mod carrier;
 mod dialog;

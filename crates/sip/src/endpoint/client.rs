@@ -208,13 +208,36 @@ impl Client {
     /// Sends `req` to `dest` in a client transaction (retransmitted over
     /// UDP, timed out by Timer B/F).
     pub async fn request(&self, req: Outgoing, dest: SocketAddr, transport: Transport) -> Result<ClientTx, SendError> {
+        self.start(req, dest, transport, false).await
+    }
+
+    /// Sends an INVITE whose 2xx we acknowledge ourselves with
+    /// [`Client::ack`] (the stack does not): after an INVITE without an
+    /// offer, the ACK carries our answer (RFC 3261 §13.2.2.4). The 2xx is
+    /// the transaction's last response.
+    pub async fn invite_acked_by_us(&self, req: Outgoing, dest: SocketAddr, transport: Transport) -> Result<ClientTx, SendError> {
+        self.start(req, dest, transport, true).await
+    }
+
+    async fn start(&self, req: Outgoing, dest: SocketAddr, transport: Transport, own_ack: bool) -> Result<ClientTx, SendError> {
         let (request, branch) = self.build(&req, dest, transport)?;
         let key = TransactionKey::from_request(&request, TransactionRole::Client).map_err(|e| SendError::Build(e.to_string()))?;
         let connection = self.connection(transport, dest, &req.uri).await?;
         let mut tx = Transaction::new_client(key, request, self.endpoint.clone(), Some(connection));
         tx.destination = Some(sip_addr(transport, dest));
-        tx.send().await.map_err(|e| SendError::Io(e.to_string()))?;
         let (out, responses) = mpsc::unbounded_channel();
+        let acks = own_ack.then(|| self.feeder.acks.clone());
+        if let Some(acks) = &acks {
+            // Before the INVITE leaves: its 2xx may come back at once.
+            acks.expect(&branch, out.clone());
+        }
+        if let Err(e) = tx.send().await {
+            if let Some(acks) = &acks {
+                acks.transaction_ended(&branch);
+            }
+            return Err(SendError::Io(e.to_string()));
+        }
+        let tx_branch = branch.clone();
         tokio::spawn(async move {
             while let Some(msg) = tx.receive().await {
                 if let SipMessage::Response(r) = msg {
@@ -224,9 +247,37 @@ impl Client {
                     }
                 }
             }
+            if let Some(acks) = acks {
+                acks.transaction_ended(&tx_branch);
+            }
         });
         Ok(ClientTx { branch, responses })
     }
+
+    /// Sends the ACK of `answered`, a 2xx to an INVITE sent with
+    /// [`Client::invite_acked_by_us`], outside any transaction (RFC 3261
+    /// §13.2.2.4: a fresh branch, the INVITE's CSeq number); it goes again
+    /// for each retransmission of that 2xx. Errors when no ACK is owed
+    /// (any more) for that 2xx.
+    pub async fn ack(&self, answered: &Response, ack: Outgoing, dest: SocketAddr, transport: Transport) -> Result<(), SendError> {
+        let branch = top_via_branch(&answered.headers).ok_or_else(|| SendError::Build("the 2xx has no Via branch".into()))?;
+        let (request, _) = self.build(&ack, dest, transport)?;
+        let connection = self.connection(transport, dest, &ack.uri).await?;
+        let (msg, to) = (SipMessage::Request(request), sip_addr(transport, dest));
+        if !self.feeder.acks.acked(&branch, msg.clone(), to.clone()) {
+            return Err(SendError::Build("no ACK is owed for this 2xx".into()));
+        }
+        connection.send(msg, Some(&to)).await.map_err(|e| SendError::Io(e.to_string()))
+    }
+}
+
+/// The branch of the first Via in `h`.
+fn top_via_branch(h: &Headers) -> Option<String> {
+    let via = h.get("Via")?.split(',').next()?;
+    via.split(';').skip(1).find_map(|p| {
+        let (name, value) = p.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("branch").then(|| value.trim().to_owned())
+    })
 }
 
 impl Client {
@@ -272,7 +323,7 @@ fn uri_host(uri: &str) -> Option<&str> {
     Some(host).filter(|h| !h.is_empty())
 }
 
-fn response_of(r: &rsipstack::sip::Response) -> Response {
+pub(super) fn response_of(r: &rsipstack::sip::Response) -> Response {
     let mut headers = Headers::new();
     for h in r.headers.iter() {
         headers.push(h.name(), h.value());
@@ -293,8 +344,8 @@ pub enum InviteEvent {
     /// The caller sent CANCEL before our final response (answered 200 by
     /// the stack); we still owe the INVITE its 487.
     Cancelled,
-    /// The caller acknowledged our 2xx.
-    Acked,
+    /// The caller acknowledged our 2xx; the ACK's body (a late offer's answer, or empty).
+    Acked(Vec<u8>),
 }
 
 /// The server side of an INVITE, kept until it is answered and
@@ -324,7 +375,7 @@ impl ServerInvite {
             while let Some(msg) = tx.receive().await {
                 let event = match msg {
                     SipMessage::Request(r) if r.method == rsipstack::sip::Method::Cancel => InviteEvent::Cancelled,
-                    SipMessage::Request(r) if r.method == rsipstack::sip::Method::Ack => InviteEvent::Acked,
+                    SipMessage::Request(r) if r.method == rsipstack::sip::Method::Ack => InviteEvent::Acked(r.body),
                     _ => continue,
                 };
                 if out.send(event).is_err() {
@@ -355,7 +406,8 @@ impl ServerInvite {
         self.sender.send(TransactionEvent::Respond(resp)).map_err(|_| ReplyError::Transaction("the INVITE transaction ended".into()))
     }
 
-    /// The next thing the caller does; `None` once the transaction ended.
+    /// The next thing the caller does; `None` once the transaction ended
+    /// (after the ACK of our 2xx, or without it when none came in 64*T1).
     pub async fn event(&mut self) -> Option<InviteEvent> {
         self.events.recv().await
     }

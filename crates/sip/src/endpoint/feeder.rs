@@ -14,6 +14,7 @@ use rsipstack::transaction::key::{TransactionKey, TransactionRole};
 use rsipstack::transport::{SipAddr, SipConnection};
 use tracing::debug;
 
+use super::ack::{OwnAcks, Taken};
 use super::{wire, Transport};
 use crate::message::Headers;
 
@@ -27,6 +28,8 @@ const SOURCE_HEADER: &str = "X-Switchboard-Source";
 pub(crate) struct Feeder {
     pub(super) endpoint: Arc<EndpointInner>,
     pub(super) user_agent: String,
+    /// The 2xx responses we ACK ourselves, kept from the stack.
+    pub(super) acks: OwnAcks,
 }
 
 impl Feeder {
@@ -58,6 +61,19 @@ impl Feeder {
                 // Our stateless reply echoes the request's text (a TLS reader hands us no bytes).
                 let text = if raw.is_none() { msg.to_string() } else { String::new() };
                 return self.stateless(raw.unwrap_or(text.as_bytes()), src, status, reason);
+            }
+        }
+        if let SipMessage::Response(resp) = &msg {
+            match self.acks.take(&self.endpoint, resp) {
+                Taken::No => {}
+                Taken::Yes => return None,
+                Taken::Resend(ack) => {
+                    let (ack, dest) = *ack;
+                    if let Err(e) = conn.send(ack, Some(&dest)).await {
+                        debug!(%src, error = %e, "could not resend our ACK");
+                    }
+                    return None;
+                }
             }
         }
         let from = SipAddr { r#type: Some(transport.stack()), addr: src.into() };

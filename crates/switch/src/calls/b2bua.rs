@@ -6,6 +6,7 @@
 //! until a BYE. Nothing of one leg's Via or Record-Route reaches the
 //! other.
 
+use super::ack::{self, AwaitAck, LateOffer};
 use super::dialog::{bye, contact_at, first_contact, Dialogs, Leg};
 use super::early::{Early, EarlyEnd};
 use super::fork::{hang_up_late_answers, Fork};
@@ -84,9 +85,10 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     let a_contact = contact_at(a_local, a_transport);
     let mut srv = a.into_server_invite();
     let a_tag = srv.local_tag().to_owned();
-    // The relay, and where each leg is to send its media.
-    let relay = match (&bridge.media, &bridge.sdp) {
-        (Some(pool), Some(_)) => match pool.relay() {
+    // The relay, and where each leg is to send its media (also for a late
+    // offer: the callee's offer in its 2xx, the caller's answer in the ACK).
+    let relay = match &bridge.media {
+        Some(pool) => match pool.relay() {
             Some(r) => Some(r),
             None => {
                 let _ = srv.respond(503, "Service Unavailable", &[], None);
@@ -99,7 +101,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 };
             }
         },
-        _ => None,
+        None => None,
     };
     let a_media = relay.as_ref().map(|r| SocketAddr::new(a_local.ip(), r.a_port()));
     if let (Some(r), Some(target)) = (&relay, bridge.sdp.as_deref().and_then(sdp::audio_target)) {
@@ -127,7 +129,8 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
         Ringing::Failed(..) => None,
     };
     let branches = fork.branches.iter().map(|b| (b.target.clone(), b.local, b.cseq)).collect();
-    tokio::spawn(hang_up_late_answers(client.clone(), b_rx, b_call_id.clone(), branches, winner_branch));
+    let late = fork.late_offer();
+    tokio::spawn(hang_up_late_answers(client.clone(), b_rx, b_call_id.clone(), branches, winner_branch, late));
     let winner = match &ended {
         Ringing::Answered { winner, .. } => {
             // The other attempts were cancelled for this answer.
@@ -154,14 +157,16 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             Ended { code, reason, internal, connected_at: None, attempt: None }
         }
         Ringing::Answered { response, .. } => {
+            let answered_at = tokio::time::Instant::now();
             let (target, b_local, b_cseq, attempt) = winner.expect("the winner is one of the fork's branches");
             let b_media = relay.as_ref().map(|r| SocketAddr::new(b_local.ip(), r.b_port()));
-            // rsipstack's client transaction ACKs the 2xx itself.
+            // rsipstack's client transaction ACKs the 2xx itself, but for a
+            // late offer: then our ACK carries the caller's answer (`ack.rs`).
             let mut b = Leg::answered(b_call_id.clone(), (&target, b_local, b_cseq), &response, b_media);
             // An unusable answer, or the caller gone before its PRACKs came.
             let offer = target.gateway.as_ref().map_or(bridge.sdp.as_deref(), |g| g.sdp.as_deref());
             let refusal = match answer_fits(offer, &response.body) {
-                Err(e) => Some((488, "Not Acceptable Here", format!("Callee's SDP answer is unusable: {e}"), true)),
+                Err(e) => Some((488, "Not Acceptable Here", e, true)),
                 Ok(()) => Box::pin(early.settle(&srv, &mut requests)).await.err().map(|end| {
                     let (code, reason, internal) = end.outcome();
                     (code, reason, internal.to_owned(), end != EarlyEnd::CalleeHungUp)
@@ -170,6 +175,9 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             if let Some((code, reason, internal, callee_up)) = refusal {
                 // End the callee's dialog if it is still up, and refuse the caller.
                 if callee_up {
+                    if late {
+                        ack::decline(&client, &response, &b).await;
+                    }
                     Box::pin(bye(&client, &mut b)).await;
                 }
                 let _ = srv.respond(code, reason, &[], None);
@@ -201,7 +209,14 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
             let a_session_headers = a_session.map(|s| s.headers()).unwrap_or_default();
             extra.extend(a_session_headers.iter().map(|(n, v)| (*n, v.as_str())));
             let a_sdp = media.b_to_a(&response.body);
+            let late = late.then(|| LateOffer {
+                offer: String::from_utf8_lossy(&a_sdp).into_owned(),
+                answered: response.clone(),
+                until: answered_at + ack::LATE_ANSWER_WAIT,
+            });
             let _ = srv.respond(200, "OK", &extra, Some(a_sdp.clone()));
+            // What leg B last got from us: our offer; for a late offer, the
+            // answer is still to come in the caller's ACK.
             let b_sdp = match (offer, b.media) {
                 (Some(o), Some(at)) => sdp::anchor(o, at).into_bytes(),
                 (o, _) => o.unwrap_or_default().as_bytes().to_vec(),
@@ -215,7 +230,8 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 update: [allows_update(&a_headers), allows_update(&response.headers)],
                 sdp: [a_sdp, b_sdp],
             });
-            let (code, reason, internal) = talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &stop, &mut timers).await;
+            let mut confirm = AwaitAck::new(late, relay.as_ref());
+            let (code, reason, internal) = talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &mut confirm, &stop, &mut timers).await;
             Ended { code, reason, internal, connected_at: Some(connected_at), attempt }
         }
     };
@@ -226,14 +242,19 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
 }
 
 /// Whether leg B's 2xx answers our offer properly (RFC 3264 §6). With no
-/// offer from us (a late offer) the 2xx carries the callee's offer instead.
-fn answer_fits(offer: Option<&str>, body: &[u8]) -> Result<(), sdp::SdpError> {
-    let Some(offer) = offer else { return Ok(()) };
+/// offer from us (a late offer) the 2xx must carry the callee's offer
+/// (RFC 3261 §13.2.1), with an audio stream. The error is the CDR's reason.
+fn answer_fits(offer: Option<&str>, body: &[u8]) -> Result<(), String> {
+    let what = if offer.is_some() { "answer" } else { "offer" };
+    let unusable = |e: &dyn std::fmt::Display| format!("Callee's SDP {what} is unusable: {e}");
     if body.is_empty() {
-        return Err(sdp::SdpError::BadAnswer("no SDP"));
+        return Err(format!("Callee's 2xx has no SDP {what}"));
     }
-    let answer = std::str::from_utf8(body).map_err(|_| sdp::SdpError::Malformed("not UTF-8"))?;
-    sdp::check_answer(offer, answer)
+    let text = std::str::from_utf8(body).map_err(|_| unusable(&"not UTF-8"))?;
+    match offer {
+        Some(offer) => sdp::check_answer(offer, text).map_err(|e| unusable(&e)),
+        None => sdp::audio_target(text).map(|_| ()).ok_or_else(|| unusable(&"no audio stream")),
+    }
 }
 
 /// The call's relay and leg A's side of it, for SDP passing B to A.
@@ -251,5 +272,22 @@ impl Media<'_> {
             relay.set_b_peer(target);
         }
         sdp::anchor(text, at).into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::answer_fits;
+
+    const SDP: &str = "v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 8\r\n";
+
+    #[test]
+    fn a_late_offers_2xx_must_offer_audio() {
+        assert_eq!(answer_fits(None, SDP.as_bytes()), Ok(()));
+        assert_eq!(answer_fits(None, b""), Err("Callee's 2xx has no SDP offer".into()));
+        let declined = "v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 0 RTP/AVP 8\r\n";
+        assert_eq!(answer_fits(None, declined.as_bytes()), Err("Callee's SDP offer is unusable: no audio stream".into()));
+        assert_eq!(answer_fits(Some(SDP), b""), Err("Callee's 2xx has no SDP answer".into()));
+        assert_eq!(answer_fits(Some(SDP), SDP.as_bytes()), Ok(()));
     }
 }

@@ -91,6 +91,22 @@ impl Leg {
         headers.extend(extra.iter().cloned());
         Outgoing { method, uri: self.target.clone(), headers, body, branch: None }
     }
+
+    /// The ACK of this leg's INVITE 2xx, when we send it ourselves (a late
+    /// offer's answer in `sdp`): the INVITE's CSeq number (RFC 3261 §13.2.2.4).
+    pub fn ack(&self, sdp: Vec<u8>) -> Outgoing {
+        let mut headers = vec![
+            ("From".to_owned(), self.local.clone()),
+            ("To".to_owned(), self.remote.clone()),
+            ("Call-ID".to_owned(), self.call_id.clone()),
+            ("CSeq".to_owned(), format!("{} ACK", self.cseq)),
+        ];
+        headers.extend(self.route.iter().map(|r| ("Route".to_owned(), r.clone())));
+        if !sdp.is_empty() {
+            headers.push(("Content-Type".to_owned(), "application/sdp".to_owned()));
+        }
+        Outgoing { method: Method::Ack, uri: self.target.clone(), headers, body: sdp, branch: None }
+    }
 }
 
 /// Our Contact for a leg we reach from `local` (see `Client::local_addr`,

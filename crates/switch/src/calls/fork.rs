@@ -216,7 +216,13 @@ impl<'a> Fork<'a> {
 
     /// Sends one INVITE of branch `i`; its responses come as events.
     async fn send_to(&self, i: usize, invite: Outgoing, dest: SocketAddr, transport: Transport) -> Option<(String, Outgoing)> {
-        match Box::pin(self.client.request(invite.clone(), dest, transport)).await {
+        // Without an offer the 2xx brings the callee's, answered in the ACK we send.
+        let sent = if invite.body.is_empty() {
+            Box::pin(self.client.invite_acked_by_us(invite.clone(), dest, transport)).await
+        } else {
+            Box::pin(self.client.request(invite.clone(), dest, transport)).await
+        };
+        match sent {
             Ok(tx) => {
                 let branch = tx.branch().to_owned();
                 tokio::spawn(forward_responses(i, tx, self.events.clone()));
@@ -272,6 +278,12 @@ impl<'a> Fork<'a> {
         b.ringing
     }
 
+    /// Whether the INVITEs go without an offer (the caller sent none): we
+    /// ACK their 2xx ourselves.
+    pub fn late_offer(&self) -> bool {
+        self.sdp.is_none()
+    }
+
     pub fn ringing(&self) -> bool {
         self.branches.iter().any(|b| b.ringing)
     }
@@ -305,27 +317,33 @@ async fn forward_responses(i: usize, mut tx: ClientTx, out: mpsc::UnboundedSende
 }
 
 /// Ends the dialog of every 2xx that comes from a branch other than
-/// `winner` (RFC 3261 §15: the stack has ACKed it; we send BYE), until
-/// the fork's transactions are over.
+/// `winner` (RFC 3261 §15: ACKed by the stack, or by us after a `late`
+/// offer; we send BYE), until the fork's transactions are over.
 pub(super) async fn hang_up_late_answers(
     client: Client,
     mut b_rx: mpsc::UnboundedReceiver<(usize, Option<Response>)>,
     call_id: String,
     branches: Vec<(Contact, SocketAddr, u32)>,
     winner: Option<usize>,
+    late: bool,
 ) {
     while let Some((i, r)) = b_rx.recv().await {
         let (Some(r), Some((target, local, cseq))) = (r, branches.get(i)) else { continue };
         if !(200..300).contains(&r.status) || Some(i) == winner {
             continue;
         }
-        hang_up(&client, &call_id, (target, *local, *cseq), &r).await;
+        hang_up(&client, &call_id, (target, *local, *cseq), &r, late).await;
     }
 }
 
 /// Ends the dialog a 2xx to a branch's INVITE (target, our address, its
-/// CSeq) set up, when the call is not to be that callee's.
-pub(super) async fn hang_up(client: &Client, call_id: &str, sent: (&Contact, SocketAddr, u32), r: &Response) {
+/// CSeq) set up, when the call is not to be that callee's; after a `late`
+/// offer the 2xx gets our ACK first.
+pub(super) async fn hang_up(client: &Client, call_id: &str, sent: (&Contact, SocketAddr, u32), r: &Response, late: bool) {
     tracing::info!(target = %sent.0.uri, "a callee answered after the call was decided: hanging up on it");
-    bye(client, &mut Leg::answered(call_id.to_owned(), sent, r, None)).await;
+    let mut leg = Leg::answered(call_id.to_owned(), sent, r, None);
+    if late {
+        super::ack::decline(client, r, &leg).await;
+    }
+    bye(client, &mut leg).await;
 }

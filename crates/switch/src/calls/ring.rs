@@ -128,7 +128,7 @@ pub(super) async fn ring(
                     Box::pin(fork.cancel_ringing()).await;
                     return Ringing::Failed(487, "Request Terminated".into(), Some("Caller cancelled".into()));
                 }
-                Some(InviteEvent::Acked) => Ok(()),
+                Some(InviteEvent::Acked(_)) => Ok(()),
             },
             _ = &mut deadline => {
                 Box::pin(fork.cancel_ringing()).await;
@@ -167,7 +167,7 @@ pub(super) async fn ring(
                     // that answered too late) cannot be the call's.
                     Some(r) if (200..300).contains(&r.status) && fork.branches[i].target.gateway.is_some() && fork.branches[i].attempt.is_none() => {
                         let b = &fork.branches[i];
-                        hang_up(fork.client, &fork.call_id, (&b.target, b.local, b.cseq), &r).await;
+                        hang_up(fork.client, &fork.call_id, (&b.target, b.local, b.cseq), &r, fork.late_offer()).await;
                     }
                     // A 2xx wins even from a branch already cancelled: its
                     // callee picked up, and the call is still ringing.

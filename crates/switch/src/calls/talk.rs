@@ -7,6 +7,7 @@ mod timers;
 
 pub(super) use timers::{allows_update, Setup as TimersSetup, Timers};
 
+use super::ack::AwaitAck;
 use super::dialog::{bye, Leg};
 use crate::media::sdp;
 use sip::endpoint::{Client, Incoming, Method, ServerInvite};
@@ -25,6 +26,7 @@ pub(super) async fn talk(
     requests: &mut mpsc::UnboundedReceiver<Incoming>,
     a: &mut Leg,
     b: &mut Leg,
+    confirm: &mut AwaitAck<'_>,
     stop: &CancellationToken,
     timers: &mut Timers<'_>,
 ) -> (u16, String, Option<String>) {
@@ -35,9 +37,15 @@ pub(super) async fn talk(
                 Some(r) => r,
                 None => return (200, "OK".into(), Some("Dialog lost".into())),
             },
-            // The ACK of our 2xx, then the transaction's end: nothing to do.
-            ev = srv.event(), if invite_open => {
+            // The ACK of our 2xx (with a late offer's answer), then the
+            // transaction's end; or its end without an ACK.
+            ev = confirm.next(srv), if invite_open => {
                 invite_open = ev.is_some();
+                if let Err(why) = confirm.on_event(client, ev, b).await {
+                    Box::pin(bye(client, a)).await;
+                    Box::pin(bye(client, b)).await;
+                    return (200, "OK".into(), Some(why));
+                }
                 continue;
             }
             _ = stop.cancelled() => {

@@ -162,6 +162,24 @@ pub fn anchor(sdp: &str, addr: std::net::SocketAddr) -> String {
     out
 }
 
+/// An answer declining every stream of `offer` (RFC 3264 §6: port zero):
+/// what a late offer's ACK carries when the call ends anyway, as RFC 3261
+/// §13.2.2.4 wants a valid answer before the BYE.
+pub fn decline(offer: &str) -> String {
+    let mut out = String::with_capacity(offer.len());
+    for line in offer.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+        match line.strip_prefix("m=") {
+            Some(m) => {
+                let mut words = m.splitn(3, ' ');
+                let (kind, _port, rest) = (words.next().unwrap_or(""), words.next(), words.next().unwrap_or(""));
+                push_line(&mut out, &format!("m={kind} 0 {rest}"));
+            }
+            None => push_line(&mut out, line),
+        }
+    }
+    out
+}
+
 fn push_line(out: &mut String, line: &str) {
     out.push_str(line);
     out.push_str("\r\n");
@@ -315,6 +333,14 @@ mod tests {
         assert!(on_hold(&sdp("", "", "0.0.0.0", 4000)), "RFC 2543 hold");
         assert!(on_hold(&sdp("", "", "10.0.0.1", 0)), "no active audio stream");
         assert!(!on_hold("not sdp"), "garbage is no hold");
+    }
+
+    #[test]
+    fn a_declining_answer_rejects_every_stream() {
+        let out = decline(OFFER);
+        assert!(out.contains("m=audio 0 RTP/AVP 0 8 18 111 101\r\n") && out.contains("m=video 0 RTP/AVP 96\r\n"), "{out}");
+        assert_eq!(audio_target(&out), None);
+        assert_eq!(check_answer(OFFER, &out), Err(SdpError::NoCommonCodec), "one answer per stream, none accepted");
     }
 
     #[test]

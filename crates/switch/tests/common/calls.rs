@@ -43,12 +43,18 @@ pub fn write_filled(dir: &Path, name: &str, fills: &[(&str, &str)]) -> String {
 }
 
 pub fn run_sipp(dir: &Path, args: &[&str]) -> Output {
+    run_sipp_for(dir, args, 20)
+}
+
+/// [`run_sipp`] for a scenario that may take up to `secs` seconds.
+pub fn run_sipp_for(dir: &Path, args: &[&str], secs: u32) -> Output {
     // SIPp's own -timeout does not end a call stuck in a pause or a wait.
+    let (outer, secs) = ((secs + 40).to_string(), secs.to_string());
     Command::new("timeout")
         .current_dir(dir)
-        .args(["60", "sipp"])
+        .args([outer.as_str(), "sipp"])
         .args(args)
-        .args(["-i", "127.0.0.1", "-m", "1", "-timeout", "20", "-nostdin", "-trace_err", "-mp", &media_port().to_string()])
+        .args(["-i", "127.0.0.1", "-m", "1", "-timeout", &secs, "-nostdin", "-trace_err", "-mp", &media_port().to_string()])
         .output()
         .expect("run sipp")
 }
@@ -74,6 +80,17 @@ pub async fn call_phones(
     carrier: (&str, &str),
     phones: &[(u16, &str, &str)],
 ) -> (bool, Vec<bool>) {
+    call_phones_for(server, target, carrier, phones, 20).await
+}
+
+/// [`call_phones`] for a call that may take up to `secs` seconds.
+pub async fn call_phones_for(
+    server: std::net::SocketAddr,
+    target: &str,
+    carrier: (&str, &str),
+    phones: &[(u16, &str, &str)],
+    secs: u32,
+) -> (bool, Vec<bool>) {
     let dir = std::env::temp_dir().join(format!("sb-b2bua-{}-{}", std::process::id(), rand::random::<u32>()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut running = Vec::new();
@@ -84,7 +101,7 @@ pub async fn call_phones(
         let port = port.to_string();
         running.push(tokio::task::spawn_blocking(move || {
             // The phone echoes the RTP it gets, so media flows both ways.
-            let out = run_sipp(&d, &["-sf", &phone_xml, "-p", &port, "-rtp_echo"]);
+            let out = run_sipp_for(&d, &["-sf", &phone_xml, "-p", &port, "-rtp_echo"], secs);
             report("phone", &d, &out)
         }));
     }
@@ -96,7 +113,8 @@ pub async fn call_phones(
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let d = dir.clone();
     let carrier = tokio::task::spawn_blocking(move || {
-        let out = run_sipp(&d, &[&server, "-sf", &carrier_xml, "-inf", csv.to_str().unwrap(), "-p", &free_udp_port().to_string()]);
+        let args = [&server, "-sf", &carrier_xml, "-inf", csv.to_str().unwrap(), "-p", &free_udp_port().to_string()];
+        let out = run_sipp_for(&d, &args, secs);
         report("carrier", &d, &out)
     });
     let carrier = carrier.await.unwrap();
