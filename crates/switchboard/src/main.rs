@@ -56,6 +56,11 @@ TOML file given by --config):
   --sip-public-address IP   the address peers reach this node at (1:1 NAT):
                             written in Via, Contact and the relay's SDP;
                             over the domain setting sip_public_address
+  --sip-connections-per-source N
+                            TCP/TLS connections accepted from one address
+                            (IPv6: one /64) at once, default 32
+  --sip-max-connections N   TCP/TLS connections accepted in all, default
+                            auto: half the open-file limit, at most 10000
 
 Options of seed:
   --customers N  --numbers N  --accounts N  --gateways N  --routes N
@@ -152,10 +157,18 @@ async fn serve(config: Config) -> Result<()> {
         public_address: config.sip_public_address,
     };
     let tls = config.tls()?;
-    let sip =
-        switch::Switch::start(store.clone(), config.sip_listen, switch::SwitchConfig { calls, tls, ..switch::SwitchConfig::default() })
-            .await
-            .with_context(|| format!("starting SIP on {}", config.sip_listen))?;
+    let connections = switch::ConnectionLimits {
+        per_source: config.sip_connections_per_source,
+        max: config.sip_max_connections,
+        ..switch::ConnectionLimits::default()
+    };
+    let sip = switch::Switch::start(
+        store.clone(),
+        config.sip_listen,
+        switch::SwitchConfig { calls, tls, connections, ..switch::SwitchConfig::default() },
+    )
+    .await
+    .with_context(|| format!("starting SIP on {}", config.sip_listen))?;
     let listener = TcpListener::bind(config.http_listen).await.with_context(|| format!("binding HTTP on {}", config.http_listen))?;
     let addr = listener.local_addr()?;
     let base = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
