@@ -350,6 +350,9 @@ pub static INCOMING_TRUNKS: Resource = Resource {
         attr("destination_field", Kind::Enum(DESTINATION_FIELDS)).or(Default::Str("RURI_USERPART")),
         // Where the carrier's calls may come from; empty: anywhere.
         attr("allowed_sources", Kind::Sources { max: 50 }).or(Default::Str("")),
+        // Digest credentials the carrier's INVITEs must carry; none: no digest.
+        attr("auth_name", T64),
+        attr("auth_password", Kind::Secret),
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[CUSTOMER_REL],

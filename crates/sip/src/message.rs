@@ -354,6 +354,32 @@ pub fn to(headers: &Headers) -> Result<NameAddr, MessageError> {
     NameAddr::parse(value, "To")
 }
 
+/// The sent-by of the topmost Via (`host` and `port`, brackets dropped
+/// from an IPv6 host): where the sender believes it is. `None` when there
+/// is no Via or it does not parse.
+pub fn top_via_sent_by(headers: &Headers) -> Option<(&str, Option<u16>)> {
+    let via = headers.get("Via")?;
+    // Several Vias may share one line; the first is the topmost.
+    let first = via.split(',').next()?.trim();
+    let (_protocol, rest) = first.split_once(char::is_whitespace)?;
+    let sent_by = rest.trim_start().split(';').next()?.trim();
+    let (host, port) = match sent_by.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            (host, after.strip_prefix(':'))
+        }
+        None => match sent_by.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (sent_by, None),
+        },
+    };
+    let port = match port {
+        Some(p) => Some(p.trim().parse().ok()?),
+        None => None,
+    };
+    (!host.is_empty()).then_some((host, port))
+}
+
 /// The User-Agent header value.
 pub fn user_agent(headers: &Headers) -> Option<&str> {
     headers.get("User-Agent").map(str::trim)

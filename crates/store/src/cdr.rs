@@ -2,14 +2,20 @@
 //! SIP plane and the seed command can write many rows cheaply. A CDR is a
 //! typed row ([`IncomingCdr`], [`TerminationCdr`]) whose field names are
 //! its table's columns: adding a column is a field here plus its
-//! migrations (and its schema line if the API shows it).
+//! migrations (and its schema line if the API shows it). Calls in
+//! progress are journalled in `live_calls` beside them, each with its
+//! node, whose heartbeats (`nodes.rs`) date a crash.
+
+mod nodes;
+
+pub use nodes::{Orphan, STALE_BEATS};
 
 use crate::row::{self, table_row, TableRow};
 use crate::sql::Sql;
 use crate::{Result, Store};
 use domain::schema::Storage;
 use domain::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 table_row! {
     /// A row of `incoming_trunk_cdrs`: a call that arrived on an incoming
@@ -112,6 +118,11 @@ pub struct LiveCall {
     /// Set for an attempt toward a termination gateway: its CDR is a
     /// termination CDR.
     pub termination: Option<TerminationLeg>,
+    /// The node that runs the call (stamped by the journal as it opens).
+    pub node_id: String,
+    /// Both legs' dialog state once answered (JSON of the SIP plane's
+    /// making), so the call can be hung up at both ends after a crash.
+    pub dialog: Option<String>,
 }
 
 /// What a termination CDR records about the leg toward the gateway.
@@ -151,6 +162,8 @@ table_row! {
         pub src_name_out: Option<String>,
         pub src_number_out: Option<String>,
         pub dst_number_out: Option<String>,
+        pub node_id: String,
+        pub dialog: Option<String>,
     }
 }
 
@@ -177,6 +190,8 @@ impl From<&LiveCall> for LiveCallRow {
             src_name_out: t.and_then(|t| t.src_name_out.clone()),
             src_number_out: t.and_then(|t| t.src_number_out.clone()),
             dst_number_out: t.and_then(|t| t.dst_number_out.clone()),
+            node_id: c.node_id.clone(),
+            dialog: c.dialog.clone(),
         }
     }
 }
@@ -205,6 +220,8 @@ impl From<LiveCallRow> for LiveCall {
             call_id: r.call_id,
             global_tag: r.global_tag,
             termination,
+            node_id: r.node_id,
+            dialog: r.dialog,
         }
     }
 }
@@ -214,8 +231,9 @@ impl From<LiveCallRow> for LiveCall {
 pub enum CdrOp {
     /// A call was admitted.
     Open(Box<LiveCall>),
-    /// It was answered at this epoch-ms time.
-    Connect { id: String, at: i64 },
+    /// It was answered at this epoch-ms time; `dialog` is both legs'
+    /// state for a hang-up after a crash (see [`LiveCall::dialog`]).
+    Connect { id: String, at: i64, dialog: Option<String> },
     /// It ended: its CDR, and the live row it closes (if it had one).
     Close { live_id: Option<String>, cdr: Box<Cdr> },
 }
@@ -223,14 +241,16 @@ pub enum CdrOp {
 /// A batch of journal steps reduced to what the store must do: a call
 /// that opens and closes within the batch never needs its live row, and an
 /// answer of a call opened in the batch goes into its row. Order between
-/// the kinds of statement no longer matters after this.
+/// the kinds of statement no longer matters after this. A CDR that closes
+/// a stored row names it: it is written only if its row is still there
+/// (another node may have closed the call as crashed meanwhile).
 #[derive(Debug, Default)]
 struct Compacted<'a> {
     opened: Vec<LiveCallRow>,
-    connected: Vec<(&'a str, i64)>,
+    connected: Vec<(&'a str, i64, Option<&'a str>)>,
     deleted: Vec<&'a str>,
-    incoming: Vec<&'a IncomingCdr>,
-    termination: Vec<&'a TerminationCdr>,
+    incoming: Vec<(&'a IncomingCdr, Option<&'a str>)>,
+    termination: Vec<(&'a TerminationCdr, Option<&'a str>)>,
 }
 
 impl<'a> Compacted<'a> {
@@ -239,7 +259,7 @@ impl<'a> Compacted<'a> {
     fn of(ops: &'a [CdrOp]) -> Self {
         let mut out = Compacted::default();
         let mut opened: Vec<Option<LiveCallRow>> = Vec::new();
-        let mut connected: Vec<Option<(&'a str, i64)>> = Vec::new();
+        let mut connected: Vec<Option<(&'a str, i64, Option<&'a str>)>> = Vec::new();
         let (mut open_at, mut connect_at) = (HashMap::new(), HashMap::new());
         for op in ops {
             match op {
@@ -247,14 +267,18 @@ impl<'a> Compacted<'a> {
                     open_at.insert(c.id.as_str(), opened.len());
                     opened.push(Some(LiveCallRow::from(&**c)));
                 }
-                CdrOp::Connect { id, at } => match open_at.get(id.as_str()).and_then(|&i| opened[i].as_mut()) {
-                    Some(c) => c.time_connect = Some(*at),
+                CdrOp::Connect { id, at, dialog } => match open_at.get(id.as_str()).and_then(|&i| opened[i].as_mut()) {
+                    Some(c) => {
+                        c.time_connect = Some(*at);
+                        c.dialog.clone_from(dialog);
+                    }
                     None => {
                         connect_at.insert(id.as_str(), connected.len());
-                        connected.push(Some((id.as_str(), *at)));
+                        connected.push(Some((id.as_str(), *at, dialog.as_deref())));
                     }
                 },
                 CdrOp::Close { live_id, cdr } => {
+                    let mut stored = None;
                     if let Some(id) = live_id {
                         match open_at.remove(id.as_str()) {
                             Some(i) => opened[i] = None,
@@ -263,12 +287,13 @@ impl<'a> Compacted<'a> {
                                     connected[j] = None;
                                 }
                                 out.deleted.push(id.as_str());
+                                stored = Some(id.as_str());
                             }
                         }
                     }
                     match &**cdr {
-                        Cdr::Incoming(c) => out.incoming.push(c),
-                        Cdr::Termination(c) => out.termination.push(c),
+                        Cdr::Incoming(c) => out.incoming.push((c, stored)),
+                        Cdr::Termination(c) => out.termination.push((c, stored)),
                     }
                 }
             }
@@ -282,14 +307,21 @@ impl<'a> Compacted<'a> {
 impl Store {
     /// Applies journal steps in one transaction: live rows come and go
     /// with the CDRs that close them, so a call has either a live row or a
-    /// CDR, never both and never neither.
+    /// CDR, never both and never neither (also when two nodes close one
+    /// call: the second finds its row gone and writes no CDR).
     pub async fn apply_cdr_ops(&self, ops: &[CdrOp]) -> Result<()> {
         let batch = Compacted::of(ops);
         let mut tx = self.begin_write().await?;
         row::insert::<LiveCallRow, _>(&mut tx, &batch.opened).await?;
-        for (id, at) in &batch.connected {
-            sqlx::query("UPDATE live_calls SET time_connect = $1 WHERE id = $2").bind(at).bind(*id).execute(&mut *tx).await?;
+        for (id, at, dialog) in &batch.connected {
+            sqlx::query("UPDATE live_calls SET time_connect = $1, dialog = $2 WHERE id = $3")
+                .bind(at)
+                .bind(*dialog)
+                .bind(*id)
+                .execute(&mut *tx)
+                .await?;
         }
+        let mut removed = HashSet::new();
         for chunk in batch.deleted.chunks(400) {
             let mut sql = Sql::new("DELETE FROM live_calls WHERE id IN (");
             for (i, id) in chunk.iter().enumerate() {
@@ -298,11 +330,20 @@ impl Store {
                 }
                 sql.arg(Value::Text((*id).to_owned()), Storage::Text);
             }
-            sql.push(")");
-            sql.query().execute(&mut *tx).await?;
+            sql.push(") RETURNING id");
+            for r in sql.query().fetch_all(&mut *tx).await? {
+                removed.insert(sqlx::Row::try_get::<String, _>(&r, "id")?);
+            }
         }
-        row::insert::<IncomingCdr, _>(&mut tx, &batch.incoming).await?;
-        row::insert::<TerminationCdr, _>(&mut tx, &batch.termination).await?;
+        let kept = |stored: &Option<&str>| stored.is_none_or(|id| removed.contains(id));
+        let incoming: Vec<&IncomingCdr> = batch.incoming.iter().filter(|(_, s)| kept(s)).map(|(c, _)| *c).collect();
+        let termination: Vec<&TerminationCdr> = batch.termination.iter().filter(|(_, s)| kept(s)).map(|(c, _)| *c).collect();
+        let dropped = batch.incoming.len() + batch.termination.len() - incoming.len() - termination.len();
+        if dropped > 0 {
+            tracing::warn!(dropped, "CDRs not written: their calls were already closed (as crashed, by another node)");
+        }
+        row::insert::<IncomingCdr, _>(&mut tx, &incoming).await?;
+        row::insert::<TerminationCdr, _>(&mut tx, &termination).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -336,6 +377,8 @@ mod tests {
             call_id: "c".into(),
             global_tag: None,
             termination: None,
+            node_id: "n1".into(),
+            dialog: None,
         }))
     }
 
@@ -349,16 +392,17 @@ mod tests {
         let ops = [
             live("a"),
             live("b"),
-            CdrOp::Connect { id: "a".into(), at: 5 },
-            CdrOp::Connect { id: "old".into(), at: 6 },
-            CdrOp::Connect { id: "older".into(), at: 7 },
+            CdrOp::Connect { id: "a".into(), at: 5, dialog: Some("{}".into()) },
+            CdrOp::Connect { id: "old".into(), at: 6, dialog: None },
+            CdrOp::Connect { id: "older".into(), at: 7, dialog: None },
             close(Some("b")),
             close(Some("older")),
             close(None),
         ];
         let c = Compacted::of(&ops);
-        assert_eq!(c.opened.iter().map(|l| (l.id.as_str(), l.time_connect)).collect::<Vec<_>>(), [("a", Some(5))], "b lived and died here");
-        assert_eq!(c.connected, [("old", 6)], "an update of a row that is deleted anyway is dropped");
+        let opened: Vec<_> = c.opened.iter().map(|l| (l.id.as_str(), l.time_connect, l.dialog.as_deref())).collect();
+        assert_eq!(opened, [("a", Some(5), Some("{}"))], "b lived and died here");
+        assert_eq!(c.connected, [("old", 6, None)], "an update of a row that is deleted anyway is dropped");
         assert_eq!(c.deleted, ["older"]);
         assert_eq!((c.incoming.len(), c.termination.len()), (3, 0), "every close writes its CDR");
     }

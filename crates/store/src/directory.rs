@@ -20,6 +20,8 @@ pub struct TrunkRow {
     pub transport: String,
     /// Where its calls may come from; empty: anywhere.
     pub allowed_sources: Vec<domain::net::Net>,
+    /// The digest credentials (name, password) its calls must carry.
+    pub auth: Option<(String, String)>,
 }
 
 /// A DID number and what it rings.
@@ -83,7 +85,8 @@ impl Store {
     /// Reads the call-handling configuration.
     pub async fn call_config(&self) -> Result<CallConfig> {
         let trunks = sqlx::query(
-            "SELECT id, customer_id, domain, codecs, destination_field, transport_protocol, allowed_sources FROM incoming_trunks",
+            "SELECT id, customer_id, domain, codecs, destination_field, transport_protocol, allowed_sources, auth_name, auth_password \
+             FROM incoming_trunks",
         )
         .fetch_all(&self.pool)
         .await?
@@ -97,6 +100,10 @@ impl Store {
                 destination_field: r.try_get("destination_field")?,
                 transport: r.try_get("transport_protocol")?,
                 allowed_sources: domain::net::parse_list(&r.try_get::<String, _>("allowed_sources")?),
+                auth: match (r.try_get::<Option<String>, _>("auth_name")?, r.try_get::<Option<String>, _>("auth_password")?) {
+                    (Some(name), Some(password)) => Some((name, password)),
+                    _ => None,
+                },
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -56,6 +56,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_sip_timers.sql"),
         postgres: include_str!("../migrations/postgres/0009_sip_timers.sql"),
     },
+    Migration {
+        version: 10,
+        sqlite: include_str!("../migrations/sqlite/0010_trunk_credentials.sql"),
+        postgres: include_str!("../migrations/postgres/0010_trunk_credentials.sql"),
+    },
+    Migration {
+        version: 11,
+        sqlite: include_str!("../migrations/sqlite/0011_live_call_nodes.sql"),
+        postgres: include_str!("../migrations/postgres/0011_live_call_nodes.sql"),
+    },
 ];
 
 /// Advisory lock key that serialises migration between nodes.

@@ -355,6 +355,10 @@ async fn insert(
 /// Rules across attributes of one record.
 fn check_values(res: &Resource, values: &[(&str, Value)]) -> Result<()> {
     let get = |c: &str| values.iter().find(|(x, _)| *x == c).map_or(&Value::Null, |(_, v)| v);
+    if res.kind == "incoming_trunks" && get("auth_name").is_null() != get("auth_password").is_null() {
+        let missing = if get("auth_name").is_null() { "auth_name" } else { "auth_password" };
+        return Err(invalid(missing, "auth_name and auth_password go together: set both or neither"));
+    }
     if res.kind == "available_did_numbers" && !get("forward_number").is_null() && !get("destination_id").is_null() {
         return Err(invalid("forward_number", "can't be set together with a destination: a number rings one thing"));
     }
@@ -367,11 +371,19 @@ fn check_values(res: &Resource, values: &[(&str, Value)]) -> Result<()> {
 }
 
 fn check_record(rec: &Record) -> Result<()> {
-    let cols: Vec<(&str, Value)> =
-        ["forward_number", "destination_id", "src_rewrite_rule", "src_rewrite_result", "dst_rewrite_rule", "dst_rewrite_result"]
-            .into_iter()
-            .map(|c| (c, rec.get(c).clone()))
-            .collect();
+    let cols: Vec<(&str, Value)> = [
+        "forward_number",
+        "destination_id",
+        "src_rewrite_rule",
+        "src_rewrite_result",
+        "dst_rewrite_rule",
+        "dst_rewrite_result",
+        "auth_name",
+        "auth_password",
+    ]
+    .into_iter()
+    .map(|c| (c, rec.get(c).clone()))
+    .collect();
     check_values(rec.res, &cols)
 }
 

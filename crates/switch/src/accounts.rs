@@ -1,8 +1,10 @@
 //! SIP accounts as the SIP plane sees them: all of them cached from the
 //! store by username, and the digest authentication (RFC 3261 §22) of a
 //! phone's request against its account's password, failures throttled per
-//! source. A REGISTER and a phone's INVITE are authenticated here alike.
+//! source. A REGISTER and a phone's INVITE are authenticated here alike,
+//! and a carrier's INVITE on a trunk with digest credentials.
 
+mod ours;
 mod throttle;
 
 use crate::RegistrarConfig;
@@ -28,6 +30,8 @@ pub(crate) struct Accounts {
     nonces: NonceSource,
     throttle: Throttle,
     cache: Cache,
+    /// Which addresses in a digest uri are ours.
+    ours: ours::LocalAddresses,
 }
 
 /// SIP accounts by username, so a REGISTER does not query the store: all
@@ -78,6 +82,7 @@ impl Accounts {
             nonces: NonceSource::new(&secret, config.nonce_lifetime),
             throttle: Throttle::new(config.max_auth_failures, config.failure_window, config.block_for),
             cache: Cache::default(),
+            ours: ours::LocalAddresses::default(),
         }
     }
 
@@ -160,18 +165,6 @@ impl Accounts {
         host.eq_ignore_ascii_case(&self.realm) || bare.parse::<std::net::IpAddr>().is_ok() || host.eq_ignore_ascii_case("localhost")
     }
 
-    /// Whether a digest `uri` names this server: the Request-URI's host,
-    /// our SIP domain or localhost, on any port, with or without `sip:`.
-    /// SIPp sends `uri="sip:HOST:PORT"` for a Request-URI `sip:HOST`, and
-    /// Kamailio and Asterisk take it; the response is still verified over
-    /// the uri as sent.
-    fn names_us(&self, uri: &str, ruri: &SipUri) -> bool {
-        let uri = uri.trim();
-        let scheme = uri.split_once(':').is_some_and(|(s, _)| s.eq_ignore_ascii_case("sip") || s.eq_ignore_ascii_case("sips"));
-        let parsed = if scheme { SipUri::parse(uri) } else { SipUri::parse(&format!("sip:{uri}")) };
-        parsed.is_ok_and(|u| [ruri.host.as_str(), &self.realm, "localhost"].iter().any(|h| u.host.eq_ignore_ascii_case(h)))
-    }
-
     async fn challenge(&self, req: &mut Incoming, stale: bool) -> Result<(), ReplyError> {
         // One nonce for every algorithm offered.
         let mut challenge = self.nonces.challenge(&self.realm, Algorithm::Md5, unix_now());
@@ -210,16 +203,13 @@ impl Accounts {
         self.throttle.blocked(ip, Instant::now())
     }
 
-    /// Digest authentication of a request from a SIP account (RFC 3261
-    /// §22) against its password: the account when the request carries
-    /// valid credentials for our realm. Otherwise the request has been
-    /// answered (401 challenge, 403, 400) or, from a throttled source,
-    /// ignored, and the answer is `None`.
-    pub async fn authenticate(&self, req: &mut Incoming, ruri: &SipUri) -> Result<Option<SipLogin>, ReplyError> {
+    /// The digest credentials for our realm a request carries, if they
+    /// may be checked. Otherwise the request has been answered (401
+    /// challenge, 400) or, from a throttled source, ignored: `None`.
+    async fn credentials(&self, req: &mut Incoming, ruri: &SipUri) -> Result<Option<Authorization>, ReplyError> {
         if self.throttle.blocked(req.source().ip(), Instant::now()) {
             return Ok(None);
         }
-        // The credentials for our realm, if the phone sent any.
         let auth = message::authorization(req.headers()).filter_map(|h| Authorization::parse(h).ok()).find(|a| a.realm == self.realm);
         let Some(auth) = auth else {
             self.challenge(req, false).await?;
@@ -227,10 +217,38 @@ impl Accounts {
         };
         // The digest covers `uri`; it must name this server, or a response
         // computed for a request to another one could be replayed here.
-        if !self.names_us(&auth.uri, ruri) {
+        if !self.ours.names_us(&auth.uri, ruri, &self.realm) {
             req.reply(400, "Authorization uri names another server", &[]).await?;
             return Ok(None);
         }
+        Ok(Some(auth))
+    }
+
+    /// Digest authentication of a carrier's INVITE against its trunk's
+    /// `auth_name` and `auth_password`. A failure is not answered here: the
+    /// caller refuses the call with its CDR (and counts it against the source).
+    pub async fn authenticate_trunk(&self, req: &mut Incoming, ruri: &SipUri, name: &str, password: &str) -> Result<TrunkAuth, ReplyError> {
+        let Some(auth) = self.credentials(req, ruri).await? else { return Ok(TrunkAuth::Answered) };
+        if auth.username != name {
+            return Ok(TrunkAuth::Failed);
+        }
+        match digest::authenticate(&auth, req.method().as_str(), Secret::Password(password), &self.nonces, unix_now()) {
+            Outcome::Authenticated => {
+                self.throttle.succeed(req.source().ip());
+                Ok(TrunkAuth::Authenticated)
+            }
+            Outcome::Stale => self.challenge(req, true).await.map(|()| TrunkAuth::Answered),
+            Outcome::Rejected => Ok(TrunkAuth::Failed),
+        }
+    }
+
+    /// Digest authentication of a request from a SIP account (RFC 3261
+    /// §22) against its password: the account when the request carries
+    /// valid credentials for our realm. Otherwise the request has been
+    /// answered (401 challenge, 403, 400) or, from a throttled source,
+    /// ignored, and the answer is `None`.
+    pub async fn authenticate(&self, req: &mut Incoming, ruri: &SipUri) -> Result<Option<SipLogin>, ReplyError> {
+        let Some(auth) = self.credentials(req, ruri).await? else { return Ok(None) };
         let login = match self.login(&auth.username).await {
             Ok(l) => l,
             Err(e) => {
@@ -252,4 +270,14 @@ impl Accounts {
             Outcome::Rejected => self.refuse(req, "wrong digest").await.map(|()| None),
         }
     }
+}
+
+/// How a carrier's credentials for its trunk held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TrunkAuth {
+    Authenticated,
+    /// Challenged, refused as malformed, or ignored: nothing more to do.
+    Answered,
+    /// Wrong name or password: refuse the call.
+    Failed,
 }

@@ -14,6 +14,7 @@ mod dialog;
 mod early;
 mod fork;
 mod inbound;
+mod orphans;
 mod outbound;
 mod phone;
 mod plan;
@@ -21,6 +22,7 @@ mod ring;
 mod talk;
 
 pub(crate) use dialog::Dialogs;
+pub(crate) use orphans::hang_up as hang_up_orphans;
 pub(crate) use outbound::Resolver;
 
 use crate::accounts::Accounts;

@@ -46,6 +46,24 @@ impl Default for CallSettings {
     }
 }
 
+/// This node among those that share the store: its live calls are its own
+/// to recover after a crash, dated by its heartbeat.
+#[derive(Debug, Clone)]
+pub struct NodeSettings {
+    /// `SWITCHBOARD_NODE_ID`; by default the host's name and the SIP
+    /// listener's address, stable across restarts.
+    pub id: Option<String>,
+    /// How often the node records that its live calls are up: after a
+    /// crash they are billed up to the last such record.
+    pub heartbeat: std::time::Duration,
+}
+
+impl Default for NodeSettings {
+    fn default() -> Self {
+        NodeSettings { id: None, heartbeat: std::time::Duration::from_secs(10) }
+    }
+}
+
 /// Everything [`Switch::start`] takes; a [`RegistrarConfig`] alone means
 /// default call settings.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +76,7 @@ pub struct SwitchConfig {
     /// the registrar's `max_expires`, so a phone's connection outlives
     /// its registration.
     pub connections: ConnectionLimits,
+    pub node: NodeSettings,
 }
 
 impl From<RegistrarConfig> for SwitchConfig {
@@ -104,7 +123,7 @@ pub struct Switch {
 impl Switch {
     /// Binds UDP and TCP on `listen` and starts answering.
     pub async fn start(store: Store, listen: SocketAddr, config: impl Into<SwitchConfig>) -> Result<Switch, Error> {
-        let SwitchConfig { registrar: config, calls: call_settings, tls, mut connections } = config.into();
+        let SwitchConfig { registrar: config, calls: call_settings, tls, node, mut connections } = config.into();
         connections.idle_timeout = std::time::Duration::from_secs(2 * u64::from(config.max_expires));
         let settings = store.settings().await?;
         let realm = settings.get("sip_domain").as_str().unwrap_or("switchboard.local").to_owned();
@@ -126,17 +145,21 @@ impl Switch {
             tracing::info!(restored, "registrations restored from the store");
         }
         registrar.clone().spawn_expiry(cancel.child_token());
-        let recovered = cdr::recover(&store).await?;
-        if recovered > 0 {
-            tracing::warn!(calls = recovered, "closed calls left open by a previous run");
+        let node = cdr::Node { id: node.id.unwrap_or_else(|| cdr::default_node_id(udp)), heartbeat: node.heartbeat };
+        let recovered = cdr::recover(&store, &node.id).await?;
+        if recovered.calls > 0 {
+            tracing::warn!(calls = recovered.calls, node = %node.id, "closed calls left open by a previous run, at its last heartbeat");
         }
-        let cdrs = cdr::CdrWriter::start(store.clone());
+        let cdrs = cdr::CdrWriter::start(store.clone(), node);
+        let orphans_client = server.client();
         let capacity = Arc::new(capacity::Capacity::default());
         let dialogs = Arc::new(calls::Dialogs::default());
         let media_pool = call_settings.relay_ports.clone().map(|ports| media::MediaPool::new(listen.ip(), ports));
         let calls_stop = CancellationToken::new();
+        let directory = Arc::new(directory::Directory::load(store.clone()).await?);
+        registrar::keepalive::spawn(location.clone(), server.client(), directory.clone(), cancel.child_token());
         let calls = Arc::new(calls::Calls {
-            directory: Arc::new(directory::Directory::load(store.clone()).await?),
+            directory,
             routes: Arc::new(routing::Routes::load(store.clone()).await?),
             resolver: calls::Resolver::default(),
             accounts,
@@ -183,6 +206,10 @@ impl Switch {
             while calls_tasks.join_next().await.is_some() {}
             server.shutdown().await;
         });
+        if !recovered.dialogs.is_empty() {
+            // Behind the start: the far ends get their BYE while we serve.
+            tokio::spawn(async move { calls::hang_up_orphans(&orphans_client, &recovered.dialogs).await });
+        }
         tracing::info!(%udp, %tcp, tls = ?tls, accounts = loaded, "SIP listening");
         Ok(Switch { udp, tcp, tls, cancel, calls_stop, task, location, writer, writer_cancel, cdrs, capacity, media: media_pool })
     }

@@ -4,6 +4,7 @@
 //! current bindings. Bindings and the live `is_online` / `user_agent` of
 //! each account are written behind to the store and restored at start.
 
+pub(crate) mod keepalive;
 pub mod location;
 
 use crate::accounts::Accounts;
@@ -12,6 +13,7 @@ use sip::digest::Algorithm;
 use sip::endpoint::{Incoming, ReplyError, Transport};
 use sip::message::{self, Contacts, SipUri};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::presence::{BindingOp, StoredBinding};
@@ -135,6 +137,8 @@ impl Registrar {
                     user_agent: b.user_agent.clone(),
                     source,
                     transport,
+                    // The Via is not stored; the Contact names the same address.
+                    behind_nat: !contact_names_source(&b.contact, source),
                     call_id: b.call_id.clone(),
                     cseq: u32::try_from(b.cseq).unwrap_or(0),
                     updated: now.checked_sub(age).unwrap_or(now),
@@ -267,6 +271,7 @@ impl Registrar {
                 let call_id = headers.get("Call-ID").unwrap_or_default().to_owned();
                 let cseq = headers.get("CSeq").and_then(|c| c.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0);
                 let user_agent = message::user_agent(headers).map(str::to_owned);
+                let behind_nat = !names_source(message::top_via_sent_by(headers), req.source());
                 for (contact, expires) in changes {
                     if expires == 0 {
                         self.location.remove(account, &contact);
@@ -278,6 +283,7 @@ impl Registrar {
                             user_agent: user_agent.clone(),
                             source: req.source(),
                             transport: req.transport(),
+                            behind_nat,
                             call_id: call_id.clone(),
                             cseq,
                             updated: now,
@@ -297,5 +303,40 @@ impl Registrar {
             .collect();
         let extra: Vec<(&str, &str)> = current.iter().map(|c| ("Contact", c.as_str())).collect();
         req.reply(200, "OK", &extra).await
+    }
+}
+
+/// Whether a sent-by (`host`, `port`) is the address a message came from:
+/// a phone behind NAT names its private address, or one a router rewrote
+/// the port of. A host name, or no sent-by at all, never matches.
+fn names_source(sent_by: Option<(&str, Option<u16>)>, source: SocketAddr) -> bool {
+    let Some((host, port)) = sent_by else { return false };
+    let Ok(ip) = host.parse::<std::net::IpAddr>() else { return false };
+    ip == source.ip() && port.unwrap_or(5060) == source.port()
+}
+
+/// Whether a Contact URI names the address its REGISTER came from.
+fn contact_names_source(contact: &str, source: SocketAddr) -> bool {
+    let Ok(uri) = SipUri::parse(contact) else { return false };
+    names_source(Some((uri.host.trim_start_matches('[').trim_end_matches(']'), uri.port)), source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_phone_is_behind_nat_when_it_names_another_address_than_its_source() {
+        let src: SocketAddr = "198.51.100.7:40001".parse().unwrap();
+        assert!(names_source(Some(("198.51.100.7", Some(40001))), src));
+        assert!(!names_source(Some(("192.168.1.20", Some(5060))), src), "a private address");
+        assert!(!names_source(Some(("198.51.100.7", Some(5060))), src), "the router changed the port");
+        assert!(!names_source(Some(("198.51.100.7", None)), src), "no port is 5060");
+        assert!(names_source(Some(("198.51.100.7", None)), "198.51.100.7:5060".parse().unwrap()));
+        assert!(!names_source(Some(("phone.example", Some(40001))), src));
+        assert!(!names_source(None, src));
+        assert!(!contact_names_source("sip:alice@192.168.1.20:5062;transport=udp", src));
+        assert!(contact_names_source("sip:alice@198.51.100.7:40001;transport=udp", src));
+        assert!(contact_names_source("sip:alice@[2001:db8::1]", "[2001:db8::1]:5060".parse().unwrap()));
     }
 }

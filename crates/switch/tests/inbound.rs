@@ -231,3 +231,53 @@ async fn a_trunk_takes_calls_only_from_its_allowed_sources() {
     assert!(why.contains(&(Some("Source not allowed for this trunk"), None)), "the CDR names no DID: {why:?}");
     sw.shutdown().await;
 }
+
+/// A trunk with digest credentials challenges its carrier's INVITE (no
+/// CDR for the challenge), takes it with the right credentials and
+/// refuses a wrong password with 403 and a CDR, before any DID is looked at.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trunk_with_credentials_takes_only_calls_that_answer_its_challenge() {
+    if !sipp_available() {
+        return;
+    }
+    use common::calls::{call_phones, caller_hangs_up, register_phone};
+    let (store, _db) = store::testing::sqlite().await;
+    let op = Actor::system();
+    let phone = account(&store, "desk-10", "Desk-Pass-10").await;
+    let c = customer_of(&store, phone).await;
+    store.create(&schema::DID_NUMBERS, &op, did(c, "15550010", true, Some(phone))).await.unwrap();
+    let (trunk, domain) = trunk_of(&store, c).await;
+    // One without the other is refused on save.
+    let half = Input::default().with(&schema::INCOMING_TRUNKS, "auth_name", "carrier-10");
+    let err = store.update(&schema::INCOMING_TRUNKS, &op, trunk, half).await.unwrap_err().to_string();
+    assert!(err.contains("auth_password"), "{err}");
+    let both = Input::default().with(&schema::INCOMING_TRUNKS, "auth_name", "carrier-10").with(
+        &schema::INCOMING_TRUNKS,
+        "auth_password",
+        "Trunk-Pass-10",
+    );
+    store.update(&schema::INCOMING_TRUNKS, &op, trunk, both).await.unwrap();
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+    let port = register_phone(&store, &sw, phone, "desk-10", "Desk-Pass-10").await;
+    let server = sw.udp_addr();
+    let target = format!("15550010@{domain}");
+
+    assert!(carrier_call(server, &target, "4930111", "8 0 101", 401), "no credentials: a challenge");
+    let (carrier_end, phone_end) = caller_hangs_up();
+    // The BYE follows the second INVITE (CSeq 2) in the dialog.
+    let carrier_end = carrier_end.replace("CSeq: 2 BYE", "CSeq: 3 BYE");
+    let right = "carrier-auth-call.xml?AUTH_USER=carrier-10&AUTH_PASS=Trunk-Pass-10&OPEN_403=<!--&CLOSE_403=-->&OPEN_200=&CLOSE_200=";
+    let (carrier_ok, phones_ok) = call_phones(server, &target, (right, &carrier_end), &[(port, "phone-answer.xml", &phone_end)]).await;
+    assert_eq!((carrier_ok, phones_ok), (true, vec![true]), "the right credentials: the call is answered");
+    let wrong = "carrier-auth-call.xml?AUTH_USER=carrier-10&AUTH_PASS=not-it&OPEN_200=<!--&CLOSE_200=-->&OPEN_403=&CLOSE_403=";
+    let (carrier_ok, _) = call_phones(server, &target, (wrong, ""), &[]).await;
+    assert!(carrier_ok, "a wrong password: 403");
+
+    let rows = cdrs(&store, 2).await;
+    let got: Vec<_> =
+        rows.iter().map(|r| (r.get("success").as_bool(), r.get("internal_reason").as_str(), r.get("did_number").as_str())).collect();
+    assert_eq!(got[0].0, Some(true), "the answered call: {got:?}");
+    assert_eq!(got[1], (Some(false), Some("Wrong trunk credentials"), None), "the refusal names no DID");
+    assert_eq!(cdrs(&store, 3).await.len(), 2, "a challenge leaves no CDR");
+    sw.shutdown().await;
+}

@@ -18,12 +18,14 @@ struct Phone {
     cseq: u32,
     call_id: String,
     user: String,
+    /// The sent-by of its Via, when not its socket's (a phone behind NAT).
+    via: Option<String>,
 }
 
 impl Phone {
     async fn new(server: SocketAddr, user: &str) -> Phone {
         let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        Phone { sock, server, cseq: 0, call_id: format!("{}@test", rand_tag()), user: user.into() }
+        Phone { sock, server, cseq: 0, call_id: format!("{}@test", rand_tag()), user: user.into(), via: None }
     }
 
     fn contact(&self) -> String {
@@ -33,7 +35,7 @@ impl Phone {
     /// Sends a REGISTER and returns the final response.
     async fn register(&mut self, expires: Option<&str>, contact: Option<String>, auth: Option<String>) -> String {
         self.cseq += 1;
-        let local = self.sock.local_addr().unwrap();
+        let local = self.via.clone().unwrap_or_else(|| self.sock.local_addr().unwrap().to_string());
         let mut msg = format!(
             "REGISTER sip:{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{b};rport\r\nMax-Forwards: 70\r\n\
              From: <sip:{user}@{server}>;tag={t}\r\nTo: <sip:{user}@{server}>\r\nCall-ID: {cid}\r\nCSeq: {cseq} REGISTER\r\n\
@@ -168,6 +170,41 @@ async fn a_phone_registers_goes_online_and_unregisters() {
 /// As SIPp sends it: a digest uri with or without the port or the scheme
 /// of the Request-URI, or naming our SIP domain, is this server's; one
 /// naming another host is refused.
+#[tokio::test]
+async fn phones_behind_nat_are_pinged_from_the_socket_they_registered_to() {
+    use domain::schema;
+    let (store, _db) = store::testing::sqlite().await;
+    account(&store, "natted", "Secret-N").await;
+    account(&store, "direct", "Secret-D").await;
+    let every_second = store::Input::default().with(&schema::DOMAIN_SETTINGS, "nat_keepalive", 1i64);
+    store.update(&schema::DOMAIN_SETTINGS, &store::Actor::system(), 1, every_second).await.unwrap();
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+    // Behind NAT: it names its private address, its packets come from the router's.
+    let mut natted = Phone::new(sw.udp_addr(), "natted").await;
+    natted.via = Some("192.168.1.20:5060".into());
+    let resp = natted.login("Secret-N", Algorithm::Md5, Some("300"), Some("<sip:natted@192.168.1.20:5060>".into())).await;
+    assert_eq!(status(&resp), 200, "{resp}");
+    let mut direct = Phone::new(sw.udp_addr(), "direct").await;
+    let contact = direct.contact();
+    assert_eq!(status(&direct.login("Secret-D", Algorithm::Md5, Some("300"), Some(format!("<{contact}>"))).await), 200);
+
+    let mut buf = vec![0u8; 4096];
+    for _ in 0..2 {
+        let (n, from) = tokio::time::timeout(Duration::from_secs(3), natted.sock.recv_from(&mut buf))
+            .await
+            .expect("a keep-alive every second")
+            .unwrap();
+        let ping = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(ping.starts_with("OPTIONS sip:natted@192.168.1.20:5060 SIP/2.0\r\n"), "{ping}");
+        assert_eq!(from, sw.udp_addr(), "from the socket it registered to, the only one its NAT lets in");
+        let via = headers(&ping, "Via").remove(0);
+        assert!(via.starts_with(&format!("SIP/2.0/UDP {};", sw.udp_addr())), "{via}");
+    }
+    let quiet = tokio::time::timeout(Duration::from_millis(2500), direct.sock.recv_from(&mut buf)).await;
+    assert!(quiet.is_err(), "a phone reachable where it says is not pinged");
+    sw.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_digest_uri_naming_this_server_on_any_port_is_taken() {
     let (store, _db) = store::testing::sqlite().await;

@@ -43,6 +43,11 @@ pub struct Config {
     /// TCP/TLS connections accepted at once in all; `None` (`auto`): half
     /// the file-descriptor limit, at most 10,000.
     pub sip_max_connections: Option<usize>,
+    /// This node's id among those sharing the store; `None`: host name and
+    /// SIP address.
+    pub node_id: Option<String>,
+    /// Seconds between the heartbeats that date live calls for a crash.
+    pub heartbeat_interval: u64,
 }
 
 impl Default for Config {
@@ -64,6 +69,8 @@ impl Default for Config {
             sip_public_address: None,
             sip_connections_per_source: 32,
             sip_max_connections: None,
+            node_id: None,
+            heartbeat_interval: 10,
         }
     }
 }
@@ -87,6 +94,8 @@ const KEYS: &[&str] = &[
     "sip_public_address",
     "sip_connections_per_source",
     "sip_max_connections",
+    "node_id",
+    "heartbeat_interval",
 ];
 
 /// The system's trust store on Debian and its derivatives (ca-certificates).
@@ -152,6 +161,20 @@ impl Config {
                             .with_context(|| format!("{origin}: {key} must be auto or a number from 1 to 1000000, not {value:?}"))?,
                     )
                 }
+            }
+            "node_id" => {
+                let v = value.trim();
+                if v.len() > 200 || v.chars().any(char::is_control) {
+                    bail!("{origin}: {key} must be up to 200 printable characters");
+                }
+                self.node_id = Some(v.to_owned()).filter(|v| !v.is_empty());
+            }
+            "heartbeat_interval" => {
+                self.heartbeat_interval = value
+                    .parse()
+                    .ok()
+                    .filter(|s| (1..=300).contains(s))
+                    .with_context(|| format!("{origin}: {key} must be seconds from 1 to 300, not {value:?}"))?
             }
             _ => bail!("{origin}: unknown setting {key}"),
         }
@@ -272,6 +295,13 @@ mod tests {
         let c = Config::load(None, std::iter::empty(), &[("rtp_ports".to_owned(), "30000-30099".to_owned())]).unwrap();
         assert_eq!(c.rtp_ports, Some(30000..=30099));
         assert!(Config::load(None, std::iter::empty(), &[("no_answer_timeout".to_owned(), "0".to_owned())]).is_err());
+        let e = Config::load(None, vec![("SWITCHBOARD_HEARTBEAT_INTERVAL".to_owned(), "0".to_owned())].into_iter(), &[]).unwrap_err();
+        assert!(e.to_string().contains("SWITCHBOARD_HEARTBEAT_INTERVAL: heartbeat_interval must be seconds from 1 to 300"), "{e}");
+        let env =
+            vec![("SWITCHBOARD_NODE_ID".to_owned(), " pbx-2 ".to_owned()), ("SWITCHBOARD_HEARTBEAT_INTERVAL".to_owned(), "2".to_owned())];
+        let c = Config::load(None, env.into_iter(), &[]).unwrap();
+        assert_eq!((c.node_id.as_deref(), c.heartbeat_interval), (Some("pbx-2"), 2));
+        assert!(Config::load(None, std::iter::empty(), &[("node_id".to_owned(), "a\nb".to_owned())]).is_err());
     }
 
     #[test]

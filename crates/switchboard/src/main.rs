@@ -61,6 +61,10 @@ TOML file given by --config):
                             (IPv6: one /64) at once, default 32
   --sip-max-connections N   TCP/TLS connections accepted in all, default
                             auto: half the open-file limit, at most 10000
+  --node-id ID              this node's id among nodes sharing one database,
+                            default host name and SIP address
+  --heartbeat-interval SECS how often live calls are marked up, default 10:
+                            after a crash they end at the last mark
 
 Options of seed:
   --customers N  --numbers N  --accounts N  --gateways N  --routes N
@@ -157,6 +161,7 @@ async fn serve(config: Config) -> Result<()> {
         public_address: config.sip_public_address,
     };
     let tls = config.tls()?;
+    let node = switch::NodeSettings { id: config.node_id.clone(), heartbeat: std::time::Duration::from_secs(config.heartbeat_interval) };
     let connections = switch::ConnectionLimits {
         per_source: config.sip_connections_per_source,
         max: config.sip_max_connections,
@@ -165,7 +170,7 @@ async fn serve(config: Config) -> Result<()> {
     let sip = switch::Switch::start(
         store.clone(),
         config.sip_listen,
-        switch::SwitchConfig { calls, tls, connections, ..switch::SwitchConfig::default() },
+        switch::SwitchConfig { calls, tls, node, connections, ..switch::SwitchConfig::default() },
     )
     .await
     .with_context(|| format!("starting SIP on {}", config.sip_listen))?;

@@ -232,6 +232,32 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Sends a phone behind NAT an OPTIONS over UDP from our listening
+    /// socket, outside any transaction: its answer (or the phone's
+    /// silence) does not matter, only that the NAT sees traffic between
+    /// the phone and the address it registered to, and keeps the mapping
+    /// open. The answer reaches the stack as a stray response and is dropped.
+    pub async fn keepalive(&self, contact: &str, dest: SocketAddr) -> Result<(), SendError> {
+        if contact.contains(['\r', '\n', ' ']) {
+            return Err(SendError::Build(format!("contact {contact:?} breaks the framing")));
+        }
+        let local = self.local_addr(Transport::Udp, dest);
+        let host = match local {
+            SocketAddr::V4(a) => a.ip().to_string(),
+            SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        };
+        let text = format!(
+            "OPTIONS {contact} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{};rport\r\nMax-Forwards: 70\r\n\
+             From: <sip:keepalive@{host}>;tag={}\r\nTo: <{contact}>\r\nCall-ID: {}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+            random_token(),
+            random_token(),
+            random_token(),
+        );
+        self.udp.send_raw(text.as_bytes(), &sip_addr(Transport::Udp, dest)).await.map_err(|e| SendError::Io(e.to_string()))
+    }
+}
+
 fn sip_addr(transport: Transport, addr: SocketAddr) -> SipAddr {
     SipAddr { r#type: Some(transport.stack()), addr: addr.into() }
 }

@@ -132,3 +132,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_top_via_names_where_the_sender_thinks_it_is() {
+    let via = |v: &str| top_via_sent_by(&headers(&[("Via", v)])).map(|(h, p)| (h.to_owned(), p));
+    assert_eq!(via("SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKa;rport"), Some(("10.0.0.5".into(), Some(5062))));
+    assert_eq!(via("SIP/2.0/TCP phone.local;branch=z9"), Some(("phone.local".into(), None)));
+    assert_eq!(via("SIP/2.0/UDP [2001:db8::5]:5070;branch=z9, SIP/2.0/UDP 10.0.0.1"), Some(("2001:db8::5".into(), Some(5070))));
+    assert_eq!(via("SIP/2.0/UDP  [2001:db8::5];branch=z9"), Some(("2001:db8::5".into(), None)));
+    assert_eq!(via("SIP/2.0/UDP 10.0.0.5:port"), None);
+    assert_eq!(via("garbage"), None);
+    assert_eq!(top_via_sent_by(&Headers::new()), None);
+}

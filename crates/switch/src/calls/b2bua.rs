@@ -9,6 +9,7 @@
 use super::dialog::{bye, contact_at, first_contact, Dialogs, Leg};
 use super::early::{Early, EarlyEnd};
 use super::fork::{hang_up_late_answers, Fork};
+use super::orphans;
 use super::plan::{Attempt, Step};
 use super::ring::{ring, LegA, Ringing};
 use super::talk::talk;
@@ -33,9 +34,10 @@ pub struct Bridge {
     pub sdp: Option<String>,
     /// Relays RTP when set (the product default).
     pub media: Option<Arc<MediaPool>>,
-    /// Told the gateway attempt that answered (none for a phone) and the
-    /// epoch-ms time of the answer.
-    pub on_answer: Box<dyn FnOnce(Option<usize>, i64) + Send + Sync>,
+    /// Told the gateway attempt that answered (none for a phone), the
+    /// epoch-ms time of the answer and both legs' dialog state (to journal
+    /// for a hang-up after a crash, `orphans.rs`).
+    pub on_answer: Box<dyn FnOnce(Option<usize>, i64, String) + Send + Sync>,
     /// Told of gateway attempts (targets with a
     /// [`GatewayLeg`](super::plan::GatewayLeg)).
     pub on_attempt: Box<dyn Fn(Attempt) + Send + Sync>,
@@ -159,13 +161,6 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 return Ended { code, reason: reason.into(), internal: Some(internal), connected_at: None, attempt };
             }
             let connected_at = domain::time::now_ms();
-            (bridge.on_answer)(attempt, connected_at);
-            let mut extra: Vec<(&str, &str)> = vec![("Contact", a_contact.as_str())];
-            let ct = response.headers.get("Content-Type").unwrap_or("application/sdp").to_owned();
-            if !response.body.is_empty() {
-                extra.push(("Content-Type", ct.as_str()));
-            }
-            let _ = srv.respond(200, "OK", &extra, Some(media.b_to_a(&response.body)));
             let mut a_leg = Leg {
                 call_id: a_call_id.clone(),
                 local: format!("{};tag={a_tag}", a_headers.get("To").unwrap_or_default()),
@@ -178,6 +173,13 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 cseq: 0,
                 media: a_media,
             };
+            (bridge.on_answer)(attempt, connected_at, orphans::journal(&a_leg, &b));
+            let mut extra: Vec<(&str, &str)> = vec![("Contact", a_contact.as_str())];
+            let ct = response.headers.get("Content-Type").unwrap_or("application/sdp").to_owned();
+            if !response.body.is_empty() {
+                extra.push(("Content-Type", ct.as_str()));
+            }
+            let _ = srv.respond(200, "OK", &extra, Some(media.b_to_a(&response.body)));
             let (code, reason, internal) = talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &stop).await;
             Ended { code, reason, internal, connected_at: Some(connected_at), attempt }
         }

@@ -10,10 +10,12 @@ use super::b2bua::{self, Bridge};
 use super::inbound::{self, Admitted, Invite, Refused, Target, TrunkRef};
 use super::outbound::{self, Origin};
 use super::{plan, Calls};
+use crate::accounts::TrunkAuth;
 use crate::capacity::CallSlot;
 use crate::cdr::CallCdr;
 use crate::directory::Snapshot;
 use sip::endpoint::{Incoming, ReplyError};
+use sip::message::SipUri;
 use std::time::Duration;
 use store::cdr::LiveCall;
 
@@ -41,6 +43,9 @@ impl Caller {
             call_id: self.call_id.clone(),
             global_tag: Some(outbound::global_tag(self.time_start)),
             termination: None,
+            // Stamped and filled by the journal.
+            node_id: String::new(),
+            dialog: None,
         }
     }
 }
@@ -59,6 +64,26 @@ impl Calls {
         if self.accounts.source_blocked(source) {
             // As for a phone guessing passwords: no answer at all.
             return Ok(());
+        }
+        if let (Some(trunk), Ok(ruri)) = (inbound::trunk_taking(snapshot, invite), SipUri::parse(req.uri())) {
+            if let Some((name, password)) = &trunk.auth {
+                match self.accounts.authenticate_trunk(&mut req, &ruri, name, password).await? {
+                    TrunkAuth::Authenticated => {}
+                    TrunkAuth::Answered => return Ok(()),
+                    TrunkAuth::Failed => {
+                        let r = Refused {
+                            code: 403,
+                            reason: "Forbidden",
+                            internal: "Wrong trunk credentials",
+                            trunk: Some(trunk.into()),
+                            dst_number: None,
+                            did_number: None,
+                            outsider: true,
+                        };
+                        return self.refuse(&mut req, &caller, r).await;
+                    }
+                }
+            }
         }
         let mut slot: Option<CallSlot> = None;
         let decided = inbound::admit(snapshot, invite, &mut |customer, limit| {
@@ -147,10 +172,11 @@ impl Calls {
         let (cdrs, id) = (self.cdrs.clone(), live_id.clone());
         let connect_attempt = attempts.as_ref().map(outbound::Attempts::connector);
         let bridge = Bridge {
-            on_answer: Box::new(move |attempt, at| {
-                cdrs.connect(&id, at);
+            on_answer: Box::new(move |attempt, at, dialog| {
+                // The DID call's row holds the legs (a forward's attempt is part of it).
+                cdrs.connect(&id, at, Some(dialog));
                 if let Some(connect) = &connect_attempt {
-                    connect(attempt, at);
+                    connect(attempt, at, None);
                 }
             }),
             on_attempt: attempts

@@ -147,6 +147,13 @@ pub fn admit(snap: &Snapshot, invite: &Invite<'_>, capacity: CapacityCheck<'_>) 
     Ok(Admitted { trunk: trunk.clone(), did: did.clone(), dst_number: dialled.to_owned(), target, sdp })
 }
 
+/// The trunk an INVITE is for, when it takes calls from where and how the
+/// INVITE came: the one whose digest credentials, if it has any, the
+/// INVITE must carry before anything about the DID is decided.
+pub fn trunk_taking<'s>(snap: &'s Snapshot, invite: &Invite<'_>) -> Option<&'s TrunkRow> {
+    snap.trunks.get(invite.ruri_host).filter(|t| takes_calls_from(t, invite).is_ok())
+}
+
 /// Whether the trunk takes this INVITE from where and how it came: from
 /// one of its allowed sources (any, when it lists none), over TLS when
 /// that is its transport.
@@ -177,6 +184,7 @@ mod tests {
             destination_field: field.into(),
             transport: "UDP".into(),
             allowed_sources: Vec::new(),
+            auth: None,
         };
         let did = |id, customer_id, number: &str, enabled, dest: Option<i64>, fwd: Option<&str>| DidRow {
             id,

@@ -99,6 +99,8 @@ impl Attempts {
                     src_number_out: Some(a.src_number_out.clone()),
                     dst_number_out: Some(a.dst_number_out.clone()),
                 }),
+                node_id: String::new(),
+                dialog: None,
             });
             out.push(contact);
         }
@@ -128,12 +130,13 @@ impl Attempts {
         })
     }
 
-    /// Records the answer of an attempt (for [`Bridge::on_answer`](super::b2bua::Bridge::on_answer)).
-    pub fn connector(&self) -> impl Fn(Option<usize>, i64) + Send + Sync + 'static {
+    /// Records the answer of an attempt (for [`Bridge::on_answer`](super::b2bua::Bridge::on_answer)),
+    /// with the call's legs when its row is the one that holds them.
+    pub fn connector(&self) -> impl Fn(Option<usize>, i64, Option<String>) + Send + Sync + 'static {
         let (list, cdrs) = (self.list.clone(), self.cdrs.clone());
-        move |attempt, at| {
+        move |attempt, at, dialog| {
             if let Some(a) = attempt.and_then(|i| list.lock().expect("attempts lock").get(i).cloned()) {
-                cdrs.connect(&a.id, at);
+                cdrs.connect(&a.id, at, dialog);
             }
         }
     }
@@ -324,8 +327,8 @@ mod tests {
         report(plan::Attempt::Started(0, "tag-a".into()));
         report(plan::Attempt::Started(2, "tag-a".into()));
         report(plan::Attempt::Failed(0, 503, "Service Unavailable".into()));
-        attempts.connector()(Some(2), 1_234);
-        attempts.connector()(None, 1_234);
+        attempts.connector()(Some(2), 1_234, Some("legs".into()));
+        attempts.connector()(None, 1_234, None);
         let ended = Ended { code: 200, reason: "BYE".into(), internal: None, connected_at: Some(1_234), attempt: Some(2) };
         attempts.finish(&ended);
         let mut ops = Vec::new();
@@ -335,7 +338,7 @@ mod tests {
                     let t = c.termination.unwrap();
                     format!("open {} route {:?} to {:?} for {:?} tag {:?}", c.id, t.route_id, t.dst_number_out, c.dst_number, t.local_tag)
                 }
-                CdrOp::Connect { id, at } => format!("connect {id} at {at}"),
+                CdrOp::Connect { id, at, dialog } => format!("connect {id} at {at} with {dialog:?}"),
                 CdrOp::Close { live_id, cdr, .. } => {
                     let Cdr::Termination(cdr) = *cdr else { panic!("an attempt closes with a termination CDR") };
                     format!("close {} with {:?}", live_id.unwrap_or_default(), cdr.lega_disconnect_code)
@@ -348,7 +351,7 @@ mod tests {
                 r#"open g-0 route Some(1) to Some("0049301") for Some("49301") tag Some("tag-a")"#,
                 r#"open g-2 route Some(4) to Some("3706") for Some("3706") tag Some("tag-a")"#,
                 "close g-0 with Some(503)",
-                "connect g-2 at 1234",
+                r#"connect g-2 at 1234 with Some("legs")"#,
                 "close g-2 with Some(200)",
             ]
         );

@@ -87,7 +87,10 @@ impl Calls {
             return req.reply(code, reason, &[]).await;
         }
         let bridge = Bridge {
-            on_answer: Box::new(attempts.connector()),
+            on_answer: Box::new({
+                let connect = attempts.connector();
+                move |attempt, at, dialog| connect(attempt, at, Some(dialog))
+            }),
             on_attempt: attempts.reporter(),
             steps,
             caller_name: caller.caller_id_name.clone(),
@@ -118,7 +121,7 @@ impl Calls {
             return req.reply(480, "Temporarily Unavailable", &[]).await;
         }
         let bridge = Bridge {
-            on_answer: Box::new(|_, _| {}),
+            on_answer: Box::new(|_, _, _| {}),
             on_attempt: Box::new(|_| {}),
             steps: vec![plan::Step { targets, ring_for: self.settings.no_answer_timeout, hunting: false }],
             caller_name: caller.caller_id_name.clone(),

@@ -17,6 +17,10 @@ pub struct Binding {
     /// Where the REGISTER came from (the NAT's address for phones behind one).
     pub source: SocketAddr,
     pub transport: sip::endpoint::Transport,
+    /// The phone is behind NAT: it registered from another address than
+    /// its top Via names (or, for a binding restored from the store, its
+    /// Contact). We ping such bindings to keep the NAT's mapping open.
+    pub behind_nat: bool,
     pub call_id: String,
     pub cseq: u32,
     /// When this binding was last refreshed; the newest gives the account's
@@ -36,6 +40,9 @@ pub trait Location: Send + Sync {
     fn clear(&self, account: i64);
     /// Drops expired bindings; returns the accounts that lost any.
     fn expire(&self, now: Instant) -> Vec<i64>;
+    /// The unexpired UDP bindings behind NAT that `pick` chooses: their
+    /// contact and where they registered from.
+    fn behind_nat(&self, now: Instant, pick: &dyn Fn(&Binding) -> bool) -> Vec<(String, SocketAddr)>;
 }
 
 #[derive(Debug, Default)]
@@ -94,6 +101,15 @@ impl Location for MemoryLocation {
         });
         changed
     }
+
+    fn behind_nat(&self, now: Instant, pick: &dyn Fn(&Binding) -> bool) -> Vec<(String, SocketAddr)> {
+        let map = self.map.lock().expect("location lock");
+        map.values()
+            .flatten()
+            .filter(|b| b.behind_nat && b.transport == sip::endpoint::Transport::Udp && b.expires_at > now && pick(b))
+            .map(|b| (b.contact.clone(), b.source))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -108,6 +124,7 @@ mod tests {
             user_agent: Some("ua".into()),
             source: "127.0.0.1:5062".parse().unwrap(),
             transport: sip::endpoint::Transport::Udp,
+            behind_nat: false,
             call_id: "c".into(),
             cseq: 1,
             updated: now,
@@ -127,5 +144,22 @@ mod tests {
         assert_eq!(loc.bindings(7, Instant::now()).len(), 1);
         assert!(loc.remove(7, "sip:a@1.2.3.4"));
         assert_eq!(loc.online_accounts(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_udp_bindings_behind_nat_are_pinged() {
+        let loc = MemoryLocation::default();
+        let now = Instant::now();
+        loc.upsert(1, Binding { behind_nat: true, ..binding("sip:nat@10.0.0.5", now, 60) });
+        loc.upsert(1, binding("sip:direct@1.2.3.4", now, 60));
+        loc.upsert(2, Binding { behind_nat: true, transport: sip::endpoint::Transport::Tcp, ..binding("sip:tcp@10.0.0.6", now, 60) });
+        loc.upsert(3, Binding { behind_nat: true, ..binding("sip:short@10.0.0.7", now, 10) });
+        let all = |_: &Binding| true;
+        let mut got: Vec<_> = loc.behind_nat(now, &all).into_iter().map(|(c, _)| c).collect();
+        got.sort();
+        assert_eq!(got, ["sip:nat@10.0.0.5", "sip:short@10.0.0.7"]);
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert_eq!(loc.behind_nat(Instant::now(), &all).len(), 1, "an expired binding is not pinged");
+        assert!(loc.behind_nat(Instant::now(), &|_| false).is_empty(), "only what pick chooses");
     }
 }
