@@ -185,6 +185,20 @@ impl Backoff {
     }
 }
 
+/// Whether a failed `accept()` calls for a pause. Errors of the one
+/// connection it took off the backlog (reset or aborted before we got to
+/// it, or Linux passing on its network error, see accept(2)) do not: the
+/// next try is another connection, and pausing on them would let anyone
+/// who sends RSTs slow our accepts. Running out of descriptors, buffers
+/// or memory does: the same connection stays in the backlog.
+pub(crate) fn pauses(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    !matches!(
+        e.kind(),
+        K::ConnectionAborted | K::ConnectionReset | K::Interrupted | K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown
+    )
+}
+
 /// Lets a repeated complaint be logged at most once a second.
 #[derive(Debug, Default)]
 pub(crate) struct Throttle {

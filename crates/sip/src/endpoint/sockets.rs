@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rsipstack::transport::tcp::TcpConnection;
 use rsipstack::transport::udp::UdpConnection;
@@ -15,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use super::feeder::Feeder;
-use super::limits::{Admission, Backoff, Idle, Refusal, Throttle};
+use super::limits::{pauses, Admission, Backoff, Idle, Refusal, Throttle};
 use super::{client, wire, BindError, Transport};
 
 /// Binds UDP then TCP on the same port; with port 0 the UDP port may be
@@ -142,12 +143,14 @@ pub(crate) async fn accept_connections<F, Fut>(
                     r
                 }
                 Err(e) => {
-                    // EMFILE, ENFILE, ENOBUFS, ECONNABORTED…: the listener
-                    // stays readable, so trying again at once is a spin.
-                    let pause = backoff.failed();
-                    paused_until = Some(tokio::time::Instant::now() + pause);
+                    // EMFILE and the like leave the connection in the
+                    // backlog, the listener readable: retrying at once spins.
+                    let pause = if pauses(&e) { backoff.failed() } else { Duration::ZERO };
+                    if !pause.is_zero() {
+                        paused_until = Some(tokio::time::Instant::now() + pause);
+                    }
                     if let Some(held_back) = failures.ready() {
-                        warn!(error = %e, transport = transport.as_str(), held_back, pause_ms = pause.as_millis() as u64, "accept failed, pausing");
+                        warn!(error = %e, transport = transport.as_str(), held_back, pause_ms = pause.as_millis() as u64, "accept failed");
                     }
                     continue;
                 }

@@ -61,6 +61,17 @@ fn backoff_grows_to_a_second_and_resets() {
     assert_eq!(b.failed(), Duration::from_millis(100));
 }
 
+#[test]
+fn running_out_of_descriptors_pauses_and_a_reset_peer_does_not() {
+    use std::io::{Error, ErrorKind};
+    // EMFILE, ENFILE, ENOBUFS and ENOMEM on Linux.
+    for errno in [24, 23, 105, 12] {
+        assert!(pauses(&Error::from_raw_os_error(errno)), "errno {errno}");
+    }
+    assert!(!pauses(&Error::from(ErrorKind::ConnectionAborted)));
+    assert!(!pauses(&Error::from(ErrorKind::ConnectionReset)));
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_throttle_lets_one_line_a_second_through_and_counts_the_rest() {
     let mut t = Throttle::default();
