@@ -9,7 +9,8 @@
 //! stack's transactions (retransmissions, timers, ACK, CANCEL).
 //!
 //! This file holds the public types and the server's start-up. The UDP
-//! and TCP sockets are read in `sockets` (TLS in `tls`), every message
+//! and TCP sockets are read in `sockets` (TLS in `tls`), within the
+//! connection limits and idle timeouts of `limits`; every message
 //! passes through `feeder` on its way to the stack, a new request comes
 //! out as an [`Incoming`] (`incoming`), and what we send ourselves leaves
 //! through `client`.
@@ -29,6 +30,7 @@ mod ack;
 mod client;
 mod feeder;
 mod incoming;
+mod limits;
 mod sockets;
 mod tls;
 pub(crate) mod wire;
@@ -37,6 +39,7 @@ pub use client::{random_token, Client, ClientTx, InviteEvent, Outgoing, Response
 #[doc(hidden)]
 pub use feeder::inspect_untrusted;
 pub use incoming::Incoming;
+pub use limits::{ConnectionLimits, DEFAULT_MAX_CONNECTIONS};
 #[doc(hidden)]
 pub use sockets::frames_untrusted;
 pub use tls::{TlsError, TlsListen, TlsOptions};
@@ -180,6 +183,8 @@ pub struct ServerOptions {
     pub cancel: CancellationToken,
     /// The TLS listener and the trust anchors for TLS peers.
     pub tls: TlsOptions,
+    /// How many TCP/TLS connections we accept and how long quiet ones live.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for ServerOptions {
@@ -188,6 +193,7 @@ impl Default for ServerOptions {
             user_agent: concat!("Switchboard/", env!("CARGO_PKG_VERSION")).to_string(),
             cancel: CancellationToken::new(),
             tls: TlsOptions::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -248,8 +254,11 @@ impl SipServer {
             ca_pem: opts.tls.ca_pem.clone().map(Arc::from),
             feeder: feeder.clone(),
             cancel: cancel.child_token(),
+            limits: opts.connections.clone(),
             public_ip: Arc::default(),
         };
+        let admission = limits::Admission::new(&opts.connections);
+        debug!(per_source = opts.connections.per_source, max = admission.max(), "TCP/TLS connection limits");
 
         let mut tasks = JoinSet::new();
         let inner = endpoint.inner.clone();
@@ -260,9 +269,9 @@ impl SipServer {
         });
         tasks.spawn(udp_loop(udp, udp_conn, feeder.clone(), cancel.clone()));
         if let (Some((listener, acceptor)), Some(addr)) = (tls, tls_addr) {
-            tasks.spawn(tls::accept_loop(listener, acceptor, addr, feeder.clone(), conns.clone(), cancel.clone()));
+            tasks.spawn(tls::accept_loop(listener, acceptor, addr, feeder.clone(), conns.clone(), admission.clone(), cancel.clone()));
         }
-        tasks.spawn(tcp_accept_loop(tcp, tcp_addr, feeder, conns, cancel.clone()));
+        tasks.spawn(tcp_accept_loop(tcp, tcp_addr, feeder, conns, admission, cancel.clone()));
         Ok(SipServer { udp_addr, tcp_addr, tls_addr, client, incoming, cancel, tasks })
     }
 

@@ -21,7 +21,7 @@ pub mod routing;
 
 pub use registrar::location::{Binding, Location, MemoryLocation};
 pub use registrar::RegistrarConfig;
-pub use sip::endpoint::{TlsListen, TlsOptions};
+pub use sip::endpoint::{ConnectionLimits, TlsListen, TlsOptions};
 
 /// The methods we answer today.
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, INFO, REGISTER, OPTIONS";
@@ -72,6 +72,10 @@ pub struct SwitchConfig {
     pub calls: CallSettings,
     /// The TLS listener and the anchors for TLS gateways.
     pub tls: sip::endpoint::TlsOptions,
+    /// TCP/TLS connection limits; the idle timeout is ours to set: twice
+    /// the registrar's `max_expires`, so a phone's connection outlives
+    /// its registration.
+    pub connections: ConnectionLimits,
     pub node: NodeSettings,
 }
 
@@ -119,11 +123,13 @@ pub struct Switch {
 impl Switch {
     /// Binds UDP and TCP on `listen` and starts answering.
     pub async fn start(store: Store, listen: SocketAddr, config: impl Into<SwitchConfig>) -> Result<Switch, Error> {
-        let SwitchConfig { registrar: config, calls: call_settings, tls, node } = config.into();
+        let SwitchConfig { registrar: config, calls: call_settings, tls, node, mut connections } = config.into();
+        connections.idle_timeout = std::time::Duration::from_secs(2 * u64::from(config.max_expires));
         let settings = store.settings().await?;
         let realm = settings.get("sip_domain").as_str().unwrap_or("switchboard.local").to_owned();
         let cancel = CancellationToken::new();
-        let mut server = SipServer::bind(listen, ServerOptions { cancel: cancel.child_token(), tls, ..ServerOptions::default() }).await?;
+        let mut server =
+            SipServer::bind(listen, ServerOptions { cancel: cancel.child_token(), tls, connections, ..ServerOptions::default() }).await?;
         let (udp, tcp, tls) = (server.udp_addr(), server.tcp_addr(), server.tls_addr());
         let location = Arc::new(MemoryLocation::default());
         let changes = store.subscribe();

@@ -38,6 +38,11 @@ pub struct Config {
     pub tls_ca_file: String,
     /// This node's public IP address (1:1 NAT), over the domain setting.
     pub sip_public_address: Option<std::net::IpAddr>,
+    /// TCP/TLS connections accepted at once from one address.
+    pub sip_connections_per_source: usize,
+    /// TCP/TLS connections accepted at once in all; `None` (`auto`): half
+    /// the file-descriptor limit, at most 10,000.
+    pub sip_max_connections: Option<usize>,
     /// This node's id among those sharing the store; `None`: host name and
     /// SIP address.
     pub node_id: Option<String>,
@@ -62,6 +67,8 @@ impl Default for Config {
             tls_key_file: None,
             tls_ca_file: DEBIAN_CA_BUNDLE.into(),
             sip_public_address: None,
+            sip_connections_per_source: 32,
+            sip_max_connections: None,
             node_id: None,
             heartbeat_interval: 10,
         }
@@ -85,6 +92,8 @@ const KEYS: &[&str] = &[
     "tls_key_file",
     "tls_ca_file",
     "sip_public_address",
+    "sip_connections_per_source",
+    "sip_max_connections",
     "node_id",
     "heartbeat_interval",
 ];
@@ -130,6 +139,26 @@ impl Config {
                             .trim_end_matches(']')
                             .parse()
                             .with_context(|| format!("{origin}: {key} must be an IP address like 203.0.113.10, not {value:?}"))?,
+                    )
+                }
+            }
+            "sip_connections_per_source" => {
+                self.sip_connections_per_source = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1_000_000).contains(n))
+                    .with_context(|| format!("{origin}: {key} must be a number from 1 to 1000000, not {value:?}"))?
+            }
+            "sip_max_connections" => {
+                self.sip_max_connections = if value.eq_ignore_ascii_case("auto") {
+                    None
+                } else {
+                    Some(
+                        value
+                            .parse()
+                            .ok()
+                            .filter(|n| (1..=1_000_000).contains(n))
+                            .with_context(|| format!("{origin}: {key} must be auto or a number from 1 to 1000000, not {value:?}"))?,
                     )
                 }
             }
@@ -273,6 +302,24 @@ mod tests {
         let c = Config::load(None, env.into_iter(), &[]).unwrap();
         assert_eq!((c.node_id.as_deref(), c.heartbeat_interval), (Some("pbx-2"), 2));
         assert!(Config::load(None, std::iter::empty(), &[("node_id".to_owned(), "a\nb".to_owned())]).is_err());
+    }
+
+    #[test]
+    fn connection_limits_are_numbers_or_auto() {
+        let c = Config::load(None, std::iter::empty(), &[]).unwrap();
+        assert_eq!((c.sip_connections_per_source, c.sip_max_connections), (32, None));
+        let env = vec![
+            ("SWITCHBOARD_SIP_CONNECTIONS_PER_SOURCE".to_owned(), "200".to_owned()),
+            ("SWITCHBOARD_SIP_MAX_CONNECTIONS".to_owned(), "5000".to_owned()),
+        ];
+        let c = Config::load(None, env.into_iter(), &[]).unwrap();
+        assert_eq!((c.sip_connections_per_source, c.sip_max_connections), (200, Some(5000)));
+        let c = Config::load(None, std::iter::empty(), &[("sip_max_connections".to_owned(), "auto".to_owned())]).unwrap();
+        assert_eq!(c.sip_max_connections, None);
+        for (key, bad) in [("sip_connections_per_source", "0"), ("sip_connections_per_source", "-1"), ("sip_max_connections", "lots")] {
+            let e = Config::load(None, std::iter::empty(), &[(key.to_owned(), bad.to_owned())]).unwrap_err();
+            assert!(e.to_string().contains(key), "{e}");
+        }
     }
 
     #[test]

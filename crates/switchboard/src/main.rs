@@ -56,6 +56,11 @@ TOML file given by --config):
   --sip-public-address IP   the address peers reach this node at (1:1 NAT):
                             written in Via, Contact and the relay's SDP;
                             over the domain setting sip_public_address
+  --sip-connections-per-source N
+                            TCP/TLS connections accepted from one address
+                            (IPv6: one /64) at once, default 32
+  --sip-max-connections N   TCP/TLS connections accepted in all, default
+                            auto: half the open-file limit, at most 10000
   --node-id ID              this node's id among nodes sharing one database,
                             default host name and SIP address
   --heartbeat-interval SECS how often live calls are marked up, default 10:
@@ -157,10 +162,15 @@ async fn serve(config: Config) -> Result<()> {
     };
     let tls = config.tls()?;
     let node = switch::NodeSettings { id: config.node_id.clone(), heartbeat: std::time::Duration::from_secs(config.heartbeat_interval) };
+    let connections = switch::ConnectionLimits {
+        per_source: config.sip_connections_per_source,
+        max: config.sip_max_connections,
+        ..switch::ConnectionLimits::default()
+    };
     let sip = switch::Switch::start(
         store.clone(),
         config.sip_listen,
-        switch::SwitchConfig { calls, tls, node, ..switch::SwitchConfig::default() },
+        switch::SwitchConfig { calls, tls, node, connections, ..switch::SwitchConfig::default() },
     )
     .await
     .with_context(|| format!("starting SIP on {}", config.sip_listen))?;

@@ -86,6 +86,8 @@ pub struct Client {
     /// Reads what arrives on connections we open ourselves.
     pub(crate) feeder: Arc<super::feeder::Feeder>,
     pub(crate) cancel: CancellationToken,
+    /// Connections we open fall silent and close like accepted ones.
+    pub(crate) limits: super::ConnectionLimits,
     /// The address peers reach us at when it is not our sockets' (a cloud
     /// VM behind 1:1 NAT): written in every Via and Contact instead.
     pub(crate) public_ip: Arc<std::sync::RwLock<Option<IpAddr>>>,
@@ -153,6 +155,7 @@ impl Client {
             return Ok(conn);
         }
         let (feeder, cancel, registry) = (self.feeder.clone(), self.cancel.clone(), self.conns.clone());
+        let idle = super::limits::Idle::new(&self.limits);
         let conn = if transport == Transport::Tls {
             let name = uri_host(uri).ok_or_else(|| SendError::Build(format!("no host in {uri}")))?;
             let conn = super::tls::connect(dest, name, self.ca_pem.as_deref(), self.cancel.child_token())
@@ -160,7 +163,7 @@ impl Client {
                 .map_err(|e| SendError::Io(format!("TLS connect to {name} at {dest}: {e}")))?;
             let reader = conn.clone();
             tokio::spawn(async move {
-                super::tls::read_loop(reader, dest, feeder, cancel).await;
+                super::tls::read_loop(reader, dest, feeder, idle, cancel).await;
                 registry.remove(Transport::Tls, dest);
             });
             SipConnection::Tls(conn)
@@ -170,7 +173,7 @@ impl Client {
                 .map_err(|e| SendError::Io(format!("TCP connect to {dest}: {e}")))?;
             let reader = conn.clone();
             tokio::spawn(async move {
-                super::sockets::tcp_conn_loop(reader, dest, feeder, cancel).await;
+                super::sockets::tcp_conn_loop(reader, dest, feeder, idle, cancel).await;
                 registry.remove(Transport::Tcp, dest);
             });
             SipConnection::Tcp(conn)

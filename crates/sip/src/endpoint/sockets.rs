@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rsipstack::transport::tcp::TcpConnection;
 use rsipstack::transport::udp::UdpConnection;
@@ -15,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use super::feeder::Feeder;
+use super::limits::{pauses, Admission, Backoff, Idle, Refusal, Throttle};
 use super::{client, wire, BindError, Transport};
 
 /// Binds UDP then TCP on the same port; with port 0 the UDP port may be
@@ -89,65 +91,118 @@ pub(super) async fn tcp_accept_loop(
     local: SocketAddr,
     feeder: Arc<Feeder>,
     registry: client::Connections,
+    admission: Admission,
     cancel: CancellationToken,
 ) {
     let local = SipAddr { r#type: Some(rsipstack::sip::Transport::Tcp), addr: local.into() };
-    accept_connections(listener, Transport::Tcp, cancel.clone(), move |stream, peer| {
+    let limits = admission.limits().clone();
+    accept_connections(listener, Transport::Tcp, admission, cancel.clone(), move |stream, peer| {
         let (local, feeder, registry, cancel) = (local.clone(), feeder.clone(), registry.clone(), cancel.clone());
+        let idle = Idle::new(&limits);
         async move {
             let conn = match TcpConnection::from_stream(stream, local, Some(cancel.child_token())) {
                 Ok(conn) => conn,
                 Err(e) => return debug!(error = %e, %peer, "TCP connection setup failed"),
             };
             registry.insert(Transport::Tcp, peer, SipConnection::Tcp(conn.clone()));
-            tcp_conn_loop(conn, peer, feeder, cancel).await;
+            tcp_conn_loop(conn, peer, feeder, idle, cancel).await;
             registry.remove(Transport::Tcp, peer);
         }
     })
     .await;
 }
 
-/// Accepts connections until cancelled and serves each in its own task
-/// (TCP's and TLS's listeners alike).
-pub(crate) async fn accept_connections<F, Fut>(listener: TcpListener, transport: Transport, cancel: CancellationToken, serve: F)
-where
+/// Accepts connections until cancelled and serves each admitted one in
+/// its own task (TCP's and TLS's listeners alike); one over the limits is
+/// closed at once, without a reply.
+pub(crate) async fn accept_connections<F, Fut>(
+    listener: TcpListener,
+    transport: Transport,
+    admission: Admission,
+    cancel: CancellationToken,
+    serve: F,
+) where
     F: Fn(tokio::net::TcpStream, SocketAddr) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let mut conns = JoinSet::new();
+    let (mut backoff, mut failures, mut refusals) = (Backoff::default(), Throttle::default(), Throttle::default());
+    let mut paused_until: Option<tokio::time::Instant> = None;
     loop {
         let (stream, peer) = tokio::select! {
             _ = cancel.cancelled() => break,
-            r = listener.accept() => match r {
-                Ok(r) => r,
+            // Reap finished connections so the set does not grow.
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+            _ = tokio::time::sleep_until(paused_until.unwrap_or_else(tokio::time::Instant::now)), if paused_until.is_some() => {
+                paused_until = None;
+                continue;
+            }
+            r = listener.accept(), if paused_until.is_none() => match r {
+                Ok(r) => {
+                    backoff.succeeded();
+                    r
+                }
                 Err(e) => {
-                    debug!(error = %e, transport = transport.as_str(), "accept failed");
+                    // EMFILE and the like leave the connection in the
+                    // backlog, the listener readable: retrying at once spins.
+                    let pause = if pauses(&e) { backoff.failed() } else { Duration::ZERO };
+                    if !pause.is_zero() {
+                        paused_until = Some(tokio::time::Instant::now() + pause);
+                    }
+                    if let Some(held_back) = failures.ready() {
+                        warn!(error = %e, transport = transport.as_str(), held_back, pause_ms = pause.as_millis() as u64, "accept failed");
+                    }
                     continue;
                 }
             },
-            // Reap finished connections so the set does not grow.
-            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
         };
-        conns.spawn(serve(stream, peer));
+        match admission.admit(peer.ip()) {
+            Ok(permit) => {
+                let served = serve(stream, peer);
+                conns.spawn(async move {
+                    served.await;
+                    drop(permit);
+                });
+            }
+            Err(refusal) => {
+                drop(stream);
+                if let Some(held_back) = refusals.ready() {
+                    let limit = match refusal {
+                        Refusal::Source => "per-source connection limit",
+                        Refusal::Total => "connection limit",
+                    };
+                    warn!(%peer, transport = transport.as_str(), held_back, max = admission.max(), "{limit} reached, connection closed");
+                }
+            }
+        }
     }
     conns.shutdown().await;
 }
 
-pub(super) async fn tcp_conn_loop(conn: TcpConnection, peer: SocketAddr, feeder: Arc<Feeder>, cancel: CancellationToken) {
+/// Reads a TCP connection (accepted, or opened by us) and feeds its
+/// messages to the stack until it closes or falls silent (see [`Idle`]).
+pub(super) async fn tcp_conn_loop(conn: TcpConnection, peer: SocketAddr, feeder: Arc<Feeder>, mut idle: Idle, cancel: CancellationToken) {
     // We read; rsipstack only writes (responses go out on this connection).
     let Some(mut reader) = conn.inner.read_half.lock().await.take() else {
         return;
     };
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 8192];
+    let silence = tokio::time::sleep_until(idle.deadline());
+    tokio::pin!(silence);
     loop {
         let n = tokio::select! {
             _ = cancel.cancelled() => break,
+            _ = &mut silence => {
+                debug!(%peer, spoke = idle.spoke(), "silent TCP connection, closing");
+                break;
+            }
             r = reader.read(&mut chunk) => match r {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             },
         };
+        idle.bytes();
         buf.extend_from_slice(&chunk[..n]);
         loop {
             match wire::take_frame(&mut buf) {
@@ -163,6 +218,7 @@ pub(super) async fn tcp_conn_loop(conn: TcpConnection, peer: SocketAddr, feeder:
                     return;
                 }
                 wire::Frame::Message(msg) => {
+                    idle.message();
                     let answer = feeder.feed(&msg, peer, SipConnection::Tcp(conn.clone()), Transport::Tcp).await;
                     if let Some(bytes) = answer {
                         if conn.inner.send_raw(&bytes).await.is_err() {
@@ -172,6 +228,7 @@ pub(super) async fn tcp_conn_loop(conn: TcpConnection, peer: SocketAddr, feeder:
                 }
             }
         }
+        silence.as_mut().reset(idle.deadline());
     }
     conn.inner.close().await.ok();
 }

@@ -24,6 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
+use super::limits::{Admission, Idle};
 use super::{client::Connections, feeder::Feeder, Transport};
 
 /// TLS settings of the server.
@@ -97,13 +98,17 @@ pub(crate) async fn accept_loop(
     local: SocketAddr,
     feeder: Arc<Feeder>,
     registry: Connections,
+    admission: Admission,
     cancel: CancellationToken,
 ) {
-    super::sockets::accept_connections(listener, Transport::Tls, cancel.clone(), move |stream, peer| {
+    let limits = admission.limits().clone();
+    super::sockets::accept_connections(listener, Transport::Tls, admission, cancel.clone(), move |stream, peer| {
         let (acceptor, feeder, registry, cancel) = (acceptor.clone(), feeder.clone(), registry.clone(), cancel.clone());
+        let idle = Idle::new(&limits);
         async move {
-            // A handshake that never completes must not hold the task forever.
-            let handshake = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await;
+            // The handshake counts against the time to the first message:
+            // one that never completes must not hold a descriptor for long.
+            let handshake = tokio::time::timeout_at(idle.deadline(), acceptor.accept(stream)).await;
             let stream = match handshake {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => return debug!(error = %e, %peer, "TLS handshake failed"),
@@ -114,7 +119,7 @@ pub(crate) async fn accept_loop(
                 Err(e) => return debug!(error = %e, %peer, "TLS connection setup failed"),
             };
             registry.insert(Transport::Tls, peer, SipConnection::Tls(conn.clone()));
-            read_loop(conn, peer, feeder, cancel).await;
+            read_loop(conn, peer, feeder, idle, cancel).await;
             registry.remove(Transport::Tls, peer);
         }
     })
@@ -138,18 +143,30 @@ pub(crate) async fn connect(
     }
 }
 
-/// Feeds what arrives on a TLS connection to the stack until it closes.
-pub(crate) async fn read_loop(conn: TlsConnection, peer: SocketAddr, feeder: Arc<Feeder>, cancel: CancellationToken) {
+/// Feeds what arrives on a TLS connection to the stack until it closes
+/// or falls silent (see [`Idle`]).
+pub(crate) async fn read_loop(conn: TlsConnection, peer: SocketAddr, feeder: Arc<Feeder>, mut idle: Idle, cancel: CancellationToken) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let sip_conn = SipConnection::Tls(conn.clone());
     let reader = sip_conn.clone();
-    let mut serve = tokio::spawn(async move { reader.serve_loop(tx, std::time::Duration::ZERO).await });
+    // rsipstack's reader answers CRLF pings and sees every byte, so it
+    // keeps the idle timeout once a message has come; the time to that
+    // first message is ours to keep.
+    let idle_timeout = idle.idle_timeout();
+    let mut serve = tokio::spawn(async move { reader.serve_loop(tx, idle_timeout).await });
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = &mut serve => break,
+            _ = tokio::time::sleep_until(idle.deadline()), if !idle.spoke() => {
+                debug!(%peer, "TLS connection sent no message in time, closing");
+                break;
+            }
             event = rx.recv() => match event {
-                Some(TransportEvent::Incoming(msg, _, _)) => feed(&feeder, msg, peer, &sip_conn).await,
+                Some(TransportEvent::Incoming(msg, _, _)) => {
+                    idle.message();
+                    feed(&feeder, msg, peer, &sip_conn).await;
+                }
                 Some(_) => {}
                 None => break,
             },
