@@ -152,9 +152,20 @@ async fn wait_connected(store: &Store) -> store::cdr::LiveCall {
     panic!("the call never showed as answered in live_calls");
 }
 
+/// The server process; killed if the test fails before it is stopped, so
+/// a failing run leaves no `switchboard serve` behind.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 async fn crash_mid_call(backend: &str, db_url: &str, dir: &Path) {
     let (http, sip) = (free_tcp_port(), free_sip_port());
-    let server = start(db_url, http, sip);
+    let mut server = Server(start(db_url, http, sip));
     let store = Store::connect(db_url).await.unwrap();
     let domain = provision(http).await;
     let sip_addr = format!("127.0.0.1:{sip}");
@@ -180,17 +191,17 @@ async fn crash_mid_call(backend: &str, db_url: &str, dir: &Path) {
     let live = wait_connected(&store).await;
     assert_eq!(live.did_number.as_deref(), Some("15550007"), "{backend}");
     assert!(live.node_id.ends_with(&format!("/127.0.0.1:{sip}")), "{backend}: the call names its node: {}", live.node_id);
-    // Talk for a few heartbeats, then die without a word.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let mut server = server;
-    server.kill().unwrap();
+    // Talk for a few heartbeats (a loaded machine may delay one), then die
+    // without a word.
+    tokio::time::sleep(Duration::from_millis(4_000)).await;
+    server.0.kill().unwrap();
     let killed_at = domain::time::now_ms();
-    server.wait().unwrap();
+    server.0.wait().unwrap();
     assert_eq!(store.live_calls().await.unwrap().len(), 1, "{backend}: the crash left the call open");
 
     std::thread::sleep(DOWN);
     let restarted_at = domain::time::now_ms();
-    let server = start(db_url, http, sip);
+    let mut server = Server(start(db_url, http, sip));
     let (phone, carrier) = (phone.join().unwrap(), carrier.join().unwrap());
     assert!(carrier, "{backend}: the carrier got a BYE from the restarted server");
     assert!(phone, "{backend}: the phone got a BYE from the restarted server");
@@ -222,9 +233,8 @@ async fn crash_mid_call(backend: &str, db_url: &str, dir: &Path) {
     assert!(why.contains("crash") && why.contains("last heartbeat"), "{backend}: {why}");
     assert_eq!((cdr.get("lega_disconnect_code").as_i64(), cdr.get("success").as_bool()), (Some(200), Some(true)), "{backend}");
 
-    Command::new("kill").arg("-TERM").arg(server.id().to_string()).status().unwrap();
-    let mut server = server;
-    server.wait().unwrap();
+    Command::new("kill").arg("-TERM").arg(server.0.id().to_string()).status().unwrap();
+    server.0.wait().unwrap();
     store.close().await;
 }
 

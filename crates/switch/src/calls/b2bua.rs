@@ -231,7 +231,8 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 sdp: [a_sdp, b_sdp],
             });
             let mut confirm = AwaitAck::new(late, relay.as_ref());
-            let (code, reason, internal) = talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &mut confirm, &stop, &mut timers).await;
+            let (code, reason, internal) =
+                talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &mut confirm, &stop, &mut timers).await;
             Ended { code, reason, internal, connected_at: Some(connected_at), attempt }
         }
     };
