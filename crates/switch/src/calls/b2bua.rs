@@ -14,7 +14,7 @@ use super::orphans;
 use super::plan::{Attempt, Step};
 use super::ring::{ring, LegA, Ringing};
 use super::session_timer;
-use super::talk::{allows_update, talk, Timers, TimersSetup};
+use super::talk::{allows_update, talk, Timers, TimersSetup, Watch};
 use crate::media::sdp;
 use crate::media::{MediaPool, Relay};
 use sip::endpoint::{Client, Incoming, Response};
@@ -222,7 +222,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 (o, _) => o.unwrap_or_default().as_bytes().to_vec(),
             };
             let b_session = (bridge.timers.session_expires > 0).then(|| session_timer::from_answer(&response.headers)).flatten();
-            let mut timers = Timers::start(TimersSetup {
+            let timers = Timers::start(TimersSetup {
                 relay: relay.as_ref(),
                 media_timeout: bridge.timers.media_timeout,
                 session_expires: bridge.timers.session_expires,
@@ -230,9 +230,8 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 update: [allows_update(&a_headers), allows_update(&response.headers)],
                 sdp: [a_sdp, b_sdp],
             });
-            let mut confirm = AwaitAck::new(late, relay.as_ref());
-            let (code, reason, internal) =
-                talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &mut confirm, &stop, &mut timers).await;
+            let mut watch = Watch { confirm: AwaitAck::new(late, relay.as_ref()), timers };
+            let (code, reason, internal) = talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &stop, &mut watch).await;
             Ended { code, reason, internal, connected_at: Some(connected_at), attempt }
         }
     };

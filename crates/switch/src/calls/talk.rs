@@ -18,6 +18,13 @@ use timers::Side;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+/// What watches a confirmed call besides its requests: the caller's ACK
+/// (`ack.rs`) and the call's clocks (`talk/timers.rs`).
+pub(super) struct Watch<'r> {
+    pub confirm: AwaitAck<'r>,
+    pub timers: Timers<'r>,
+}
+
 /// The confirmed call: passes in-dialog requests across until a BYE.
 /// Returns the CDR's (code, reason, internal reason).
 pub(super) async fn talk(
@@ -26,10 +33,10 @@ pub(super) async fn talk(
     requests: &mut mpsc::UnboundedReceiver<Incoming>,
     a: &mut Leg,
     b: &mut Leg,
-    confirm: &mut AwaitAck<'_>,
     stop: &CancellationToken,
-    timers: &mut Timers<'_>,
+    watch: &mut Watch<'_>,
 ) -> (u16, String, Option<String>) {
+    let Watch { confirm, timers } = watch;
     let mut invite_open = true;
     loop {
         let mut req = tokio::select! {
