@@ -8,43 +8,18 @@
 
 mod common;
 
-use common::calls::{call_phones_for, caller_hangs_up, last_cdr, part};
-use common::{account, customer_of, did, free_udp_port, sipp, sipp_available, trunk_of, wait_for};
-use domain::schema;
-use store::{Actor, Store};
-use switch::{Switch, SwitchConfig};
+use common::calls::{call_phones_for, caller_hangs_up, did_to_phone, last_cdr, part, DidToPhone as Setup};
+use common::sipp_available;
+use switch::SwitchConfig;
 
 /// The carrier's answer in its ACK (SIPp fills in its media address).
 const CARRIER_ANSWER: &str = "      v=0\n      o=carrier 1 1 IN IP[local_ip_type] [local_ip]\n      s=-\n      \
     c=IN IP[media_ip_type] [media_ip]\n      t=0 0\n      m=audio [media_port] RTP/AVP 8 101\n      \
     a=rtpmap:101 telephone-event/8000\n";
 
-struct Setup {
-    store: Store,
-    sw: Switch,
-    target: String,
-    phone_port: u16,
-    _db: store::testing::TestDb,
-}
-
-/// A DID of a customer ringing its registered phone, on `store`.
-async fn setup((store, db): (Store, store::testing::TestDb)) -> Setup {
-    let phone = account(&store, "desk-1", "Desk-Pass-1").await;
-    let c = customer_of(&store, phone).await;
-    store.create(&schema::DID_NUMBERS, &Actor::system(), did(c, "15550001", true, Some(phone))).await.unwrap();
-    let (_, domain) = trunk_of(&store, c).await;
-    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), SwitchConfig::default()).await.unwrap();
-    let phone_port = free_udp_port();
-    let server = sw.udp_addr();
-    let registered = tokio::task::spawn_blocking(move || sipp(server, phone_port, "register.xml", "desk-1", "Desk-Pass-1", 300, false));
-    assert!(registered.await.unwrap(), "the phone registers");
-    assert!(wait_for(&store, phone, |p| p.0).await.0);
-    Setup { store, sw, target: format!("15550001@{domain}"), phone_port, _db: db }
-}
-
 /// One call within `secs`: (carrier passed, phone passed).
 async fn call(s: &Setup, carrier: (&str, &str), phone: (&str, &str), secs: u32) -> (bool, bool) {
-    let (carrier, phones) = call_phones_for(s.sw.udp_addr(), &s.target, carrier, &[(s.phone_port, phone.0, phone.1)], secs).await;
+    let (carrier, phones) = call_phones_for(s.sw.udp_addr(), &s.target(), carrier, &[(s.phone_port, phone.0, phone.1)], secs).await;
     (carrier, phones[0])
 }
 
@@ -53,7 +28,7 @@ async fn a_late_offer_is_answered_in_the_acks_with_audio_both_ways() {
     if !sipp_available() {
         return;
     }
-    let s = setup(store::testing::sqlite().await).await;
+    let s = did_to_phone(store::testing::sqlite().await, SwitchConfig::default()).await;
     let (carrier_bye, phone_waits) = caller_hangs_up();
     let carrier = format!("carrier-late-offer.xml?ACK_SDP={CARRIER_ANSWER}");
     // The phone's ACK carries the carrier's answer re-pointed at the relay (ports 20000 and up).
@@ -75,7 +50,7 @@ async fn a_late_offer_whose_ack_brings_no_answer_hangs_up_both_legs() {
     if !sipp_available() {
         return;
     }
-    let s = setup(store::testing::sqlite().await).await;
+    let s = did_to_phone(store::testing::sqlite().await, SwitchConfig::default()).await;
     let waits = part("hangup-recv-bye.part");
     // The phone's offer is declined stream by stream in our ACK, then BYE.
     let phone = "phone-late-offer.xml?ACK_CHECK=m=audio 0 RTP/AVP 8 0 101";
@@ -103,7 +78,7 @@ async fn a_200_never_acked_hangs_up_both_legs_after_64_t1() {
     let mut runs = Vec::new();
     for (backend, store, db) in store::testing::stores().await {
         runs.push(tokio::spawn(async move {
-            let s = setup((store, db)).await;
+            let s = did_to_phone((store, db), SwitchConfig::default()).await;
             let started = std::time::Instant::now();
             let waits = part("hangup-recv-bye.part");
             let carrier = format!("carrier-no-ack.xml?OFFER={CARRIER_OFFER}");
@@ -129,7 +104,7 @@ async fn a_late_offer_never_acked_declines_the_offer_and_hangs_up_both_legs() {
     if !sipp_available() {
         return;
     }
-    let s = setup(store::testing::sqlite().await).await;
+    let s = did_to_phone(store::testing::sqlite().await, SwitchConfig::default()).await;
     let waits = part("hangup-recv-bye.part");
     let phone = "phone-late-offer.xml?ACK_CHECK=m=audio 0 RTP/AVP 8 0 101";
     let r = call(&s, ("carrier-no-ack.xml?OFFER=", ""), (phone, &waits), 60).await;

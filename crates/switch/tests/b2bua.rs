@@ -6,34 +6,16 @@
 use std::process::Command;
 mod common;
 
-use common::calls::{call_phones, callee_hangs_up, caller_hangs_up, last_cdr, part, register_phone, write_scenario};
+use common::calls::{
+    call_phones, callee_hangs_up, caller_hangs_up, did_to_phone, last_cdr, part, register_phone, write_scenario, DidToPhone as Setup,
+};
 use common::{account, cdrs, customer_of, did, free_udp_port, media_port, sipp, sipp_available, trunk_of, wait_for};
 use domain::schema;
-use store::{Actor, Input, ListQuery, RelInput, Scope, Store};
+use store::{Actor, Input, ListQuery, RelInput, Scope};
 use switch::{CallSettings, Switch, SwitchConfig};
 
-struct Setup {
-    store: Store,
-    sw: Switch,
-    domain: String,
-    phone_port: u16,
-    _db: store::testing::TestDb,
-}
-
 async fn setup(config: SwitchConfig) -> Setup {
-    let (store, db) = store::testing::sqlite().await;
-    let phone = account(&store, "desk-1", "Desk-Pass-1").await;
-    let c = customer_of(&store, phone).await;
-    store.create(&schema::DID_NUMBERS, &Actor::system(), did(c, "15550001", true, Some(phone))).await.unwrap();
-    let (_, domain) = trunk_of(&store, c).await;
-    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), config).await.unwrap();
-    // The phone registers from the port its UAS scenario will listen on.
-    let phone_port = free_udp_port();
-    let server = sw.udp_addr();
-    let registered = tokio::task::spawn_blocking(move || sipp(server, phone_port, "register.xml", "desk-1", "Desk-Pass-1", 300, false));
-    assert!(registered.await.unwrap(), "the phone registers");
-    assert!(wait_for(&store, phone, |p| p.0).await.0);
-    Setup { store, sw, domain, phone_port, _db: db }
+    did_to_phone(store::testing::sqlite().await, config).await
 }
 
 /// Runs one call: the phone's UAS in the background, then the carrier;
@@ -263,7 +245,7 @@ async fn shutdown_hangs_up_calls_and_writes_their_cdrs() {
     }
     assert!(up, "the call came up");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let Setup { store, sw, _db, .. } = s;
+    let Setup { store, sw, db: _db, .. } = s;
     sw.shutdown().await;
     assert_eq!(both_wait.await.unwrap(), (true, true), "carrier and phone each got a BYE");
     let cdr = last_cdr(&store, 1).await;

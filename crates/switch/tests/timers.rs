@@ -6,22 +6,14 @@
 
 mod common;
 
-use common::calls::{call_phones, last_cdr, part, report, write_filled, write_scenario};
-use common::{account, customer_of, did, free_udp_port, media_port, sipp, sipp_available, trunk_of, wait_for};
+use common::calls::{call_phones, did_to_phone, last_cdr, part, report, write_filled, write_scenario, DidToPhone as Setup};
+use common::{free_udp_port, media_port, sipp_available};
 use domain::schema;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-use store::{Actor, Input, Store};
-use switch::{Switch, SwitchConfig};
-
-struct Setup {
-    store: Store,
-    sw: Switch,
-    domain: String,
-    phone_port: u16,
-    _db: store::testing::TestDb,
-}
+use store::{Actor, Input};
+use switch::SwitchConfig;
 
 /// A DID ringing a registered phone, with the timers' domain settings.
 async fn setup(media_timeout: i64, session_expires: i64) -> Setup {
@@ -32,22 +24,11 @@ async fn setup(media_timeout: i64, session_expires: i64) -> Setup {
         session_expires,
     );
     store.update(&schema::DOMAIN_SETTINGS, &Actor::system(), 1, timers).await.unwrap();
-    let phone = account(&store, "desk-1", "Desk-Pass-1").await;
-    let c = customer_of(&store, phone).await;
-    store.create(&schema::DID_NUMBERS, &Actor::system(), did(c, "15550001", true, Some(phone))).await.unwrap();
-    let (_, domain) = trunk_of(&store, c).await;
-    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), SwitchConfig::default()).await.unwrap();
-    let phone_port = free_udp_port();
-    let server = sw.udp_addr();
-    let registered = tokio::task::spawn_blocking(move || sipp(server, phone_port, "register.xml", "desk-1", "Desk-Pass-1", 300, false));
-    assert!(registered.await.unwrap(), "the phone registers");
-    assert!(wait_for(&store, phone, |p| p.0).await.0);
-    Setup { store, sw, domain, phone_port, _db: db }
+    did_to_phone((store, db), SwitchConfig::default()).await
 }
 
 async fn call(s: &Setup, carrier: (&str, &str), phone: (&str, &str)) -> (bool, bool) {
-    let (carrier, phones) =
-        call_phones(s.sw.udp_addr(), &format!("15550001@{}", s.domain), carrier, &[(s.phone_port, phone.0, phone.1)]).await;
+    let (carrier, phones) = call_phones(s.sw.udp_addr(), &s.target(), carrier, &[(s.phone_port, phone.0, phone.1)]).await;
     (carrier, phones[0])
 }
 

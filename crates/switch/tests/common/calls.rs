@@ -2,11 +2,45 @@
 //! placeholders filled, SIPp runs bounded in time, and helpers that place
 //! one call while phones answer.
 
-use super::{cdrs, free_udp_port, media_port, scenario, sipp, wait_for};
+use super::{account, cdrs, customer_of, did, free_udp_port, media_port, scenario, sipp, trunk_of, wait_for};
+use domain::schema;
 use std::path::Path;
 use std::process::{Command, Output};
-use store::Store;
-use switch::Switch;
+use store::{Actor, Store};
+use switch::{Switch, SwitchConfig};
+
+/// A customer's DID 15550001 ringing its phone desk-1, registered (by
+/// SIPp) from `phone_port`, where the phone's UAS scenario will listen.
+pub struct DidToPhone {
+    pub store: Store,
+    pub sw: Switch,
+    /// The customer's trunk domain.
+    pub domain: String,
+    pub phone_port: u16,
+    pub db: store::testing::TestDb,
+}
+
+impl DidToPhone {
+    /// The DID at the trunk: what the carrier dials.
+    pub fn target(&self) -> String {
+        format!("15550001@{}", self.domain)
+    }
+}
+
+/// Sets up [`DidToPhone`] on `store`, the switch started with `config`.
+pub async fn did_to_phone((store, db): (Store, store::testing::TestDb), config: SwitchConfig) -> DidToPhone {
+    let phone = account(&store, "desk-1", "Desk-Pass-1").await;
+    let c = customer_of(&store, phone).await;
+    store.create(&schema::DID_NUMBERS, &Actor::system(), did(c, "15550001", true, Some(phone))).await.unwrap();
+    let (_, domain) = trunk_of(&store, c).await;
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), config).await.unwrap();
+    let phone_port = free_udp_port();
+    let server = sw.udp_addr();
+    let registered = tokio::task::spawn_blocking(move || sipp(server, phone_port, "register.xml", "desk-1", "Desk-Pass-1", 300, false));
+    assert!(registered.await.unwrap(), "the phone registers");
+    assert!(wait_for(&store, phone, |p| p.0).await.0);
+    DidToPhone { store, sw, domain, phone_port, db }
+}
 
 /// A scenario fragment from `tests/sipp/*.part`.
 pub fn part(name: &str) -> String {
