@@ -69,6 +69,17 @@ impl Headers {
     }
 }
 
+/// Fields in order, as [`Headers::push`] takes them.
+impl<'a> FromIterator<(&'a str, &'a str)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(fields: I) -> Self {
+        let mut h = Headers::new();
+        for (name, value) in fields {
+            h.push(name, value);
+        }
+        h
+    }
+}
+
 /// Expands RFC 3261 §7.3.3 compact header names; other names pass through.
 pub fn canonical_name(name: &str) -> &str {
     let compact = match name.as_bytes() {

@@ -5,11 +5,7 @@ use super::*;
 use proptest::prelude::*;
 
 fn headers(fields: &[(&str, &str)]) -> Headers {
-    let mut h = Headers::new();
-    for (n, v) in fields {
-        h.push(n, *v);
-    }
-    h
+    fields.iter().copied().collect()
 }
 
 #[test]

@@ -169,11 +169,7 @@ mod tests {
     use super::*;
 
     fn headers(lines: &[(&str, &str)]) -> Headers {
-        let mut h = Headers::default();
-        for (n, v) in lines {
-            h.push(n, *v);
-        }
-        h
+        lines.iter().copied().collect()
     }
 
     fn agreed(interval: u32, refresher: Refresher, require: bool) -> Result<Option<Agreed>, TooSmall> {
