@@ -9,6 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::free_port;
+
 /// The soft RLIMIT_NOFILE the server runs under.
 const FILE_LIMIT: u32 = 64;
 /// Idle connections the test opens: well over the limit.
@@ -33,10 +36,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Starts `switchboard serve` under `ulimit -n FILE_LIMIT` and reads its

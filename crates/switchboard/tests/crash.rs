@@ -7,10 +7,13 @@
 //! PostgreSQL where the test server is configured.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use store::Store;
+
+mod common;
+use common::{free_port, part, sipp};
 
 const USER: &str = "ops";
 const PASS: &str = "Given-Pass-1";
@@ -19,10 +22,6 @@ const BEAT_MS: i64 = 1_000;
 /// How long the server stays dead: several beats, so that ending at the
 /// restart and ending at the last heartbeat cannot be mistaken.
 const DOWN: Duration = Duration::from_secs(4);
-
-fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// A port free for both UDP and TCP (SIP listens on both).
 fn free_sip_port() -> u16 {
@@ -72,31 +71,6 @@ fn start(db: &str, http: u16, sip: u16) -> Child {
         std::thread::sleep(Duration::from_millis(50));
     }
     child
-}
-
-fn sipp_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../switch/tests/sipp")
-}
-
-/// SIPp with a scenario of the switch crate's suite, HANGUP filled with a
-/// fragment; true when it passed. Bounded by `timeout`, as SIPp's own
-/// -timeout does not end a call stuck in a wait.
-fn sipp(dir: &Path, scenario: &str, hangup: &str, args: &[&str]) -> bool {
-    let text = std::fs::read_to_string(sipp_dir().join(scenario)).unwrap().replace("HANGUP", hangup);
-    let file = dir.join(format!("{}-{scenario}", rand::random::<u32>()));
-    std::fs::write(&file, text).unwrap();
-    let out = Command::new("timeout")
-        .current_dir(dir)
-        .args(["60", "sipp", "-sf"])
-        .arg(&file)
-        .args(args)
-        .args(["-i", "127.0.0.1", "-m", "1", "-timeout", "40", "-nostdin"])
-        .output()
-        .expect("run sipp");
-    if !out.status.success() {
-        eprintln!("{scenario}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    }
-    out.status.success()
 }
 
 /// A customer with a phone account and a DID ringing it, made through the
@@ -164,7 +138,7 @@ impl Drop for Server {
 }
 
 async fn crash_mid_call(backend: &str, db_url: &str, dir: &Path) {
-    let (http, sip) = (free_tcp_port(), free_sip_port());
+    let (http, sip) = (free_port(), free_sip_port());
     let mut server = Server(start(db_url, http, sip));
     let store = Store::connect(db_url).await.unwrap();
     let domain = provision(http).await;
@@ -173,19 +147,19 @@ async fn crash_mid_call(backend: &str, db_url: &str, dir: &Path) {
     let phone_port = free_sip_port().to_string();
     std::fs::write(dir.join("phone.csv"), "SEQUENTIAL\ndesk-7;Phone-Pass-7;300;\n").unwrap();
     let reg = ["-inf", "phone.csv", "-au", "desk-7", "-ap", "Phone-Pass-7", "-p", phone_port.as_str(), sip_addr.as_str()];
-    assert!(sipp(dir, "register.xml", "", &reg), "{backend}: the phone registers");
+    assert!(sipp(dir, "register.xml", "", &reg, 40), "{backend}: the phone registers");
 
     // Both peers answer the call, then wait for a BYE: only the restarted
     // server can send one.
-    let recv_bye = std::fs::read_to_string(sipp_dir().join("hangup-recv-bye.part")).unwrap();
+    let recv_bye = part("hangup-recv-bye.part");
     let (d, pp, rb) = (dir.to_owned(), phone_port.clone(), recv_bye.clone());
-    let phone = std::thread::spawn(move || sipp(&d, "phone-answer.xml", &rb, &["-p", &pp, "-mp", &media_port().to_string()]));
+    let phone = std::thread::spawn(move || sipp(&d, "phone-answer.xml", &rb, &["-p", &pp, "-mp", &media_port().to_string()], 40));
     std::thread::sleep(Duration::from_millis(500));
     std::fs::write(dir.join("call.csv"), format!("SEQUENTIAL\n15550007@{domain};4930777;\n")).unwrap();
     let (d, sa) = (dir.to_owned(), sip_addr.clone());
     let carrier = std::thread::spawn(move || {
         let args = ["-inf", "call.csv", "-p", &free_sip_port().to_string(), "-mp", &media_port().to_string(), sa.as_str()];
-        sipp(&d, "carrier-call.xml", &recv_bye, &args)
+        sipp(&d, "carrier-call.xml", &recv_bye, &args, 40)
     });
 
     let live = wait_connected(&store).await;

@@ -6,13 +6,12 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{free_port, sipp};
+
 struct Server {
     child: Child,
     lines: Vec<String>,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Starts the binary and reads its stdout until it says where it listens.
@@ -222,27 +221,6 @@ async fn a_phone_registers_to_serve_and_the_api_shows_it_online() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// SIPp with a scenario of the switch crate's suite, placeholders filled;
-/// true when it passed.
-fn sipp(dir: &std::path::Path, scenario: &str, fill: &str, args: &[&str]) -> bool {
-    let sipp_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../switch/tests/sipp");
-    let text = std::fs::read_to_string(sipp_dir.join(scenario)).unwrap().replace("HANGUP", fill);
-    let file = dir.join(format!("{}-{scenario}", rand::random::<u32>()));
-    std::fs::write(&file, text).unwrap();
-    let out = Command::new("sipp")
-        .current_dir(dir)
-        .arg("-sf")
-        .arg(&file)
-        .args(args)
-        .args(["-i", "127.0.0.1", "-m", "1", "-timeout", "20", "-nostdin"])
-        .output()
-        .expect("run sipp");
-    if !out.status.success() {
-        eprintln!("{scenario}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    }
-    out.status.success()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_carrier_call_through_serve_leaves_its_cdr_in_the_api() {
     if Command::new("sipp").arg("-v").output().is_err() {
@@ -302,22 +280,17 @@ async fn a_carrier_call_through_serve_leaves_its_cdr_in_the_api() {
     let phone_port = free_port().to_string();
     std::fs::write(dir.join("phone.csv"), "SEQUENTIAL\ndesk-9;Phone-Pass-9;300;\n").unwrap();
     let reg = ["-inf", "phone.csv", "-au", "desk-9", "-ap", "Phone-Pass-9", "-p", phone_port.as_str(), sip_addr.as_str()];
-    assert!(sipp(&dir, "register.xml", "", &reg), "the phone registers");
+    assert!(sipp(&dir, "register.xml", "", &reg, 20), "the phone registers");
     std::fs::write(dir.join("call.csv"), format!("SEQUENTIAL\n15550009@{domain};4930999;\n")).unwrap();
-    let recv_bye =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../switch/tests/sipp/hangup-recv-bye.part"))
-            .unwrap();
+    let recv_bye = common::part("hangup-recv-bye.part");
     let (d, pp, rb) = (dir.clone(), phone_port.clone(), recv_bye.clone());
     let phone_media = free_port().to_string();
-    let phone_run = std::thread::spawn(move || sipp(&d, "phone-answer.xml", &rb, &["-p", pp.as_str(), "-mp", phone_media.as_str()]));
+    let phone_run = std::thread::spawn(move || sipp(&d, "phone-answer.xml", &rb, &["-p", pp.as_str(), "-mp", phone_media.as_str()], 20));
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let carrier_bye =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../switch/tests/sipp/hangup-carrier-bye.part"))
-            .unwrap()
-            .replace(r#"<exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/>"#, "");
+    let carrier_bye = common::part("hangup-carrier-bye.part").replace(r#"<exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/>"#, "");
     let carrier_media = free_port().to_string();
     let carrier = ["-inf", "call.csv", "-mp", carrier_media.as_str(), sip_addr.as_str()];
-    assert!(sipp(&dir, "carrier-call.xml", &carrier_bye, &carrier), "the carrier's call is answered and hung up");
+    assert!(sipp(&dir, "carrier-call.xml", &carrier_bye, &carrier, 20), "the carrier's call is answered and hung up");
     assert!(phone_run.join().unwrap(), "the phone rang, answered and got the BYE");
 
     let mut cdrs = serde_json::Value::Null;
