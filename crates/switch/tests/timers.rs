@@ -68,6 +68,64 @@ async fn silent_media_hangs_up_both_legs_but_a_call_on_hold_stays_up() {
     s.sw.shutdown().await;
 }
 
+/// What an operator saw: both SIPp peers killed (SIGKILL) mid-call, the
+/// customer's capacity limit 2. The call stayed up for 14 minutes holding a
+/// channel and its CDR billed 849 s for a 2 s call. Now the silent relay
+/// ends it after `media_timeout`: the channel is free and the CDR bills
+/// seconds, not minutes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_whose_peers_were_killed_ends_and_frees_its_channel() {
+    if !sipp_available() {
+        return;
+    }
+    let s = setup(3, 1800).await;
+    let customer = s.store.list(&schema::CUSTOMERS, store::Scope::Operator, &store::ListQuery::default()).await.unwrap().records[0].id();
+    let limit = Input::default().with(&schema::CUSTOMERS, "capacity_limit", 2i64);
+    s.store.update(&schema::CUSTOMERS, &Actor::system(), customer, limit).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("sb-killed-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Both would wait for a BYE for a long time; they are killed first.
+    let wait = part("hangup-recv-bye.part");
+    let spawn = |args: &[&str]| {
+        Command::new("sipp")
+            .current_dir(&dir)
+            .args(args)
+            .args(["-i", "127.0.0.1", "-m", "1", "-timeout", "60", "-nostdin", "-mp", &media_port().to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let phone_xml = write_scenario(&dir, "phone-answer.xml", &wait);
+    let mut phone = spawn(&["-sf", &phone_xml, "-p", &s.phone_port.to_string()]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let carrier_xml = write_scenario(&dir, "carrier-call.xml", &wait);
+    std::fs::write(dir.join("call.csv"), format!("SEQUENTIAL\n{};4930111;\n", s.target())).unwrap();
+    let server = s.sw.udp_addr().to_string();
+    let mut carrier = spawn(&[&server, "-sf", &carrier_xml, "-inf", "call.csv", "-p", &free_udp_port().to_string()]);
+    let up = Instant::now();
+    while s.sw.active_calls() == 0 {
+        assert!(up.elapsed() < Duration::from_secs(10), "the call came up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for peer in [&mut carrier, &mut phone] {
+        peer.kill().unwrap();
+        peer.wait().unwrap();
+    }
+    let killed = Instant::now();
+    while s.sw.active_calls() != 0 {
+        assert!(killed.elapsed() < Duration::from_secs(15), "the dead call still holds a channel");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cdr = last_cdr(&s.store, 1).await;
+    assert_eq!(cdr.get("internal_reason").as_str(), Some("Media timeout: no RTP for 3 s"));
+    let billed = cdr.get("duration").as_i64().unwrap();
+    assert!((3..10).contains(&billed), "billed {billed} s for a call cut 3 s after its media stopped");
+    s.sw.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_session_interval_below_ninety_seconds_gets_422() {
     if !sipp_available() {
