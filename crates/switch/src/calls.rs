@@ -24,6 +24,7 @@ mod session_timer;
 mod talk;
 
 pub(crate) use dialog::Dialogs;
+pub(crate) use inbound::takes_requests_from;
 pub(crate) use orphans::hang_up as hang_up_orphans;
 pub(crate) use outbound::Resolver;
 
@@ -52,6 +53,8 @@ pub(crate) struct Calls {
     pub accounts: Arc<Accounts>,
     pub capacity: Arc<Capacity>,
     pub location: Arc<MemoryLocation>,
+    /// Carriers' registrations by trunk id (`registrar/carriers.rs`).
+    pub carriers: Arc<MemoryLocation>,
     pub cdrs: CdrSender,
     pub client: Client,
     pub dialogs: Arc<Dialogs>,

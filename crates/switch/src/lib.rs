@@ -137,7 +137,16 @@ impl Switch {
         let writer_cancel = CancellationToken::new();
         let writer = tokio::spawn(registrar::binding_writer(store.clone(), bindings_rx, writer_cancel.clone()));
         let accounts = Arc::new(accounts::Accounts::new(store.clone(), realm, &config));
-        let registrar = Arc::new(registrar::Registrar::new(store.clone(), location.clone(), accounts.clone(), config, bindings_tx));
+        let directory = Arc::new(directory::Directory::load(store.clone()).await?);
+        let carriers = Arc::new(MemoryLocation::default());
+        let registrar = Arc::new(registrar::Registrar::new(
+            store.clone(),
+            location.clone(),
+            accounts.clone(),
+            (directory.clone(), carriers.clone()),
+            config,
+            bindings_tx,
+        ));
         accounts.clone().watch_changes(changes, cancel.child_token());
         let loaded = accounts.load().await?;
         let restored = registrar.restore().await?;
@@ -156,7 +165,6 @@ impl Switch {
         let dialogs = Arc::new(calls::Dialogs::default());
         let media_pool = call_settings.relay_ports.clone().map(|ports| media::MediaPool::new(listen.ip(), ports));
         let calls_stop = CancellationToken::new();
-        let directory = Arc::new(directory::Directory::load(store.clone()).await?);
         registrar::keepalive::spawn(location.clone(), server.client(), directory.clone(), cancel.child_token());
         let calls = Arc::new(calls::Calls {
             directory,
@@ -165,6 +173,7 @@ impl Switch {
             accounts,
             capacity: capacity.clone(),
             location: location.clone(),
+            carriers,
             cdrs: cdrs.sender(),
             client: server.client(),
             dialogs: dialogs.clone(),

@@ -4,10 +4,12 @@
 //! current bindings. Bindings and the live `is_online` / `user_agent` of
 //! each account are written behind to the store and restored at start.
 
+pub(crate) mod carriers;
 pub(crate) mod keepalive;
 pub mod location;
 
 use crate::accounts::Accounts;
+use crate::directory::Directory;
 use location::{Binding, Location, MemoryLocation};
 use sip::digest::Algorithm;
 use sip::endpoint::{Incoming, ReplyError, Transport};
@@ -63,6 +65,11 @@ pub(crate) struct Registrar {
     store: Store,
     location: Arc<MemoryLocation>,
     accounts: Arc<Accounts>,
+    /// Trunks by domain, for carriers that register (`carriers.rs`).
+    directory: Arc<Directory>,
+    /// Carriers' bindings by trunk id: in memory only, as a carrier
+    /// registers again within its interval.
+    carriers: Arc<MemoryLocation>,
     config: RegistrarConfig,
     /// The presence last written per account, to write only changes.
     published: Mutex<HashMap<i64, (bool, Option<String>)>>,
@@ -107,10 +114,11 @@ impl Registrar {
         store: Store,
         location: Arc<MemoryLocation>,
         accounts: Arc<Accounts>,
+        (directory, carriers): (Arc<Directory>, Arc<MemoryLocation>),
         config: RegistrarConfig,
         bindings: mpsc::UnboundedSender<BindingOp>,
     ) -> Self {
-        Registrar { bindings, store, location, accounts, config, published: Mutex::new(HashMap::new()) }
+        Registrar { bindings, store, location, accounts, directory, carriers, config, published: Mutex::new(HashMap::new()) }
     }
 
     /// Loads the bindings that survived a restart and sets every account's
@@ -192,6 +200,7 @@ impl Registrar {
                 for account in self.location.expire(Instant::now()) {
                     self.publish(account);
                 }
+                self.carriers.expire(Instant::now());
                 n += 1;
                 if n.is_multiple_of(60) {
                     if let Err(e) = self.store.purge_bindings(domain::time::now_ms()).await {
@@ -223,6 +232,9 @@ impl Registrar {
         let Ok(ruri) = SipUri::parse(req.uri()) else {
             return req.reply(400, "Bad Request-URI", &[]).await;
         };
+        if let Some(trunk) = self.trunk_for(&ruri.host).await {
+            return self.register_carrier(req, &ruri, &trunk).await;
+        }
         if !self.accounts.serves(&ruri.host) {
             return req.reply(404, "Not Found", &[]).await;
         }
@@ -233,10 +245,15 @@ impl Registrar {
         if login.username != aor_user {
             return self.accounts.refuse(req, "authorization username differs from the To user").await;
         }
-        self.update_bindings(req, login.id).await
+        self.update_bindings(req, Registrant::Account(login.id)).await
     }
 
-    async fn update_bindings(&self, req: &mut Incoming, account: i64) -> Result<(), ReplyError> {
+    async fn update_bindings(&self, req: &mut Incoming, registrant: Registrant) -> Result<(), ReplyError> {
+        let (location, account) = match registrant {
+            Registrant::Account(id) => (&*self.location, id),
+            Registrant::Trunk(id) => (&*self.carriers, id),
+        };
+        let stored = matches!(registrant, Registrant::Account(_));
         let headers = req.headers();
         let Ok(header_expires) = message::expires(headers) else {
             return req.reply(400, "Bad Expires", &[]).await;
@@ -252,8 +269,10 @@ impl Registrar {
                 if header_expires != Some(0) {
                     return req.reply(400, "Contact * needs Expires: 0", &[]).await;
                 }
-                self.location.clear(account);
-                self.persist(account, None, None);
+                location.clear(account);
+                if stored {
+                    self.persist(account, None, None);
+                }
             }
             Contacts::List(list) => {
                 let mut changes = Vec::with_capacity(list.len());
@@ -274,8 +293,10 @@ impl Registrar {
                 let behind_nat = !names_source(message::top_via_sent_by(headers), req.source());
                 for (contact, expires) in changes {
                     if expires == 0 {
-                        self.location.remove(account, &contact);
-                        self.persist(account, None, Some(&contact));
+                        location.remove(account, &contact);
+                        if stored {
+                            self.persist(account, None, Some(&contact));
+                        }
                     } else {
                         let binding = Binding {
                             contact,
@@ -288,15 +309,18 @@ impl Registrar {
                             cseq,
                             updated: now,
                         };
-                        self.persist(account, Some(&binding), None);
-                        self.location.upsert(account, binding);
+                        if stored {
+                            self.persist(account, Some(&binding), None);
+                        }
+                        location.upsert(account, binding);
                     }
                 }
             }
         }
-        self.publish(account);
-        let current: Vec<String> = self
-            .location
+        if stored {
+            self.publish(account);
+        }
+        let current: Vec<String> = location
             .bindings(account, now)
             .iter()
             .map(|b| format!("<{}>;expires={}", b.contact, b.expires_at.saturating_duration_since(now).as_secs()))
@@ -304,6 +328,14 @@ impl Registrar {
         let extra: Vec<(&str, &str)> = current.iter().map(|c| ("Contact", c.as_str())).collect();
         req.reply(200, "OK", &extra).await
     }
+}
+
+/// Whose bindings a REGISTER sets: a SIP account's (written behind to the
+/// store, with its presence) or a carrier's for its trunk (in memory).
+#[derive(Debug, Clone, Copy)]
+enum Registrant {
+    Account(i64),
+    Trunk(i64),
 }
 
 /// Whether a sent-by (`host`, `port`) is the address a message came from:

@@ -281,3 +281,61 @@ async fn a_trunk_with_credentials_takes_only_calls_that_answer_its_challenge() {
     assert_eq!(cdrs(&store, 3).await.len(), 2, "a challenge leaves no CDR");
     sw.shutdown().await;
 }
+
+/// A carrier that registers: its REGISTER to the trunk's domain is taken
+/// with the trunk's credentials only, and from the trunk's sources only;
+/// while it lasts, the carrier's INVITEs from there need no digest; once
+/// it is removed they are challenged again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_carrier_registers_with_its_trunks_credentials_and_then_calls_without_a_challenge() {
+    if !sipp_available() {
+        return;
+    }
+    use common::calls::write_filled;
+    use common::sipp;
+    let (store, _db) = store::testing::sqlite().await;
+    let op = Actor::system();
+    let phone = account(&store, "desk-20", "Desk-Pass-20").await;
+    let c = customer_of(&store, phone).await;
+    store.create(&schema::DID_NUMBERS, &op, did(c, "15550020", true, Some(phone))).await.unwrap();
+    let (trunk, domain) = trunk_of(&store, c).await;
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+    let server = sw.udp_addr();
+    let dir = std::env::temp_dir().join(format!("sb-carrier-reg-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // One port, so the carrier's Contact is the same each time (Expires 0 removes it).
+    let port = free_udp_port();
+    let register = |fills: &[(&str, &str)], password: &str, expires: u32| {
+        let mut all = vec![("TRUNK_DOMAIN", domain.as_str())];
+        all.extend_from_slice(fills);
+        let xml = write_filled(&dir, "carrier-register.xml", &all);
+        sipp(server, port, &xml, "carrier-20", password, expires, false)
+    };
+    let challenged = [("OPEN_C", ""), ("CLOSE_C", ""), ("OPEN_N", "<!--"), ("CLOSE_N", "-->"), ("FINAL_CODE", "200")];
+    let refused_at_once = [("OPEN_C", "<!--"), ("CLOSE_C", "-->"), ("OPEN_N", ""), ("CLOSE_N", "")];
+    let wrong = [("OPEN_C", ""), ("CLOSE_C", ""), ("OPEN_N", "<!--"), ("CLOSE_N", "-->"), ("FINAL_CODE", "403")];
+    let target = format!("15550020@{domain}");
+    let call = |expect| carrier_call(server, &target, "4930111", "8 0 101", expect);
+
+    assert!(register(&refused_at_once, "Trunk-Pass-20", 300), "a trunk without credentials takes no registration");
+    let creds = Input::default().with(&schema::INCOMING_TRUNKS, "auth_name", "carrier-20").with(
+        &schema::INCOMING_TRUNKS,
+        "auth_password",
+        "Trunk-Pass-20",
+    );
+    store.update(&schema::INCOMING_TRUNKS, &op, trunk, creds).await.unwrap();
+    assert!(call(401), "not registered yet: the INVITE is challenged");
+    assert!(register(&wrong, "not-it", 300), "a wrong password: 403");
+    assert!(call(401), "a refused registration trusts nothing");
+    assert!(register(&challenged, "Trunk-Pass-20", 300), "the trunk's credentials: 200");
+    // The phone is offline: a 480 shows the call passed the trunk and reached the DID.
+    assert!(call(480), "registered: the INVITE needs no digest");
+    assert!(register(&challenged, "Trunk-Pass-20", 0), "Expires 0 unregisters");
+    assert!(call(401), "unregistered: challenged again");
+
+    let only = Input::default().with(&schema::INCOMING_TRUNKS, "allowed_sources", "192.0.2.0/24");
+    store.update(&schema::INCOMING_TRUNKS, &op, trunk, only).await.unwrap();
+    assert!(register(&refused_at_once, "Trunk-Pass-20", 300), "from outside the trunk's sources: 403, no challenge");
+    let _ = std::fs::remove_dir_all(&dir);
+    sw.shutdown().await;
+}

@@ -14,6 +14,7 @@ use crate::accounts::TrunkAuth;
 use crate::capacity::CallSlot;
 use crate::cdr::CallCdr;
 use crate::directory::Snapshot;
+use crate::registrar::carriers::registered_from;
 use sip::endpoint::{Incoming, ReplyError};
 use sip::message::SipUri;
 use std::time::Duration;
@@ -66,7 +67,8 @@ impl Calls {
             return Ok(());
         }
         if let (Some(trunk), Ok(ruri)) = (inbound::trunk_taking(snapshot, invite), SipUri::parse(req.uri())) {
-            if let Some((name, password)) = &trunk.auth {
+            let registered = registered_from(&*self.carriers, trunk.id, source);
+            if let (Some((name, password)), false) = (&trunk.auth, registered) {
                 match self.accounts.authenticate_trunk(&mut req, &ruri, name, password).await? {
                     TrunkAuth::Authenticated => {}
                     TrunkAuth::Answered => return Ok(()),

@@ -158,10 +158,16 @@ pub fn trunk_taking<'s>(snap: &'s Snapshot, invite: &Invite<'_>) -> Option<&'s T
 /// one of its allowed sources (any, when it lists none), over TLS when
 /// that is its transport.
 fn takes_calls_from(trunk: &TrunkRow, invite: &Invite<'_>) -> Result<(), &'static str> {
-    if trunk.transport == "TLS" && !invite.tls {
+    takes_requests_from(trunk, invite.source, invite.tls)
+}
+
+/// Whether a trunk takes a request (a call, or a carrier's REGISTER) from
+/// `source`, over TLS or not: the reason for the CDR when it does not.
+pub(crate) fn takes_requests_from(trunk: &TrunkRow, source: Option<std::net::IpAddr>, tls: bool) -> Result<(), &'static str> {
+    if trunk.transport == "TLS" && !tls {
         return Err("Trunk takes calls over TLS only");
     }
-    let allowed = trunk.allowed_sources.is_empty() || invite.source.is_some_and(|ip| trunk.allowed_sources.iter().any(|n| n.contains(ip)));
+    let allowed = trunk.allowed_sources.is_empty() || source.is_some_and(|ip| trunk.allowed_sources.iter().any(|n| n.contains(ip)));
     if !allowed {
         return Err("Source not allowed for this trunk");
     }
