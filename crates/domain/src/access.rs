@@ -250,6 +250,9 @@ static RULES: &[Rule] = &[
         customer_sets: &[("name", Yes), ("strategy", Yes), ("ring_timeout", Yes), ("external_numbers", Yes), ("members", Yes)],
         row: None,
     },
+    // The operator's: customers do not see how channels are pooled (their
+    // own capacity_limit is on their customer record).
+    Rule { res: &schema::CAPACITY_GROUPS, operator: ALL, customer: NONE, gate: None, customer_sets: &[], row: None },
     Rule {
         res: &schema::INCOMING_TRUNKS,
         operator: ALL,

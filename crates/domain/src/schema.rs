@@ -174,10 +174,25 @@ pub struct Rel {
     /// A to-many relationship: an ordered list of ids of `targets[0]`,
     /// stored as comma-separated text in `column`.
     pub many: bool,
+    /// Most ids a to-many relationship holds.
+    pub max: usize,
+    /// Other names clients send for the relationship (`customers`).
+    pub also: &'static [&'static str],
 }
 
 const fn rel(name: &'static str, column: &'static str, target: &'static [&'static str]) -> Rel {
-    Rel { name, column, targets: target, aliases: &[], type_column: None, required: false, updatable: false, many: false }
+    Rel {
+        name,
+        column,
+        targets: target,
+        aliases: &[],
+        type_column: None,
+        required: false,
+        updatable: false,
+        many: false,
+        max: RING_GROUP_MAX_MEMBERS,
+        also: &[],
+    }
 }
 
 impl Rel {
@@ -221,6 +236,12 @@ impl Resource {
 
     pub fn rel(&self, name: &str) -> Option<&'static Rel> {
         self.rels.iter().find(|r| r.name == name)
+    }
+
+    /// The relationship a client's input names, under its name or another
+    /// it is known by.
+    pub fn rel_named(&self, name: &str) -> Option<&'static Rel> {
+        self.rel(name).or_else(|| self.rels.iter().find(|r| r.also.contains(&name)))
     }
 
     /// The attribute a filter name refers to, resolving aliases.
@@ -339,6 +360,30 @@ pub static RING_GROUPS: Resource = Resource {
     ],
     rels: &[CUSTOMER_REL, Rel { many: true, updatable: true, ..rel("members", "member_ids", &["sip_device_routes"]) }],
     tenant: Tenant::Column,
+    client_ids: false,
+    cdr: false,
+    filter_aliases: &[],
+};
+
+/// Most customers one capacity group pools.
+pub const CAPACITY_GROUP_MAX_CUSTOMERS: usize = 1000;
+
+/// Channels pooled by several customers (Operator API §5.10): a call of a
+/// member takes one of the group's `capacity` as well as one of its
+/// customer's `capacity_limit`. The to-many relationship is `customer` on
+/// the wire, as the Operator API names it; `customers` is accepted too.
+pub static CAPACITY_GROUPS: Resource = Resource {
+    kind: "capacity_groups",
+    table: "capacity_groups",
+    fields: &[attr("id", ID).ro(), attr("name", Kind::Name).req(), attr("capacity", LIMIT).req(), attr("created_at", Kind::Time).ro()],
+    rels: &[Rel {
+        many: true,
+        updatable: true,
+        max: CAPACITY_GROUP_MAX_CUSTOMERS,
+        also: &["customers"],
+        ..rel("customer", "customer_ids", &["customers"])
+    }],
+    tenant: Tenant::OperatorOnly,
     client_ids: false,
     cdr: false,
     filter_aliases: &[],
@@ -576,6 +621,9 @@ pub static DOMAIN_SETTINGS: Resource = Resource {
         attr("customers_may_manage_termination_routes", Kind::Bool).or(Default::Bool(false)),
         attr("customer_termination_fields", Kind::FieldNames).or(Default::Str(TERMINATION_FIELD_NAMES)),
         attr("capacity_reject_code", Kind::IntOf(&[480, 403])).or(Default::Int(480)),
+        // Channels ordered on the commercial account; none: unlimited.
+        // Capacity groups hold part of them, the rest is shared.
+        attr("total_channels", LIMIT),
         attr("nat_keepalive", Kind::Int { min: 0, max: 3600 }).or(Default::Int(30)),
         attr("media_timeout", Kind::Int { min: 0, max: 86_400 }).or(Default::Int(60)),
         attr("session_expires", Kind::Seconds { min: 90, max: 86_400 }).or(Default::Int(1800)),
@@ -599,6 +647,7 @@ pub static RESOURCES: &[&Resource] = &[
     &SIP_ACCOUNTS,
     &DID_NUMBERS,
     &RING_GROUPS,
+    &CAPACITY_GROUPS,
     &INCOMING_TRUNKS,
     &GATEWAYS,
     &ROUTES,

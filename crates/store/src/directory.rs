@@ -1,5 +1,5 @@
 //! What the SIP plane reads to handle calls: incoming trunks, DID numbers,
-//! ring groups, customers' limits and the domain settings that shape call handling, in
+//! ring groups, customers' limits, capacity groups and the domain settings that shape call handling, in
 //! one snapshot it keeps in memory and reloads when they change.
 
 use crate::{Result, Store};
@@ -60,6 +60,14 @@ pub struct CustomerRow {
     pub capacity_limit: Option<i64>,
 }
 
+/// A capacity group: the channels its customers share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapacityGroupRow {
+    pub id: i64,
+    pub capacity: i64,
+    pub customers: Vec<i64>,
+}
+
 /// Everything call handling reads, read together.
 #[derive(Debug, Clone, Default)]
 pub struct CallConfig {
@@ -67,6 +75,10 @@ pub struct CallConfig {
     pub dids: Vec<DidRow>,
     pub ring_groups: Vec<RingGroupRow>,
     pub customers: Vec<CustomerRow>,
+    pub capacity_groups: Vec<CapacityGroupRow>,
+    /// Channels ordered on the account (`None`: unlimited); what no group
+    /// holds is shared by the customers in no group.
+    pub total_channels: Option<i64>,
     /// The status for a call over a customer's capacity_limit: 480 or 403.
     pub capacity_reject_code: u16,
     pub sip_domain: String,
@@ -147,6 +159,18 @@ impl Store {
             .iter()
             .map(|r| Ok(CustomerRow { id: r.try_get("id")?, capacity_limit: r.try_get("capacity_limit")? }))
             .collect::<Result<Vec<_>>>()?;
+        let capacity_groups = sqlx::query("SELECT id, capacity, customer_ids FROM capacity_groups")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(CapacityGroupRow {
+                    id: r.try_get("id")?,
+                    capacity: r.try_get("capacity")?,
+                    customers: crate::record::parse_id_list(r.try_get("customer_ids")?).collect(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let settings = self.settings().await?;
         let seconds = |name, default| settings.get(name).as_i64().and_then(|s| u32::try_from(s).ok()).unwrap_or(default);
         Ok(CallConfig {
@@ -154,6 +178,8 @@ impl Store {
             dids,
             ring_groups,
             customers,
+            capacity_groups,
+            total_channels: settings.get("total_channels").as_i64(),
             capacity_reject_code: settings.get("capacity_reject_code").as_i64().and_then(|c| u16::try_from(c).ok()).unwrap_or(480),
             sip_domain: settings.get("sip_domain").as_str().unwrap_or("switchboard.local").to_owned(),
             sip_public_address: settings.get("sip_public_address").as_str().map(str::to_owned),

@@ -66,6 +66,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_live_call_nodes.sql"),
         postgres: include_str!("../migrations/postgres/0011_live_call_nodes.sql"),
     },
+    Migration {
+        version: 13,
+        sqlite: include_str!("../migrations/sqlite/0013_capacity_groups.sql"),
+        postgres: include_str!("../migrations/postgres/0013_capacity_groups.sql"),
+    },
 ];
 
 /// Advisory lock key that serialises migration between nodes.

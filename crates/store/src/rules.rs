@@ -2,8 +2,10 @@
 //! defaults from the domain settings, client-chosen customer ids, the SIP
 //! account limit, relationships only within one customer (or to shared
 //! gateways/routes), generated trunk domains, the default trunk of a new
-//! customer, refusing deletes that would orphan records. Each change and its
-//! audit entry commit together.
+//! customer, refusing deletes that would orphan records, capacity groups
+//! (`capacity`). Each change and its audit entry commit together.
+
+mod capacity;
 
 use crate::record::{fetch_one, id_list, parse_id_list, Input, Record, RelInput};
 use crate::sql::Sql;
@@ -165,6 +167,7 @@ impl Store {
         sql.push(" WHERE id = ").arg(Value::Int(id), Storage::Int);
         sql.query().execute(&mut *tx).await.map_err(crate::error::from_db)?;
         let after = fetch_one(&mut *tx, res, Scope::Operator, id).await?;
+        capacity::after_write(&mut tx, &after).await?;
         audit::write(&mut tx, actor, "update", res.kind, id, Some(&before), Some(&after)).await?;
         tx.commit().await?;
         self.changed(res.kind, id);
@@ -192,6 +195,7 @@ impl Store {
                     drop_member(&mut tx, before.customer_id(), id).await?;
                 }
             }
+            "customers" => capacity::drop_customer(&mut tx, id).await?,
             "operator_users" if count(&mut tx, "SELECT COUNT(*) AS n FROM operator_users WHERE id <> $1", id).await? == 0 => {
                 return Err(Error::Refused("the last operator user cannot be deleted".into()));
             }
@@ -339,6 +343,7 @@ async fn insert(
     }
 
     let rec = fetch_one(&mut **tx, res, Scope::Operator, new_id).await?;
+    capacity::after_write(tx, &rec).await?;
     audit::write(tx, actor, "create", res.kind, new_id, None, Some(&rec)).await?;
 
     if res.kind == "customers" && settings.get("create_default_incoming_trunk") == &Value::Bool(true) {
@@ -415,8 +420,8 @@ async fn check_members(tx: &mut Tx<'_>, r: &Rel, customer: Option<i64>, to: &Rel
         RelInput::None => &[],
         RelInput::To(..) => return Err(invalid(r.name, "takes a list of related records")),
     };
-    if ids.len() > schema::RING_GROUP_MAX_MEMBERS {
-        return Err(invalid(r.name, format!("can have at most {} members", schema::RING_GROUP_MAX_MEMBERS)));
+    if ids.len() > r.max {
+        return Err(invalid(r.name, format!("can have at most {} members", r.max)));
     }
     for (i, id) in ids.iter().enumerate() {
         if ids[..i].contains(id) {

@@ -6,6 +6,8 @@ use crate::{Actor, Cond, Cursor, Error, Input, ListQuery, Op, RelInput, Scope, S
 use domain::schema::{self, Storage};
 use domain::Value;
 
+mod capacity_groups;
+
 fn op() -> Actor {
     Actor { scope: Scope::Operator, kind: "api_credential", id: "1".into(), name: "test".into() }
 }
