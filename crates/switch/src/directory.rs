@@ -1,7 +1,8 @@
 //! The call-handling configuration in memory: trunks by domain, DIDs by
-//! number, ring groups, customers' limits; reloaded when any of them
-//! changes (see `reload.rs`).
+//! number, ring groups, customers' limits and the capacity pools they draw
+//! from; reloaded when any of them changes (see `reload.rs`).
 
+use crate::capacity::{Limits, Pool};
 use crate::reload::{Loaded, Reloading};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,7 +10,8 @@ use store::directory::{CallConfig, CustomerRow, DidRow, RingGroupRow, TrunkRow};
 use store::Store;
 
 /// The kinds whose changes affect call handling.
-const WATCHED: &[&str] = &["incoming_trunks", "available_did_numbers", "ring_groups", "customers", "domain_settings", "sip_device_routes"];
+const WATCHED: &[&str] =
+    &["incoming_trunks", "available_did_numbers", "ring_groups", "customers", "domain_settings", "sip_device_routes", "capacity_groups"];
 
 /// One consistent view of the configuration.
 #[derive(Debug, Default)]
@@ -19,6 +21,11 @@ pub struct Snapshot {
     pub dids: HashMap<String, DidRow>,
     pub ring_groups: HashMap<i64, RingGroupRow>,
     pub customers: HashMap<i64, CustomerRow>,
+    /// Each grouped customer's group and the group's capacity.
+    pub groups: HashMap<i64, (i64, i64)>,
+    /// Channels of the account no group holds, shared by the customers in
+    /// no group (`None`: unlimited).
+    pub shared_channels: Option<i64>,
     pub capacity_reject_code: u16,
     /// The domain setting `sip_public_address`, when it is an IP address.
     pub public_ip: Option<std::net::IpAddr>,
@@ -31,7 +38,18 @@ pub struct Snapshot {
 
 impl From<CallConfig> for Snapshot {
     fn from(c: CallConfig) -> Self {
+        let held: i64 = c.capacity_groups.iter().map(|g| g.capacity).sum();
+        // The store keeps a customer in one group; should two rows ever
+        // name it, the first group read counts.
+        let mut groups = HashMap::new();
+        for g in &c.capacity_groups {
+            for &customer in &g.customers {
+                groups.entry(customer).or_insert((g.id, g.capacity));
+            }
+        }
         Snapshot {
+            groups,
+            shared_channels: c.total_channels.map(|t| (t - held).max(0)),
             trunks: c.trunks.into_iter().filter_map(|t| Some((t.domain.clone()?.to_ascii_lowercase(), t))).collect(),
             dids: c.dids.into_iter().map(|d| (d.number.clone(), d)).collect(),
             ring_groups: c.ring_groups.into_iter().map(|g| (g.id, g)).collect(),
@@ -60,6 +78,16 @@ fn public_ip(text: &str) -> Option<std::net::IpAddr> {
 }
 
 impl Snapshot {
+    /// What caps a call of `customer`: its own limit, and its group's
+    /// capacity or the account's shared channels.
+    pub fn limits(&self, customer: i64) -> Limits {
+        let pool = match self.groups.get(&customer) {
+            Some(&(group, capacity)) => Some((Pool::Group(group), capacity)),
+            None => self.shared_channels.map(|n| (Pool::Shared, n)),
+        };
+        Limits { customer: self.customers.get(&customer).and_then(|c| c.capacity_limit), pool }
+    }
+
     /// The answer to a call over its customer's capacity_limit: 480, or
     /// 403 if the operator chose it.
     pub fn capacity_refusal(&self) -> (u16, &'static str) {

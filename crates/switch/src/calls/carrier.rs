@@ -88,8 +88,8 @@ impl Calls {
             }
         }
         let mut slot: Option<CallSlot> = None;
-        let decided = inbound::admit(snapshot, invite, &mut |customer, limit| {
-            slot = self.capacity.try_acquire(customer, limit);
+        let decided = inbound::admit(snapshot, invite, &mut |customer, limits| {
+            slot = self.capacity.try_acquire(customer, limits);
             slot.is_some()
         });
         let admitted = match decided {

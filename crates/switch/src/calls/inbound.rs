@@ -3,6 +3,7 @@
 //! spec gives them. [`admit`] is pure: the SIP handling around it lives in
 //! `carrier.rs`.
 
+use crate::capacity::Limits;
 use crate::directory::Snapshot;
 use crate::media::sdp::{self, SdpError};
 use std::net::IpAddr;
@@ -74,9 +75,9 @@ impl From<&TrunkRow> for TrunkRef {
     }
 }
 
-/// The capacity check, given the customer and its limit; true if the call
+/// The capacity check, given the customer and its limits; true if the call
 /// may take a channel (the caller keeps the slot).
-pub type CapacityCheck<'a> = &'a mut dyn FnMut(i64, Option<i64>) -> bool;
+pub type CapacityCheck<'a> = &'a mut dyn FnMut(i64, Limits) -> bool;
 
 /// Decides an inbound INVITE. Registration of the destination is checked
 /// by the caller, which knows the location service.
@@ -127,8 +128,7 @@ pub fn admit(snap: &Snapshot, invite: &Invite<'_>, capacity: CapacityCheck<'_>) 
         (_, _, Some(fwd)) if !fwd.is_empty() => Target::External(fwd.clone()),
         _ => return Err(refuse(404, "Not Found", "DID has no destination", t, d, n)),
     };
-    let limit = snap.customers.get(&trunk.customer_id).and_then(|c| c.capacity_limit);
-    if !capacity(trunk.customer_id, limit) {
+    if !capacity(trunk.customer_id, snap.limits(trunk.customer_id)) {
         let (code, reason) = snap.capacity_refusal();
         return Err(refuse(code, reason, "Insufficient channels", t, d, n));
     }
@@ -330,6 +330,6 @@ mod tests {
             true
         };
         admit(&s, &invite("1.in.pbx.test", "15550001", "x"), &mut check).unwrap();
-        assert_eq!(seen, vec![(10, Some(1))]);
+        assert_eq!(seen, vec![(10, Limits { customer: Some(1), pool: None })]);
     }
 }

@@ -1,5 +1,5 @@
 //! A phone's INVITE: authenticated as its SIP account, it rings an
-//! extension of the same customer (an internal call: no CDR, no channel),
+//! extension of the same customer (an internal call: a channel, no CDR),
 //! or, when the account may call out, goes to the PSTN through the
 //! customer's routes with one termination CDR per gateway attempt.
 
@@ -53,8 +53,7 @@ impl Calls {
         snapshot: &Snapshot,
     ) -> Result<(), ReplyError> {
         let time_start = domain::time::now_ms();
-        let limit = snapshot.customers.get(&caller.customer_id).and_then(|c| c.capacity_limit);
-        let Some(slot) = self.capacity.try_acquire(caller.customer_id, limit) else {
+        let Some(slot) = self.capacity.try_acquire(caller.customer_id, snapshot.limits(caller.customer_id)) else {
             let (code, reason) = snapshot.capacity_refusal();
             return req.reply(code, reason, &[]).await;
         };
@@ -107,8 +106,9 @@ impl Calls {
     }
 
     /// An extension-to-extension call: every binding of the callee rings,
-    /// the caller shown by its extension. Not a trunk call: no CDR, no
-    /// channel of the capacity limit.
+    /// the caller shown by its extension. Not a trunk call, so no CDR; but
+    /// a call all the same, so it takes a channel (Operator API §5.10:
+    /// capacity counts calls of every kind).
     async fn internal(
         &self,
         mut req: Incoming,
@@ -118,6 +118,11 @@ impl Calls {
         body: String,
         snapshot: &Snapshot,
     ) -> Result<(), ReplyError> {
+        let Some(slot) = self.capacity.try_acquire(caller.customer_id, snapshot.limits(caller.customer_id)) else {
+            tracing::info!(from = caller.id, to = callee.id, "internal call refused: insufficient channels");
+            let (code, reason) = snapshot.capacity_refusal();
+            return req.reply(code, reason, &[]).await;
+        };
         let targets = self.contacts(callee.id);
         if targets.is_empty() {
             return req.reply(480, "Temporarily Unavailable", &[]).await;
@@ -134,6 +139,7 @@ impl Calls {
             timers: CallTimers::from(snapshot),
         };
         let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
+        drop(slot);
         tracing::debug!(from = caller.id, to = callee.id, code = ended.code, why = ?ended.internal, "internal call ended");
         Ok(())
     }
