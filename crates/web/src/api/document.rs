@@ -273,8 +273,11 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, poli
             .as_object()
             .ok_or_else(|| ApiError::bad_request("data.relationships must be an object.").pointer("/data/relationships"))?;
         for (name, value) in rels {
-            let r = res.rel(name).ok_or_else(|| Denied::NotWritable { name: name.to_owned(), rel: true })?;
-            policy.may_set(res, name, creating)?;
+            let r = res.rel_named(name).ok_or_else(|| Denied::NotWritable { name: name.to_owned(), rel: true })?;
+            policy.may_set(res, r.name, creating)?;
+            if input.rels.iter().any(|(x, _)| x.name == r.name) {
+                return Err(ApiError::invalid(r.name, &format!("is given twice: {name} is another name of {}", r.name), true));
+            }
             let pointer = format!("/data/relationships/{name}");
             let linkage = value
                 .get("data")

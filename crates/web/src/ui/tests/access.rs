@@ -88,6 +88,7 @@ const EXPECT: &[Expect] = &[
         gate: None,
         sets: &[("name", None), ("strategy", None), ("ring_timeout", None), ("external_numbers", None), ("members", None)],
     },
+    Expect { kind: "capacity_groups", operator: "RCUD", customer: "", gate: None, sets: &[] },
     Expect {
         kind: "incoming_trunks",
         operator: "RCUD",
@@ -241,13 +242,15 @@ fn create_body(kind: &str, who: Who, fx: &Fixtures) -> Json {
         "sip_device_routes" => (json!({ "username": format!("acc{n}") }), json!({})),
         "available_did_numbers" => (json!({ "number": format!("3706{n:07}") }), json!({})),
         "ring_groups" | "incoming_trunks" => (json!({ "name": format!("g{n}") }), json!({})),
+        "capacity_groups" => (json!({ "name": format!("cg{n}"), "capacity": 10 }), json!({})),
         "termination_gateways" => (json!({ "name": format!("gw{n}"), "host": "10.0.0.1" }), json!({})),
         "termination_routes" => (json!({ "name": format!("r{n}") }), json!({ "gateway": rel("termination_gateways", gateway) })),
         "operator_users" | "customer_users" => (json!({ "username": format!("user{n}"), "password": "Secret-123" }), json!({})),
         "api_credentials" => (json!({ "username": format!("cred{n}") }), json!({})),
         _ => (json!({}), json!({})),
     };
-    let owned = schema::resource(kind).and_then(|r| r.rel("customer")).is_some();
+    // A capacity group's `customer` lists members: it owns nothing.
+    let owned = schema::resource(kind).and_then(|r| r.rel("customer")).is_some_and(|r| !r.many);
     if as_operator && owned && kind != "api_credentials" {
         rels["customer"] = rel("customers", fx.a);
     }
@@ -296,6 +299,7 @@ async fn fixtures(srv: &Server, op: &Api<'_>) -> Fixtures {
         "sip_device_routes",
         "available_did_numbers",
         "ring_groups",
+        "capacity_groups",
         "incoming_trunks",
         "termination_routes",
         "operator_users",
