@@ -39,7 +39,7 @@ async fn an_extension_rings_only_within_the_callers_customer() {
     let phones: Vec<(u16, &str, &str)> = phones.iter().map(|(p, n, f)| (*p, *n, f.as_str())).collect();
     let (caller_ok, phones_ok) = call_phones(server, &format!("102@{host}"), (caller, ""), &phones).await;
     assert_eq!((caller_ok, phones_ok), (true, vec![true]), "the internal call: caller, callee");
-    assert_eq!(sw.active_calls(), 0, "internal calls take no channel of the capacity limit");
+    assert_eq!(sw.active_calls(), 0, "the internal call gave its channel back");
 
     // 103 is another customer's extension: for this caller it is just a
     // number, and it may not call out.
