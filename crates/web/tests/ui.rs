@@ -194,6 +194,7 @@ async fn operator_and_customer_in_a_browser() {
         "numbers",
         "sip-accounts",
         "ring-groups",
+        "capacity-groups",
         "incoming-trunks",
         "incoming-cdrs",
         "termination-cdrs",
@@ -304,6 +305,74 @@ async fn operator_and_customer_in_a_browser() {
     let csv = get("/customer/incoming-cdrs.csv").await.unwrap().text().await.unwrap();
     assert!(csv.contains("37060000001") && !csv.contains("37060000002"), "{csv}");
 
+    b.quit().await;
+}
+
+/// Capacity groups, the operator's: a group pooling two customers made
+/// from its form, a third group's claim on a pooled customer refused beside
+/// the input, and no such tab for the customer.
+#[tokio::test]
+async fn the_operator_pools_channels_in_a_capacity_group() {
+    let srv = spawn().await;
+    let Some(b) = Browser::start().await else { return };
+    let o = &srv.origin;
+    let mut ids = Vec::new();
+    for name in ["Acme", "Beta"] {
+        let input = store::Input::default().with(&domain::schema::CUSTOMERS, "name", name);
+        ids.push(srv.store.create(&domain::schema::CUSTOMERS, &store::Actor::system(), input).await.unwrap().id());
+    }
+    b.goto(&format!("{o}/ui/login")).await;
+    b.fill("#username", "op").await;
+    b.fill("#password", "op-secret").await;
+    b.click_to_load("form button[type=submit]").await;
+
+    b.goto(&format!("{o}/ui/capacity-groups")).await;
+    assert_eq!(b.text("main h1").await, "Capacity Groups");
+    b.click_to_load("a[href='/ui/capacity-groups/new']").await;
+    b.fill("#in-name", "Office").await;
+    b.fill("#in-capacity", "2").await;
+    assert_eq!(b.text("label[for=in-rel-customer]").await, "Customers");
+    b.fill("#in-rel-customer", &format!("{}, {}", ids[0], ids[1])).await;
+    b.screenshot("operator-capacity-groups-create").await;
+    b.click_to_load(SUBMIT).await;
+    assert!(b.text("[role=status]").await.contains("Saved"));
+    let shown = b.text("dl.record").await;
+    assert!(shown.contains("Office") && shown.contains("Acme") && shown.contains("Beta"), "{shown}");
+
+    // Beta is pooled already: a second group may not take it.
+    b.goto(&format!("{o}/ui/capacity-groups/new")).await;
+    b.fill("#in-name", "Other").await;
+    b.fill("#in-capacity", "5").await;
+    b.fill("#in-rel-customer", &ids[1].to_string()).await;
+    b.click_to_load(SUBMIT).await;
+    let error = b.text("#in-rel-customer-error").await;
+    assert!(error.contains("already in capacity group"), "{error}");
+    b.fill("#in-capacity", "-1").await;
+    b.click_to_load(SUBMIT).await;
+    assert!(!b.text("#in-capacity-error").await.is_empty(), "a negative capacity is refused beside its input");
+
+    b.goto(&format!("{o}/ui/capacity-groups")).await;
+    assert_eq!(b.count("tbody tr[data-id]").await, 1);
+    let row = b.text("tbody tr[data-id]").await;
+    assert!(row.contains("Office") && row.contains("Acme") && row.contains("Beta"), "{row}");
+    b.screenshot("operator-capacity-groups").await;
+    assert_accessible_and_local(&b, o).await;
+
+    // The customer's UI has no such tab, and no such page.
+    let (user, pass) = ("cg-cust", "Cg-Secret-1");
+    let input = store::Input::default()
+        .with(&domain::schema::CUSTOMER_USERS, "username", user)
+        .with(&domain::schema::CUSTOMER_USERS, "password", pass)
+        .with_rel(&domain::schema::CUSTOMER_USERS, "customer", store::RelInput::To("customers", ids[0]));
+    srv.store.create(&domain::schema::CUSTOMER_USERS, &store::Actor::system(), input).await.unwrap();
+    b.goto(&format!("{o}/customer/login")).await;
+    b.fill("#username", user).await;
+    b.fill("#password", pass).await;
+    b.click_to_load("form button[type=submit]").await;
+    assert!(b.url().await.contains("/customer/"), "signed in");
+    assert!(!b.text("header nav").await.contains("Capacity"), "no capacity tab for the customer");
+    b.goto(&format!("{o}/customer/capacity-groups")).await;
+    assert_eq!(b.text("main h1").await, "Not found");
     b.quit().await;
 }
 

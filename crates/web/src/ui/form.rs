@@ -6,7 +6,7 @@
 
 use super::html::Esc;
 use super::session::{FormBody, Viewer};
-use super::tabs::label;
+use super::tabs::{label, rel_label};
 use domain::schema::{self, Default, Field, Kind, Mode, Rel, Resource};
 use domain::{validate, Value};
 use serde_json::Value as Json;
@@ -37,7 +37,7 @@ impl Item {
         match self {
             Item::Id => "ID".into(),
             Item::Field(f) => label(f.name),
-            Item::Rel(r) => label(r.name),
+            Item::Rel(r) => rel_label(r),
         }
     }
 }

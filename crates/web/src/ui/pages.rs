@@ -7,7 +7,7 @@ use super::form::{self, FormState};
 use super::html::Esc;
 use super::list::{can, can_change, cell, visible, visible_tab};
 use super::session::{read_post, Customer, FormBody, Operator, Viewer};
-use super::tabs::{self, label, Tab};
+use super::tabs::{self, label, rel_label, Tab};
 use super::{api_error_page, csrf_input, error_page, layout, not_found, Auth};
 use crate::api::auth::SESSION_COOKIE;
 use crate::api::error::ApiError;
@@ -296,7 +296,7 @@ fn show_page(
         if r.name == "customer" && !v.scope().picks_owner() {
             continue;
         }
-        let _ = write!(b, "<dt>{}</dt><dd>", Esc(v.t(&label(r.name))));
+        let _ = write!(b, "<dt>{}</dt><dd>", Esc(v.t(&rel_label(r))));
         for (i, (kind, rid)) in rec.rel_ids(r).into_iter().enumerate() {
             if i > 0 {
                 b.push_str(", ");

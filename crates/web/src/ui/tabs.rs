@@ -335,6 +335,12 @@ impl Filter {
     }
 }
 
+/// The label of a relationship: a to-many one reads as its plural other
+/// name where it has one (a capacity group's `customer`: "Customers").
+pub fn rel_label(r: &domain::schema::Rel) -> String {
+    label(if r.many { r.also.first().copied().unwrap_or(r.name) } else { r.name })
+}
+
 /// The label of an attribute or relationship in forms and detail pages.
 pub fn label(name: &str) -> String {
     let known = match name {
