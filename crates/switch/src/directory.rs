@@ -157,4 +157,32 @@ mod tests {
             assert_eq!(dir.snapshot().await.unwrap().public_ip, ip.map(|i| i.parse().unwrap()), "{text}");
         }
     }
+
+    #[tokio::test]
+    async fn a_customer_draws_on_its_group_or_on_the_channels_no_group_holds() {
+        let (store, _db) = store::testing::sqlite().await;
+        let dir = Directory::load(store.clone()).await.unwrap();
+        let mut ids = Vec::new();
+        for name in ["In", "Out"] {
+            let c = Input::default().with(&schema::CUSTOMERS, "name", name).with(&schema::CUSTOMERS, "capacity_limit", 5i64);
+            ids.push(store.create(&schema::CUSTOMERS, &Actor::system(), c).await.unwrap().id());
+        }
+        let (grouped, alone) = (ids[0], ids[1]);
+        let own = Some(5);
+        assert_eq!(dir.snapshot().await.unwrap().limits(alone), Limits { customer: own, pool: None }, "no groups, no total");
+        let group = Input::default().with(&schema::CAPACITY_GROUPS, "name", "G").with(&schema::CAPACITY_GROUPS, "capacity", 3i64).with_rel(
+            &schema::CAPACITY_GROUPS,
+            "customer",
+            store::RelInput::Many(vec![grouped]),
+        );
+        let g = store.create(&schema::CAPACITY_GROUPS, &Actor::system(), group).await.unwrap().id();
+        let snap = dir.snapshot().await.unwrap();
+        assert_eq!(snap.limits(grouped), Limits { customer: own, pool: Some((Pool::Group(g), 3)) }, "reloaded on the group's change");
+        assert_eq!(snap.limits(alone).pool, None, "no total_channels: the rest is unlimited");
+        let total = Input::default().with(&schema::DOMAIN_SETTINGS, "total_channels", 10i64);
+        store.update(&schema::DOMAIN_SETTINGS, &Actor::system(), 1, total).await.unwrap();
+        let snap = dir.snapshot().await.unwrap();
+        assert_eq!(snap.limits(alone).pool, Some((Pool::Shared, 7)), "10 ordered, 3 held by the group");
+        assert_eq!(snap.limits(grouped).pool, Some((Pool::Group(g), 3)));
+    }
 }

@@ -127,3 +127,35 @@ async fn an_internal_call_takes_a_channel() {
     until_active(&sw, 0).await;
     sw.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn customers_in_no_group_share_the_channels_no_group_holds() {
+    if !sipp_available() {
+        return;
+    }
+    let (store, _db) = store::testing::sqlite().await;
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), SwitchConfig::default()).await.unwrap();
+    let (_, domain, port) = customer_with_phone(&store, &sw, 4).await;
+    // 3 channels ordered, 2 held by a group: one left for everyone else.
+    let total = Input::default().with(&schema::DOMAIN_SETTINGS, "total_channels", 3i64);
+    store.update(&schema::DOMAIN_SETTINGS, &Actor::system(), 1, total).await.unwrap();
+    let group = Input::default().with(&schema::CAPACITY_GROUPS, "name", "Reserved").with(&schema::CAPACITY_GROUPS, "capacity", 2i64);
+    store.create(&schema::CAPACITY_GROUPS, &Actor::system(), group).await.unwrap();
+    let server = sw.udp_addr();
+    let held = part("hangup-carrier-bye.part").replace(r#"<pause milliseconds="1500"/>"#, r#"<pause milliseconds="3000"/>"#);
+    let answer = part("hangup-recv-bye.part");
+    let target = format!("15550004@{domain}");
+    let phones = [(port, "phone-answer.xml", answer.as_str())];
+    let first = call_phones(server, &target, ("carrier-call.xml", &held), &phones);
+    let second = async {
+        until_active(&sw, 1).await;
+        call_phones(server, &target, ("carrier-refused.xml", "480"), &[]).await.0
+    };
+    let (first, refused) = tokio::join!(first, second);
+    assert_eq!(first, (true, vec![true]), "the held call");
+    assert!(refused, "the shared channel is taken: 480");
+    let rows = cdrs(&store, 2).await;
+    assert!(rows.iter().any(|r| r.get("internal_reason").as_str() == Some("Insufficient channels")), "the refusal's CDR");
+    until_active(&sw, 0).await;
+    sw.shutdown().await;
+}
