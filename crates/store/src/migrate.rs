@@ -71,6 +71,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_capacity_groups.sql"),
         postgres: include_str!("../migrations/postgres/0013_capacity_groups.sql"),
     },
+    Migration {
+        version: 15,
+        sqlite: include_str!("../migrations/sqlite/0015_tenant_ids.sql"),
+        postgres: include_str!("../migrations/postgres/0015_tenant_ids.sql"),
+    },
 ];
 
 /// Advisory lock key that serialises migration between nodes.
@@ -122,4 +127,16 @@ async fn apply(store: &Store) -> Result<()> {
         tracing::info!(version = m.version, "applied migration");
     }
     Ok(())
+}
+
+/// Applies the migrations up to `version` on a bare pool, as an older
+/// release left the database: for tests that migrate real data forward.
+#[cfg(test)]
+pub(crate) async fn apply_until(pool: &sqlx::AnyPool, backend: Backend, version: i64) {
+    pool.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)").await.unwrap();
+    for m in MIGRATIONS.iter().filter(|m| m.version <= version) {
+        let sql = if backend == Backend::Sqlite { m.sqlite } else { m.postgres };
+        pool.execute(sqlx::raw_sql(sql)).await.unwrap_or_else(|e| panic!("migration {}: {e}", m.version));
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)").bind(m.version).execute(pool).await.unwrap();
+    }
 }

@@ -1,9 +1,10 @@
 //! Creates, updates and deletes, with the rules of SPEC.md that span rows:
-//! defaults from the domain settings, client-chosen customer ids, the SIP
-//! account limit, relationships only within one customer (or to shared
-//! gateways/routes), generated trunk domains, the default trunk of a new
-//! customer, refusing deletes that would orphan records, capacity groups
-//! (`capacity`). Each change and its audit entry commit together.
+//! defaults from the domain settings, customer ids (client-chosen or not,
+//! never issued twice), the SIP account limit, relationships only within
+//! one customer (or to shared gateways/routes), generated trunk domains,
+//! the default trunk of a new customer, refusing deletes that would orphan
+//! records or leave the operator no way in, capacity groups (`capacity`).
+//! Each change and its audit entry commit together.
 
 mod capacity;
 
@@ -196,8 +197,12 @@ impl Store {
                 }
             }
             "customers" => capacity::drop_customer(&mut tx, id).await?,
-            "operator_users" if count(&mut tx, "SELECT COUNT(*) AS n FROM operator_users WHERE id <> $1", id).await? == 0 => {
-                return Err(Error::Refused("the last operator user cannot be deleted".into()));
+            "operator_users" => {
+                keep_a_way_in(self.backend, &mut tx, "operator_users", "", id, "the last operator user cannot be deleted").await?;
+            }
+            "api_credentials" if before.customer_id().is_none() => {
+                let last = "the last operator API credential cannot be deleted";
+                keep_a_way_in(self.backend, &mut tx, "api_credentials", " AND customer_id IS NULL", id, last).await?;
             }
             _ => {}
         }
@@ -207,6 +212,20 @@ impl Store {
         self.changed(res.kind, id);
         Ok(())
     }
+}
+
+/// Refuses to delete row `id` of `table` when no other row (matching
+/// `and`) is left: the operator keeps a way in. On PostgreSQL the table is
+/// locked against other writers until commit, so two nodes deleting the
+/// last two rows at once cannot both pass the count.
+async fn keep_a_way_in(backend: Backend, tx: &mut Tx<'_>, table: &str, and: &str, id: i64, refusal: &str) -> Result<()> {
+    if backend == Backend::Postgres {
+        sqlx::query(&format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")).execute(&mut **tx).await?;
+    }
+    if count(tx, &format!("SELECT COUNT(*) AS n FROM {table} WHERE id <> $1{and}"), id).await? == 0 {
+        return Err(Error::Refused(refusal.into()));
+    }
+    Ok(())
 }
 
 async fn count(tx: &mut Tx<'_>, sql: &str, id: i64) -> Result<i64> {
@@ -247,20 +266,7 @@ async fn insert(
 
     let mut id = None;
     if res.kind == "customers" {
-        let chosen = match input.id {
-            Some(i) => {
-                if i < 1 {
-                    return Err(invalid("id", "must be a positive integer"));
-                }
-                let n: i64 =
-                    sqlx::query("SELECT COUNT(*) AS n FROM customers WHERE id = $1").bind(i).fetch_one(&mut **tx).await?.try_get("n")?;
-                if n > 0 {
-                    return Err(Error::IdTaken(i));
-                }
-                i
-            }
-            None => sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 AS id FROM customers").fetch_one(&mut **tx).await?.try_get("id")?,
-        };
+        let chosen = issue_customer_id(backend, tx, input.id).await?;
         id = Some(chosen);
         add("id", Value::Int(chosen), Storage::Int);
     }
@@ -355,6 +361,37 @@ async fn insert(
         Box::pin(insert(backend, tx, &schema::INCOMING_TRUNKS, actor, trunk, settings)).await?;
     }
     Ok(rec)
+}
+
+/// A customer id never issued before, recorded as issued. A customer's id
+/// is the tenant key of rows that outlive it (CDRs, live calls, the audit
+/// log), so an id once given out is never given again, chosen or not: a
+/// new customer cannot inherit a deleted one's records.
+async fn issue_customer_id(backend: Backend, tx: &mut Tx<'_>, chosen: Option<i64>) -> Result<i64> {
+    if backend == Backend::Postgres {
+        // Other nodes create customers too: one at a time, so two never
+        // pick the same next id (SQLite's BEGIN IMMEDIATE already serialises).
+        sqlx::query("LOCK TABLE customer_ids IN EXCLUSIVE MODE").execute(&mut **tx).await?;
+    }
+    let id = match chosen {
+        Some(i) if i < 1 => return Err(invalid("id", "must be a positive integer")),
+        Some(i) => {
+            if count(tx, "SELECT COUNT(*) AS n FROM customer_ids WHERE id = $1", i).await? > 0 {
+                return Err(Error::IdTaken(i));
+            }
+            i
+        }
+        None => {
+            let max: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS id FROM customer_ids").fetch_one(&mut **tx).await?.try_get("id")?;
+            max.checked_add(1).ok_or_else(|| Error::Refused("no customer id is left after the largest one issued; choose an id".into()))?
+        }
+    };
+    sqlx::query("INSERT INTO customer_ids (id, issued_at) VALUES ($1, $2)")
+        .bind(id)
+        .bind(domain::time::now_ms())
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
 }
 
 /// Rules across attributes of one record.

@@ -392,3 +392,5 @@ async fn nodes_start_together_on_one_postgres_database() {
         s.close().await;
     }
 }
+
+mod ids;
