@@ -2,6 +2,7 @@
 //! generic handlers, driven by the resource schema.
 
 pub(crate) mod auth;
+pub(crate) mod backoff;
 pub(crate) mod document;
 pub(crate) mod error;
 pub(crate) mod handlers;
@@ -10,7 +11,8 @@ pub(crate) mod params;
 mod route_tests;
 pub(crate) mod sessions;
 
-pub(crate) use auth::{CachedLogin, Failures};
+pub(crate) use auth::CachedLogin;
+pub(crate) use backoff::Backoff;
 
 use crate::App;
 use axum::extract::{FromRequestParts, Request};
@@ -171,6 +173,13 @@ impl Ctx {
     }
 }
 
+/// The client's address: the socket peer (a proxy in front would need its
+/// forwarded header trusted, which we do not). Unspecified without one
+/// (requests handed to the router directly, in tests).
+pub(crate) fn peer(parts: &Parts) -> std::net::IpAddr {
+    parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip())
+}
+
 /// The public origin: configured, or from the request.
 fn origin(app: &App, parts: &Parts) -> String {
     if let Some(u) = &app.inner.config.public_url {
@@ -186,7 +195,7 @@ impl FromRequestParts<App> for Ctx {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let customer = parts.extensions.get::<ApiScope>().is_some_and(|s| s.customer);
-        let actor = app.authenticate(&parts.headers).await?;
+        let actor = app.authenticate(&parts.headers, peer(parts)).await?;
         match (customer, actor.scope) {
             (false, Scope::Customer(_)) => {
                 return Err(ApiError::forbidden(format!("This credential belongs to a customer: use {CUSTOMER_BASE}.")))

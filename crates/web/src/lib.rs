@@ -33,7 +33,8 @@ struct Inner {
     logins: RwLock<HashMap<String, api::CachedLogin>>,
     /// The store's change feed, read before the login cache is trusted.
     changes: Mutex<tokio::sync::broadcast::Receiver<store::Change>>,
-    failures: Mutex<HashMap<String, api::Failures>>,
+    /// Failed logins of the API and both UIs, for their back-off.
+    backoff: Mutex<api::Backoff>,
     /// Operator UI sessions signed out before they expired: token id to
     /// expiry (epoch seconds). In memory: a restart forgets them, and the
     /// tokens last hours, not days.
@@ -51,7 +52,7 @@ impl App {
                 session_key,
                 logins: RwLock::new(HashMap::new()),
                 changes,
-                failures: Mutex::new(HashMap::new()),
+                backoff: Mutex::new(api::Backoff::default()),
                 revoked: Mutex::new(HashMap::new()),
             }),
         })
@@ -77,7 +78,9 @@ pub fn router(app: App) -> axum::Router {
 }
 
 /// Serves on an already-bound listener until `shutdown` resolves, then
-/// finishes in-flight requests.
+/// finishes in-flight requests. Each request knows its peer's address
+/// (login back-off is kept per address).
 pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+    let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -1,8 +1,10 @@
 //! Who is calling: HTTP Basic with an API credential (operator or customer
 //! scoped), or a signed customer session token (Bearer or cookie) from the
 //! session endpoints. Verified credentials are cached briefly so a client
-//! does not pay an Argon2 verification per request.
+//! does not pay an Argon2 verification per request; failed ones back off
+//! (`backoff`).
 
+use super::backoff::{self, Verdict};
 use super::error::{ApiError, ApiResult};
 use crate::App;
 use axum::http::{header, HeaderMap};
@@ -10,6 +12,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 use store::{Actor, Scope};
 use subtle::ConstantTimeEq;
@@ -19,18 +22,6 @@ const CACHE_TTL: Duration = Duration::from_secs(60);
 /// How often `last_used_at` is written per credential at most.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
 pub const SESSION_COOKIE: &str = "sb_session";
-/// Failed logins per username tolerated within [`FAILURE_WINDOW`]; beyond
-/// that the name is locked out without verifying (no Argon2 work to burn).
-const MAX_FAILURES: u32 = 10;
-const FAILURE_WINDOW: Duration = Duration::from_secs(300);
-
-/// Recent failed logins of one username.
-#[derive(Clone, Copy)]
-pub(crate) struct Failures {
-    count: u32,
-    since: Instant,
-}
-
 #[derive(Clone)]
 pub(crate) struct CachedLogin {
     digest: [u8; 32],
@@ -96,10 +87,11 @@ impl App {
         }
     }
 
-    /// The caller, or 401.
-    pub(crate) async fn authenticate(&self, headers: &HeaderMap) -> ApiResult<Actor> {
+    /// The caller, or 401 (429 while its address backs off); `peer` is
+    /// the client's address.
+    pub(crate) async fn authenticate(&self, headers: &HeaderMap, peer: IpAddr) -> ApiResult<Actor> {
         if let Some((user, pass)) = basic(headers) {
-            return self.basic_login(&user, &pass).await;
+            return self.basic_login(peer, &user, &pass).await;
         }
         if let Some(token) = bearer_or_cookie(headers) {
             return self.session_login(&token).await;
@@ -107,32 +99,44 @@ impl App {
         Err(ApiError::unauthorized())
     }
 
-    pub(crate) fn locked_out(&self, user: &str) -> bool {
-        let failures = self.inner.failures.lock().expect("failure lock");
-        failures.get(user).is_some_and(|f| f.count >= MAX_FAILURES && f.since.elapsed() < FAILURE_WINDOW)
-    }
-
-    pub(crate) fn record_failure(&self, user: &str) {
-        let mut failures = self.inner.failures.lock().expect("failure lock");
-        if failures.len() > 100_000 {
-            failures.retain(|_, f| f.since.elapsed() < FAILURE_WINDOW);
-        }
-        let f = failures.entry(user.to_owned()).or_insert(Failures { count: 0, since: Instant::now() });
-        if f.since.elapsed() >= FAILURE_WINDOW {
-            *f = Failures { count: 0, since: Instant::now() };
-        }
-        f.count += 1;
-        if f.count == MAX_FAILURES {
-            tracing::warn!(username = user, "too many failed API logins; locked out for a while");
+    /// Before a password is checked: waits out the login's delay, or
+    /// answers how long this address must wait (429, nothing checked).
+    pub(crate) async fn admit_login(&self, peer: IpAddr, key: &str) -> Result<(), Duration> {
+        let verdict = self.inner.backoff.lock().expect("back-off lock").check(peer, key, Instant::now());
+        match verdict {
+            Verdict::Wait(wait) => Err(wait),
+            Verdict::Check { delay } => {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                Ok(())
+            }
         }
     }
 
-    /// Forgets the failed logins of a username after a good one.
-    pub(crate) fn clear_failures(&self, user: &str) {
-        self.inner.failures.lock().expect("failure lock").remove(user);
+    /// Counts a failed login (`key` the name as the back-off keeps it,
+    /// `user` as typed); a back-off that begins or grows is logged and
+    /// audited against the login's record (id 0 for an unknown name).
+    pub(crate) async fn login_failed(&self, peer: IpAddr, key: &str, user: &str, kind: &'static str, id: Option<i64>) {
+        let events = self.inner.backoff.lock().expect("back-off lock").failed(peer, key, Instant::now());
+        for e in events {
+            let wait_ms = u64::try_from(e.wait.as_millis()).unwrap_or(u64::MAX);
+            let address = backoff::address_key(peer).to_string();
+            tracing::warn!(username = user, %address, scope = e.scope, failures = e.failures, wait_ms, "login back-off");
+            let detail = json!({ "username": user, "address": address, "scope": e.scope, "failures": e.failures, "wait_ms": wait_ms });
+            let actor = Actor { scope: Scope::Operator, kind: "system", id: String::new(), name: "login back-off".into() };
+            if let Err(err) = self.inner.store.log_event(&actor, "login_backoff", kind, id.unwrap_or(0), detail).await {
+                tracing::warn!(error = %err, "could not audit a login back-off");
+            }
+        }
     }
 
-    async fn basic_login(&self, user: &str, pass: &str) -> ApiResult<Actor> {
+    /// A good password: its address starts afresh.
+    pub(crate) fn login_succeeded(&self, peer: IpAddr, key: &str) {
+        self.inner.backoff.lock().expect("back-off lock").succeeded(peer, key);
+    }
+
+    async fn basic_login(&self, peer: IpAddr, user: &str, pass: &str) -> ApiResult<Actor> {
         self.forget_stale_logins();
         let d = digest(user, pass);
         let cached = self.inner.logins.read().expect("login cache lock").get(user).cloned();
@@ -144,19 +148,17 @@ impl App {
                 return Ok(c.actor);
             }
         }
-        if self.locked_out(user) {
-            return Err(ApiError::too_many_failures());
-        }
+        self.admit_login(peer, user).await.map_err(ApiError::too_many_failures)?;
         let Some(login) = self.inner.store.api_credential(user).await? else {
-            self.record_failure(user);
+            self.login_failed(peer, user, user, "api_credentials", None).await;
             return Err(ApiError::unauthorized());
         };
         if !store::auth::verify_password(pass.to_owned(), login.hash).await {
             tracing::warn!(username = user, "API authentication failed");
-            self.record_failure(user);
+            self.login_failed(peer, user, user, "api_credentials", Some(login.id)).await;
             return Err(ApiError::unauthorized());
         }
-        self.clear_failures(user);
+        self.login_succeeded(peer, user);
         let scope = login.customer_id.map_or(Scope::Operator, Scope::Customer);
         let actor = Actor { scope, kind: "api_credential", id: login.id.to_string(), name: user.to_owned() };
         self.touch(user, &actor).await;

@@ -20,6 +20,8 @@ pub struct ErrorObject {
     pub parameter: Option<String>,
     /// Further errors answered in the same document (several invalid fields).
     pub more: Vec<ApiError>,
+    /// Seconds for a `Retry-After` header (a 429).
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -47,6 +49,7 @@ impl ApiError {
             pointer: None,
             parameter: None,
             more: Vec::new(),
+            retry_after: None,
         }))
     }
 
@@ -91,13 +94,17 @@ impl ApiError {
             .code("401")
     }
 
-    pub fn too_many_failures() -> Self {
-        ApiError::new(
+    /// A login refused unchecked while its address backs off, with when to retry.
+    pub fn too_many_failures(wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many failed logins",
-            "Too many failed logins for this username; try again in a few minutes.",
+            format!("Too many failed logins for this username from this address; try again in {secs} s."),
         )
-        .code("429")
+        .code("429");
+        e.retry_after = Some(secs);
+        e
     }
 
     /// A validation failure of one attribute or relationship.
@@ -159,6 +166,9 @@ impl IntoResponse for ApiError {
         let mut resp = (self.status, super::JsonApi(json!({ "errors": errors }))).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Switchboard\""));
+        }
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }

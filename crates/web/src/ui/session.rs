@@ -10,7 +10,8 @@ use super::{page_shell, OPERATOR_BASE};
 use crate::api::auth::SESSION_COOKIE;
 use crate::App;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::Extension;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,6 +23,7 @@ use serde_json::json;
 use sha2::Sha256;
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use store::auth::random_token;
 use store::{Actor, Scope};
 use subtle::ConstantTimeEq;
@@ -297,7 +299,13 @@ pub async fn customer_login_page(Query(q): Query<HashMap<String, String>>) -> Re
 }
 
 /// A checked sign-in form: the user's login, or the page to answer.
-async fn check_login(app: &App, door: Door, headers: &HeaderMap, body: &Bytes) -> Result<(String, String, store::auth::Login), Response> {
+async fn check_login(
+    app: &App,
+    door: Door,
+    peer: IpAddr,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(String, String, store::auth::Login), Response> {
     let form = FormBody::parse(body).map_err(IntoResponse::into_response)?;
     let next = safe_next(door, form.get("next"));
     let user = form.get("username").unwrap_or("").trim().to_owned();
@@ -313,11 +321,16 @@ async fn check_login(app: &App, door: Door, headers: &HeaderMap, body: &Bytes) -
     if user.is_empty() || pass.is_empty() {
         return Err(fail(StatusCode::UNPROCESSABLE_ENTITY, "Enter your username and password."));
     }
-    // The API's failure counter; customer user names get their own keys
-    // (an operator and a customer may share a name).
-    let key = if door.base == OPERATOR_BASE { user.clone() } else { format!("customer_user:{user}") };
-    if app.locked_out(&key) {
-        return Err(fail(StatusCode::TOO_MANY_REQUESTS, "Too many failed sign-ins for this username; try again in a few minutes."));
+    // The API's back-off; customer user names get their own keys (an
+    // operator and a customer may share a name).
+    let (key, kind) =
+        if door.base == OPERATOR_BASE { (user.clone(), "operator_users") } else { (format!("customer_user:{user}"), "customer_users") };
+    if let Err(wait) = app.admit_login(peer, &key).await {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let msg = format!("Too many failed sign-ins for this username from this address; try again in {secs} s.");
+        let mut resp = fail(StatusCode::TOO_MANY_REQUESTS, &msg);
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        return Err(resp);
     }
     let found = if door.base == OPERATOR_BASE { app.store().operator_user(&user).await } else { app.store().customer_user(&user).await };
     let login = found.map_err(|e| {
@@ -326,12 +339,12 @@ async fn check_login(app: &App, door: Door, headers: &HeaderMap, body: &Bytes) -
     })?;
     match login {
         Some(l) if store::auth::verify_password(pass, l.hash.clone()).await => {
-            app.clear_failures(&key);
+            app.login_succeeded(peer, &key);
             Ok((next, user, l))
         }
-        _ => {
+        other => {
             tracing::warn!(username = %user, ui = door.base, "UI sign-in failed");
-            app.record_failure(&key);
+            app.login_failed(peer, &key, &user, kind, other.map(|l| l.id)).await;
             Err(fail(StatusCode::UNAUTHORIZED, "Wrong username or password."))
         }
     }
@@ -346,8 +359,13 @@ fn with_cookies(mut resp: Response, cookies: &[String]) -> Response {
     resp
 }
 
-pub async fn login(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    let (next, user, login) = match check_login(&app, OPERATOR_DOOR, &headers, &body).await {
+/// The client's address (the socket peer), for the login back-off.
+fn peer_ip(peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> IpAddr {
+    peer.map_or(Ipv4Addr::UNSPECIFIED.into(), |Extension(ConnectInfo(a))| a.ip())
+}
+
+pub async fn login(State(app): State<App>, peer: Option<Extension<ConnectInfo<SocketAddr>>>, headers: HeaderMap, body: Bytes) -> Response {
+    let (next, user, login) = match check_login(&app, OPERATOR_DOOR, peer_ip(peer), &headers, &body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -371,8 +389,13 @@ pub async fn login(State(app): State<App>, headers: HeaderMap, body: Bytes) -> R
 
 /// A customer user signs in: this becomes the customer's one live session
 /// (the same session as the API's `/sessions` links, so it ends any other).
-pub async fn customer_login(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    let (next, user, login) = match check_login(&app, CUSTOMER_DOOR, &headers, &body).await {
+pub async fn customer_login(
+    State(app): State<App>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (next, user, login) = match check_login(&app, CUSTOMER_DOOR, peer_ip(peer), &headers, &body).await {
         Ok(x) => x,
         Err(r) => return r,
     };

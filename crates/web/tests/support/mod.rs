@@ -51,6 +51,15 @@ impl TestApp {
         }
     }
 
+    /// The same server and credential, from another local address
+    /// (`127.0.0.2`: loopback answers the whole 127/8 on Linux).
+    pub fn from_address(&self, ip: &str) -> TestApp {
+        let ip: std::net::IpAddr = ip.parse().expect("an IP address");
+        let mut app = self.as_user(&self.user, &self.password);
+        app.client = reqwest::Client::builder().local_address(ip).build().expect("a client bound to the address");
+        app
+    }
+
     async fn send(&self, r: reqwest::RequestBuilder) -> (u16, Json) {
         let resp = r.basic_auth(&self.user, Some(&self.password)).send().await.expect("request");
         let status = resp.status().as_u16();

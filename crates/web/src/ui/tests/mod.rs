@@ -14,7 +14,7 @@ struct Server {
     origin: String,
     http: reqwest::Client,
     store: store::Store,
-    _db: TestDb,
+    _db: std::sync::Arc<TestDb>,
 }
 
 /// A browser-ish session: cookies and the page's CSRF token.
@@ -73,7 +73,7 @@ mod run {
     on_every_backend!(
         pages_need_a_signed_in_operator,
         sign_in_sets_a_strict_cookie_and_sign_out_ends_it,
-        sign_in_form_needs_its_token_and_locks_out_guessers,
+        sign_in_form_needs_its_token_and_guessers_back_off,
         posts_need_the_csrf_token_and_our_origin,
         values_are_escaped_and_errors_sit_beside_their_field,
         a_customer_session_sees_only_its_own_pages,
@@ -93,10 +93,18 @@ async fn serve(store: store::Store, db: TestDb) -> Server {
     let origin = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(crate::serve(listener, app, std::future::pending()));
     let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
-    Server { origin, http, store, _db: db }
+    Server { origin, http, store, _db: std::sync::Arc::new(db) }
 }
 
 impl Server {
+    /// The same server, asked from another local address (loopback answers
+    /// the whole 127/8 on Linux).
+    fn from_address(&self, ip: &str) -> Server {
+        let ip: std::net::IpAddr = ip.parse().unwrap();
+        let http = reqwest::Client::builder().redirect(Policy::none()).local_address(ip).build().unwrap();
+        Server { origin: self.origin.clone(), http, store: self.store.clone(), _db: self._db.clone() }
+    }
+
     async fn get(&self, s: &mut Session, path: &str) -> (StatusCode, String, Option<String>) {
         let r = self.http.get(format!("{}{path}", self.origin)).header("cookie", s.header()).send().await.unwrap();
         s.take(&r);
@@ -205,17 +213,30 @@ async fn sign_in_sets_a_strict_cookie_and_sign_out_ends_it(srv: Server) {
     assert_eq!(st, StatusCode::SEE_OTHER, "a signed-out token stays dead");
 }
 
-async fn sign_in_form_needs_its_token_and_locks_out_guessers(srv: Server) {
+async fn sign_in_form_needs_its_token_and_guessers_back_off(srv: Server) {
     let mut s = Session::default();
     let (st, body, _) = srv.post(&mut s, "/ui/login", &[("username", "op"), ("password", "op-secret")]).await;
     assert_eq!(st, StatusCode::FORBIDDEN, "no double-submit token");
     assert!(body.contains("expired"));
-    for _ in 0..10 {
-        assert_eq!(srv.sign_in("op", "guess").await.1, StatusCode::UNAUTHORIZED);
+    // Issue 15: a guesser at 127.0.0.2 gets three tries, then waits...
+    let guesser = srv.from_address("127.0.0.2");
+    for _ in 0..3 {
+        assert_eq!(guesser.sign_in("op", "guess").await.1, StatusCode::UNAUTHORIZED);
     }
-    let (_, st, body) = srv.sign_in("op", "op-secret").await;
-    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
+    for _ in 0..10 {
+        assert_eq!(guesser.sign_in("op", "guess").await.1, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let (_, st, body) = guesser.sign_in("op", "op-secret").await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "even with the right password, from there");
     assert!(body.contains("Too many failed sign-ins"));
+    // ...while the operator, elsewhere, signs in at once.
+    let t = std::time::Instant::now();
+    assert_eq!(srv.sign_in("op", "op-secret").await.1, StatusCode::SEE_OTHER);
+    assert!(t.elapsed() < std::time::Duration::from_secs(1));
+    let q = store::ListQuery { limit: 1000, ..store::ListQuery::default() };
+    let log = srv.store.list(&domain::schema::AUDIT_LOG, store::Scope::Operator, &q).await.unwrap().records;
+    let backoffs = log.iter().filter(|r| r.get("action").as_str() == Some("login_backoff")).count();
+    assert!(backoffs >= 1, "the back-off is audited");
 }
 
 async fn posts_need_the_csrf_token_and_our_origin(srv: Server) {
@@ -463,6 +484,13 @@ async fn logins_are_managed_from_the_ui(srv: Server) {
     let (st, body, _) = srv.post(&mut op, "/ui/operator-users/1/delete", &[("_csrf", &csrf)]).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("the last operator user cannot be deleted"));
+    // Nor the last operator API credential (issue 15): the way in stays.
+    assert_eq!(srv.post(&mut op, "/ui/api-credentials/2/delete", &[("_csrf", &csrf)]).await.0, StatusCode::SEE_OTHER);
+    let (st, body, _) = srv.post(&mut op, "/ui/api-credentials/1/delete", &[("_csrf", &csrf)]).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("the last operator API credential cannot be deleted"));
+    let r = srv.http.get(format!("{}/api/rest/public/operator/customers", srv.origin)).basic_auth("op", Some("op-secret")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 }
 
 async fn ring_groups_take_ordered_members_and_numbers_ring_them(srv: Server) {
