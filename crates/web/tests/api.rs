@@ -8,9 +8,9 @@ mod capacity_groups;
 mod logins;
 #[path = "api/route_tests.rs"]
 mod route_tests;
+mod support;
 #[path = "api/tenants.rs"]
 mod tenants;
-mod support;
 
 use serde_json::{json, Value as Json};
 use store::cdr::TerminationCdr;

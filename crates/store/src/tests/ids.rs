@@ -184,9 +184,11 @@ async fn the_operator_keeps_a_way_in() {
 
         // A customer's credential is not a way in for the operator.
         let c = customer(&s, "Cust", None).await;
-        let cust_cred = new_record(&schema::API_CREDENTIALS, 1, c, 0)
-            .unwrap()
-            .with_rel(&schema::API_CREDENTIALS, "customer", RelInput::To("customers", c));
+        let cust_cred = new_record(&schema::API_CREDENTIALS, 1, c, 0).unwrap().with_rel(
+            &schema::API_CREDENTIALS,
+            "customer",
+            RelInput::To("customers", c),
+        );
         let cust_cred = s.create(&schema::API_CREDENTIALS, &op(), cust_cred).await.unwrap().id();
         refused(s.delete(&schema::API_CREDENTIALS, &op(), cred).await, "operator API credential");
         s.delete(&schema::API_CREDENTIALS, &op(), cust_cred).await.unwrap();

@@ -204,8 +204,7 @@ mod tests {
     #[test]
     fn events_mark_where_back_off_begins_and_grows() {
         let (mut b, t0) = (Backoff::default(), Instant::now());
-        let scopes: Vec<Vec<&str>> =
-            (0..LOGIN_FREE + 1).map(|_| b.failed(X, "op", t0).into_iter().map(|e| e.scope).collect()).collect();
+        let scopes: Vec<Vec<&str>> = (0..LOGIN_FREE + 1).map(|_| b.failed(X, "op", t0).into_iter().map(|e| e.scope).collect()).collect();
         assert!(scopes[..PAIR_FREE as usize - 1].iter().all(Vec::is_empty));
         assert_eq!(scopes[PAIR_FREE as usize - 1], ["address"]);
         assert_eq!(scopes[LOGIN_FREE as usize - 1], ["address", "login"]);

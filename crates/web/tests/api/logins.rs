@@ -23,8 +23,10 @@ async fn an_attackers_failures_do_not_lock_the_owner_out() {
         let be = app.backend;
         let c = customer(&app, "A", json!({})).await;
         let (user, secret) = app.customer_credential(&c).await;
-        for (login, right, path) in [(user.as_str(), secret.as_str(), format!("{CU}/customers")), ("op", "op-secret", format!("{OP}/customers"))] {
-            let attacker = app.from_address("127.0.0.2").as_user(login, "wrong-guess");
+        for (login, right, path) in
+            [(user.as_str(), secret.as_str(), format!("{CU}/customers")), ("op", "op-secret", format!("{OP}/customers"))]
+        {
+            let attacker = app.at_address("127.0.0.2").as_user(login, "wrong-guess");
             let mut answers = Vec::new();
             for _ in 0..12 {
                 answers.push(attacker.get(&path).await.0);
@@ -37,10 +39,10 @@ async fn an_attackers_failures_do_not_lock_the_owner_out() {
             let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
             assert!((1..=2).contains(&wait), "{be}: Retry-After {wait}");
             // Even the right secret waits from there...
-            assert_eq!(app.from_address("127.0.0.2").as_user(login, right).get(&path).await.0, 429, "{be} {login}");
+            assert_eq!(app.at_address("127.0.0.2").as_user(login, right).get(&path).await.0, 429, "{be} {login}");
             // ...but the owner, elsewhere, gets in at once.
             let t = Instant::now();
-            let (s, b) = app.from_address("127.0.0.1").as_user(login, right).get(&path).await;
+            let (s, b) = app.at_address("127.0.0.1").as_user(login, right).get(&path).await;
             assert_eq!(s, 200, "{be} {login}: {b}");
             assert!(t.elapsed() < Duration::from_secs(1), "{be} {login}: no delay for 3 failures");
         }
@@ -60,7 +62,7 @@ async fn a_distributed_guess_only_delays_the_owner_by_seconds() {
         let be = app.backend;
         let path = format!("{OP}/customers");
         for host in 2..=5 {
-            let attacker = app.from_address(&format!("127.0.0.{host}")).as_user("op", "wrong-guess");
+            let attacker = app.at_address(&format!("127.0.0.{host}")).as_user("op", "wrong-guess");
             for _ in 0..3 {
                 assert_eq!(attacker.get(&path).await.0, 401, "{be}: 127.0.0.{host}");
             }
@@ -68,17 +70,17 @@ async fn a_distributed_guess_only_delays_the_owner_by_seconds() {
         }
         // 12 failures on "op": past the 10 free ones, attempts are delayed.
         let t = Instant::now();
-        assert_eq!(app.from_address("127.0.0.6").as_user("op", "wrong-again").get(&path).await.0, 401, "{be}");
+        assert_eq!(app.at_address("127.0.0.6").as_user("op", "wrong-again").get(&path).await.0, 401, "{be}");
         assert!(t.elapsed() >= Duration::from_millis(900), "{be}: a fresh address is slowed too ({:?})", t.elapsed());
         let t = Instant::now();
-        let (s, b) = app.from_address("127.0.0.1").get(&path).await;
+        let (s, b) = app.at_address("127.0.0.1").get(&path).await;
         assert_eq!(s, 200, "{be}: {b}");
         assert!(t.elapsed() <= Duration::from_secs(3), "{be}: the owner waited {:?}", t.elapsed());
         // Another login is not slowed at all.
         let c = customer(&app, "B", json!({})).await;
         let (user, secret) = app.customer_credential(&c).await;
         let t = Instant::now();
-        assert_eq!(app.from_address("127.0.0.6").as_user(&user, &secret).get(&format!("{CU}/customers")).await.0, 200);
+        assert_eq!(app.at_address("127.0.0.6").as_user(&user, &secret).get(&format!("{CU}/customers")).await.0, 200);
         assert!(t.elapsed() < Duration::from_secs(1), "{be}");
         let (_, b) = app.get(&format!("{OP}/audit_log_entries?filter[action]=login_backoff")).await;
         assert!(b["data"].as_array().unwrap().iter().map(detail).any(|d| d["scope"] == "login" && d["username"] == "op"), "{be}: {b}");

@@ -21,7 +21,9 @@ async fn a_new_customer_sees_nothing_of_a_deleted_one() {
         let be = app.backend;
         let old = customer(&app, "Old", json!({})).await;
         let owned = |kind: &str, attrs: Json| json!({ "data": { "type": kind, "attributes": attrs, "relationships": { "customer": rel("customers", &old) } } });
-        let (s, b) = app.post(&format!("{OP}/termination_gateways"), owned("termination_gateways", json!({ "name": "gw", "host": "192.0.2.1" }))).await;
+        let (s, b) = app
+            .post(&format!("{OP}/termination_gateways"), owned("termination_gateways", json!({ "name": "gw", "host": "192.0.2.1" })))
+            .await;
         assert_eq!(s, 201, "{be}: {b}");
         let gw = b["data"]["id"].as_str().unwrap().to_owned();
         let mut route = owned("termination_routes", json!({ "name": "r" }));
@@ -43,7 +45,10 @@ async fn a_new_customer_sees_nothing_of_a_deleted_one() {
         app.customer_credential(&old).await;
         let old_id: i64 = old.parse().unwrap();
         app.store.append_cdrs(&[IncomingCdr { customer_id: Some(old_id), time_start: 1_000, ..IncomingCdr::default() }]).await.unwrap();
-        app.store.append_cdrs(&[TerminationCdr { customer_id: Some(old_id), time_start: 1_000, ..TerminationCdr::default() }]).await.unwrap();
+        app.store
+            .append_cdrs(&[TerminationCdr { customer_id: Some(old_id), time_start: 1_000, ..TerminationCdr::default() }])
+            .await
+            .unwrap();
 
         // What the old customer owned, kind by kind, as the operator sees it.
         let mut before: BTreeMap<&str, Vec<String>> = BTreeMap::new();
@@ -58,7 +63,9 @@ async fn a_new_customer_sees_nothing_of_a_deleted_one() {
         let (s, b) = app.delete(&format!("{OP}/customers/{old}")).await;
         assert_eq!(s, 204, "{be}: {b}");
 
-        let (s, _) = app.post(&format!("{OP}/customers"), json!({ "data": { "type": "customers", "id": old, "attributes": { "name": "Again" } } })).await;
+        let (s, _) = app
+            .post(&format!("{OP}/customers"), json!({ "data": { "type": "customers", "id": old, "attributes": { "name": "Again" } } }))
+            .await;
         assert_eq!(s, 409, "{be}: the old id is taken for good");
         let mut last = 0;
         while last <= old_id + 2 {
@@ -117,7 +124,12 @@ async fn the_last_operator_user_and_credential_stay() {
         assert_eq!(app.delete(&format!("{OP}/api_credentials/{first}")).await.0, 422, "{be}");
 
         // With a second, the caller may delete its own; the second is then the last.
-        let (s, b) = app.post(&format!("{OP}/api_credentials"), json!({ "data": { "type": "api_credentials", "attributes": { "username": "second" } } })).await;
+        let (s, b) = app
+            .post(
+                &format!("{OP}/api_credentials"),
+                json!({ "data": { "type": "api_credentials", "attributes": { "username": "second" } } }),
+            )
+            .await;
         assert_eq!(s, 201, "{be}: {b}");
         let second = app.as_user("second", b["data"]["attributes"]["secret"].as_str().unwrap());
         let second_id = b["data"]["id"].as_str().unwrap().to_owned();

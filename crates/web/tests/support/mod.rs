@@ -53,7 +53,7 @@ impl TestApp {
 
     /// The same server and credential, from another local address
     /// (`127.0.0.2`: loopback answers the whole 127/8 on Linux).
-    pub fn from_address(&self, ip: &str) -> TestApp {
+    pub fn at_address(&self, ip: &str) -> TestApp {
         let ip: std::net::IpAddr = ip.parse().expect("an IP address");
         let mut app = self.as_user(&self.user, &self.password);
         app.client = reqwest::Client::builder().local_address(ip).build().expect("a client bound to the address");

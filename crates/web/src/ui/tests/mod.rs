@@ -99,7 +99,7 @@ async fn serve(store: store::Store, db: TestDb) -> Server {
 impl Server {
     /// The same server, asked from another local address (loopback answers
     /// the whole 127/8 on Linux).
-    fn from_address(&self, ip: &str) -> Server {
+    fn at_address(&self, ip: &str) -> Server {
         let ip: std::net::IpAddr = ip.parse().unwrap();
         let http = reqwest::Client::builder().redirect(Policy::none()).local_address(ip).build().unwrap();
         Server { origin: self.origin.clone(), http, store: self.store.clone(), _db: self._db.clone() }
@@ -219,7 +219,7 @@ async fn sign_in_form_needs_its_token_and_guessers_back_off(srv: Server) {
     assert_eq!(st, StatusCode::FORBIDDEN, "no double-submit token");
     assert!(body.contains("expired"));
     // Issue 15: a guesser at 127.0.0.2 gets three tries, then waits...
-    let guesser = srv.from_address("127.0.0.2");
+    let guesser = srv.at_address("127.0.0.2");
     for _ in 0..3 {
         assert_eq!(guesser.sign_in("op", "guess").await.1, StatusCode::UNAUTHORIZED);
     }
@@ -489,7 +489,13 @@ async fn logins_are_managed_from_the_ui(srv: Server) {
     let (st, body, _) = srv.post(&mut op, "/ui/api-credentials/1/delete", &[("_csrf", &csrf)]).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("the last operator API credential cannot be deleted"));
-    let r = srv.http.get(format!("{}/api/rest/public/operator/customers", srv.origin)).basic_auth("op", Some("op-secret")).send().await.unwrap();
+    let r = srv
+        .http
+        .get(format!("{}/api/rest/public/operator/customers", srv.origin))
+        .basic_auth("op", Some("op-secret"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
 
