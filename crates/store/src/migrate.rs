@@ -66,6 +66,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_live_call_nodes.sql"),
         postgres: include_str!("../migrations/postgres/0011_live_call_nodes.sql"),
     },
+    Migration {
+        version: 12,
+        sqlite: include_str!("../migrations/sqlite/0012_fraud_limits.sql"),
+        postgres: include_str!("../migrations/postgres/0012_fraud_limits.sql"),
+    },
 ];
 
 /// Advisory lock key that serialises migration between nodes.
