@@ -380,7 +380,6 @@ mod tests {
     use super::*;
     use crate::row::ColumnDef;
     use domain::schema::{self, Resource};
-    use sqlx::Row as _;
 
     fn live(id: &str) -> CdrOp {
         CdrOp::Open(Box::new(LiveCall {

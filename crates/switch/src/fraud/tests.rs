@@ -4,8 +4,7 @@ use super::*;
 use store::directory::{CustomerRow, DidRow};
 
 fn snap(customer: CustomerRow, domain_blocked: &[&str]) -> Snapshot {
-    let mut s = Snapshot::default();
-    s.blocked_prefixes = domain_blocked.iter().map(|p| (*p).to_owned()).collect();
+    let mut s = Snapshot { blocked_prefixes: domain_blocked.iter().map(|p| (*p).to_owned()).collect(), ..Snapshot::default() };
     s.customers.insert(customer.id, customer);
     let did = DidRow {
         id: 1,
