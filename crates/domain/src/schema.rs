@@ -44,6 +44,12 @@ pub enum Kind {
     Sources {
         max: usize,
     },
+    /// Ordered list of at most `max` distinct number prefixes (1 to 15
+    /// digits; a leading `+` is accepted and dropped), stored
+    /// comma-separated.
+    Prefixes {
+        max: usize,
+    },
     RewriteRule,
     RewriteResult,
     /// IP address or DNS host name.
@@ -78,7 +84,7 @@ impl Kind {
 
     /// Kinds stored as comma-separated text and answered as an array.
     pub fn is_list(self) -> bool {
-        matches!(self, Kind::Codecs | Kind::FieldNames | Kind::PhoneNumbers { .. } | Kind::Sources { .. })
+        matches!(self, Kind::Codecs | Kind::FieldNames | Kind::PhoneNumbers { .. } | Kind::Sources { .. } | Kind::Prefixes { .. })
     }
 
     /// Text kinds that may be searched by substring/prefix.
@@ -267,6 +273,8 @@ const SIP_CODE: Kind = Kind::Int { min: 100, max: 699 };
 const T64: Kind = Kind::Text { max: 64 };
 const T255: Kind = Kind::Text { max: 255 };
 const ID: Kind = Kind::Int { min: 1, max: i64::MAX };
+/// The highest `max_cps`: far above what one node sets up, still a bound.
+pub const MAX_CPS: i64 = 10_000;
 
 const CUSTOMER_REL: Rel = Rel { required: true, ..rel("customer", "customer_id", &["customers"]) };
 const SHARED_CUSTOMER_REL: Rel = rel("customer", "customer_id", &["customers"]);
@@ -281,6 +289,17 @@ pub static CUSTOMERS: Resource = Resource {
         attr("capacity_limit", LIMIT),
         attr("sip_account_limit", LIMIT),
         attr("trm_mode", Kind::Enum(TRM_MODES)).or(Default::Setting("default_trm_mode")),
+        // Fraud limits, the operator's to set (docs/limits.md); null: unlimited.
+        // Calls per second toward the PSTN (0: none at all).
+        attr("max_cps", Kind::Int { min: 0, max: MAX_CPS }),
+        // Seconds an answered call may last before both legs are hung up.
+        attr("max_call_duration", Kind::Int { min: 1, max: 86_400 }),
+        // Dialled numbers starting with one of these are refused.
+        attr("blocked_prefixes", Kind::Prefixes { max: 200 }).or(Default::Str("")),
+        // Minutes of answered calls toward the PSTN per UTC day (0: none).
+        attr("daily_minutes_limit", Kind::Int { min: 0, max: 100_000_000 }),
+        // Any external caller id, not only the customer's own DIDs (wholesale).
+        attr("allow_any_caller_id", Kind::Bool).or(Default::Bool(false)),
         attr("created_at", Kind::Time).ro(),
     ],
     rels: &[],
@@ -510,6 +529,7 @@ pub static TERMINATION_CDRS: Resource = Resource {
         attr("global_tag", T64).ro(),
         attr("lega_disconnect_code", SIP_CODE).ro(),
         attr("lega_disconnect_reason", T255).ro(),
+        attr("internal_reason", T255).ro(),
         attr("src_name_in", T255).ro(),
         attr("src_number_in", T64).ro(),
         attr("dst_number_in", T64).ro(),
@@ -627,6 +647,8 @@ pub static DOMAIN_SETTINGS: Resource = Resource {
         attr("nat_keepalive", Kind::Int { min: 0, max: 3600 }).or(Default::Int(30)),
         attr("media_timeout", Kind::Int { min: 0, max: 86_400 }).or(Default::Int(60)),
         attr("session_expires", Kind::Seconds { min: 90, max: 86_400 }).or(Default::Int(1800)),
+        // Destinations no customer may call (premium ranges, say).
+        attr("blocked_prefixes", Kind::Prefixes { max: 1000 }).or(Default::Str("")),
     ],
     // Updatable: the singleton exists from the start, so a PATCH is the
     // only way to set it.

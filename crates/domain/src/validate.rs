@@ -145,6 +145,7 @@ pub fn parse_kind(kind: Kind, json: &Json) -> Result<Value, String> {
         }
         Kind::PhoneNumbers { max } => phone_numbers(json, max),
         Kind::Sources { max } => sources(json, max),
+        Kind::Prefixes { max } => prefixes(json, max),
         Kind::RewriteRule => {
             let s = text(json)?;
             check_plain(s, 255)?;
@@ -238,6 +239,20 @@ fn phone_numbers(json: &Json, max: usize) -> Result<Value, String> {
     })
 }
 
+/// Number prefixes, stored as digits without a `+` (dialled numbers are
+/// compared as digits): an empty prefix would block every call, so none.
+fn prefixes(json: &Json, max: usize) -> Result<Value, String> {
+    let of = ListOf { items: "number prefixes", counted: "prefixes", entry: "prefix" };
+    distinct_list(json, max, of, |n, item| {
+        let raw = digits_text(item).map_err(|_| format!("entry {n} must be a string"))?;
+        let digits = raw.strip_prefix('+').unwrap_or(&raw);
+        if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("entry {n} is not a number prefix: 1 to 15 digits, optionally after a +"));
+        }
+        Ok(digits.to_owned())
+    })
+}
+
 /// Addresses or CIDR ranges, stored in their canonical form.
 fn sources(json: &Json, max: usize) -> Result<Value, String> {
     let of = ListOf { items: "IP addresses or CIDR ranges", counted: "entries", entry: "one" };
@@ -325,6 +340,22 @@ mod tests {
         assert_eq!(err(json!(["4930", "+4930"])), "entry 2 repeats an earlier number");
         assert_eq!(phone_number_list("4930,15550100").collect::<Vec<_>>(), ["4930", "15550100"]);
         assert_eq!(phone_number_list("").count(), 0);
+    }
+
+    #[test]
+    fn prefixes_are_digits_without_repeats_or_blanks() {
+        let k = Kind::Prefixes { max: 2 };
+        assert_eq!(parse_kind(k, &json!(["+882", 4990u64])), Ok(Value::Text("882,4990".into())));
+        assert_eq!(parse_kind(k, &json!([])), Ok(Value::Text(String::new())));
+        let err = |j: Json| parse_kind(k, &j).unwrap_err();
+        assert_eq!(err(json!("882")), "must be an array of number prefixes");
+        assert_eq!(err(json!(["1", "2", "3"])), "can have at most 2 prefixes");
+        assert_eq!(err(json!([""])), "entry 1 is not a number prefix: 1 to 15 digits, optionally after a +");
+        assert!(err(json!(["+"])).starts_with("entry 1 is not"));
+        assert!(err(json!(["88 2"])).starts_with("entry 1 is not"));
+        assert!(err(json!(["1234567890123456"])).starts_with("entry 1 is not"));
+        assert_eq!(err(json!(["882", "+882"])), "entry 2 repeats an earlier prefix");
+        assert_eq!(err(json!([-1])), "entry 1 must be a string");
     }
 
     #[test]

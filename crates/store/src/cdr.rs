@@ -15,6 +15,7 @@ use crate::sql::Sql;
 use crate::{Result, Store};
 use domain::schema::Storage;
 use domain::Value;
+use sqlx::Row as _;
 use std::collections::{HashMap, HashSet};
 
 table_row! {
@@ -59,6 +60,8 @@ table_row! {
         pub global_tag: Option<String>,
         pub lega_disconnect_code: Option<i64>,
         pub lega_disconnect_reason: Option<String>,
+        /// Why we ended or refused it, for the operator (a fraud limit, say).
+        pub internal_reason: Option<String>,
         pub src_name_in: Option<String>,
         pub src_number_in: Option<String>,
         pub dst_number_in: Option<String>,
@@ -92,6 +95,22 @@ impl Store {
         row::insert::<R, _>(&mut tx, rows).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Billed seconds of the termination CDRs that started at `since` or
+    /// later, per customer: what the SIP plane's daily minutes limit starts
+    /// from (one query, at start).
+    pub async fn termination_seconds_since(&self, since: i64) -> Result<HashMap<i64, i64>> {
+        let rows = sqlx::query(
+            "SELECT customer_id, CAST(SUM(duration) AS BIGINT) AS seconds FROM termination_cdrs \
+             WHERE time_start >= $1 AND customer_id IS NOT NULL GROUP BY customer_id",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("customer_id")?, r.try_get::<Option<i64>, _>("seconds")?.unwrap_or(0)))).collect()
     }
 }
 
@@ -361,7 +380,6 @@ mod tests {
     use super::*;
     use crate::row::ColumnDef;
     use domain::schema::{self, Resource};
-    use sqlx::Row as _;
 
     fn live(id: &str) -> CdrOp {
         CdrOp::Open(Box::new(LiveCall {
@@ -535,6 +553,7 @@ mod tests {
                 global_tag: text("global_tag"),
                 lega_disconnect_code: Some(9),
                 lega_disconnect_reason: text("reason"),
+                internal_reason: text("internal"),
                 src_name_in: text("src_name_in"),
                 src_number_in: text("src_number_in"),
                 dst_number_in: text("dst_number_in"),

@@ -53,11 +53,22 @@ pub struct RingGroupRow {
     pub external_numbers: Vec<String>,
 }
 
-/// A customer's call limit (`None`: unlimited).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A customer's call limits (`None`: unlimited), fraud limits included
+/// (docs/limits.md, "Fraud limits").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerRow {
     pub id: i64,
     pub capacity_limit: Option<i64>,
+    /// Calls per second toward the PSTN.
+    pub max_cps: Option<i64>,
+    /// Seconds an answered call may last.
+    pub max_call_duration: Option<i64>,
+    /// Digit prefixes of numbers it may not call.
+    pub blocked_prefixes: Vec<String>,
+    /// Minutes of answered calls toward the PSTN per UTC day.
+    pub daily_minutes_limit: Option<i64>,
+    /// It may show any external caller id, not only its own DIDs.
+    pub allow_any_caller_id: bool,
 }
 
 /// A capacity group: the channels its customers share.
@@ -79,6 +90,8 @@ pub struct CallConfig {
     /// Channels ordered on the account (`None`: unlimited); what no group
     /// holds is shared by the customers in no group.
     pub total_channels: Option<i64>,
+    /// Digit prefixes no customer may call (`blocked_prefixes` setting).
+    pub blocked_prefixes: Vec<String>,
     /// The status for a call over a customer's capacity_limit: 480 or 403.
     pub capacity_reject_code: u16,
     pub sip_domain: String,
@@ -153,12 +166,25 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let customers = sqlx::query("SELECT id, capacity_limit FROM customers")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok(CustomerRow { id: r.try_get("id")?, capacity_limit: r.try_get("capacity_limit")? }))
-            .collect::<Result<Vec<_>>>()?;
+        let customers = sqlx::query(
+            "SELECT id, capacity_limit, max_cps, max_call_duration, blocked_prefixes, daily_minutes_limit, allow_any_caller_id \
+             FROM customers",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(CustomerRow {
+                id: r.try_get("id")?,
+                capacity_limit: r.try_get("capacity_limit")?,
+                max_cps: r.try_get("max_cps")?,
+                max_call_duration: r.try_get("max_call_duration")?,
+                blocked_prefixes: prefix_list(&r.try_get::<String, _>("blocked_prefixes")?),
+                daily_minutes_limit: r.try_get("daily_minutes_limit")?,
+                allow_any_caller_id: crate::sql::decode(r, "allow_any_caller_id", domain::schema::Storage::Bool)?.as_bool() == Some(true),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
         let capacity_groups = sqlx::query("SELECT id, capacity, customer_ids FROM capacity_groups")
             .fetch_all(&self.pool)
             .await?
@@ -180,6 +206,7 @@ impl Store {
             customers,
             capacity_groups,
             total_channels: settings.get("total_channels").as_i64(),
+            blocked_prefixes: prefix_list(settings.get("blocked_prefixes").as_str().unwrap_or_default()),
             capacity_reject_code: settings.get("capacity_reject_code").as_i64().and_then(|c| u16::try_from(c).ok()).unwrap_or(480),
             sip_domain: settings.get("sip_domain").as_str().unwrap_or("switchboard.local").to_owned(),
             sip_public_address: settings.get("sip_public_address").as_str().map(str::to_owned),
@@ -188,4 +215,9 @@ impl Store {
             session_expires: seconds("session_expires", 1800),
         })
     }
+}
+
+/// A stored `Kind::Prefixes` list.
+fn prefix_list(stored: &str) -> Vec<String> {
+    stored.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect()
 }

@@ -67,6 +67,11 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0011_live_call_nodes.sql"),
     },
     Migration {
+        version: 12,
+        sqlite: include_str!("../migrations/sqlite/0012_fraud_limits.sql"),
+        postgres: include_str!("../migrations/postgres/0012_fraud_limits.sql"),
+    },
+    Migration {
         version: 13,
         sqlite: include_str!("../migrations/sqlite/0013_capacity_groups.sql"),
         postgres: include_str!("../migrations/postgres/0013_capacity_groups.sql"),

@@ -165,6 +165,9 @@ impl Store {
             return Ok(before);
         }
         check_record(&after)?;
+        if let Some((_, number)) = input.attrs.iter().find(|(f, _)| f.name == "external_caller_id" && res.kind == "sip_device_routes") {
+            check_caller_id(&mut tx, before.customer_id(), number).await?;
+        }
         sql.push(" WHERE id = ").arg(Value::Int(id), Storage::Int);
         sql.query().execute(&mut *tx).await.map_err(crate::error::from_db)?;
         let after = fetch_one(&mut *tx, res, Scope::Operator, id).await?;
@@ -332,6 +335,8 @@ async fn insert(
     if res.kind == "sip_device_routes" {
         let c = customer.expect("required relationship");
         check_sip_account_limit(backend, tx, c).await?;
+        let number = rec_values.iter().find(|(c, _)| *c == "external_caller_id").map_or(&Value::Null, |(_, v)| v);
+        check_caller_id(tx, customer, number).await?;
     }
 
     cols.push(") VALUES (").push(&vals.text).push(") RETURNING id");
@@ -483,6 +488,28 @@ async fn drop_member(tx: &mut Tx<'_>, customer: Option<i64>, id: i64) -> Result<
                 .execute(&mut **tx)
                 .await?;
         }
+    }
+    Ok(())
+}
+
+/// What the PSTN trusts is the caller's number: an external caller id must
+/// be one of the customer's own DID numbers, unless the operator lets the
+/// customer show any (`allow_any_caller_id`, for wholesale). The SIP plane
+/// checks again at call time, for numbers that left the customer since.
+async fn check_caller_id(tx: &mut Tx<'_>, customer: Option<i64>, number: &Value) -> Result<()> {
+    let (Some(customer), Some(number)) = (customer, number.as_str()) else { return Ok(()) };
+    let owner = fetch_one(&mut **tx, &schema::CUSTOMERS, Scope::Operator, customer).await?;
+    if owner.get("allow_any_caller_id").as_bool() == Some(true) {
+        return Ok(());
+    }
+    let owned: i64 = sqlx::query("SELECT COUNT(*) AS n FROM did_numbers WHERE customer_id = $1 AND number = $2")
+        .bind(customer)
+        .bind(number)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("n")?;
+    if owned == 0 {
+        return Err(invalid("external_caller_id", "must be one of the customer's own DID numbers"));
     }
     Ok(())
 }

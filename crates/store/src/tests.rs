@@ -393,4 +393,83 @@ async fn nodes_start_together_on_one_postgres_database() {
     }
 }
 
+#[tokio::test]
+async fn fraud_limits_are_stored_and_reach_the_call_configuration() {
+    for (name, s, _db) in stores().await {
+        let c = customer(&s, "Acme", None).await;
+        let cfg = s.call_config().await.unwrap();
+        let row = cfg.customers.iter().find(|r| r.id == c).unwrap().clone();
+        assert_eq!(row, crate::directory::CustomerRow { id: c, ..Default::default() }, "{name}: unlimited, own DIDs only");
+        let limits = Input::default()
+            .with(&schema::CUSTOMERS, "max_cps", 3)
+            .with(&schema::CUSTOMERS, "max_call_duration", 7200)
+            .with(&schema::CUSTOMERS, "blocked_prefixes", "882,4990")
+            .with(&schema::CUSTOMERS, "daily_minutes_limit", 0)
+            .with(&schema::CUSTOMERS, "allow_any_caller_id", true);
+        s.update(&schema::CUSTOMERS, &op(), c, limits).await.unwrap();
+        s.update(&schema::DOMAIN_SETTINGS, &op(), 1, Input::default().with(&schema::DOMAIN_SETTINGS, "blocked_prefixes", "979"))
+            .await
+            .unwrap();
+        let cfg = s.call_config().await.unwrap();
+        let row = cfg.customers.iter().find(|r| r.id == c).unwrap().clone();
+        assert_eq!(
+            (row.max_cps, row.max_call_duration, row.blocked_prefixes, row.daily_minutes_limit, row.allow_any_caller_id),
+            (Some(3), Some(7200), vec!["882".to_owned(), "4990".to_owned()], Some(0), true),
+            "{name}"
+        );
+        assert_eq!(cfg.blocked_prefixes, ["979"], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn an_external_caller_id_is_one_of_the_customers_dids() {
+    for (name, s, _db) in stores().await {
+        let a = customer(&s, "A", None).await;
+        let b = customer(&s, "B", None).await;
+        let did = |c, n: &str| {
+            Input::default().with(&schema::DID_NUMBERS, "number", n).with_rel(
+                &schema::DID_NUMBERS,
+                "customer",
+                RelInput::To("customers", c),
+            )
+        };
+        s.create(&schema::DID_NUMBERS, &op(), did(a, "4930111")).await.unwrap();
+        s.create(&schema::DID_NUMBERS, &op(), did(b, "4930999")).await.unwrap();
+        let with_id = |user: &str, n: &str| sip(user, a, None).with(&schema::SIP_ACCOUNTS, "external_caller_id", n);
+        // Another customer's DID, from either scope: refused, nothing stored.
+        for actor in [op(), as_customer(a)] {
+            let e = s.create(&schema::SIP_ACCOUNTS, &actor, with_id("spoof", "4930999")).await.unwrap_err();
+            assert_eq!(field_of(e), "external_caller_id", "{name}");
+        }
+        assert_eq!(s.count(&schema::SIP_ACCOUNTS, Scope::Operator, &ListQuery::default()).await.unwrap(), 0, "{name}");
+        let own = s.create(&schema::SIP_ACCOUNTS, &as_customer(a), with_id("own", "4930111")).await.unwrap().id();
+        let change = |n: &str| Input::default().with(&schema::SIP_ACCOUNTS, "external_caller_id", n);
+        assert_eq!(
+            field_of(s.update(&schema::SIP_ACCOUNTS, &as_customer(a), own, change("4930999")).await.unwrap_err()),
+            "external_caller_id"
+        );
+        // Other changes to the account are not held to it; clearing it is fine.
+        s.update(
+            &schema::SIP_ACCOUNTS,
+            &as_customer(a),
+            own,
+            Input::default().with(&schema::SIP_ACCOUNTS, "caller_id_name", "Beta Support"),
+        )
+        .await
+        .unwrap();
+        s.update(
+            &schema::SIP_ACCOUNTS,
+            &as_customer(a),
+            own,
+            Input::default().with(&schema::SIP_ACCOUNTS, "external_caller_id", Value::Null),
+        )
+        .await
+        .unwrap();
+        // Wholesale: any number, once the operator allows it.
+        s.update(&schema::CUSTOMERS, &op(), a, Input::default().with(&schema::CUSTOMERS, "allow_any_caller_id", true)).await.unwrap();
+        let r = s.update(&schema::SIP_ACCOUNTS, &as_customer(a), own, change("4930999")).await.unwrap();
+        assert_eq!(r.get("external_caller_id"), &Value::Text("4930999".into()), "{name}");
+    }
+}
+
 mod ids;

@@ -51,6 +51,7 @@ pub(crate) struct Calls {
     pub routes: Arc<Routes>,
     pub resolver: outbound::Resolver,
     pub accounts: Arc<Accounts>,
+    pub fraud: crate::fraud::Fraud,
     pub capacity: Arc<Capacity>,
     pub location: Arc<MemoryLocation>,
     /// Carriers' registrations by trunk id (`registrar/carriers.rs`).

@@ -26,6 +26,8 @@ pub struct Snapshot {
     /// Channels of the account no group holds, shared by the customers in
     /// no group (`None`: unlimited).
     pub shared_channels: Option<i64>,
+    /// The domain's `blocked_prefixes`: destinations no customer may call.
+    pub blocked_prefixes: Vec<String>,
     pub capacity_reject_code: u16,
     /// The domain setting `sip_public_address`, when it is an IP address.
     pub public_ip: Option<std::net::IpAddr>,
@@ -54,6 +56,7 @@ impl From<CallConfig> for Snapshot {
             dids: c.dids.into_iter().map(|d| (d.number.clone(), d)).collect(),
             ring_groups: c.ring_groups.into_iter().map(|g| (g.id, g)).collect(),
             customers: c.customers.into_iter().map(|c| (c.id, c)).collect(),
+            blocked_prefixes: c.blocked_prefixes,
             capacity_reject_code: c.capacity_reject_code,
             public_ip: c.sip_public_address.as_deref().and_then(public_ip),
             nat_keepalive: c.nat_keepalive,

@@ -6,7 +6,7 @@
 //! Phones are authenticated against their SIP accounts (`accounts/`).
 //! Calls read the directory and the route table kept in memory
 //! (`directory.rs`, `routing.rs`), hold a channel of their customer's
-//! limit (`capacity.rs`), have their RTP relayed (`media/`) and leave CDRs
+//! limit (`capacity.rs`) within the customer's fraud limits (`fraud.rs`), have their RTP relayed (`media/`) and leave CDRs
 //! (`cdr/`).
 
 mod accounts;
@@ -14,6 +14,7 @@ mod calls;
 mod capacity;
 mod cdr;
 mod directory;
+mod fraud;
 mod media;
 mod registrar;
 mod reload;
@@ -159,7 +160,9 @@ impl Switch {
         if recovered.calls > 0 {
             tracing::warn!(calls = recovered.calls, node = %node.id, "closed calls left open by a previous run, at its last heartbeat");
         }
-        let cdrs = cdr::CdrWriter::start(store.clone(), node);
+        // After the recovery: the calls it closed count for today too.
+        let daily = Arc::new(fraud::DailyUsage::load(&store).await?);
+        let cdrs = cdr::CdrWriter::start(store.clone(), node, daily.clone());
         let orphans_client = server.client();
         let capacity = Arc::new(capacity::Capacity::default());
         let dialogs = Arc::new(calls::Dialogs::default());
@@ -171,6 +174,7 @@ impl Switch {
             routes: Arc::new(routing::Routes::load(store.clone()).await?),
             resolver: calls::Resolver::default(),
             accounts,
+            fraud: fraud::Fraud::new(daily),
             capacity: capacity.clone(),
             location: location.clone(),
             carriers,

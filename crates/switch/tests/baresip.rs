@@ -161,6 +161,8 @@ async fn baresip_dials_out_through_a_gateway() {
     let (store, _db) = store::testing::sqlite().await;
     let seed = account(&store, "seed-10", "Seed-Pass-10").await;
     let c = common::customer_of(&store, seed).await;
+    // Its external caller id is one of its customer's DIDs.
+    store.create(&schema::DID_NUMBERS, &Actor::system(), common::did(c, "4930555", true, None)).await.unwrap();
     let input = Input::default()
         .with(&schema::SIP_ACCOUNTS, "username", "out-1")
         .with(&schema::SIP_ACCOUNTS, "password", "Out-Pass-1")

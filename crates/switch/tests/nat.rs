@@ -250,6 +250,8 @@ async fn a_phone_behind_nat_calls_out_and_hears_the_far_end() {
     let (store, _db) = store::testing::sqlite().await;
     let seed = common::account(&store, "seed-nat", "Seed-Pass-N").await;
     let c = common::customer_of(&store, seed).await;
+    // Its external caller id is one of its customer's DIDs.
+    store.create(&schema::DID_NUMBERS, &Actor::system(), common::did(c, "4930777", true, None)).await.unwrap();
     let input = Input::default()
         .with(&schema::SIP_ACCOUNTS, "username", "home-2")
         .with(&schema::SIP_ACCOUNTS, "password", "Home-Pass-2")

@@ -62,6 +62,8 @@ async fn a_phone_dials_out_through_the_routes_gateways_with_failover_and_digest(
     let (store, _db) = store::testing::sqlite().await;
     let seed = account(&store, "seed-c", "Seed-Pass-3").await;
     let c = customer_of(&store, seed).await;
+    // Its external caller id is one of its customer's DIDs.
+    store.create(&schema::DID_NUMBERS, &Actor::system(), did(c, "4930111", true, None)).await.unwrap();
     let caller = {
         let input = Input::default()
             .with(&schema::SIP_ACCOUNTS, "username", "dialer-1")
@@ -193,6 +195,8 @@ async fn a_gateway_that_never_answers_is_passed_over_within_seconds() {
     let (store, _db) = store::testing::sqlite().await;
     let seed = account(&store, "seed-s", "Seed-Pass-4").await;
     let c = customer_of(&store, seed).await;
+    // Its external caller id is one of its customer's DIDs.
+    store.create(&schema::DID_NUMBERS, &Actor::system(), did(c, "4930111", true, None)).await.unwrap();
     let input = Input::default()
         .with(&schema::SIP_ACCOUNTS, "username", "dialer-s")
         .with(&schema::SIP_ACCOUNTS, "password", "Dialer-Pass-4")

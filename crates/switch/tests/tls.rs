@@ -170,6 +170,8 @@ async fn calls_go_out_to_tls_gateways_whose_certificate_we_trust() {
     let (store, _db) = store::testing::sqlite().await;
     let seed = account(&store, "seed-t", "Seed-Pass-9").await;
     let c = customer_of(&store, seed).await;
+    // Its external caller id is one of its customer's DIDs.
+    store.create(&schema::DID_NUMBERS, &Actor::system(), did(c, "4930111", true, None)).await.unwrap();
     let input = Input::default()
         .with(&schema::SIP_ACCOUNTS, "username", "tls-dialer")
         .with(&schema::SIP_ACCOUNTS, "password", "Dialer-Pass-9")

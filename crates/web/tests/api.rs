@@ -4,6 +4,8 @@
 
 #[path = "api/capacity_groups.rs"]
 mod capacity_groups;
+#[path = "api/fraud.rs"]
+mod fraud;
 #[path = "api/logins.rs"]
 mod logins;
 #[path = "api/route_tests.rs"]
@@ -156,7 +158,7 @@ async fn every_object_through_its_life() {
         let (s, csv) = app.get_text(&format!("{OP}/customers.csv?filter[name_contains]=eta&sort=name")).await;
         assert_eq!(s, 200);
         let lines: Vec<_> = csv.lines().collect();
-        assert_eq!(lines[0], "id,name,language,capacity_limit,sip_account_limit,trm_mode,created_at");
+        assert_eq!(lines[0], "id,name,language,capacity_limit,sip_account_limit,trm_mode,max_cps,max_call_duration,blocked_prefixes,daily_minutes_limit,allow_any_caller_id,created_at");
         assert_eq!(lines.len(), 5, "{be}: {csv}");
         assert!(lines[1].contains(",Zeta 0,EN,0,,"));
 

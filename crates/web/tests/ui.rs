@@ -115,9 +115,16 @@ async fn operator_and_customer_in_a_browser() {
     // Acme: one SIP account at most, and a Russian UI.
     b.goto(&format!("{o}/ui/customers/1/edit")).await;
     b.fill("#in-sip_account_limit", "1").await;
+    // Fraud limits: the operator's (a bad prefix is named, then a good list).
+    b.fill("#in-max_cps", "5").await;
+    b.fill("#in-blocked_prefixes", "882, 9x").await;
+    b.click_to_load(SUBMIT).await;
+    assert!(b.text("#in-blocked_prefixes-error").await.contains("entry 2 is not a number prefix"));
+    b.fill("#in-blocked_prefixes", "882, +979").await;
     b.exec("document.querySelector('#in-language').value = 'RU'", json!([])).await;
     b.click_to_load(SUBMIT).await;
-    assert!(b.text("dl.record").await.contains("RU"));
+    let shown = b.text("dl.record").await;
+    assert!(shown.contains("RU") && shown.contains("882, 979"), "{shown}");
 
     // A DID, then disabled from its edit form, and flagged in the list.
     for (number, customer) in [("37060000001", "1"), ("37060000002", "2")] {
@@ -283,6 +290,8 @@ async fn operator_and_customer_in_a_browser() {
     // The customer may switch its UI language.
     b.goto(&format!("{o}/customer/settings")).await;
     assert_eq!(b.count("form.record input:not([type=hidden]), form.record select").await, 1, "only the UI language");
+    let limits = b.text("#operator-limits").await;
+    assert!(limits.contains("882, 979") && limits.contains("5") && limits.contains("Без ограничения"), "shown, not offered: {limits}");
     b.exec("document.querySelector('#in-language').value = 'LT'", json!([])).await;
     b.click_to_load(SUBMIT).await;
     assert_eq!(b.text("header nav a[aria-current=page]").await, "Nustatymai");

@@ -15,6 +15,7 @@ use super::plan::{Attempt, Step};
 use super::ring::{ring, LegA, Ringing};
 use super::session_timer;
 use super::talk::{allows_update, talk, Timers, TimersSetup, Watch};
+use crate::fraud::CallLimit;
 use crate::media::sdp;
 use crate::media::{MediaPool, Relay};
 use sip::endpoint::{Client, Incoming, Response};
@@ -53,11 +54,14 @@ pub struct CallTimers {
     pub media_timeout: u32,
     /// The RFC 4028 session interval we offer leg B and lower leg A's to.
     pub session_expires: u32,
+    /// The customer's limit on the answered call's length (fraud limits).
+    pub limit: Option<CallLimit>,
 }
 
-impl From<&crate::directory::Snapshot> for CallTimers {
-    fn from(s: &crate::directory::Snapshot) -> Self {
-        CallTimers { media_timeout: s.media_timeout, session_expires: s.session_expires }
+impl CallTimers {
+    /// The domain's timers, and the call's limit.
+    pub fn of(s: &crate::directory::Snapshot, limit: Option<CallLimit>) -> Self {
+        CallTimers { media_timeout: s.media_timeout, session_expires: s.session_expires, limit }
     }
 }
 
@@ -72,6 +76,9 @@ pub struct Ended {
     pub connected_at: Option<i64>,
     /// The gateway attempt that answered (still open: its CDR is the caller's).
     pub attempt: Option<usize>,
+    /// Epoch ms the call ended at when that is not now: hung up at its
+    /// limit, it is billed exactly up to it.
+    pub ended_at: Option<i64>,
 }
 
 /// Runs a call from admission to its end; returns how it ended. `a` has
@@ -98,6 +105,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                     internal: Some("No media relay ports left".into()),
                     connected_at: None,
                     attempt: None,
+                    ended_at: None,
                 };
             }
         },
@@ -154,7 +162,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
     let result = match ended {
         Ringing::Failed(code, reason, internal) => {
             let _ = srv.respond(code, &reason, &[], None);
-            Ended { code, reason, internal, connected_at: None, attempt: None }
+            Ended { code, reason, internal, connected_at: None, attempt: None, ended_at: None }
         }
         Ringing::Answered { response, .. } => {
             let answered_at = tokio::time::Instant::now();
@@ -183,7 +191,7 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 let _ = srv.respond(code, reason, &[], None);
                 dialogs.remove(&a_call_id, &a_tag);
                 dialogs.remove(&b_call_id, &b_tag);
-                return Ended { code, reason: reason.into(), internal: Some(internal), connected_at: None, attempt };
+                return Ended { code, reason: reason.into(), internal: Some(internal), connected_at: None, attempt, ended_at: None };
             }
             let connected_at = domain::time::now_ms();
             let mut a_leg = Leg {
@@ -229,10 +237,13 @@ pub(crate) async fn run(client: Client, dialogs: Arc<Dialogs>, a: Incoming, brid
                 sessions: [a_session.map(|s| s.timer), b_session],
                 update: [allows_update(&a_headers), allows_update(&response.headers)],
                 sdp: [a_sdp, b_sdp],
+                limit: bridge.timers.limit,
             });
             let mut watch = Watch { confirm: AwaitAck::new(late, relay.as_ref()), timers };
             let (code, reason, internal) = talk(&client, &mut srv, &mut requests, &mut a_leg, &mut b, &stop, &mut watch).await;
-            Ended { code, reason, internal, connected_at: Some(connected_at), attempt }
+            let limit_ms = bridge.timers.limit.map_or(0, |l| i64::from(l.seconds) * 1000);
+            let ended_at = watch.timers.limit_reached().then_some(connected_at + limit_ms);
+            Ended { code, reason, internal, connected_at: Some(connected_at), attempt, ended_at }
         }
     };
     dialogs.remove(&a_call_id, &a_tag);

@@ -4,7 +4,8 @@
 //! number it is forwarded to. Every call that reached a trunk leaves an
 //! incoming trunk CDR; a forwarded call, and a ring group's external
 //! numbers, go out as the carrier's caller, and their termination CDRs
-//! share the incoming CDR's global tag.
+//! share the incoming CDR's global tag. The customer's fraud limits
+//! apply: to the call's length, and to what goes out to the PSTN.
 
 use super::b2bua::{self, Bridge};
 use super::inbound::{self, Admitted, Invite, Refused, Target, TrunkRef};
@@ -101,6 +102,7 @@ impl Calls {
         let live =
             caller.call(live_id.clone(), (&admitted.trunk).into(), Some(admitted.dst_number.clone()), Some(admitted.did.number.clone()));
         let mut attempts = None;
+        let mut limit = crate::fraud::call_limit(snapshot, admitted.trunk.customer_id);
         let steps = match &admitted.target {
             Target::SipAccount(account) => {
                 let targets = self.contacts(*account);
@@ -120,6 +122,11 @@ impl Calls {
                             Ok(p) => p,
                             Err(r) => return self.refuse(&mut req, &caller, r).await,
                         };
+                        let out = outbound::numbers(number, &plan);
+                        if let Err(r) = self.fraud.admit_out(snapshot, origin.customer_id, &out, caller.time_start) {
+                            tracing::info!(group = group.id, number, why = r.internal, "ring group's external number skipped: fraud limit");
+                            continue;
+                        }
                         let contacts = planned.contacts(&plan, &origin, admitted.sdp.as_deref(), &self.resolver).await;
                         match outbound::chained(contacts) {
                             Some(c) => external.push(c),
@@ -144,6 +151,10 @@ impl Calls {
                     Ok(p) => p,
                     Err(r) => return self.refuse(&mut req, &caller, r).await,
                 };
+                match self.fraud.admit_out(snapshot, origin.customer_id, &outbound::numbers(number, &plan), caller.time_start) {
+                    Ok(l) => limit = l,
+                    Err(r) => return self.refuse(&mut req, &caller, refused_after(&admitted, r.code, r.reason, r.internal)).await,
+                }
                 let (steps, planned) = outbound::plan(
                     &plan,
                     &origin,
@@ -190,14 +201,15 @@ impl Calls {
             dialled: admitted.did.number.clone(),
             sdp: admitted.sdp.clone(),
             media: self.media.clone(),
-            timers: b2bua::CallTimers::from(snapshot),
+            timers: b2bua::CallTimers::of(snapshot, limit),
         };
         let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
         drop(slot);
         if let Some(a) = &attempts {
             a.finish(&ended);
         }
-        self.cdrs.send(CallCdr::ending(&live, ended.connected_at, ended.code, ended.reason, ended.internal), Some(live_id));
+        let cdr = CallCdr::ending(&live, ended.connected_at, ended.code, ended.reason, ended.internal).ended_at(ended.ended_at);
+        self.cdrs.send(cdr, Some(live_id));
         Ok(())
     }
 

@@ -214,7 +214,7 @@ mod tests {
         ] {
             s.dids.insert(d.number.clone(), d);
         }
-        s.customers.insert(10, CustomerRow { id: 10, capacity_limit: Some(1) });
+        s.customers.insert(10, CustomerRow { id: 10, capacity_limit: Some(1), ..CustomerRow::default() });
         s
     }
 

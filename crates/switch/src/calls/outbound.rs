@@ -145,8 +145,42 @@ impl Attempts {
     pub fn finish(&self, ended: &Ended) {
         let Some(i) = ended.attempt else { return };
         let Some(a) = self.list.lock().expect("attempts lock").get(i).cloned() else { return };
-        self.cdrs.send(CallCdr::ending(&a, ended.connected_at, ended.code, ended.reason.clone(), ended.internal.clone()), Some(a.id));
+        let cdr =
+            CallCdr::ending(&a, ended.connected_at, ended.code, ended.reason.clone(), ended.internal.clone()).ended_at(ended.ended_at);
+        self.cdrs.send(cdr, Some(a.id));
     }
+}
+
+/// The termination CDR of a call out refused before any gateway was
+/// tried (a fraud limit): no route, no gateway, the reason why.
+pub(crate) fn refused_cdr(origin: &Origin, time_start: i64, code: u16, reason: &str, internal: &str) -> CallCdr {
+    let call = LiveCall {
+        id: String::new(),
+        customer_id: Some(origin.customer_id),
+        incoming_trunk_id: None,
+        time_start,
+        time_connect: None,
+        src_name: origin.src_name_in.clone(),
+        src_number: Some(origin.src_number_in.clone()),
+        dst_number: Some(origin.dst_number_in.clone()),
+        did_number: None,
+        call_id: origin.call_id.clone(),
+        global_tag: Some(origin.global_tag.clone()),
+        termination: Some(TerminationLeg {
+            sip_account_id: origin.sip_account_id,
+            src_name_out: origin.caller_name.clone(),
+            ..TerminationLeg::default()
+        }),
+        node_id: String::new(),
+        dialog: None,
+    };
+    CallCdr::ending(&call, None, code, reason, Some(internal.to_owned()))
+}
+
+/// The numbers a call out is checked against (fraud limits): as dialled,
+/// and as each route of its plan would send it.
+pub(crate) fn numbers<'a>(dialled: &'a str, routes: &'a [RouteAttempt]) -> Vec<&'a str> {
+    std::iter::once(dialled).chain(routes.iter().map(|a| a.dst_number_out.as_str())).collect()
 }
 
 /// The leg B target of one route's attempt, or `None` when its gateway
@@ -329,7 +363,7 @@ mod tests {
         report(plan::Attempt::Failed(0, 503, "Service Unavailable".into()));
         attempts.connector()(Some(2), 1_234, Some("legs".into()));
         attempts.connector()(None, 1_234, None);
-        let ended = Ended { code: 200, reason: "BYE".into(), internal: None, connected_at: Some(1_234), attempt: Some(2) };
+        let ended = Ended { code: 200, reason: "BYE".into(), internal: None, connected_at: Some(1_234), attempt: Some(2), ended_at: None };
         attempts.finish(&ended);
         let mut ops = Vec::new();
         while let Ok(op) = journal.try_recv() {

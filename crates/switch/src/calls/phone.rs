@@ -1,12 +1,14 @@
 //! A phone's INVITE: authenticated as its SIP account, it rings an
 //! extension of the same customer (an internal call: a channel, no CDR),
 //! or, when the account may call out, goes to the PSTN through the
-//! customer's routes with one termination CDR per gateway attempt.
+//! customer's routes with one termination CDR per gateway attempt, within
+//! the customer's fraud limits (a refusal leaves its termination CDR too).
 
 use super::b2bua::{self, Bridge, CallTimers};
 use super::outbound::{self, Origin};
 use super::{plan, Calls};
 use crate::directory::Snapshot;
+use crate::fraud;
 use sip::endpoint::{Incoming, ReplyError};
 use sip::message::{self, SipUri};
 use store::presence::SipLogin;
@@ -57,8 +59,10 @@ impl Calls {
             let (code, reason) = snapshot.capacity_refusal();
             return req.reply(code, reason, &[]).await;
         };
-        // The caller as the routes see it: its number to the outside world.
-        let src = caller.external_caller_id.clone().unwrap_or_else(|| caller.username.clone());
+        // The caller as the routes see it: its number to the outside world,
+        // if that is still one of its customer's own.
+        let own = fraud::caller_number(snapshot, caller.customer_id, caller.external_caller_id.as_deref());
+        let src = own.map_or_else(|| caller.username.clone(), str::to_owned);
         let plan = match self.routes.plan(caller.customer_id, &src, &dialled).await {
             Ok(p) => p,
             Err(e) => {
@@ -76,6 +80,14 @@ impl Calls {
             dst_number_in: dialled.clone(),
             call_id: headers.get("Call-ID").unwrap_or_default().trim().to_owned(),
             global_tag: outbound::global_tag(time_start),
+        };
+        let limit = match self.fraud.admit_out(snapshot, caller.customer_id, &outbound::numbers(&dialled, &plan), time_start) {
+            Ok(limit) => limit,
+            Err(r) => {
+                tracing::info!(account = caller.id, dialled, why = r.internal, "outbound call refused by a fraud limit");
+                self.cdrs.send(outbound::refused_cdr(&origin, time_start, r.code, r.reason, r.internal), None);
+                return req.reply(r.code, r.reason, &r.headers()).await;
+            }
         };
         let offer = (!body.trim().is_empty()).then_some(body);
         let (steps, attempts) =
@@ -97,7 +109,7 @@ impl Calls {
             dialled,
             sdp: offer,
             media: self.media.clone(),
-            timers: CallTimers::from(snapshot),
+            timers: CallTimers::of(snapshot, limit),
         };
         let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
         drop(slot);
@@ -136,7 +148,8 @@ impl Calls {
             dialled,
             sdp: (!body.trim().is_empty()).then_some(body),
             media: self.media.clone(),
-            timers: CallTimers::from(snapshot),
+            // No CDR, no fraud limit: the customer's own phones.
+            timers: CallTimers::of(snapshot, None),
         };
         let ended = Box::pin(b2bua::run(self.client.clone(), self.dialogs.clone(), req, bridge, self.stop.clone())).await;
         drop(slot);

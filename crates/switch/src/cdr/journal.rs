@@ -8,6 +8,7 @@
 //! crash are closed with a CDR at the next start, ended at the last
 //! heartbeat ([`recover`]), and their legs can be hung up.
 
+use crate::fraud::DailyUsage;
 use std::sync::Arc;
 use std::time::Duration;
 use store::cdr::{Cdr, CdrOp, IncomingCdr, LiveCall, TerminationCdr};
@@ -53,9 +54,23 @@ impl CallCdr {
         }
     }
 
+    /// Ended at `at` (epoch ms) instead of now, when given: a call hung up
+    /// at its limit is billed exactly up to it.
+    pub fn ended_at(mut self, at: Option<i64>) -> Self {
+        if let Some(at) = at {
+            self.time_end = at;
+        }
+        self
+    }
+
+    /// Whole seconds from answer to end (0 if not answered).
+    fn duration(&self) -> i64 {
+        self.time_connect.map(|t| (self.time_end - t).max(0) / 1000).unwrap_or(0)
+    }
+
     pub(crate) fn row(&self) -> Cdr {
         let c = &self.call;
-        let duration = self.time_connect.map(|t| (self.time_end - t).max(0) / 1000).unwrap_or(0);
+        let duration = self.duration();
         let code = Some(i64::from(self.code));
         let success = self.time_connect.is_some();
         match &c.termination {
@@ -90,6 +105,7 @@ impl CallCdr {
                 global_tag: c.global_tag.clone(),
                 lega_disconnect_code: code,
                 lega_disconnect_reason: Some(self.reason.clone()),
+                internal_reason: self.internal_reason.clone(),
                 src_name_in: c.src_name.clone(),
                 src_number_in: c.src_number.clone(),
                 dst_number_in: c.dst_number.clone(),
@@ -111,6 +127,7 @@ impl CallCdr {
 pub struct CdrWriter {
     tx: mpsc::UnboundedSender<CdrOp>,
     node: Arc<str>,
+    daily: Arc<DailyUsage>,
     task: JoinHandle<()>,
     heartbeat: JoinHandle<()>,
 }
@@ -120,16 +137,17 @@ const MAX_BATCH: usize = 1000;
 
 impl CdrWriter {
     /// Starts the writer and the heartbeat; [`recover`] must have run
-    /// first (it reads the heartbeat that this one overwrites).
-    pub fn start(store: Store, node: Node) -> CdrWriter {
+    /// first (it reads the heartbeat that this one overwrites). Every
+    /// termination CDR sent is counted in `daily` (the daily minutes limit).
+    pub fn start(store: Store, node: Node, daily: Arc<DailyUsage>) -> CdrWriter {
         let (tx, rx) = mpsc::unbounded_channel();
         let heartbeat = tokio::spawn(heartbeat_loop(store.clone(), node.clone()));
-        CdrWriter { tx, node: node.id.into(), task: tokio::spawn(write_loop(store, rx)), heartbeat }
+        CdrWriter { tx, node: node.id.into(), daily, task: tokio::spawn(write_loop(store, rx)), heartbeat }
     }
 
     /// A handle for call tasks.
     pub fn sender(&self) -> CdrSender {
-        CdrSender { tx: self.tx.clone(), node: self.node.clone() }
+        CdrSender { tx: self.tx.clone(), node: self.node.clone(), daily: self.daily.clone() }
     }
 
     /// Waits until everything queued so far is stored. Call tasks must be
@@ -161,6 +179,7 @@ async fn heartbeat_loop(store: Store, node: Node) {
 pub struct CdrSender {
     tx: mpsc::UnboundedSender<CdrOp>,
     node: Arc<str>,
+    daily: Arc<DailyUsage>,
 }
 
 impl CdrSender {
@@ -186,6 +205,9 @@ impl CdrSender {
 
     /// The CDR of a call; `live_id` closes what `open` recorded.
     pub fn send(&self, cdr: CallCdr, live_id: Option<String>) {
+        if let (Some(_), Some(customer)) = (&cdr.call.termination, cdr.call.customer_id) {
+            self.daily.add(customer, cdr.call.time_start, cdr.duration());
+        }
         self.queue(cdr.close(live_id));
     }
 
@@ -193,7 +215,7 @@ impl CdrSender {
     #[cfg(test)]
     pub(crate) fn journal() -> (CdrSender, mpsc::UnboundedReceiver<CdrOp>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (CdrSender { tx, node: "test-node".into() }, rx)
+        (CdrSender { tx, node: "test-node".into(), daily: Arc::default() }, rx)
     }
 }
 
@@ -402,7 +424,7 @@ mod tests {
     async fn the_writer_beats_for_its_calls_until_it_stops() {
         let (store, _db) = store::testing::sqlite().await;
         let every = Duration::from_millis(200);
-        let writer = CdrWriter::start(store.clone(), Node { id: "hb".into(), heartbeat: every });
+        let writer = CdrWriter::start(store.clone(), Node { id: "hb".into(), heartbeat: every }, Arc::default());
         writer.sender().open(LiveCall { node_id: String::new(), ..live("up", None) });
         tokio::time::sleep(every * 3).await;
         // Fresh: another node starting now leaves the call alone.

@@ -263,13 +263,8 @@ pub(super) async fn create_customer(
         if external_calls {
             b = b.set("allow_external_calls", true)?;
         }
-        let outside = if numbers.is_empty() {
-            inside.clone()
-        } else {
-            let n = numbers[j % numbers.len()].clone();
-            b = b.set("external_caller_id", n.as_str())?;
-            n
-        };
+        // Its external caller id is set once the numbers are the customer's.
+        let outside = if numbers.is_empty() { inside.clone() } else { numbers[j % numbers.len()].clone() };
         let account_id = b.create(store, actor).await?;
         accounts.push(Account { id: account_id, name: person, inside, outside, external_calls });
     }
@@ -297,6 +292,12 @@ pub(super) async fn create_customer(
         }
         b.create(store, actor).await?;
         dids.push(Number { number, enabled, forwarded });
+    }
+    if !dids.is_empty() {
+        for a in &accounts {
+            let caller_id = Build::new(&schema::SIP_ACCOUNTS).set("external_caller_id", a.outside.as_str())?;
+            store.update(&schema::SIP_ACCOUNTS, actor, a.id, caller_id.input).await?;
+        }
     }
 
     let mut routes = Vec::new();

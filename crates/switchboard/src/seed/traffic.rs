@@ -267,6 +267,7 @@ impl TerminationGen<'_> {
         }
         row.lega_disconnect_code = Some(o.code);
         text(&mut row.lega_disconnect_reason).push_str(o.reason);
+        text(&mut row.internal_reason).push_str(o.internal);
 
         let (name, inside, outside) = match account {
             Some(a) => (a.name, a.inside.as_str(), a.outside.as_str()),

@@ -21,6 +21,8 @@ fn attr_schema(kind: Kind) -> Json {
         Kind::Codecs => json!({ "type": "array", "items": { "type": "string", "enum": domain::codec::CODECS } }),
         Kind::PhoneNumbers { max } => json!({ "type": "array", "maxItems": max, "uniqueItems": true,
             "items": { "type": "string", "pattern": "^\\+?[0-9]{1,15}$" } }),
+        Kind::Prefixes { max } => json!({ "type": "array", "maxItems": max, "uniqueItems": true,
+            "items": { "type": "string", "pattern": "^\\+?[0-9]{1,15}$" } }),
         Kind::Sources { max } => json!({ "type": "array", "maxItems": max, "uniqueItems": true,
             "items": { "type": "string", "description": "an IPv4/IPv6 address or CIDR range" } }),
         k if k.is_list() => json!({ "type": "array", "items": { "type": "string" } }),

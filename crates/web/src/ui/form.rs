@@ -332,7 +332,8 @@ fn input(v: &Viewer, it: &Item, state: &FormState, opts: &Options, b: &mut Strin
                     _ => {
                         let ty = if f.mode == Mode::Hashed { "password" } else { "text" };
                         let mode = if matches!(f.kind, Kind::Digits { .. }) { " inputmode=\"numeric\"" } else { "" };
-                        let mode = if matches!(f.kind, Kind::PhoneNumbers { .. }) { " inputmode=\"tel\"" } else { mode };
+                        let mode =
+                            if matches!(f.kind, Kind::PhoneNumbers { .. } | Kind::Prefixes { .. }) { " inputmode=\"tel\"" } else { mode };
                         let _ = write!(
                             b,
                             "<input type=\"{ty}\" id=\"{id}\" name=\"{}\" value=\"{}\"{mode}{req}{invalid} autocomplete=\"off\">",
@@ -435,7 +436,10 @@ fn hint(v: &Viewer, it: &Item, b: &mut String) {
     let text = match it {
         Item::Id => "Left empty, one is generated.".to_owned(),
         Item::Field(f) if f.default == Default::Generated => "Left empty, one is generated.".to_owned(),
-        Item::Field(f) if f.name.ends_with("_limit") => "Left empty: no limit.".to_owned(),
+        Item::Field(f) if f.name.ends_with("_limit") || f.name.starts_with("max_") => "Left empty: no limit.".to_owned(),
+        Item::Field(f) if matches!(f.kind, Kind::Prefixes { .. }) => {
+            "Number prefixes, comma-separated: calls out to numbers starting with one are refused.".to_owned()
+        }
         Item::Field(f) if matches!(f.kind, Kind::PhoneNumbers { .. }) => "Phone numbers in ring order, comma-separated.".to_owned(),
         Item::Field(f) if matches!(f.kind, Kind::Sources { .. }) => {
             "IP addresses or CIDR ranges (198.51.100.0/24), comma-separated; empty: calls from anywhere.".to_owned()
@@ -479,7 +483,7 @@ pub fn parse(items: &[Item], form: &FormBody, creating: bool) -> Result<Input, F
                     Kind::FieldNames => Json::Array(form.all(&name).map(|s| Json::String(s.to_owned())).collect()),
                     // One text input, numbers separated by commas or spaces;
                     // emptied on edit, it clears the list.
-                    Kind::PhoneNumbers { .. } | Kind::Sources { .. } => {
+                    Kind::PhoneNumbers { .. } | Kind::Sources { .. } | Kind::Prefixes { .. } => {
                         let numbers = raw.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|s| !s.is_empty());
                         let list: Vec<Json> = numbers.map(|s| Json::String(s.to_owned())).collect();
                         if list.is_empty() && creating {

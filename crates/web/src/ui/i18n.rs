@@ -134,6 +134,7 @@ pub const ERROR_MESSAGES: &[&str] = &[
     "entry {} is not a phone number: {} to {} digits, optionally after a +",
     "entry {} repeats an earlier number",
     "The customer has reached its SIP account limit ({}); no more SIP accounts can be created",
+    "must be one of the customer's own DID numbers",
 ];
 
 #[cfg(test)]
@@ -189,6 +190,8 @@ pub const MESSAGES: &[&str] = &[
     "Phone numbers in ring order, comma-separated.",
     "Available:",
     "Type and id, e.g.",
+    "Limits set by your operator",
+    "No limit",
 ];
 
 #[cfg(test)]
@@ -208,6 +211,8 @@ mod tests {
             ids.extend(t.res.fields.iter().map(|f| label(f.name)));
         }
         ids.push(label("language"));
+        // The customer's settings page shows its fraud limits, read-only.
+        ids.extend(["max_cps", "max_call_duration", "blocked_prefixes", "daily_minutes_limit", "allow_any_caller_id"].map(label));
         ids.extend(ERROR_MESSAGES.iter().map(|s| (*s).to_owned()));
         ids.sort();
         ids.dedup();

@@ -329,6 +329,18 @@ pub(super) const SETTINGS_TAB: Tab = Tab {
 };
 
 async fn settings_form(v: &Viewer, tab: &Tab, state: FormState, status: StatusCode, notice_q: &HashMap<String, String>) -> Response {
+    settings_form_with(v, tab, state, status, notice_q, "").await
+}
+
+/// [`settings_form`] with `after` below the form.
+async fn settings_form_with(
+    v: &Viewer,
+    tab: &Tab,
+    state: FormState,
+    status: StatusCode,
+    notice_q: &HashMap<String, String>,
+    after: &str,
+) -> Response {
     let items = form::items(v, tab.res, false);
     let opts = match form::options(v, &items).await {
         Ok(o) => o,
@@ -339,7 +351,27 @@ async fn settings_form(v: &Viewer, tab: &Tab, state: FormState, status: StatusCo
     notice(v, notice_q, &mut b);
     let action = format!("{}/settings", v.base);
     b.push_str(&form::render(v, &items, &state, &opts, &action, v.t("Save"), &action));
+    b.push_str(after);
     (status, layout(v, "settings", &title, &b)).into_response()
+}
+
+/// The customer's fraud limits, which only the operator sets: shown, not offered.
+const OPERATOR_LIMITS: &[&str] = &["max_cps", "max_call_duration", "blocked_prefixes", "daily_minutes_limit", "allow_any_caller_id"];
+
+fn operator_limits(v: &Viewer, rec: &Record) -> String {
+    let mut b = format!("<h2>{}</h2><dl class=\"record\" id=\"operator-limits\">", Esc(v.t("Limits set by your operator")));
+    for f in OPERATOR_LIMITS.iter().filter_map(|n| schema::CUSTOMERS.field(n)) {
+        let _ = write!(b, "<dt>{}</dt><dd>", Esc(v.t(&label(f.name))));
+        let val = rec.field(f);
+        if val.is_null() || val.as_str() == Some("") {
+            let _ = write!(b, "{}", Esc(v.t("No limit")));
+        } else {
+            cell(v, f, val, &mut b);
+        }
+        b.push_str("</dd>");
+    }
+    b.push_str("</dl>");
+    b
 }
 
 pub async fn settings_page(Operator(v): Operator, Query(q): Query<HashMap<String, String>>) -> Response {
@@ -396,7 +428,8 @@ pub async fn customer_settings_page(Customer(v): Customer, Query(q): Query<HashM
         Err(r) => return r,
     };
     let state = FormState::of_record(&form::items(&v, &schema::CUSTOMERS, false), &rec);
-    settings_form(&v, &CUSTOMER_SETTINGS_TAB, state, StatusCode::OK, &q).await
+    let limits = operator_limits(&v, &rec);
+    settings_form_with(&v, &CUSTOMER_SETTINGS_TAB, state, StatusCode::OK, &q, &limits).await
 }
 
 pub async fn customer_settings_save(Customer(v): Customer, headers: HeaderMap, body: Bytes) -> Response {

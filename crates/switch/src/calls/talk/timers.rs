@@ -2,11 +2,13 @@
 //! or RTCP through the relay from either leg for `media_timeout` seconds,
 //! unless the call is on hold) and each leg's RFC 4028 session timer (we
 //! refresh where we are the refresher; where the peer is and its refresh
-//! does not come, the session is over). Either ends the call with both
-//! legs hung up.
+//! does not come, the session is over), and the customer's limit on the
+//! call's length (`max_call_duration`, or what is left of its daily
+//! minutes). Each ends the call with both legs hung up.
 
 use super::super::dialog::Leg;
 use super::super::session_timer::{self, Refresher, SessionTimer};
+use crate::fraud::CallLimit;
 use crate::media::{sdp, Relay};
 use sip::endpoint::{Client, Incoming, Method, Response};
 use sip::message::Headers;
@@ -30,6 +32,8 @@ pub(in crate::calls) struct Setup<'a> {
     pub update: [bool; 2],
     /// The SDP we last sent leg A and leg B (a re-INVITE refresh repeats it).
     pub sdp: [Vec<u8>; 2],
+    /// The longest the call may last from now.
+    pub limit: Option<CallLimit>,
 }
 
 /// One leg's session timer while it runs.
@@ -67,6 +71,8 @@ pub(in crate::calls) enum Due {
     /// The media deadline passed; whether it really was silent is checked on firing.
     Media,
     Session(Side),
+    /// The call reached its customer's limit.
+    Limit,
 }
 
 pub(in crate::calls) struct Timers<'a> {
@@ -80,6 +86,9 @@ pub(in crate::calls) struct Timers<'a> {
     sessions: [Option<Session>; 2],
     update: [bool; 2],
     sdp: [Vec<u8>; 2],
+    /// When the call must end, and why.
+    limit: Option<(Instant, &'static str)>,
+    limit_reached: bool,
 }
 
 impl<'a> Timers<'a> {
@@ -96,7 +105,20 @@ impl<'a> Timers<'a> {
             sessions: s.sessions.map(|t| t.map(Session::refreshed)),
             update: s.update,
             sdp: s.sdp,
+            limit: s.limit.map(|l| (Instant::now() + Duration::from_secs(u64::from(l.seconds)), l.why)),
+            limit_reached: false,
         }
+    }
+
+    /// The call's limit ran out: why it ends.
+    fn reach_limit(&mut self) -> Option<String> {
+        self.limit_reached = true;
+        self.limit.map(|(_, why)| why.to_owned())
+    }
+
+    /// Whether the call was ended by its limit (it is billed up to it).
+    pub fn limit_reached(&self) -> bool {
+        self.limit_reached
     }
 
     fn media_deadline(&self) -> Option<Instant> {
@@ -110,7 +132,8 @@ impl<'a> Timers<'a> {
     /// The next clock to run out (never, with none running).
     pub async fn next(&self) -> Due {
         let sessions = [Side::A, Side::B].into_iter().filter_map(|s| Some((self.sessions[s.index()].as_ref()?.due, Due::Session(s))));
-        let first = self.media_deadline().map(|d| (d, Due::Media)).into_iter().chain(sessions).min_by_key(|(at, _)| *at);
+        let limit = self.limit.map(|(at, _)| (at, Due::Limit));
+        let first = self.media_deadline().map(|d| (d, Due::Media)).into_iter().chain(sessions).chain(limit).min_by_key(|(at, _)| *at);
         match first {
             Some((at, due)) => {
                 tokio::time::sleep_until(at).await;
@@ -124,6 +147,7 @@ impl<'a> Timers<'a> {
     /// why the call is over (both legs are to be hung up).
     pub async fn fire(&mut self, due: Due, client: &Client, a: &mut Leg, b: &mut Leg) -> Option<String> {
         match due {
+            Due::Limit => self.reach_limit(),
             Due::Media => {
                 let timeout = self.media_timeout?;
                 let silent = self.media_deadline().is_some_and(|d| d <= Instant::now());
@@ -271,7 +295,7 @@ mod tests {
     use crate::media::MediaPool;
 
     fn setup(relay: Option<&Relay>, media_timeout: u32, sessions: [Option<SessionTimer>; 2]) -> Setup<'_> {
-        Setup { relay, media_timeout, session_expires: 1800, sessions, update: [true; 2], sdp: [Vec::new(), Vec::new()] }
+        Setup { relay, media_timeout, session_expires: 1800, sessions, update: [true; 2], sdp: [Vec::new(), Vec::new()], limit: None }
     }
 
     /// Which clock runs out first, and after how long (None: within a day, none).
@@ -304,6 +328,21 @@ mod tests {
         assert_eq!(first(&off).await, None, "media_timeout 0 turns it off");
         let no_relay = Timers::start(setup(None, 60, [None, None]));
         assert_eq!(first(&no_relay).await, None, "no relay, no media to time");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_customers_limit_ends_the_call_before_other_clocks() {
+        let pool = MediaPool::new("127.0.0.1".parse().unwrap(), 41080..=41099);
+        let relay = pool.relay().unwrap();
+        let limit = CallLimit { seconds: 2, why: crate::fraud::MAX_DURATION };
+        let ours = SessionTimer { interval: 1800, refresher: Refresher::Us };
+        let mut t = Timers::start(Setup { limit: Some(limit), ..setup(Some(&relay), 60, [None, Some(ours)]) });
+        assert_eq!(first(&t).await, Some((Due::Limit, Duration::from_secs(2))));
+        assert!(!t.limit_reached());
+        assert_eq!(t.reach_limit().as_deref(), Some("Maximum call duration reached"));
+        assert!(t.limit_reached());
+        let none = Timers::start(setup(None, 0, [None, None]));
+        assert_eq!(first(&none).await, None, "no limit, no clock");
     }
 
     #[tokio::test(start_paused = true)]
