@@ -2,6 +2,8 @@
 //! real HTTP client, a fresh store per test on SQLite and (when configured)
 //! PostgreSQL.
 
+#[path = "api/params.rs"]
+mod params;
 #[path = "api/route_tests.rs"]
 mod route_tests;
 mod support;
