@@ -1,6 +1,6 @@
 //! Bad paging, filters and unknown parameters on every list, in both APIs
 //! and on both backends: a 400 with a JSON:API error naming the parameter,
-//! never a 500, and the store unchanged.
+//! never a 500, and the store unchanged; a PATCH naming another id is a 409.
 
 use super::{customer, CU, OP};
 use crate::support::spawn_apps;
@@ -89,5 +89,21 @@ async fn bad_paging_and_filters_are_400s_naming_the_parameter_on_every_list() {
             }
         }
         assert_eq!(app.snapshot().await, before, "{be}: refused queries change nothing");
+    }
+}
+
+#[tokio::test]
+async fn a_patch_naming_another_id_is_a_conflict_and_changes_nothing() {
+    for app in spawn_apps().await {
+        let be = app.backend;
+        let c = customer(&app, "Named", serde_json::json!({})).await;
+        let body = |id: Json| serde_json::json!({ "data": { "type": "customers", "id": id, "attributes": { "name": "Renamed" } } });
+        let (s, b) = app.patch(&format!("{OP}/customers/{c}"), body(Json::from("424242"))).await;
+        assert_eq!(s, 409, "{be}: {b}");
+        assert_eq!(b["errors"][0]["source"]["pointer"], "/data/id", "{be}");
+        assert_eq!(app.get(&format!("{OP}/customers/{c}")).await.1["data"]["attributes"]["name"], "Named", "{be}");
+        // The same id, as a string or a number, is the record of the path.
+        let (s, b) = app.patch(&format!("{OP}/customers/{c}"), body(Json::from(c.parse::<i64>().unwrap()))).await;
+        assert_eq!(s, 200, "{be}: {b}");
     }
 }
