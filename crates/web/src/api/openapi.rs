@@ -488,6 +488,25 @@ mod tests {
         let answered = &op["components"]["schemas"]["customers"]["properties"]["attributes"];
         assert!(answered.get("required").is_none(), "sparse fieldsets may drop any attribute");
 
+        // The same for every resource, whatever the schema grows.
+        for res in RESOURCES.iter().copied() {
+            let schemas = &op["components"]["schemas"];
+            let attrs = &schemas[res.kind]["properties"]["attributes"];
+            assert!(attrs.get("required").is_none(), "{}", res.kind);
+            for f in res.fields.iter().filter(|f| f.mode == Mode::Hashed && f.default != Default::Generated) {
+                assert!(attrs["properties"].get(f.name).is_none(), "{}.{} is never answered", res.kind, f.name);
+            }
+            let create = &schemas[format!("{}_create", res.kind)]["properties"]["attributes"];
+            if !create.is_null() {
+                let want: Vec<&str> = res.fields.iter().filter(|f| f.required).map(|f| f.name).collect();
+                let got: Vec<&str> = create["required"].as_array().map_or(Vec::new(), |a| a.iter().filter_map(Json::as_str).collect());
+                assert_eq!(got, want, "{}", res.kind);
+                for f in res.fields.iter().filter(|f| f.mode == Mode::ReadOnly) {
+                    assert!(create["properties"].get(f.name).is_none(), "{}.{} is read-only", res.kind, f.name);
+                }
+            }
+        }
+
         let cust = build(Scope::Customer(1), "http://x");
         let create = &cust["components"]["schemas"]["sip_device_routes_create"];
         assert!(create["properties"]["relationships"].get("required").is_none(), "a customer's records are its own");
