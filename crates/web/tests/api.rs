@@ -8,6 +8,8 @@ mod capacity_groups;
 mod fraud;
 #[path = "api/logins.rs"]
 mod logins;
+#[path = "api/params.rs"]
+mod params;
 #[path = "api/route_tests.rs"]
 mod route_tests;
 mod support;

@@ -239,8 +239,11 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, poli
     match (data.get("id"), url_id) {
         (None | Some(Json::Null), _) => {}
         (Some(v), Some(uid)) => {
+            // JSON:API: an id that is not the endpoint's is a conflict.
             if parse_id(v) != Some(uid) {
-                return Err(ApiError::bad_request("data.id does not match the id in the URL.").code("400").pointer("/data/id"));
+                return Err(ApiError::new(StatusCode::CONFLICT, "Conflict", "data.id does not match the id in the URL.")
+                    .code("409")
+                    .pointer("/data/id"));
             }
         }
         (Some(v), None) => {

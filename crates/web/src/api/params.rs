@@ -11,8 +11,11 @@ use store::{Cond, Cursor, ListQuery, Op};
 
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 100;
+/// The highest `page[number]`: past it the offset (number × size) would
+/// leave the 64-bit integers the databases take, and no list is that long.
+pub const MAX_PAGE_NUMBER: u64 = 1_000_000;
 /// Export and UI lists share the filter code but not the page cap.
-const MAX_FILTER_LEN: usize = 1000;
+pub const MAX_FILTER_LEN: usize = 1000;
 
 #[derive(Debug, Default, Clone)]
 pub struct Params {
@@ -46,7 +49,9 @@ pub fn parse(raw: Option<&str>) -> ApiResult<Params> {
             p.sort = Some(v);
         } else if k == "include" {
             p.include = Some(v);
-        } else if k.starts_with("filter") || k.starts_with("page") || k.starts_with("fields") {
+        } else {
+            // An unknown parameter is a client's mistake (a typo'd
+            // `filters[name]` would otherwise list everything).
             return Err(ApiError::bad_param("Param not allowed", "105", &k, format!("{k} is not allowed.")));
         }
     }
@@ -70,6 +75,11 @@ const SUFFIXES: &[(&str, Op)] = &[
 /// password by filter), not JSON blobs.
 pub fn queryable(f: &domain::Field) -> bool {
     f.mode != Mode::Hashed && !matches!(f.kind, Kind::Json | Kind::Secret)
+}
+
+/// Fields a list may be sorted by: not secrets' hashes, not JSON blobs.
+pub fn sortable(f: &domain::Field) -> bool {
+    f.mode != Mode::Hashed && f.kind != Kind::Json
 }
 
 /// Resolves a filter name to (column, kind, operator).
@@ -143,7 +153,7 @@ pub fn list_query(res: &Resource, p: &Params, paged: bool) -> ApiResult<ListQuer
     let default_sort = if res.cdr { "-time_start" } else { "id" };
     for item in p.sort.as_deref().unwrap_or(default_sort).split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (desc, name) = item.strip_prefix('-').map_or((false, item), |n| (true, n));
-        let f = res.field(name).filter(|f| f.mode != Mode::Hashed && f.kind != Kind::Json).ok_or_else(|| {
+        let f = res.field(name).filter(|f| sortable(f)).ok_or_else(|| {
             ApiError::bad_param("Invalid sort criteria", "114", "sort", format!("{name} is not a valid sort criteria for {}", res.kind))
         })?;
         q.sort.push((f.column, f.kind.storage(), desc));
@@ -158,7 +168,7 @@ pub fn list_query(res: &Resource, p: &Params, paged: bool) -> ApiResult<ListQuer
                         "Invalid page value",
                         "118",
                         &format!("page[{key}]"),
-                        format!("{v} is not a valid value for page[{key}]."),
+                        format!("{v:.40} is not a valid value for page[{key}]: expected a whole number from 1."),
                     )
                 }),
             }
@@ -178,8 +188,16 @@ pub fn list_query(res: &Resource, p: &Params, paged: bool) -> ApiResult<ListQuer
             return Err(ApiError::bad_param("Invalid page value", "118", "page[size]", format!("page[size] is at most {MAX_PAGE_SIZE}.")));
         }
         let number = num("number", 1)?;
+        if number > MAX_PAGE_NUMBER {
+            return Err(ApiError::bad_param(
+                "Invalid page value",
+                "118",
+                "page[number]",
+                format!("page[number] is at most {MAX_PAGE_NUMBER}; CDR lists page further with page[after]."),
+            ));
+        }
         q.limit = size;
-        q.offset = (number - 1).saturating_mul(size);
+        q.offset = (number - 1) * size;
         if let Some(c) = p.page.get("after") {
             if !keyset_sort(&q) {
                 return Err(ApiError::bad_param(
