@@ -132,7 +132,6 @@ impl Switch {
             SipServer::bind(listen, ServerOptions { cancel: cancel.child_token(), tls, connections, ..ServerOptions::default() }).await?;
         let (udp, tcp, tls) = (server.udp_addr(), server.tcp_addr(), server.tls_addr());
         let location = Arc::new(MemoryLocation::default());
-        let changes = store.subscribe();
         let (bindings_tx, bindings_rx) = mpsc::unbounded_channel();
         let writer_cancel = CancellationToken::new();
         let writer = tokio::spawn(registrar::binding_writer(store.clone(), bindings_rx, writer_cancel.clone()));
@@ -147,7 +146,6 @@ impl Switch {
             config,
             bindings_tx,
         ));
-        accounts.clone().watch_changes(changes, cancel.child_token());
         let loaded = accounts.load().await?;
         let restored = registrar.restore().await?;
         if restored > 0 {
