@@ -579,6 +579,8 @@ pub static DOMAIN_SETTINGS: Resource = Resource {
         attr("nat_keepalive", Kind::Int { min: 0, max: 3600 }).or(Default::Int(30)),
         attr("media_timeout", Kind::Int { min: 0, max: 86_400 }).or(Default::Int(60)),
         attr("session_expires", Kind::Seconds { min: 90, max: 86_400 }).or(Default::Int(1800)),
+        // The SIP Server / User-Agent header; none (no version for scanners) unless set.
+        attr("server_header", T255),
     ],
     // Updatable: the singleton exists from the start, so a PATCH is the
     // only way to set it.

@@ -66,6 +66,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_live_call_nodes.sql"),
         postgres: include_str!("../migrations/postgres/0011_live_call_nodes.sql"),
     },
+    Migration {
+        version: 14,
+        sqlite: include_str!("../migrations/sqlite/0014_server_header.sql"),
+        postgres: include_str!("../migrations/postgres/0014_server_header.sql"),
+    },
 ];
 
 /// Advisory lock key that serialises migration between nodes.

@@ -5,7 +5,7 @@
 //! per account while the account's phone keeps registering; and no SIP
 //! message tells the version.
 
-use sip::digest::{respond, Algorithm, Authorization, Challenge};
+use sip::digest::{respond, Authorization, Challenge};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 mod common;
@@ -170,5 +170,71 @@ async fn a_guess_spread_over_many_sources_backs_off_per_account() {
     assert_eq!(status(&phone.login("Alice-Pass-1", WAIT).await.unwrap()), 200, "the account's phone keeps registering");
     let mut other = Ua::on("127.0.1.1", server, "bob").await;
     assert_eq!(status(&other.login("Bob-Pass-1", WAIT).await.unwrap()), 200, "a guessing address can still register others");
+    sw.shutdown().await;
+}
+
+/// Every response within a moment to a `method` request (with `extra`
+/// header lines) from a fresh socket, so no retransmission of an earlier
+/// answer is mixed in.
+async fn probe(server: SocketAddr, method: &str, extra: &str) -> Vec<String> {
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let local = sock.local_addr().unwrap();
+    let request = format!(
+        "{method} sip:100@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{b};rport\r\nMax-Forwards: 70\r\n\
+         From: <sip:scan@{local}>;tag={b}\r\nTo: <sip:100@{server}>\r\nCall-ID: {b}\r\nCSeq: 1 {method}\r\n{extra}Content-Length: 0\r\n\r\n",
+        b = format!("{:016x}", rand::random::<u64>()),
+    );
+    sock.send_to(request.as_bytes(), server).await.unwrap();
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 65535];
+    while let Ok(Ok((n, _))) = tokio::time::timeout(Duration::from_millis(500), sock.recv_from(&mut buf)).await {
+        out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    out
+}
+
+/// Issue 15: "every SIP response says `User-Agent: Switchboard/0.1.0`".
+/// By default no response names any software; the domain setting
+/// `server_header` puts the operator's text in a `Server` header.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_message_tells_the_version_unless_the_operator_sets_a_server_header() {
+    let (store, _db) = store::testing::sqlite().await;
+    let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
+    let server = sw.udp_addr();
+    // What svmap and svwar send, and what the stack answers itself (100
+    // Trying) or we answer statelessly (501 for an unknown method, 400).
+    let probes = [
+        ("OPTIONS", ""),
+        ("REGISTER", ""),
+        ("INVITE", "Contact: <sip:scan@127.0.0.1>\r\n"),
+        ("FROBNICATE", ""),
+        ("OPTIONS", "Content-Length: x\r\n"),
+    ];
+    let mut seen = Vec::new();
+    for (method, extra) in probes {
+        seen.extend(probe(server, method, extra).await);
+    }
+    assert!(seen.len() >= probes.len(), "{seen:#?}");
+    for r in &seen {
+        assert!(header(r, "User-Agent").is_none() && header(r, "Server").is_none(), "names software: {r}");
+        assert!(!r.contains("Switchboard") && !r.contains(env!("CARGO_PKG_VERSION")), "{r}");
+    }
+
+    let settings = store::Input::default().with(&domain::schema::DOMAIN_SETTINGS, "server_header", "Acme Voice");
+    store.update(&domain::schema::DOMAIN_SETTINGS, &store::Actor::system(), 1, settings).await.unwrap();
+    let mut shown = None;
+    for _ in 0..20 {
+        shown = probe(server, "OPTIONS", "").await.first().and_then(|r| header(r, "Server"));
+        if shown.is_some() {
+            break;
+        }
+    }
+    assert_eq!(shown.as_deref(), Some("Acme Voice"));
+    for (method, extra) in probes {
+        for r in probe(server, method, extra).await {
+            assert_eq!(header(&r, "Server").as_deref(), Some("Acme Voice"), "{r}");
+            assert!(header(&r, "User-Agent").is_none(), "{r}");
+        }
+    }
     sw.shutdown().await;
 }
