@@ -145,9 +145,10 @@ async fn the_maps_stay_bounded() {
         t.fail(src, t.user(&format!("u{i}")), Instant::now());
         t.succeed(src, t.user(&format!("v{i}")), Instant::now());
     }
-    let s = t.state.lock().unwrap();
-    assert!(s.pairs.map.len() <= 50 && s.accounts.map.len() <= 50 && s.sources.map.len() <= 50 && s.trusted.map.len() <= 50);
-    drop(s);
+    {
+        let s = t.state.lock().unwrap();
+        assert!(s.pairs.map.len() <= 50 && s.accounts.map.len() <= 50 && s.sources.map.len() <= 50 && s.trusted.map.len() <= 50);
+    }
     // Once the entries expire, new ones are tracked again.
     tokio::time::advance(Duration::from_secs(400)).await;
     let (src, bob) = (ip("192.0.2.1"), t.user("bob"));
