@@ -270,6 +270,9 @@ mod tests {
         assert_eq!(code(admit(&s, &invite("2.in.pbx.test", "x", "15550001"), &mut yes)).0, 200, "other trunks take calls from anywhere");
         s.trunks.get_mut("2.in.pbx.test").unwrap().transport = "TLS".into();
         assert_eq!(code(admit(&s, &invite("2.in.pbx.test", "x", "15550001"), &mut yes)), (403, "Trunk takes calls over TLS only"));
+        // A forged UDP packet from the carrier's own address: refused, but
+        // not counted, or it would silence the carrier's real TLS calls.
+        assert!(!admit(&s, &invite("2.in.pbx.test", "x", "15550001"), &mut yes).unwrap_err().outsider);
         let tls = Invite { tls: true, ..invite("2.in.pbx.test", "x", "15550001") };
         assert_eq!(code(admit(&s, &tls, &mut yes)).0, 200);
     }
