@@ -649,6 +649,8 @@ pub static DOMAIN_SETTINGS: Resource = Resource {
         attr("session_expires", Kind::Seconds { min: 90, max: 86_400 }).or(Default::Int(1800)),
         // Destinations no customer may call (premium ranges, say).
         attr("blocked_prefixes", Kind::Prefixes { max: 1000 }).or(Default::Str("")),
+        // The SIP Server / User-Agent header; none (no version for scanners) unless set.
+        attr("server_header", T255),
     ],
     // Updatable: the singleton exists from the start, so a PATCH is the
     // only way to set it.

@@ -8,7 +8,8 @@
 //! 2. parses the retried request's header with [`Authorization::parse`],
 //!    looks the account up by `username` and `realm`, checks that `uri`
 //!    names the Request-URI, then calls [`authenticate`];
-//! 3. on [`Outcome::Stale`] challenges again with `stale: true`.
+//! 3. on [`Outcome::Stale`] challenges again with `stale: true`, on
+//!    [`Outcome::Unchallenged`] afresh (a nonce not issued to this client).
 //!
 //! Not supported: `qop=auth-int`, `userhash`, `username*`, SHA-512-256.
 //!

@@ -31,6 +31,7 @@ mod client;
 mod feeder;
 mod incoming;
 mod limits;
+mod signature;
 mod sockets;
 mod tls;
 pub(crate) mod wire;
@@ -40,6 +41,7 @@ pub use client::{random_token, Client, ClientTx, InviteEvent, Outgoing, Response
 pub use feeder::inspect_untrusted;
 pub use incoming::Incoming;
 pub use limits::{ConnectionLimits, DEFAULT_MAX_CONNECTIONS};
+pub use signature::ServerHeader;
 #[doc(hidden)]
 pub use sockets::frames_untrusted;
 pub use tls::{TlsError, TlsListen, TlsOptions};
@@ -177,8 +179,9 @@ impl Transport {
 /// Server settings.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
-    /// Sent as the `User-Agent`/`Server` header of our responses.
-    pub user_agent: String,
+    /// The `Server` header of our responses and `User-Agent` of our
+    /// requests: none by default; the handle changes it while we run.
+    pub server_header: ServerHeader,
     /// Cancelling it stops the server, like [`SipServer::shutdown`].
     pub cancel: CancellationToken,
     /// The TLS listener and the trust anchors for TLS peers.
@@ -190,7 +193,7 @@ pub struct ServerOptions {
 impl Default for ServerOptions {
     fn default() -> Self {
         Self {
-            user_agent: concat!("Switchboard/", env!("CARGO_PKG_VERSION")).to_string(),
+            server_header: ServerHeader::default(),
             cancel: CancellationToken::new(),
             tls: TlsOptions::default(),
             connections: ConnectionLimits::default(),
@@ -234,7 +237,10 @@ impl SipServer {
         let cancel = opts.cancel.clone();
 
         let endpoint = rsipstack::EndpointBuilder::new()
-            .with_user_agent(&opts.user_agent)
+            // Empty: `signature::Signer` takes the stack's stamp off
+            // every message and puts the operator's text, if any.
+            .with_user_agent("")
+            .with_inspector(Box::new(signature::Signer(opts.server_header.clone())))
             .with_transport_layer(TransportLayer::new(cancel.child_token()))
             .with_cancel_token(cancel.child_token())
             .build();
@@ -242,7 +248,8 @@ impl SipServer {
         let udp = Arc::new(udp);
         let udp_conn =
             UdpConnection::from_socket(udp.clone(), None, Some(cancel.child_token())).await.map_err(|e| BindError::Stack(e.to_string()))?;
-        let feeder = Arc::new(Feeder { endpoint: endpoint.inner.clone(), user_agent: opts.user_agent.clone(), acks: Default::default() });
+        let feeder =
+            Arc::new(Feeder { endpoint: endpoint.inner.clone(), server_header: opts.server_header.clone(), acks: Default::default() });
         let conns = client::Connections::default();
         let client = Client {
             endpoint: endpoint.inner.clone(),

@@ -77,6 +77,11 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0013_capacity_groups.sql"),
     },
     Migration {
+        version: 14,
+        sqlite: include_str!("../migrations/sqlite/0014_server_header.sql"),
+        postgres: include_str!("../migrations/postgres/0014_server_header.sql"),
+    },
+    Migration {
         version: 15,
         sqlite: include_str!("../migrations/sqlite/0015_tenant_ids.sql"),
         postgres: include_str!("../migrations/postgres/0015_tenant_ids.sql"),

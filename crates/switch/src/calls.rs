@@ -24,7 +24,7 @@ mod session_timer;
 mod talk;
 
 pub(crate) use dialog::Dialogs;
-pub(crate) use inbound::takes_requests_from;
+pub(crate) use inbound::{takes_requests_from, SOURCE_NOT_ALLOWED};
 pub(crate) use orphans::hang_up as hang_up_orphans;
 pub(crate) use outbound::Resolver;
 

@@ -19,6 +19,7 @@ mod media;
 mod registrar;
 mod reload;
 pub mod routing;
+mod server_header;
 
 pub use registrar::location::{Binding, Location, MemoryLocation};
 pub use registrar::RegistrarConfig;
@@ -129,11 +130,15 @@ impl Switch {
         let settings = store.settings().await?;
         let realm = settings.get("sip_domain").as_str().unwrap_or("switchboard.local").to_owned();
         let cancel = CancellationToken::new();
-        let mut server =
-            SipServer::bind(listen, ServerOptions { cancel: cancel.child_token(), tls, connections, ..ServerOptions::default() }).await?;
+        let header = sip::endpoint::ServerHeader::default();
+        // Subscribed before the read, so no change falls between them.
+        let header_changes = store.subscribe();
+        server_header::apply(&store, &header).await?;
+        server_header::follow(store.clone(), header_changes, header.clone(), cancel.child_token());
+        let options = ServerOptions { cancel: cancel.child_token(), tls, connections, server_header: header };
+        let mut server = SipServer::bind(listen, options).await?;
         let (udp, tcp, tls) = (server.udp_addr(), server.tcp_addr(), server.tls_addr());
         let location = Arc::new(MemoryLocation::default());
-        let changes = store.subscribe();
         let (bindings_tx, bindings_rx) = mpsc::unbounded_channel();
         let writer_cancel = CancellationToken::new();
         let writer = tokio::spawn(registrar::binding_writer(store.clone(), bindings_rx, writer_cancel.clone()));
@@ -148,7 +153,6 @@ impl Switch {
             config,
             bindings_tx,
         ));
-        accounts.clone().watch_changes(changes, cancel.child_token());
         let loaded = accounts.load().await?;
         let restored = registrar.restore().await?;
         if restored > 0 {

@@ -39,11 +39,21 @@ pub struct RegistrarConfig {
     /// whole registration on any SHA-256 challenge it sees. A phone may
     /// still answer with SHA-256 when it is offered; both always verify.
     pub algorithms: Vec<Algorithm>,
-    /// Failed authentications per source within `failure_window` before
-    /// the source is ignored for `block_for`.
+    /// Failed authentications of one account from one source within
+    /// `failure_window` before that source is ignored for that account
+    /// for `block_for` (see `accounts/throttle.rs`; only failures over a
+    /// nonce we sent to that source count).
     pub max_auth_failures: u32,
     pub failure_window: Duration,
     pub block_for: Duration,
+    /// Failures of one account, from any source, before it backs off
+    /// (1 s, doubling up to `account_backoff_max`) for every source it has
+    /// not authenticated from lately.
+    pub account_failures: u32,
+    pub account_backoff_max: Duration,
+    /// Distinct accounts one source may fail for within `failure_window`
+    /// before it is ignored altogether for `block_for` (a scanner).
+    pub max_source_accounts: u32,
 }
 
 impl Default for RegistrarConfig {
@@ -57,6 +67,9 @@ impl Default for RegistrarConfig {
             max_auth_failures: 10,
             failure_window: Duration::from_secs(60),
             block_for: Duration::from_secs(300),
+            account_failures: 10,
+            account_backoff_max: Duration::from_secs(300),
+            max_source_accounts: 20,
         }
     }
 }
@@ -243,7 +256,9 @@ impl Registrar {
         };
         let Some(login) = self.accounts.authenticate(req, &ruri).await? else { return Ok(()) };
         if login.username != aor_user {
-            return self.accounts.refuse(req, "authorization username differs from the To user").await;
+            // Right credentials, someone else's AOR: no guess to count.
+            tracing::info!(username = %login.username, to = %aor_user, "REGISTER for another account's address refused");
+            return req.reply(403, "Forbidden", &[]).await;
         }
         self.update_bindings(req, Registrant::Account(login.id)).await
     }

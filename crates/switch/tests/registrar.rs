@@ -233,25 +233,31 @@ async fn a_digest_uri_naming_this_server_on_any_port_is_taken() {
 }
 
 #[tokio::test]
-async fn wrong_passwords_are_refused_and_then_ignored() {
+async fn wrong_passwords_are_refused_and_then_ignored_for_that_account_only() {
     let (store, _db) = store::testing::sqlite().await;
     account(&store, "bob", "Right-1").await;
+    account(&store, "carol", "Carol-1").await;
     let config = RegistrarConfig { max_auth_failures: 3, ..RegistrarConfig::default() };
     let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), config).await.unwrap();
     let mut phone = Phone::new(sw.udp_addr(), "bob").await;
     let contact = Some(format!("<{}>", phone.contact()));
-    for _ in 0..2 {
+    for _ in 0..3 {
         let r = phone.login("wrong", Algorithm::Md5, None, contact.clone()).await;
         assert_eq!(status(&r), 403, "{r}");
     }
-    // Every test phone is on 127.0.0.1: an unknown user from the same
-    // address is the third failure of that source.
+    // An unknown user gets what a wrong password gets.
     let mut stranger = Phone::new(sw.udp_addr(), "nobody").await;
     let r = stranger.login("x", Algorithm::Md5, None, contact.clone()).await;
-    assert_eq!(status(&r), 403, "unknown users look the same as wrong passwords");
-    // Now the source is blocked: silence, even for the right password.
-    let silent = tokio::time::timeout(Duration::from_secs(2), phone.register(None, contact.clone(), None)).await;
-    assert!(silent.is_err(), "a blocked source gets no answer");
+    assert!(r.starts_with("SIP/2.0 403 Forbidden\r\n"), "unknown users look the same as wrong passwords: {r}");
+    // Now bob is ignored from this address: silence, even for the right password.
+    let challenge = phone.register(None, contact.clone(), None).await;
+    assert_eq!(status(&challenge), 401, "a request without credentials is still challenged: {challenge}");
+    let silent = tokio::time::timeout(Duration::from_secs(2), phone.login("Right-1", Algorithm::Md5, None, contact.clone())).await;
+    assert!(silent.is_err(), "a blocked (source, account) gets no answer");
+    // Every test phone is on 127.0.0.1: another account registers from there.
+    let mut carol = Phone::new(sw.udp_addr(), "carol").await;
+    let r = carol.login("Carol-1", Algorithm::Md5, None, Some(format!("<{}>", carol.contact()))).await;
+    assert_eq!(status(&r), 200, "{r}");
     sw.shutdown().await;
 }
 

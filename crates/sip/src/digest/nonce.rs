@@ -1,7 +1,11 @@
 //! Stateless server nonces: issued with an HMAC tag, checked without a
 //! table, so every node sharing the secret accepts every node's nonce.
+//! The tag covers the client's address too: a nonce answered from another
+//! address than the one it was sent to is not ours, so a failure can only
+//! be counted against an address that really received our challenge.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,12 +23,14 @@ pub enum NonceStatus {
     Valid,
     /// Ours but expired.
     Stale,
-    /// Not made with our secret (forged, tampered, garbled).
+    /// Not made with our secret for this client (forged, tampered,
+    /// garbled, or issued to another address).
     Invalid,
 }
 
 /// Issues and checks stateless nonces: `base64url(issued ‖ salt ‖ tag)`
-/// with `tag = HMAC-SHA256(secret, issued ‖ salt)` truncated to 128 bits.
+/// with `tag = HMAC-SHA256(secret, issued ‖ salt ‖ client address)`
+/// truncated to 128 bits; the address is not in the nonce, only in the tag.
 /// No table of outstanding nonces is kept, so any node sharing the secret
 /// can check any node's nonce. The flip side: replay within the lifetime
 /// is not detected here (that needs per-nonce `nc` tracking).
@@ -50,26 +56,28 @@ impl NonceSource {
         Self { mac, lifetime: lifetime.as_secs() }
     }
 
-    /// A new nonce issued at `now` (UNIX seconds) with a random salt.
-    pub fn issue(&self, now: u64) -> String {
-        self.issue_with_salt(now, rand::random())
+    /// A new nonce issued at `now` (UNIX seconds) to `client`, with a
+    /// random salt.
+    pub fn issue(&self, now: u64, client: IpAddr) -> String {
+        self.issue_with_salt(now, client, rand::random())
     }
 
     /// [`NonceSource::issue`] with a caller-chosen salt (tests, or a
     /// caller with its own random source). The salt makes two nonces of
     /// one second differ.
-    pub fn issue_with_salt(&self, now: u64, salt: [u8; SALT_LEN]) -> String {
+    pub fn issue_with_salt(&self, now: u64, client: IpAddr, salt: [u8; SALT_LEN]) -> String {
         let mut raw = [0u8; NONCE_LEN];
         raw[..8].copy_from_slice(&now.to_be_bytes());
         raw[8..8 + SALT_LEN].copy_from_slice(&salt);
-        let tag = self.tag(&raw[..8 + SALT_LEN]);
+        let tag = self.tag(&raw[..8 + SALT_LEN], client);
         raw[8 + SALT_LEN..].copy_from_slice(&tag[..TAG_LEN]);
         URL_SAFE_NO_PAD.encode(raw)
     }
 
-    /// Checks a nonce at `now` (UNIX seconds). A nonce dated after `now`
-    /// (clock skew between nodes) counts as just issued.
-    pub fn check(&self, nonce: &str, now: u64) -> NonceStatus {
+    /// Checks a nonce presented by `client` at `now` (UNIX seconds). A
+    /// nonce dated after `now` (clock skew between nodes) counts as just
+    /// issued.
+    pub fn check(&self, nonce: &str, now: u64, client: IpAddr) -> NonceStatus {
         let Ok(raw) = URL_SAFE_NO_PAD.decode(nonce) else {
             return NonceStatus::Invalid;
         };
@@ -77,7 +85,7 @@ impl NonceSource {
             return NonceStatus::Invalid;
         }
         let (signed, tag) = raw.split_at(8 + SALT_LEN);
-        let expected = self.tag(signed);
+        let expected = self.tag(signed, client);
         if !bool::from(expected[..TAG_LEN].ct_eq(tag)) {
             return NonceStatus::Invalid;
         }
@@ -91,14 +99,21 @@ impl NonceSource {
         }
     }
 
-    /// A server challenge carrying a nonce issued at `now`.
-    pub fn challenge(&self, realm: &str, algorithm: Algorithm, now: u64) -> Challenge {
-        Challenge::new(realm, self.issue(now), algorithm)
+    /// A server challenge to `client` carrying a nonce issued at `now`.
+    pub fn challenge(&self, realm: &str, algorithm: Algorithm, now: u64, client: IpAddr) -> Challenge {
+        Challenge::new(realm, self.issue(now, client), algorithm)
     }
 
-    fn tag(&self, signed: &[u8]) -> [u8; 32] {
+    fn tag(&self, signed: &[u8], client: IpAddr) -> [u8; 32] {
         let mut mac = self.mac.clone();
         mac.update(signed);
+        // One form per address: an IPv4 client seen as IPv4-mapped IPv6 on
+        // a dual-stack socket is the same client.
+        let client = match client {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(v6, |v4| v4.to_ipv6_mapped()),
+        };
+        mac.update(&client.octets());
         mac.finalize().into_bytes().into()
     }
 }

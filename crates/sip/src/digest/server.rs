@@ -2,6 +2,7 @@
 //! store keeps of the account, and the verdict that picks the next answer.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use subtle::ConstantTimeEq;
 
@@ -54,17 +55,22 @@ pub enum Outcome {
     /// Correct digest over an expired nonce of ours: challenge again with
     /// `stale: true`.
     Stale,
-    /// Wrong digest, or a nonce we did not issue: challenge again with
-    /// `stale: false` (and count the failure).
+    /// Wrong digest over a nonce we issued to this client: refuse, and
+    /// count the failure against the client, which did receive our
+    /// challenge.
     Rejected,
+    /// A nonce we never issued to this client (made up, tampered, or sent
+    /// to another address): nothing is proven about who sent it, so
+    /// challenge afresh and count nothing. The digest is not computed.
+    Unchallenged,
 }
 
-/// [`verify`] plus the nonce check, in the order RFC 7616 §3.3 needs:
-/// `stale` is only for a request whose digest is right, so a guesser never
-/// learns anything from it.
-pub fn authenticate(auth: &Authorization, method: &str, secret: Secret<'_>, nonces: &NonceSource, now: u64) -> Outcome {
-    match nonces.check(&auth.nonce, now) {
-        NonceStatus::Invalid => Outcome::Rejected,
+/// [`verify`] plus the nonce check for the `client` that presents it, in
+/// the order RFC 7616 §3.3 needs: `stale` is only for a request whose
+/// digest is right, so a guesser never learns anything from it.
+pub fn authenticate(auth: &Authorization, method: &str, secret: Secret<'_>, nonces: &NonceSource, now: u64, client: IpAddr) -> Outcome {
+    match nonces.check(&auth.nonce, now, client) {
+        NonceStatus::Invalid => Outcome::Unchallenged,
         _ if !verify(auth, method, secret) => Outcome::Rejected,
         NonceStatus::Valid => Outcome::Authenticated,
         NonceStatus::Stale => Outcome::Stale,

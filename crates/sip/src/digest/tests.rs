@@ -334,50 +334,66 @@ fn nonces() -> NonceSource {
     NonceSource::new(SECRET, Duration::from_secs(300))
 }
 
+/// The client every nonce of these tests is issued to.
+const CLIENT: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 10));
+
 #[test]
 fn nonce_valid_until_its_lifetime_then_stale() {
     let source = nonces();
-    let nonce = source.issue(T0);
+    let nonce = source.issue(T0, CLIENT);
     assert_eq!(nonce.len(), 43, "32 bytes in base64url without padding");
-    assert_eq!(source.check(&nonce, T0), NonceStatus::Valid);
-    assert_eq!(source.check(&nonce, T0 + 299), NonceStatus::Valid);
-    assert_eq!(source.check(&nonce, T0 + 300), NonceStatus::Stale);
-    assert_eq!(source.check(&nonce, u64::MAX), NonceStatus::Stale);
+    assert_eq!(source.check(&nonce, T0, CLIENT), NonceStatus::Valid);
+    assert_eq!(source.check(&nonce, T0 + 299, CLIENT), NonceStatus::Valid);
+    assert_eq!(source.check(&nonce, T0 + 300, CLIENT), NonceStatus::Stale);
+    assert_eq!(source.check(&nonce, u64::MAX, CLIENT), NonceStatus::Stale);
     // Issued "in the future" (another node's clock is ahead): still ours.
-    assert_eq!(source.check(&nonce, T0 - 5), NonceStatus::Valid);
+    assert_eq!(source.check(&nonce, T0 - 5, CLIENT), NonceStatus::Valid);
 }
 
 #[test]
 fn nonces_are_unique_and_deterministic_per_salt() {
     let source = nonces();
-    assert_ne!(source.issue(T0), source.issue(T0));
-    assert_eq!(source.issue_with_salt(T0, [1; 8]), source.issue_with_salt(T0, [1; 8]));
-    assert_ne!(source.issue_with_salt(T0, [1; 8]), source.issue_with_salt(T0, [2; 8]));
+    assert_ne!(source.issue(T0, CLIENT), source.issue(T0, CLIENT));
+    assert_eq!(source.issue_with_salt(T0, CLIENT, [1; 8]), source.issue_with_salt(T0, CLIENT, [1; 8]));
+    assert_ne!(source.issue_with_salt(T0, CLIENT, [1; 8]), source.issue_with_salt(T0, CLIENT, [2; 8]));
+}
+
+#[test]
+fn a_nonce_holds_only_for_the_address_it_was_issued_to() {
+    let source = nonces();
+    let nonce = source.issue(T0, CLIENT);
+    for other in ["192.0.2.11", "10.0.0.1", "2001:db8::1", "::"] {
+        assert_eq!(source.check(&nonce, T0, other.parse().unwrap()), NonceStatus::Invalid, "{other}");
+    }
+    // The same IPv4 client seen through a dual-stack socket.
+    assert_eq!(source.check(&nonce, T0, "::ffff:192.0.2.10".parse().unwrap()), NonceStatus::Valid);
+    let v6: std::net::IpAddr = "2001:db8::7".parse().unwrap();
+    assert_eq!(source.check(&source.issue(T0, v6), T0, v6), NonceStatus::Valid);
 }
 
 #[test]
 fn forged_or_tampered_nonces_are_invalid() {
     let source = nonces();
-    let nonce = source.issue_with_salt(T0, [7; 8]);
+    let nonce = source.issue_with_salt(T0, CLIENT, [7; 8]);
     let other = NonceSource::new(b"another secret", Duration::from_secs(300));
-    assert_eq!(other.check(&nonce, T0), NonceStatus::Invalid);
+    assert_eq!(other.check(&nonce, T0, CLIENT), NonceStatus::Invalid);
 
     // Flip each character in turn.
     for i in 0..nonce.len() {
         let mut chars: Vec<char> = nonce.chars().collect();
         chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
         let tampered: String = chars.into_iter().collect();
-        assert_eq!(source.check(&tampered, T0), NonceStatus::Invalid, "at {i}");
+        assert_eq!(source.check(&tampered, T0, CLIENT), NonceStatus::Invalid, "at {i}");
     }
 
     // Re-dating an expired nonce without the secret does not revive it.
     let mut raw = URL_SAFE_NO_PAD.decode(&nonce).expect("base64");
     raw[..8].copy_from_slice(&(T0 + 1000).to_be_bytes());
     let redated = URL_SAFE_NO_PAD.encode(&raw);
-    assert_eq!(source.check(&redated, T0 + 1000), NonceStatus::Invalid);
+    assert_eq!(source.check(&redated, T0 + 1000, CLIENT), NonceStatus::Invalid);
 
     for garbage in ["", "!!!", "AAAA", &format!("{nonce}AA"), &nonce[..40], "dcd98b7102dd2f0e8b11d0f600bfb0c093"] {
-        assert_eq!(source.check(garbage, T0), NonceStatus::Invalid, "{garbage:?}");
+        assert_eq!(source.check(garbage, T0, CLIENT), NonceStatus::Invalid, "{garbage:?}");
     }
 }
 
@@ -394,12 +410,17 @@ fn secrets_stay_out_of_debug_output() {
 /// Server challenge → printed → client parses and answers → printed →
 /// server parses and decides, at `answered_at`.
 fn round(password: &str, algorithm: Algorithm, issued_at: u64, answered_at: u64) -> Outcome {
+    round_from(password, algorithm, issued_at, answered_at, CLIENT)
+}
+
+/// [`round`] with the answer coming from `answered_by`.
+fn round_from(password: &str, algorithm: Algorithm, issued_at: u64, answered_at: u64, answered_by: std::net::IpAddr) -> Outcome {
     let source = nonces();
-    let challenge = source.challenge(REG_REALM, algorithm, issued_at);
+    let challenge = source.challenge(REG_REALM, algorithm, issued_at, CLIENT);
     let seen = Challenge::parse(&challenge.to_header()).expect("challenge parses");
     let answer = respond(&seen, "REGISTER", REG_URI, REG_USER, password, "deadbeef", 1).expect("respond");
     let received = Authorization::parse(&answer.to_header()).expect("credentials parse");
-    authenticate(&received, "REGISTER", Secret::Password(REG_PASSWORD), &source, answered_at)
+    authenticate(&received, "REGISTER", Secret::Password(REG_PASSWORD), &source, answered_at, answered_by)
 }
 
 #[test]
@@ -410,15 +431,19 @@ fn authenticate_outcomes() {
         assert_eq!(round("wrong", alg, T0, T0 + 1), Outcome::Rejected, "{alg}");
         // A wrong password never learns "stale", even on an old nonce.
         assert_eq!(round("wrong", alg, T0, T0 + 301), Outcome::Rejected, "{alg}");
+        // Answered from elsewhere: nothing proven, right or wrong.
+        let elsewhere = "198.51.100.1".parse().unwrap();
+        assert_eq!(round_from(REG_PASSWORD, alg, T0, T0 + 1, elsewhere), Outcome::Unchallenged, "{alg}");
+        assert_eq!(round_from("wrong", alg, T0, T0 + 1, elsewhere), Outcome::Unchallenged, "{alg}");
     }
 }
 
 #[test]
-fn authenticate_rejects_a_correct_digest_over_a_foreign_nonce() {
+fn authenticate_never_takes_a_correct_digest_over_a_foreign_nonce() {
     let challenge = Challenge::new(REG_REALM, "not-one-of-ours", Algorithm::Sha256);
     let auth = respond(&challenge, "REGISTER", REG_URI, REG_USER, REG_PASSWORD, "c", 1).expect("respond");
     assert!(verify(&auth, "REGISTER", Secret::Password(REG_PASSWORD)));
-    assert_eq!(authenticate(&auth, "REGISTER", Secret::Password(REG_PASSWORD), &nonces(), T0), Outcome::Rejected);
+    assert_eq!(authenticate(&auth, "REGISTER", Secret::Password(REG_PASSWORD), &nonces(), T0, CLIENT), Outcome::Unchallenged);
 }
 
 // ---- properties ------------------------------------------------------------
@@ -490,7 +515,7 @@ proptest! {
     fn parsers_never_panic(s in any::<String>()) {
         let _ = Authorization::parse(&s);
         let _ = Challenge::parse(&s);
-        let _ = nonces().check(&s, T0);
+        let _ = nonces().check(&s, T0, CLIENT);
     }
 
     #[test]

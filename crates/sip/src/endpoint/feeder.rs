@@ -27,7 +27,8 @@ const SOURCE_HEADER: &str = "X-Switchboard-Source";
 /// Shared by the socket readers.
 pub(crate) struct Feeder {
     pub(super) endpoint: Arc<EndpointInner>,
-    pub(super) user_agent: String,
+    /// The `Server` header of our stateless answers too.
+    pub(super) server_header: super::ServerHeader,
     /// The 2xx responses we ACK ourselves, kept from the stack.
     pub(super) acks: OwnAcks,
 }
@@ -84,7 +85,7 @@ impl Feeder {
     }
 
     fn stateless(&self, raw: &[u8], src: SocketAddr, status: u16, reason: &str) -> Option<Vec<u8>> {
-        wire::stateless_response(raw, src, status, reason, &self.user_agent)
+        wire::stateless_response(raw, src, status, reason, self.server_header.get().as_deref().unwrap_or(""))
     }
 }
 

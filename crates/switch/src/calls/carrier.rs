@@ -63,14 +63,15 @@ impl Calls {
         snapshot: &Snapshot,
     ) -> Result<(), ReplyError> {
         let source = req.source().ip();
-        if self.accounts.source_blocked(source) {
-            // As for a phone guessing passwords: no answer at all.
+        let outsider = snapshot.trunks.get(invite.ruri_host).is_some_and(|t| self.accounts.outsider_blocked(source, t.id));
+        if self.accounts.source_blocked(source) || outsider {
+            // As for a scanner: no answer at all.
             return Ok(());
         }
         if let (Some(trunk), Ok(ruri)) = (inbound::trunk_taking(snapshot, invite), SipUri::parse(req.uri())) {
             let registered = registered_from(&*self.carriers, trunk.id, source);
             if let (Some((name, password)), false) = (&trunk.auth, registered) {
-                match self.accounts.authenticate_trunk(&mut req, &ruri, name, password).await? {
+                match self.accounts.authenticate_trunk(&mut req, &ruri, trunk.id, (name, password)).await? {
                     TrunkAuth::Authenticated => {}
                     TrunkAuth::Answered => return Ok(()),
                     TrunkAuth::Failed => {
@@ -81,7 +82,8 @@ impl Calls {
                             trunk: Some(trunk.into()),
                             dst_number: None,
                             did_number: None,
-                            outsider: true,
+                            // Counted already, as a failure of the trunk's credentials.
+                            outsider: false,
                         };
                         return self.refuse(&mut req, &caller, r).await;
                     }
@@ -224,8 +226,8 @@ impl Calls {
 
     async fn refuse(&self, req: &mut Incoming, caller: &Caller, r: Refused) -> Result<(), ReplyError> {
         tracing::debug!(code = r.code, why = r.internal, uri = req.uri(), call_id = %caller.call_id, "call refused");
-        if r.outsider {
-            self.accounts.source_failed(req.source().ip(), r.internal);
+        if let (true, Some(trunk)) = (r.outsider, r.trunk) {
+            self.accounts.outsider(req.source().ip(), trunk.id, r.internal);
         }
         let sent = req.reply(r.code, r.reason, &[]).await;
         if let Some(trunk) = r.trunk {

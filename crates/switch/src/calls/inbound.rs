@@ -57,8 +57,8 @@ pub struct Refused {
     pub trunk: Option<TrunkRef>,
     pub dst_number: Option<String>,
     pub did_number: Option<String>,
-    /// Sent from where the trunk takes no calls: counted against the
-    /// source like a failed authentication.
+    /// Sent from an address the trunk takes no calls from: counted
+    /// against that (source, trunk), which then gets silence for a while.
     pub outsider: bool,
 }
 
@@ -97,7 +97,9 @@ pub fn admit(snap: &Snapshot, invite: &Invite<'_>, capacity: CapacityCheck<'_>) 
     // Before anything about the DID: an outsider learns nothing of which
     // numbers exist or ring.
     if let Err(why) = takes_calls_from(trunk, invite) {
-        return Err(Refused { outsider: true, ..refuse(403, "Forbidden", why, Some(trunk), None, None) });
+        // Only the address counts: a forged UDP packet from a TLS-only
+        // trunk's carrier must not silence its real calls over TLS.
+        return Err(Refused { outsider: why == SOURCE_NOT_ALLOWED, ..refuse(403, "Forbidden", why, Some(trunk), None, None) });
     }
     let dialled = if trunk.destination_field == "TO_USERPART" { invite.to_user } else { invite.ruri_user };
     let Some(dialled) = dialled.filter(|d| !d.is_empty()) else {
@@ -161,6 +163,9 @@ fn takes_calls_from(trunk: &TrunkRow, invite: &Invite<'_>) -> Result<(), &'stati
     takes_requests_from(trunk, invite.source, invite.tls)
 }
 
+/// The refusal of a request from an address a trunk does not list.
+pub(crate) const SOURCE_NOT_ALLOWED: &str = "Source not allowed for this trunk";
+
 /// Whether a trunk takes a request (a call, or a carrier's REGISTER) from
 /// `source`, over TLS or not: the reason for the CDR when it does not.
 pub(crate) fn takes_requests_from(trunk: &TrunkRow, source: Option<std::net::IpAddr>, tls: bool) -> Result<(), &'static str> {
@@ -169,7 +174,7 @@ pub(crate) fn takes_requests_from(trunk: &TrunkRow, source: Option<std::net::IpA
     }
     let allowed = trunk.allowed_sources.is_empty() || source.is_some_and(|ip| trunk.allowed_sources.iter().any(|n| n.contains(ip)));
     if !allowed {
-        return Err("Source not allowed for this trunk");
+        return Err(SOURCE_NOT_ALLOWED);
     }
     Ok(())
 }
@@ -265,6 +270,9 @@ mod tests {
         assert_eq!(code(admit(&s, &invite("2.in.pbx.test", "x", "15550001"), &mut yes)).0, 200, "other trunks take calls from anywhere");
         s.trunks.get_mut("2.in.pbx.test").unwrap().transport = "TLS".into();
         assert_eq!(code(admit(&s, &invite("2.in.pbx.test", "x", "15550001"), &mut yes)), (403, "Trunk takes calls over TLS only"));
+        // A forged UDP packet from the carrier's own address: refused, but
+        // not counted, or it would silence the carrier's real TLS calls.
+        assert!(!admit(&s, &invite("2.in.pbx.test", "x", "15550001"), &mut yes).unwrap_err().outsider);
         let tls = Invite { tls: true, ..invite("2.in.pbx.test", "x", "15550001") };
         assert_eq!(code(admit(&s, &tls, &mut yes)).0, 200);
     }

@@ -10,7 +10,7 @@
 
 use super::{Registrant, Registrar};
 use crate::accounts::TrunkAuth;
-use crate::calls::takes_requests_from;
+use crate::calls::{takes_requests_from, SOURCE_NOT_ALLOWED};
 use crate::registrar::location::Location;
 use sip::endpoint::{Incoming, ReplyError, Transport};
 use sip::message::SipUri;
@@ -33,20 +33,23 @@ impl Registrar {
     /// A carrier's REGISTER for `trunk`.
     pub(super) async fn register_carrier(&self, req: &mut Incoming, ruri: &SipUri, trunk: &TrunkRow) -> Result<(), ReplyError> {
         let source = req.source().ip();
-        if self.accounts.source_blocked(source) {
+        if self.accounts.source_blocked(source) || self.accounts.outsider_blocked(source, trunk.id) {
             return Ok(());
         }
         if let Err(why) = takes_requests_from(trunk, Some(source), req.transport() == Transport::Tls) {
-            return self.accounts.refuse(req, why).await;
+            if why == SOURCE_NOT_ALLOWED {
+                self.accounts.outsider(source, trunk.id, why);
+            }
+            return req.reply(403, "Forbidden", &[]).await;
         }
         let Some((name, password)) = &trunk.auth else {
             tracing::info!(trunk = trunk.id, %source, "REGISTER for a trunk without credentials refused");
             return req.reply(403, "Forbidden", &[]).await;
         };
-        match self.accounts.authenticate_trunk(req, ruri, name, password).await? {
+        match self.accounts.authenticate_trunk(req, ruri, trunk.id, (name, password)).await? {
             TrunkAuth::Authenticated => self.update_bindings(req, Registrant::Trunk(trunk.id)).await,
             TrunkAuth::Answered => Ok(()),
-            TrunkAuth::Failed => self.accounts.refuse(req, "wrong trunk credentials").await,
+            TrunkAuth::Failed => req.reply(403, "Forbidden", &[]).await,
         }
     }
 }

@@ -377,6 +377,7 @@ pub fn label(name: &str) -> String {
         "nat_keepalive" => "NAT keep-alive interval (s)",
         "media_timeout" => "Media timeout (s)",
         "session_expires" => "Session timer interval (s)",
+        "server_header" => "SIP Server header (empty: none)",
         "customer_termination_fields" => "Gateway and route fields customers may set",
         "default_termination_route" => "Default termination route",
         "destination" => "Destination",
