@@ -6,7 +6,9 @@
 //!
 //! Fails on any 5xx, any response that breaks its schema or answers an
 //! undocumented status or content type, any schema-valid request answered
-//! 400 (the document allowed what the API does not take), and unless the
+//! 400 (the document allowed what the API does not take), any
+//! schema-violating request taken (negative_data_rejection: the API takes
+//! what the document does not say), and unless the
 //! generated bodies really created records of every resource (counted in
 //! the audit log). What schemathesis may meet for a valid request is in
 //! `tests/schemathesis/schemathesis.toml`.

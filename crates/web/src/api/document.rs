@@ -299,6 +299,13 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, poli
             // A name that is only a relationship is no attribute.
             let f = res.field(name).ok_or_else(|| Denied::NotWritable { name: name.to_owned(), rel: false })?;
             policy.may_set(res, name, creating)?;
+            // The UI's forms send integers as text; the API takes JSON
+            // numbers only, as its document says (a string has no range
+            // the document could state).
+            if matches!((f.kind, value), (Kind::Int { .. } | Kind::IntOf(_) | Kind::Seconds { .. }, Json::String(_))) {
+                errors.push(ApiError::invalid(f.name, "must be an integer", false));
+                continue;
+            }
             match validate::parse(f, value) {
                 Ok(v) => input.attrs.push((f, v)),
                 Err(e) => errors.push(ApiError::invalid(&e.field, &e.message, false)),

@@ -106,6 +106,12 @@ async fn request_documents_with_members_json_api_does_not_have_are_400s() {
             let (s, b) = cust.post(&format!("{CU}/termination_route_tests"), body.clone()).await;
             assert_eq!(s, 400, "{be}: {body}: {b}");
         }
+        // An integer attribute as text is a 422 naming it (the UI's forms
+        // send text; the API's document says number).
+        let (s, b) = app
+            .patch(&format!("{OP}/customers/{c}"), json!({ "data": { "type": "customers", "id": c, "attributes": { "max_cps": "5" } } }))
+            .await;
+        assert_eq!((s, &b["errors"][0]["source"]["pointer"]), (422, &json!("/data/attributes/max_cps")), "{be}: {b}");
         let session = json!({ "data": { "type": "sessions", "relationships": { "customer": { "data": { "type": "customers", "id": cid } } } }, "x": 1 });
         let (s, b) = app.post(&format!("{OP}/sessions"), session).await;
         assert_eq!(s, 400, "{be}: {b}");

@@ -58,11 +58,6 @@ fn digits(core: &str, max_digits: u32) -> Json {
     json!({ "anyOf": [{ "type": "string", "pattern": format!("^\\s*{core}\\s*$") }, { "type": "integer", "minimum": 0, "maximum": max }] })
 }
 
-/// An integer, or its decimal text (HTML forms and some clients send text).
-fn int(schema: Json) -> Json {
-    json!({ "anyOf": [schema, { "type": "string", "pattern": format!("^\\s*[-+]?{}\\s*$", i64_digits()) }] })
-}
-
 /// A phone number or prefix as a list entry: digits after an optional `+`.
 fn number_item() -> Json {
     digits("\\+?[0-9]{1,15}", 15)
@@ -81,13 +76,11 @@ pub fn request(kind: Kind) -> Json {
         Kind::Text { max } => json!({ "type": "string", "maxLength": max, "pattern": NO_CONTROL }),
         Kind::Name => json!({ "type": "string", "maxLength": 255, "pattern": NAME, "description": "not blank; trimmed" }),
         Kind::Digits { min, max } => digits(&format!("[0-9]{{{min},{max}}}"), max as u32),
-        Kind::Int { min, max } => int(json!({ "type": "integer", "format": "int64", "minimum": min, "maximum": max })),
-        Kind::IntOf(v) => int(json!({ "type": "integer", "enum": v })),
-        Kind::Seconds { min, max } => {
-            let mut s = int(json!({ "type": "integer", "minimum": 0, "maximum": max, "not": { "minimum": 1, "maximum": min - 1 } }));
-            s["description"] = json!(format!("seconds; 0 turns it off, otherwise {min} to {max}"));
-            s
-        }
+        Kind::Int { min, max } => json!({ "type": "integer", "format": "int64", "minimum": min, "maximum": max }),
+        Kind::IntOf(v) => json!({ "type": "integer", "enum": v }),
+        Kind::Seconds { min, max } => json!({ "type": "integer", "minimum": 0, "maximum": max, "not": { "minimum": 1, "maximum": min - 1 },
+            "description": format!("seconds; 0 turns it off, otherwise {min} to {max}") }),
+        // `"true"`/`"false"` too: a client sends them as strings.
         Kind::Bool => json!({ "anyOf": [{ "type": "boolean" }, { "type": "string", "enum": ["true", "false"] }] }),
         Kind::Enum(v) => json!({ "type": "string", "enum": v }),
         Kind::Codecs => json!({ "anyOf": [{ "type": "array", "minItems": 1, "maxItems": domain::codec::CODECS.len(), "uniqueItems": true,
@@ -167,7 +160,7 @@ mod tests {
     #[test]
     fn seconds_say_off_or_at_least_the_floor() {
         let s = request(Kind::Seconds { min: 90, max: 86_400 });
-        assert_eq!(s["anyOf"][0]["not"]["maximum"], 89);
+        assert_eq!(s["not"]["maximum"], 89);
         assert!(termination_field_names().contains(&"gateway"));
         let re = regex::Regex::new(&format!("^{}$", i64_digits())).unwrap();
         for n in [0, 1, 9, 10, 99, 1_000_000_000_000_000_000, 9_223_372_036_854_775_806, i64::MAX] {
