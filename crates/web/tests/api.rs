@@ -12,6 +12,8 @@ mod logins;
 mod params;
 #[path = "api/route_tests.rs"]
 mod route_tests;
+#[path = "api/strict.rs"]
+mod strict;
 mod support;
 #[path = "api/tenants.rs"]
 mod tenants;

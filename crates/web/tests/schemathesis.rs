@@ -6,7 +6,9 @@
 //!
 //! Fails on any 5xx, any response that breaks its schema or answers an
 //! undocumented status or content type, any schema-valid request answered
-//! 400 (the document allowed what the API does not take), and unless the
+//! 400 (the document allowed what the API does not take), any
+//! schema-violating request taken (negative_data_rejection: the API takes
+//! what the document does not say), and unless the
 //! generated bodies really created records of every resource (counted in
 //! the audit log). What schemathesis may meet for a valid request is in
 //! `tests/schemathesis/schemathesis.toml`.
@@ -46,7 +48,17 @@ fn schemathesis() -> Option<PathBuf> {
 
 /// Runs schemathesis against one API's document for `secs` seconds; true
 /// when every check passed.
-fn run(bin: &Path, origin: &str, base: &str, (user, password): (&str, &str), phases: &str, secs: u32, excluded: &[&str]) -> bool {
+#[allow(clippy::too_many_arguments)]
+fn run(
+    bin: &Path,
+    origin: &str,
+    base: &str,
+    document: &str,
+    (user, password): (&str, &str),
+    phases: &str,
+    secs: u32,
+    excluded: &[&str],
+) -> bool {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemathesis/schemathesis.toml");
     // Its caches go to a directory of this run, not the crate's.
     let work = std::env::temp_dir().join(format!("sb-schemathesis-{}", std::process::id()));
@@ -55,12 +67,18 @@ fn run(bin: &Path, origin: &str, base: &str, (user, password): (&str, &str), pha
     cmd.current_dir(&work);
     // schemathesis keeps its own time; the outer bound is for a hang.
     cmd.arg((secs + 60).to_string()).arg(bin).arg("--config-file").arg(&config).arg("run");
-    cmd.arg(format!("{origin}{base}/openapi.json"))
-        .args(["--auth", &format!("{user}:{password}")])
+    // schemathesis gets the document as read with the credential (see
+    // `document`); the config's credential is only for the operations.
+    let doc = work.join("openapi.json");
+    std::fs::write(&doc, document).unwrap();
+    cmd.arg(&doc)
+        .args(["--url", &format!("{origin}{base}")])
+        .env("SB_SCHEMATHESIS_USER", user)
+        .env("SB_SCHEMATHESIS_PASSWORD", password)
         .args(["--max-time", &secs.to_string(), "--phases", phases])
         .args([
             "--checks",
-            "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,positive_data_acceptance",
+            "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,positive_data_acceptance,negative_data_rejection",
         ])
         // One worker: CPython 3.11's parser is not thread-safe under
         // hypothesis ("AST constructor recursion depth mismatch").
@@ -77,6 +95,14 @@ fn run(bin: &Path, origin: &str, base: &str, (user, password): (&str, &str), pha
         eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
     }
     out.status.success()
+}
+
+/// The served document of one API, read with its credential (it is no
+/// public page).
+async fn document(origin: &str, base: &str, (user, password): (&str, &str)) -> String {
+    let r = reqwest::Client::new().get(format!("{origin}{base}/openapi.json")).basic_auth(user, Some(password)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
 }
 
 /// How many `action` entries the audit log holds for `kind`, made through the API.
@@ -129,7 +155,8 @@ async fn the_served_openapi_documents_are_what_the_api_does() {
     // The customer API first: the operator's run may delete any customer.
     let all = "examples,coverage,fuzzing,stateful";
     let (o, b) = (origin.clone(), bin.clone());
-    let customer = tokio::task::spawn_blocking(move || run(&b, &o, "/api/rest/public/customer", CUSTOMER, all, 35, &[]));
+    let doc = document(&origin, "/api/rest/public/customer", CUSTOMER).await;
+    let customer = tokio::task::spawn_blocking(move || run(&b, &o, "/api/rest/public/customer", &doc, CUSTOMER, all, 35, &[]));
     assert!(customer.await.unwrap(), "schemathesis found the customer API unlike its document (output above)");
 
     // The caller's own credential stays: its update and delete are left
@@ -138,7 +165,8 @@ async fn the_served_openapi_documents_are_what_the_api_does() {
     let keep = ["update_api_credentials", "delete_api_credentials"];
     for (phases, secs) in [("examples,coverage,fuzzing", 55), ("stateful", 45)] {
         let (o, b) = (origin.clone(), bin.clone());
-        let operator = tokio::task::spawn_blocking(move || run(&b, &o, "/api/rest/public/operator", OPERATOR, phases, secs, &keep));
+        let doc = document(&origin, "/api/rest/public/operator", OPERATOR).await;
+        let operator = tokio::task::spawn_blocking(move || run(&b, &o, "/api/rest/public/operator", &doc, OPERATOR, phases, secs, &keep));
         assert!(operator.await.unwrap(), "schemathesis found the operator API unlike its document (output above)");
     }
 

@@ -205,20 +205,59 @@ fn write_value(kind: Kind, v: &domain::Value, out: &mut String) {
 fn parse_id(v: &Json) -> Option<i64> {
     match v {
         Json::Number(n) => n.as_i64(),
-        Json::String(s) => s.trim().parse().ok(),
+        // Digits only: `str::parse` would also take a sign.
+        Json::String(s) => Some(s.trim()).filter(|t| t.bytes().all(|b| b.is_ascii_digit())).and_then(|t| t.parse().ok()),
         _ => None,
     }
+}
+
+/// How an error names the member at JSON pointer `at`.
+fn member_name(at: &str) -> String {
+    if at.is_empty() {
+        "the request body".to_owned()
+    } else {
+        at.trim_start_matches('/').replace('/', ".")
+    }
+}
+
+/// The members of a request object. Not an object, or a member outside
+/// `allowed` (None: any), is a 400: a misspelt member would otherwise be
+/// dropped without a word. `at` is its JSON pointer ("" for the top).
+pub fn members<'a>(v: &'a Json, allowed: Option<&[&str]>, at: &str) -> ApiResult<&'a serde_json::Map<String, Json>> {
+    let obj = v.as_object().ok_or_else(|| ApiError::bad_request(format!("{} must be an object.", member_name(at))).pointer(at))?;
+    if let Some(k) = obj.keys().find(|k| allowed.is_some_and(|a| !a.contains(&k.as_str()))) {
+        return Err(ApiError::bad_request(format!("{k} is not a member of {}.", member_name(at))).pointer(format!("{at}/{k}")));
+    }
+    Ok(obj)
+}
+
+/// The `data` object of a request document. JSON:API lets the top level
+/// also hold `meta` and `jsonapi` objects (not read); anything else is a 400.
+pub fn request_data(body: &[u8]) -> ApiResult<Json> {
+    let mut doc: Json =
+        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")).code("400"))?;
+    if !doc.get("data").is_some_and(Json::is_object) {
+        return Err(ApiError::bad_request("The request body must be a JSON:API document with a data object.").pointer("/data"));
+    }
+    let top = members(&doc, Some(&["data", "meta", "jsonapi"]), "")?;
+    for k in ["meta", "jsonapi"] {
+        if let Some(v) = top.get(k) {
+            members(v, None, &format!("/{k}"))?;
+        }
+    }
+    Ok(doc["data"].take())
 }
 
 /// Parses a POST (url_id None) or PATCH body into store input.
 pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, policy: &Policy) -> ApiResult<Input> {
     let creating = url_id.is_none();
-    let doc: Json =
-        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")).code("400"))?;
-    let data = doc
-        .get("data")
-        .and_then(Json::as_object)
-        .ok_or_else(|| ApiError::bad_request("The request body must be a JSON:API document with a data object.").pointer("/data"))?;
+    let data = request_data(body)?;
+    let data = members(&data, Some(&["type", "id", "attributes", "relationships", "links", "meta"]), "/data")?;
+    for k in ["links", "meta"] {
+        if let Some(v) = data.get(k) {
+            members(v, None, &format!("/data/{k}"))?;
+        }
+    }
     let kind =
         data.get("type").and_then(Json::as_str).ok_or_else(|| ApiError::bad_request("data.type is required.").pointer("/data/type"))?;
     if kind != res.kind {
@@ -229,11 +268,6 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, poli
         )
         .code("409")
         .pointer("/data/type"));
-    }
-    for key in data.keys() {
-        if !matches!(key.as_str(), "type" | "id" | "attributes" | "relationships" | "links" | "meta") {
-            return Err(ApiError::bad_request(format!("data.{key} is not a member of a resource object.")).pointer(format!("/data/{key}")));
-        }
     }
     let mut input = Input::default();
     match (data.get("id"), url_id) {
@@ -265,6 +299,13 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, poli
             // A name that is only a relationship is no attribute.
             let f = res.field(name).ok_or_else(|| Denied::NotWritable { name: name.to_owned(), rel: false })?;
             policy.may_set(res, name, creating)?;
+            // The UI's forms send integers as text; the API takes JSON
+            // numbers only, as its document says (a string has no range
+            // the document could state).
+            if matches!((f.kind, value), (Kind::Int { .. } | Kind::IntOf(_) | Kind::Seconds { .. }, Json::String(_))) {
+                errors.push(ApiError::invalid(f.name, "must be an integer", false));
+                continue;
+            }
             match validate::parse(f, value) {
                 Ok(v) => input.attrs.push((f, v)),
                 Err(e) => errors.push(ApiError::invalid(&e.field, &e.message, false)),
@@ -282,10 +323,11 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, poli
                 return Err(ApiError::invalid(r.name, &format!("is given twice: {name} is another name of {}", r.name), true));
             }
             let pointer = format!("/data/relationships/{name}");
-            let linkage = value
+            let linkage = members(value, Some(&["data"]), &pointer)?
                 .get("data")
                 .ok_or_else(|| ApiError::bad_request(format!("relationships.{name} needs a data member.")).pointer(pointer.clone()))?;
             let target = |linkage: &Json| -> ApiResult<(&'static str, i64)> {
+                members(linkage, Some(&["type", "id"]), &format!("{pointer}/data"))?;
                 let t = linkage.get("type").and_then(Json::as_str).unwrap_or_default();
                 let t = r
                     .canonical_type(t)

@@ -50,7 +50,7 @@ fn not_found_as(e: store::Error, id: &str) -> ApiError {
 async fn included(ctx: &Ctx, res: &Resource, p: &Params, records: &[Record]) -> ApiResult<Vec<String>> {
     let Some(inc) = p.include.as_deref() else { return Ok(Vec::new()) };
     let mut wanted: BTreeMap<&'static str, Vec<i64>> = BTreeMap::new();
-    for path in inc.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for path in params::names(inc) {
         let rel = res.rel(path).ok_or_else(|| {
             ApiError::bad_param("Invalid field", "112", "include", format!("{path} is not a valid includable relationship of {}", res.kind))
         })?;

@@ -22,7 +22,8 @@ fn schema_ref(name: &str) -> Json {
 /// A resource id in a request: the decimal digits of a positive 64-bit
 /// integer (a JSON number is accepted too).
 fn id_in() -> Json {
-    json!({ "type": "string", "pattern": "^[1-9][0-9]{0,17}$", "description": "a positive 64-bit integer, as a string or a number" })
+    json!({ "anyOf": [{ "type": "string", "pattern": format!("^\\s*{}\\s*$", values::i64_digits()) }, { "type": "integer", "minimum": 1, "maximum": i64::MAX }],
+        "description": "a positive 64-bit integer, as a string or a number" })
 }
 
 /// A resource object as answered.
@@ -132,12 +133,19 @@ fn request_schema(res: &Resource, scope: Scope, creating: bool) -> Json {
     if res.kind == "domain_settings" {
         data_props.insert("id".into(), json!({ "type": "string", "enum": ["1"] }));
     } else if !creating {
-        data_props.insert("id".into(), json!({ "type": "string", "description": "the id in the path (another is a 409)" }));
+        let mut id = id_in();
+        id["description"] = json!("the id in the path (another is a 409); null is the same as leaving it out");
+        id["nullable"] = json!(true);
+        data_props.insert("id".into(), id);
     } else if res.client_ids && !scope.is_customer() {
         let mut id = id_in();
         id["description"] = json!("an id of the client's choosing (a taken one is a 409); without it the server picks one");
+        id["nullable"] = json!(true);
         data_props.insert("id".into(), id);
     }
+    // JSON:API lets a resource object carry these; they are not read.
+    data_props.insert("links".into(), json!({ "type": "object" }));
+    data_props.insert("meta".into(), json!({ "type": "object" }));
     let mut data_required = vec!["type"];
     if !props.is_empty() {
         let mut attrs = json!({ "type": "object", "additionalProperties": false, "properties": props });
@@ -158,9 +166,15 @@ fn request_schema(res: &Resource, scope: Scope, creating: bool) -> Json {
     json!({ "type": "object", "required": data_required, "additionalProperties": false, "properties": data_props })
 }
 
+/// A request document: `data`, and the top-level `meta` and `jsonapi`
+/// JSON:API allows (not read); any other member is a 400.
+fn document_schema(data: Json) -> Json {
+    json!({ "type": "object", "required": ["data"], "additionalProperties": false,
+        "properties": { "data": data, "meta": { "type": "object" }, "jsonapi": { "type": "object" } } })
+}
+
 fn body(name: &str) -> Json {
-    json!({ "required": true, "content": { JSON_API: { "schema": {
-        "type": "object", "required": ["data"], "properties": { "data": schema_ref(name) } } } } })
+    json!({ "required": true, "content": { JSON_API: { "schema": document_schema(schema_ref(name)) } } })
 }
 
 /// A document answered with one resource (or a list of them), and the
@@ -406,16 +420,17 @@ fn error_response() -> Json {
 
 fn customer_linkage() -> Json {
     json!({ "type": "object", "required": ["data"], "additionalProperties": false, "properties": { "data": {
-        "type": "object", "required": ["type", "id"], "additionalProperties": false,
+        "type": "object", "required": ["type", "id"], "additionalProperties": false, "nullable": true,
         "properties": { "type": { "type": "string", "enum": ["customers"] }, "id": id_in() } } } })
 }
 
 /// `POST /sessions` and `/customer_admin_sessions`: written by hand, no stored resource.
 fn session_path(kind: &str, errors: &Json) -> Json {
-    let request = json!({ "type": "object", "required": ["data"], "properties": { "data": { "type": "object",
-        "required": ["type", "relationships"], "properties": {
+    let request = document_schema(json!({ "type": "object", "required": ["type", "relationships"], "additionalProperties": false,
+        "properties": {
             "type": { "type": "string", "enum": [kind] },
-            "relationships": { "type": "object", "required": ["customer"], "properties": { "customer": customer_linkage() } } } } } });
+            "relationships": { "type": "object", "required": ["customer"], "additionalProperties": false,
+                "properties": { "customer": customer_linkage() } } } }));
     let response = json!({ "type": "object", "required": ["data"], "properties": { "data": { "type": "object",
         "required": ["id", "type", "attributes"], "properties": {
             "id": { "type": "string" }, "type": { "type": "string", "enum": ["sessions"] },
@@ -429,14 +444,16 @@ fn session_path(kind: &str, errors: &Json) -> Json {
 /// `POST /termination_route_tests`: written by hand, it is no stored resource.
 fn route_test_path(customer: bool, errors: &Json) -> Json {
     let kind = super::route_tests::KIND;
-    let number = |min: u32| json!({ "type": "string", "pattern": format!("^[0-9+*#]{{{min},64}}$") });
-    let request = json!({ "type": "object", "required": ["data"], "properties": { "data": { "type": "object", "required": ["type", "attributes"], "properties": {
+    // A JSON number is taken for its digits.
+    let number = |min: u32| json!({ "anyOf": [{ "type": "string", "pattern": format!("^[0-9+*#]{{{min},64}}$") }, { "type": "integer", "minimum": 0 }] });
+    let request =
+        document_schema(json!({ "type": "object", "required": ["type", "attributes"], "additionalProperties": false, "properties": {
         "type": { "type": "string", "enum": [kind] },
-        "attributes": { "type": "object", "required": ["src_number", "dst_number"],
+        "attributes": { "type": "object", "required": ["src_number", "dst_number"], "additionalProperties": false,
             "properties": { "src_number": number(0), "dst_number": number(1) } },
         "relationships": { "type": "object", "required": if customer { json!([]) } else { json!(["customer"]) },
-            "properties": { "customer": customer_linkage() } },
-    } } } });
+            "additionalProperties": false, "properties": { "customer": customer_linkage() } },
+    } }));
     let attempt = json!({ "type": "object", "properties": {
         "position": { "type": "integer", "minimum": 1 },
         "route_id": { "type": "string" }, "route_name": { "type": "string" },

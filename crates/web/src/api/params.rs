@@ -4,7 +4,7 @@
 //! jsonapi-resources code clients know.
 
 use super::error::{ApiError, ApiResult};
-use domain::schema::{Kind, Mode, Resource, Storage};
+use domain::schema::{Default, Kind, Mode, Resource, Storage};
 use domain::Value;
 use std::collections::HashMap;
 use store::{Cond, Cursor, ListQuery, Op};
@@ -35,7 +35,12 @@ pub fn parse(raw: Option<&str>) -> ApiResult<Params> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| ApiError::bad_request("The query string is not valid URL encoding."))?;
     let mut p = Params::default();
+    let mut seen = std::collections::HashSet::new();
     for (k, v) in pairs {
+        // Repeated, one value would silently win (or filters would AND).
+        if !seen.insert(k.clone()) {
+            return Err(ApiError::bad_param("Param given twice", "105", &k, format!("{k} is given more than once.")));
+        }
         if let Some(f) = bracket(&k, "filter") {
             if v.len() > MAX_FILTER_LEN {
                 return Err(ApiError::bad_param("Invalid filter value", "103", &k, format!("{v:.40}… is too long for filter {f}.")));
@@ -44,7 +49,7 @@ pub fn parse(raw: Option<&str>) -> ApiResult<Params> {
         } else if let Some(f) = bracket(&k, "page") {
             p.page.insert(f.to_owned(), v);
         } else if let Some(t) = bracket(&k, "fields") {
-            p.fields.insert(t.to_owned(), v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
+            p.fields.insert(t.to_owned(), fieldset(&k, t, &v)?);
         } else if k == "sort" {
             p.sort = Some(v);
         } else if k == "include" {
@@ -56,6 +61,28 @@ pub fn parse(raw: Option<&str>) -> ApiResult<Params> {
         }
     }
     Ok(p)
+}
+
+/// The comma-separated names of `sort`, `include` or `fields[TYPE]`, taken
+/// as written: a blank or empty one is no name, and refused by its caller.
+pub fn names(raw: &str) -> impl Iterator<Item = &str> {
+    raw.split(',').filter(move |_| !raw.is_empty())
+}
+
+/// The names of `fields[TYPE]=a,b`: each an answered attribute or a
+/// relationship of a known type, else a 400 (a typo would hide a member).
+fn fieldset(param: &str, kind: &str, raw: &str) -> ApiResult<Vec<String>> {
+    let res = domain::schema::resource(kind)
+        .ok_or_else(|| ApiError::bad_param("Invalid resource", "101", param, format!("{kind} is not a valid resource.")))?;
+    let mut out = Vec::new();
+    for name in names(raw) {
+        let field = res.fields.iter().skip(1).any(|f| f.name == name && (f.mode != Mode::Hashed || f.default == Default::Generated));
+        if !field && res.rel(name).is_none() {
+            return Err(ApiError::bad_param("Invalid field", "112", param, format!("{name:.40} is not a valid field for {kind}.")));
+        }
+        out.push(name.to_owned());
+    }
+    Ok(out)
 }
 
 const SUFFIXES: &[(&str, Op)] = &[
@@ -115,7 +142,7 @@ fn filter_value(kind: Kind, name: &str, raw: &str) -> ApiResult<Value> {
     Ok(match kind {
         Kind::Time => Value::Int(domain::time::parse(raw).ok_or_else(|| bad("expected YYYY-MM-DD hh:mm:ss (UTC)"))?),
         Kind::Int { .. } | Kind::IntOf(_) | Kind::Seconds { .. } => Value::Int(raw.trim().parse().map_err(|_| bad("expected an integer"))?),
-        Kind::Bool => match raw {
+        Kind::Bool => match raw.trim() {
             "true" | "1" => Value::Bool(true),
             "false" | "0" => Value::Bool(false),
             _ => return Err(bad("expected true or false")),
@@ -151,7 +178,7 @@ pub fn list_query(res: &Resource, p: &Params, paged: bool) -> ApiResult<ListQuer
     }
 
     let default_sort = if res.cdr { "-time_start" } else { "id" };
-    for item in p.sort.as_deref().unwrap_or(default_sort).split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for item in names(p.sort.as_deref().unwrap_or(default_sort)) {
         let (desc, name) = item.strip_prefix('-').map_or((false, item), |n| (true, n));
         let f = res.field(name).filter(|f| sortable(f)).ok_or_else(|| {
             ApiError::bad_param("Invalid sort criteria", "114", "sort", format!("{name} is not a valid sort criteria for {}", res.kind))

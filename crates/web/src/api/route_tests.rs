@@ -46,11 +46,22 @@ fn number(attrs: &Json, name: &str, may_be_empty: bool) -> Result<String, ApiErr
 }
 
 fn parse(body: &[u8]) -> ApiResult<TestInput> {
-    let doc: Json = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")))?;
-    let data = doc
-        .get("data")
-        .filter(|d| d.is_object())
-        .ok_or_else(|| ApiError::bad_request("The request body must have a data object.").pointer("/data"))?;
+    let data = super::document::request_data(body)?;
+    let members = super::document::members;
+    let obj = members(&data, Some(&["type", "attributes", "relationships"]), "/data")?;
+    if let Some(a) = obj.get("attributes") {
+        members(a, Some(&["src_number", "dst_number"]), "/data/attributes")?;
+    }
+    if let Some(r) = obj.get("relationships") {
+        if let Some(c) = members(r, Some(&["customer"]), "/data/relationships")?.get("customer") {
+            let linkage = members(c, Some(&["data"]), "/data/relationships/customer")?.get("data").ok_or_else(|| {
+                ApiError::bad_request("relationships.customer needs a data member.").pointer("/data/relationships/customer")
+            })?;
+            if !linkage.is_null() {
+                members(linkage, Some(&["type", "id"]), "/data/relationships/customer/data")?;
+            }
+        }
+    }
     if data.get("type").and_then(Json::as_str) != Some(KIND) {
         return Err(ApiError::new(StatusCode::CONFLICT, "Type mismatch", format!("data.type must be {KIND}."))
             .code("409")

@@ -31,8 +31,14 @@ fn now_secs() -> i64 {
 
 /// The customer named by `{"data":{"type":T,"relationships":{"customer":{"data":{"id":…}}}}}`.
 fn session_customer(body: &[u8], kind: &str) -> ApiResult<i64> {
-    let doc: Json = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")))?;
-    let data = doc.get("data").ok_or_else(|| ApiError::bad_request("The request body must have a data object.").pointer("/data"))?;
+    let data = &super::document::request_data(body)?;
+    let members = super::document::members;
+    let rels = members(data, Some(&["type", "relationships"]), "/data")?.get("relationships");
+    if let Some(c) = rels.map(|r| members(r, Some(&["customer"]), "/data/relationships")).transpose()?.and_then(|r| r.get("customer")) {
+        if let Some(l) = members(c, Some(&["data"]), "/data/relationships/customer")?.get("data").filter(|l| !l.is_null()) {
+            members(l, Some(&["type", "id"]), "/data/relationships/customer/data")?;
+        }
+    }
     if data.get("type").and_then(Json::as_str) != Some(kind) {
         return Err(ApiError::new(StatusCode::CONFLICT, "Type mismatch", format!("data.type must be {kind}."))
             .code("409")

@@ -213,7 +213,7 @@ async fn bad_requests_are_clear() {
             (test_doc(json!("1"), json!("44"), Some("424242")), 422, "customer - customers 424242 does not exist"),
             (test_doc(json!("1"), json!("44"), Some("x")), 422, "customer - must be {\"type\":\"customers\",\"id\":…}"),
             (json!({ "data": { "type": "customers", "attributes": {} } }), 409, "data.type must be termination_route_tests."),
-            (json!({ "nodata": 1 }), 400, "The request body must have a data object."),
+            (json!({ "nodata": 1 }), 400, "The request body must be a JSON:API document with a data object."),
         ];
         for (doc, status, detail) in cases {
             let (s, b) = app.post(&url, doc.clone()).await;

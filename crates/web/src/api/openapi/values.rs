@@ -29,26 +29,70 @@ fn termination_field_names() -> Vec<&'static str> {
     names
 }
 
+/// A regex (unanchored) for the decimal digits of 0..=i64::MAX, leading
+/// zeros allowed: what `str::parse::<i64>` takes, so the document neither
+/// allows what the API refuses nor refuses what it takes.
+pub fn i64_digits() -> String {
+    let max = i64::MAX.to_string();
+    let d = max.len();
+    // Shorter than the maximum, or as long and below it at the first digit
+    // that differs, or the maximum itself.
+    let mut alts = vec![format!("[0-9]{{1,{}}}", d - 1)];
+    for (i, c) in max.bytes().enumerate() {
+        let digit = c - b'0';
+        if digit > 0 {
+            let below = if digit == 1 { "0".to_owned() } else { format!("[0-{}]", digit - 1) };
+            let rest = d - i - 1;
+            let tail = if rest > 0 { format!("[0-9]{{{rest}}}") } else { String::new() };
+            alts.push(format!("{}{below}{tail}", &max[..i]));
+        }
+    }
+    alts.push(max);
+    format!("0*({})", alts.join("|"))
+}
+
+/// A string of digits as `validate` takes it: surrounding blanks are
+/// trimmed, and a JSON number is taken for its digits (clients send both).
+fn digits(core: &str, max_digits: u32) -> Json {
+    let max = 10u64.checked_pow(max_digits).map_or(u64::MAX, |n| n - 1);
+    json!({ "anyOf": [{ "type": "string", "pattern": format!("^\\s*{core}\\s*$") }, { "type": "integer", "minimum": 0, "maximum": max }] })
+}
+
+/// A phone number or prefix as a list entry: digits after an optional `+`.
+fn number_item() -> Json {
+    digits("\\+?[0-9]{1,15}", 15)
+}
+
+/// A codec name as `domain::codec::canonical` takes it: any case, blanks
+/// around it trimmed, `telephone-event/8000` too.
+fn codec_name() -> Json {
+    let names: Vec<String> = domain::codec::CODECS.iter().map(|c| c.replace('-', "\\-")).collect();
+    json!({ "type": "string", "pattern": format!("(?i)^\\s*({}|telephone\\-event/8000)\\s*$", names.join("|")) })
+}
+
 /// What a request may send for an attribute of this kind.
 pub fn request(kind: Kind) -> Json {
     match kind {
         Kind::Text { max } => json!({ "type": "string", "maxLength": max, "pattern": NO_CONTROL }),
         Kind::Name => json!({ "type": "string", "maxLength": 255, "pattern": NAME, "description": "not blank; trimmed" }),
-        Kind::Digits { min, max } => json!({ "type": "string", "pattern": format!("^[0-9]{{{min},{max}}}$") }),
+        Kind::Digits { min, max } => digits(&format!("[0-9]{{{min},{max}}}"), max as u32),
         Kind::Int { min, max } => json!({ "type": "integer", "format": "int64", "minimum": min, "maximum": max }),
         Kind::IntOf(v) => json!({ "type": "integer", "enum": v }),
         Kind::Seconds { min, max } => json!({ "type": "integer", "minimum": 0, "maximum": max, "not": { "minimum": 1, "maximum": min - 1 },
             "description": format!("seconds; 0 turns it off, otherwise {min} to {max}") }),
-        Kind::Bool => json!({ "type": "boolean" }),
+        // `"true"`/`"false"` too: a client sends them as strings.
+        Kind::Bool => json!({ "anyOf": [{ "type": "boolean" }, { "type": "string", "enum": ["true", "false"] }] }),
         Kind::Enum(v) => json!({ "type": "string", "enum": v }),
-        Kind::Codecs => json!({ "type": "array", "minItems": 1, "maxItems": domain::codec::CODECS.len(), "uniqueItems": true,
-            "items": { "type": "string", "enum": domain::codec::CODECS }, "description": "in order of preference" }),
+        Kind::Codecs => json!({ "anyOf": [{ "type": "array", "minItems": 1, "maxItems": domain::codec::CODECS.len(), "uniqueItems": true,
+            "items": codec_name() },
+            { "type": "string", "minLength": 1, "description": "the names joined by commas" }],
+            "description": "in order of preference" }),
         Kind::FieldNames => json!({ "type": "array", "items": { "type": "string", "enum": termination_field_names() } }),
         Kind::PhoneNumbers { max } => json!({ "type": "array", "maxItems": max, "uniqueItems": true,
-            "items": { "type": "string", "pattern": "^\\+?[0-9]{1,15}$" },
+            "items": number_item(),
             "description": "E.164 numbers, a leading + dropped; each once" }),
         Kind::Prefixes { max } => json!({ "type": "array", "maxItems": max, "uniqueItems": true,
-            "items": { "type": "string", "pattern": "^\\+?[0-9]{1,15}$" },
+            "items": number_item(),
             "description": "number prefixes, a leading + dropped; each once" }),
         Kind::Sources { max } => json!({ "type": "array", "maxItems": max, "uniqueItems": true,
             "items": { "type": "string", "anyOf": [{ "format": "ipv4" }, { "format": "ipv6" }, { "pattern": IPV4_CIDR }],
@@ -89,9 +133,12 @@ pub fn response(kind: Kind) -> Json {
 pub fn filter(kind: Kind) -> Json {
     match kind {
         Kind::Int { .. } | Kind::IntOf(_) | Kind::Seconds { .. } => {
-            json!({ "type": "string", "pattern": "^-?[0-9]{1,18}(,-?[0-9]{1,18})*$", "description": "an integer, or several separated by commas" })
+            let one = format!("\\s*[-+]?{}\\s*", i64_digits());
+            json!({ "type": "string", "pattern": format!("^{one}(,{one})*$"), "description": "an integer, or several separated by commas" })
         }
-        Kind::Bool => json!({ "type": "string", "enum": ["true", "false"] }),
+        Kind::Bool => {
+            json!({ "type": "string", "pattern": "^\\s*(true|false|1|0)\\s*(,\\s*(true|false|1|0)\\s*)*$", "description": "true or false (or 1, 0)" })
+        }
         Kind::Time => {
             json!({ "type": "string", "pattern": FILTER_TIME, "example": "2026-01-01 00:00:00", "description": "YYYY-MM-DD hh:mm:ss, UTC" })
         }
@@ -115,6 +162,14 @@ mod tests {
         let s = request(Kind::Seconds { min: 90, max: 86_400 });
         assert_eq!(s["not"]["maximum"], 89);
         assert!(termination_field_names().contains(&"gateway"));
+        let re = regex::Regex::new(&format!("^{}$", i64_digits())).unwrap();
+        for n in [0, 1, 9, 10, 99, 1_000_000_000_000_000_000, 9_223_372_036_854_775_806, i64::MAX] {
+            assert!(re.is_match(&n.to_string()), "{n}");
+        }
+        assert!(re.is_match("007"));
+        for n in ["9223372036854775808", "9300000000000000000", "10000000000000000000", "a1"] {
+            assert!(!re.is_match(n), "{n}");
+        }
         assert!(!termination_field_names().contains(&"operator"));
     }
 }
