@@ -33,6 +33,35 @@ pub(crate) struct Origin {
     pub global_tag: String,
 }
 
+impl Origin {
+    /// The termination leg as far as the caller decides it: no route or
+    /// gateway yet.
+    fn leg(&self) -> TerminationLeg {
+        TerminationLeg { sip_account_id: self.sip_account_id, src_name_out: self.caller_name.clone(), ..TerminationLeg::default() }
+    }
+
+    /// This call out as the CDR journal records it (`id` and the node
+    /// stamped by the journal where it opens the row).
+    fn call(&self, id: String, time_start: i64, leg: TerminationLeg) -> LiveCall {
+        LiveCall {
+            id,
+            customer_id: Some(self.customer_id),
+            incoming_trunk_id: None,
+            time_start,
+            time_connect: None,
+            src_name: self.src_name_in.clone(),
+            src_number: Some(self.src_number_in.clone()),
+            dst_number: Some(self.dst_number_in.clone()),
+            did_number: None,
+            call_id: self.call_id.clone(),
+            global_tag: Some(self.global_tag.clone()),
+            termination: Some(leg),
+            node_id: String::new(),
+            dialog: None,
+        }
+    }
+}
+
 /// A call's gateway attempts, by [`GatewayLeg::attempt`].
 pub(crate) struct Attempts {
     list: Arc<Mutex<Vec<LiveCall>>>,
@@ -78,30 +107,15 @@ impl Attempts {
         for a in routes {
             let attempt = self.list.lock().expect("attempts lock").len();
             let Some(contact) = gateway_contact(a, origin, offer, resolver, attempt).await else { continue };
-            self.list.lock().expect("attempts lock").push(LiveCall {
-                id: format!("{}-{attempt}", origin.global_tag),
-                customer_id: Some(origin.customer_id),
-                incoming_trunk_id: None,
-                time_start: domain::time::now_ms(),
-                time_connect: None,
-                src_name: origin.src_name_in.clone(),
-                src_number: Some(origin.src_number_in.clone()),
-                dst_number: Some(origin.dst_number_in.clone()),
-                did_number: None,
-                call_id: origin.call_id.clone(),
-                global_tag: Some(origin.global_tag.clone()),
-                termination: Some(TerminationLeg {
-                    sip_account_id: origin.sip_account_id,
-                    route_id: Some(a.route_id),
-                    gateway_id: Some(a.gateway.id),
-                    local_tag: None,
-                    src_name_out: origin.caller_name.clone(),
-                    src_number_out: Some(a.src_number_out.clone()),
-                    dst_number_out: Some(a.dst_number_out.clone()),
-                }),
-                node_id: String::new(),
-                dialog: None,
-            });
+            let leg = TerminationLeg {
+                route_id: Some(a.route_id),
+                gateway_id: Some(a.gateway.id),
+                src_number_out: Some(a.src_number_out.clone()),
+                dst_number_out: Some(a.dst_number_out.clone()),
+                ..origin.leg()
+            };
+            let call = origin.call(format!("{}-{attempt}", origin.global_tag), domain::time::now_ms(), leg);
+            self.list.lock().expect("attempts lock").push(call);
             out.push(contact);
         }
         out
@@ -154,26 +168,7 @@ impl Attempts {
 /// The termination CDR of a call out refused before any gateway was
 /// tried (a fraud limit): no route, no gateway, the reason why.
 pub(crate) fn refused_cdr(origin: &Origin, time_start: i64, code: u16, reason: &str, internal: &str) -> CallCdr {
-    let call = LiveCall {
-        id: String::new(),
-        customer_id: Some(origin.customer_id),
-        incoming_trunk_id: None,
-        time_start,
-        time_connect: None,
-        src_name: origin.src_name_in.clone(),
-        src_number: Some(origin.src_number_in.clone()),
-        dst_number: Some(origin.dst_number_in.clone()),
-        did_number: None,
-        call_id: origin.call_id.clone(),
-        global_tag: Some(origin.global_tag.clone()),
-        termination: Some(TerminationLeg {
-            sip_account_id: origin.sip_account_id,
-            src_name_out: origin.caller_name.clone(),
-            ..TerminationLeg::default()
-        }),
-        node_id: String::new(),
-        dialog: None,
-    };
+    let call = origin.call(String::new(), time_start, origin.leg());
     CallCdr::ending(&call, None, code, reason, Some(internal.to_owned()))
 }
 
