@@ -477,16 +477,26 @@ async fn check_members(tx: &mut Tx<'_>, r: &Rel, customer: Option<i64>, to: &Rel
 /// Takes a deleted SIP account out of its customer's ring groups.
 async fn drop_member(tx: &mut Tx<'_>, customer: Option<i64>, id: i64) -> Result<()> {
     let rows = sqlx::query("SELECT id, member_ids FROM ring_groups WHERE customer_id = $1").bind(customer).fetch_all(&mut **tx).await?;
+    drop_from_id_lists(tx, "ring_groups", "member_ids", rows, id).await
+}
+
+/// Takes `id` out of the id list in `column` of these `rows` of `table`
+/// (each selected with its `id` and that column), rewriting only the rows
+/// that held it.
+async fn drop_from_id_lists(
+    tx: &mut Tx<'_>,
+    table: &'static str,
+    column: &'static str,
+    rows: Vec<sqlx::any::AnyRow>,
+    id: i64,
+) -> Result<()> {
+    let update = format!("UPDATE {table} SET {column} = $1 WHERE id = $2");
     for row in rows {
-        let (group, list): (i64, String) = (row.try_get("id")?, row.try_get("member_ids")?);
+        let (row_id, list): (i64, String) = (row.try_get("id")?, row.try_get(column)?);
         let before: Vec<i64> = parse_id_list(&list).collect();
         if before.contains(&id) {
             let after: Vec<i64> = before.into_iter().filter(|&m| m != id).collect();
-            sqlx::query("UPDATE ring_groups SET member_ids = $1 WHERE id = $2")
-                .bind(id_list(&after))
-                .bind(group)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(&update).bind(id_list(&after)).bind(row_id).execute(&mut **tx).await?;
         }
     }
     Ok(())

@@ -4,7 +4,7 @@
 //! inside its transaction, so a refusal rolls it back.
 
 use super::{invalid, Tx};
-use crate::record::{id_list, parse_id_list, Record};
+use crate::record::{parse_id_list, Record};
 use crate::Result;
 use domain::schema;
 use sqlx::Row as _;
@@ -65,17 +65,5 @@ async fn within_total(tx: &mut Tx<'_>, field: &str) -> Result<()> {
 /// Takes a deleted customer out of its capacity group.
 pub(super) async fn drop_customer(tx: &mut Tx<'_>, customer: i64) -> Result<()> {
     let rows = sqlx::query("SELECT id, customer_ids FROM capacity_groups").fetch_all(&mut **tx).await?;
-    for row in rows {
-        let (group, list): (i64, String) = (row.try_get("id")?, row.try_get("customer_ids")?);
-        let before: Vec<i64> = parse_id_list(&list).collect();
-        if before.contains(&customer) {
-            let after: Vec<i64> = before.into_iter().filter(|&c| c != customer).collect();
-            sqlx::query("UPDATE capacity_groups SET customer_ids = $1 WHERE id = $2")
-                .bind(id_list(&after))
-                .bind(group)
-                .execute(&mut **tx)
-                .await?;
-        }
-    }
-    Ok(())
+    super::drop_from_id_lists(tx, "capacity_groups", "customer_ids", rows, customer).await
 }
