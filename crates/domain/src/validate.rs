@@ -229,25 +229,24 @@ fn distinct_list(json: &Json, max: usize, of: ListOf, read: impl Fn(usize, &Json
 /// everywhere else: DIDs, route prefixes).
 fn phone_numbers(json: &Json, max: usize) -> Result<Value, String> {
     let of = ListOf { items: "phone numbers", counted: "external numbers", entry: "number" };
-    distinct_list(json, max, of, |n, item| {
-        let raw = digits_text(item).map_err(|_| format!("entry {n} must be a string"))?;
-        let digits = raw.strip_prefix('+').unwrap_or(&raw);
-        if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("entry {n} is not a phone number: 1 to 15 digits, optionally after a +"));
-        }
-        Ok(digits.to_owned())
-    })
+    digit_list(json, max, of, "a phone number")
 }
 
 /// Number prefixes, stored as digits without a `+` (dialled numbers are
 /// compared as digits): an empty prefix would block every call, so none.
 fn prefixes(json: &Json, max: usize) -> Result<Value, String> {
     let of = ListOf { items: "number prefixes", counted: "prefixes", entry: "prefix" };
+    digit_list(json, max, of, "a number prefix")
+}
+
+/// A list of 1 to 15 digits each, a leading `+` dropped; `each` names one
+/// entry in the error ("a phone number").
+fn digit_list(json: &Json, max: usize, of: ListOf, each: &str) -> Result<Value, String> {
     distinct_list(json, max, of, |n, item| {
         let raw = digits_text(item).map_err(|_| format!("entry {n} must be a string"))?;
         let digits = raw.strip_prefix('+').unwrap_or(&raw);
         if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("entry {n} is not a number prefix: 1 to 15 digits, optionally after a +"));
+            return Err(format!("entry {n} is not {each}: 1 to 15 digits, optionally after a +"));
         }
         Ok(digits.to_owned())
     })
