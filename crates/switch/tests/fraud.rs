@@ -33,6 +33,15 @@ async fn set_customer(store: &Store, c: i64, name: &str, v: impl Into<Value>) {
     store.update(&schema::CUSTOMERS, &Actor::system(), c, Input::default().with(&schema::CUSTOMERS, name, v)).await.unwrap();
 }
 
+/// One gateway (challenging with gw-user / gw-pass) on a route for every
+/// number: the port its SIPp answers on.
+async fn carrier(store: &Store) -> u16 {
+    let port = free_udp_port();
+    let gw = gateway(store, "Carrier", port, "PCMA,telephone-event", Some(("gw-user", "gw-pass"))).await;
+    route(store, "All", "", gw, None).await;
+    port
+}
+
 fn scenario(name: &str, user: &str) -> String {
     format!("{name}?USERNAME={user}&PASSWORD=Dialer-Pass-1")
 }
@@ -121,9 +130,7 @@ async fn a_call_is_hung_up_at_max_call_duration_and_billed_exactly_that() {
     let (store, _db) = store::testing::sqlite().await;
     let (c, _) = dialer(&store, "dur-1").await;
     set_customer(&store, c, "max_call_duration", 2).await;
-    let port = free_udp_port();
-    let gw = gateway(&store, "Carrier", port, "PCMA,telephone-event", Some(("gw-user", "gw-pass"))).await;
-    route(&store, "All", "", gw, None).await;
+    let port = carrier(&store).await;
     let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), SwitchConfig::default()).await.unwrap();
     let server = sw.udp_addr();
     // Neither end hangs up: both get our BYE after 2 s.
@@ -167,9 +174,7 @@ async fn the_daily_minutes_start_from_todays_cdrs_shorten_a_call_and_then_refuse
     let earlier = (now - 1000).max(now - now.rem_euclid(86_400_000));
     let used = store::cdr::TerminationCdr { customer_id: Some(c), time_start: earlier, duration: 58, ..Default::default() };
     store.append_cdrs(&[used]).await.unwrap();
-    let port = free_udp_port();
-    let gw = gateway(&store, "Carrier", port, "PCMA,telephone-event", Some(("gw-user", "gw-pass"))).await;
-    route(&store, "All", "", gw, None).await;
+    let port = carrier(&store).await;
     let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), SwitchConfig::default()).await.unwrap();
     let server = sw.udp_addr();
     let target = format!("4930123456@{server}");
@@ -194,9 +199,7 @@ async fn a_caller_id_that_left_the_customer_is_not_sent() {
     }
     let (store, _db) = store::testing::sqlite().await;
     let (c, _) = dialer(&store, "cid-1").await;
-    let port = free_udp_port();
-    let gw = gateway(&store, "Carrier", port, "PCMA,telephone-event", Some(("gw-user", "gw-pass"))).await;
-    route(&store, "All", "", gw, None).await;
+    let port = carrier(&store).await;
     // Saved while it was the customer's; the number is taken away since.
     let ids = store.list(&schema::DID_NUMBERS, store::Scope::Customer(c), &store::ListQuery::default()).await.unwrap().records;
     store.delete(&schema::DID_NUMBERS, &Actor::system(), ids[0].id()).await.unwrap();

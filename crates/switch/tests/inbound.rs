@@ -232,6 +232,21 @@ async fn a_trunk_takes_calls_only_from_its_allowed_sources() {
     sw.shutdown().await;
 }
 
+/// A phone (not registered) rung by a DID of its customer: the phone's
+/// id, and the id and domain of the customer's trunk.
+async fn phone_behind_trunk(store: &store::Store, username: &str, password: &str, number: &str) -> (i64, i64, String) {
+    let phone = account(store, username, password).await;
+    let c = customer_of(store, phone).await;
+    store.create(&schema::DID_NUMBERS, &Actor::system(), did(c, number, true, Some(phone))).await.unwrap();
+    let (trunk, domain) = trunk_of(store, c).await;
+    (phone, trunk, domain)
+}
+
+/// A trunk's digest credentials, both at once.
+fn credentials(name: &str, password: &str) -> Input {
+    Input::default().with(&schema::INCOMING_TRUNKS, "auth_name", name).with(&schema::INCOMING_TRUNKS, "auth_password", password)
+}
+
 /// A trunk with digest credentials challenges its carrier's INVITE (no
 /// CDR for the challenge), takes it with the right credentials and
 /// refuses a wrong password with 403 and a CDR, before any DID is looked at.
@@ -243,20 +258,12 @@ async fn a_trunk_with_credentials_takes_only_calls_that_answer_its_challenge() {
     use common::calls::{call_phones, caller_hangs_up, register_phone};
     let (store, _db) = store::testing::sqlite().await;
     let op = Actor::system();
-    let phone = account(&store, "desk-10", "Desk-Pass-10").await;
-    let c = customer_of(&store, phone).await;
-    store.create(&schema::DID_NUMBERS, &op, did(c, "15550010", true, Some(phone))).await.unwrap();
-    let (trunk, domain) = trunk_of(&store, c).await;
+    let (phone, trunk, domain) = phone_behind_trunk(&store, "desk-10", "Desk-Pass-10", "15550010").await;
     // One without the other is refused on save.
     let half = Input::default().with(&schema::INCOMING_TRUNKS, "auth_name", "carrier-10");
     let err = store.update(&schema::INCOMING_TRUNKS, &op, trunk, half).await.unwrap_err().to_string();
     assert!(err.contains("auth_password"), "{err}");
-    let both = Input::default().with(&schema::INCOMING_TRUNKS, "auth_name", "carrier-10").with(
-        &schema::INCOMING_TRUNKS,
-        "auth_password",
-        "Trunk-Pass-10",
-    );
-    store.update(&schema::INCOMING_TRUNKS, &op, trunk, both).await.unwrap();
+    store.update(&schema::INCOMING_TRUNKS, &op, trunk, credentials("carrier-10", "Trunk-Pass-10")).await.unwrap();
     let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
     let port = register_phone(&store, &sw, phone, "desk-10", "Desk-Pass-10").await;
     let server = sw.udp_addr();
@@ -295,10 +302,7 @@ async fn a_carrier_registers_with_its_trunks_credentials_and_then_calls_without_
     use common::sipp;
     let (store, _db) = store::testing::sqlite().await;
     let op = Actor::system();
-    let phone = account(&store, "desk-20", "Desk-Pass-20").await;
-    let c = customer_of(&store, phone).await;
-    store.create(&schema::DID_NUMBERS, &op, did(c, "15550020", true, Some(phone))).await.unwrap();
-    let (trunk, domain) = trunk_of(&store, c).await;
+    let (_, trunk, domain) = phone_behind_trunk(&store, "desk-20", "Desk-Pass-20", "15550020").await;
     let sw = Switch::start(store.clone(), "127.0.0.1:0".parse().unwrap(), RegistrarConfig::default()).await.unwrap();
     let server = sw.udp_addr();
     let dir = std::env::temp_dir().join(format!("sb-carrier-reg-{}-{}", std::process::id(), rand::random::<u32>()));
@@ -318,12 +322,7 @@ async fn a_carrier_registers_with_its_trunks_credentials_and_then_calls_without_
     let call = |expect| carrier_call(server, &target, "4930111", "8 0 101", expect);
 
     assert!(register(&refused_at_once, "Trunk-Pass-20", 300), "a trunk without credentials takes no registration");
-    let creds = Input::default().with(&schema::INCOMING_TRUNKS, "auth_name", "carrier-20").with(
-        &schema::INCOMING_TRUNKS,
-        "auth_password",
-        "Trunk-Pass-20",
-    );
-    store.update(&schema::INCOMING_TRUNKS, &op, trunk, creds).await.unwrap();
+    store.update(&schema::INCOMING_TRUNKS, &op, trunk, credentials("carrier-20", "Trunk-Pass-20")).await.unwrap();
     assert!(call(401), "not registered yet: the INVITE is challenged");
     assert!(register(&wrong, "not-it", 300), "a wrong password: 403");
     assert!(call(401), "a refused registration trusts nothing");
