@@ -177,6 +177,16 @@ fn body(name: &str) -> Json {
     json!({ "required": true, "content": { JSON_API: { "schema": document_schema(schema_ref(name)) } } })
 }
 
+/// The settings' request body, with an example: every attribute is
+/// optional and several are checked against each other, so a client (and a
+/// generator such as schemathesis) gets one change that is always taken.
+fn settings_body(name: &str) -> Json {
+    let mut b = body(name);
+    b["content"][JSON_API]["example"] =
+        json!({ "data": { "type": "domain_settings", "id": "1", "attributes": { "media_timeout": 60, "nat_keepalive": 30 } } });
+    b
+}
+
 /// A document answered with one resource (or a list of them), and the
 /// resources `include` may add.
 fn ok(res: &Resource, scope: Scope, list: bool, description: &str) -> Json {
@@ -312,7 +322,7 @@ pub fn build(scope: Scope, server: &str) -> Json {
                 coll.insert(
                     "patch".into(),
                     json!({ "tags": tag, "operationId": op_id("update", res), "parameters": shape_params(res, scope),
-                        "requestBody": body(&format!("{}_update", res.kind)),
+                        "requestBody": settings_body(&format!("{}_update", res.kind)),
                         "responses": { "200": ok(res, scope, false, "the settings as changed"), "4XX": errors } }),
                 );
             }
