@@ -47,16 +47,19 @@ async fn spawn() -> Server {
     let a = &schema::SIP_ACCOUNTS;
     let mut accounts = Vec::new();
     for (user, cu) in [("acme-100", acme), ("beta-200", beta)] {
-        accounts.push(create(&s, a, Input::default().with(a, "username", user).with_rel(a, "customer", RelInput::To("customers", cu))).await);
+        accounts
+            .push(create(&s, a, Input::default().with(a, "username", user).with_rel(a, "customer", RelInput::To("customers", cu))).await);
     }
     let r = &schema::RING_GROUPS;
-    let rg = Input::default()
-        .with(r, "name", "Sales")
-        .with_rel(r, "customer", RelInput::To("customers", acme))
-        .with_rel(r, "members", RelInput::Many(vec![accounts[0]]));
+    let rg = Input::default().with(r, "name", "Sales").with_rel(r, "customer", RelInput::To("customers", acme)).with_rel(
+        r,
+        "members",
+        RelInput::Many(vec![accounts[0]]),
+    );
     create(&s, r, rg).await;
     let g = &schema::CAPACITY_GROUPS;
-    create(&s, g, Input::default().with(g, "name", "Pool").with(g, "capacity", 4).with_rel(g, "customer", RelInput::Many(vec![acme]))).await;
+    create(&s, g, Input::default().with(g, "name", "Pool").with(g, "capacity", 4).with_rel(g, "customer", RelInput::Many(vec![acme])))
+        .await;
     let t = &schema::INCOMING_TRUNKS;
     create(&s, t, Input::default().with(t, "name", "Carrier in").with_rel(t, "customer", RelInput::To("customers", acme))).await;
     let gw = &schema::GATEWAYS;
@@ -68,16 +71,18 @@ async fn spawn() -> Server {
     );
     create(&s, gw, own).await;
     let rt = &schema::ROUTES;
-    let route = Input::default()
-        .with(rt, "name", "Acme out")
-        .with_rel(rt, "customer", RelInput::To("customers", acme))
-        .with_rel(rt, "gateway", RelInput::To("termination_gateways", shared));
+    let route = Input::default().with(rt, "name", "Acme out").with_rel(rt, "customer", RelInput::To("customers", acme)).with_rel(
+        rt,
+        "gateway",
+        RelInput::To("termination_gateways", shared),
+    );
     let route = create(&s, rt, route).await;
     let cu = &schema::CUSTOMER_USERS;
-    let login = Input::default()
-        .with(cu, "username", CUSTOMER_USER.0)
-        .with(cu, "password", CUSTOMER_USER.1)
-        .with_rel(cu, "customer", RelInput::To("customers", acme));
+    let login = Input::default().with(cu, "username", CUSTOMER_USER.0).with(cu, "password", CUSTOMER_USER.1).with_rel(
+        cu,
+        "customer",
+        RelInput::To("customers", acme),
+    );
     create(&s, cu, login).await;
     let ak = &schema::API_CREDENTIALS;
     create(&s, ak, Input::default().with(ak, "username", "acme-api").with_rel(ak, "customer", RelInput::To("customers", acme))).await;
@@ -252,7 +257,8 @@ async fn no_link_in_either_ui_answers_an_error() {
     let Some(b) = Browser::start().await else { return };
     let o = &srv.origin;
     operator_sign_in(&b, o).await;
-    let start = pages_of(&b, o, "/ui").await.into_iter().filter(|p| !p.contains("no-such-tab") && !p.contains("999999")).collect::<Vec<_>>();
+    let start =
+        pages_of(&b, o, "/ui").await.into_iter().filter(|p| !p.contains("no-such-tab") && !p.contains("999999")).collect::<Vec<_>>();
     let out = crawl(&b, o, &start).await;
     assert_eq!(out["bad"], json!([]), "operator UI: {out}");
     assert!(out["fetched"].as_u64().unwrap() > 40, "the crawl reached the operator's pages: {out}");
@@ -263,7 +269,11 @@ async fn no_link_in_either_ui_answers_an_error() {
         } else {
             customer_sign_in(&b, o).await;
         }
-        let start = pages_of(&b, o, "/customer").await.into_iter().filter(|p| !p.contains("no-such-tab") && !p.contains("999999")).collect::<Vec<_>>();
+        let start = pages_of(&b, o, "/customer")
+            .await
+            .into_iter()
+            .filter(|p| !p.contains("no-such-tab") && !p.contains("999999"))
+            .collect::<Vec<_>>();
         let out = crawl(&b, o, &start).await;
         assert_eq!(out["bad"], json!([]), "customer UI through {how}: {out}");
         assert!(out["fetched"].as_u64().unwrap() > 20, "{how}: {out}");
@@ -310,9 +320,8 @@ async fn phone_cards_tab_menu_dark_theme_print_banner_and_search() {
     let thead_h = b.exec("return document.querySelector('thead').getBoundingClientRect().height", json!([])).await;
     assert!(thead_h.as_f64().unwrap() <= 1.0, "the header row is hidden on a phone: {thead_h}");
     assert_eq!(style(&b, "tbody tr[data-id]", "display").await, "block");
-    let label = b
-        .exec("return getComputedStyle(document.querySelector('tbody tr[data-id] td[data-label]'), '::before').content", json!([]))
-        .await;
+    let label =
+        b.exec("return getComputedStyle(document.querySelector('tbody tr[data-id] td[data-label]'), '::before').content", json!([])).await;
     assert_eq!(label, json!("\"SIP Account ID\""), "each cell names its column");
     let wide = b.exec("return document.documentElement.scrollWidth <= window.innerWidth", json!([])).await;
     assert_eq!(wide, true, "no sideways scrolling at 390 px");
@@ -345,7 +354,14 @@ async fn phone_cards_tab_menu_dark_theme_print_banner_and_search() {
     assert_ne!(style(&b, "header.top", "display").await, "none");
     b.cdp("Emulation.setEmulatedMedia", json!({ "media": "print" })).await;
     assert_eq!(style(&b, "header.top", "display").await, "none", "no navigation on paper");
-    assert_eq!(b.exec("return Array.from(document.querySelectorAll('main button, .toolbar a')).filter(e => e.getClientRects().length).length", json!([])).await, 0);
+    assert_eq!(
+        b.exec(
+            "return Array.from(document.querySelectorAll('main button, .toolbar a')).filter(e => e.getClientRects().length).length",
+            json!([])
+        )
+        .await,
+        0
+    );
     assert!(b.text("dl.record").await.contains("call-layout-abc"), "the record stays readable");
     b.cdp("Emulation.setEmulatedMedia", json!({ "media": "" })).await;
 

@@ -74,7 +74,10 @@ pub async fn violations(b: &Browser, axe_js: &str) -> Vec<Violation> {
                     id: v["id"].as_str().unwrap_or_default().to_owned(),
                     impact: v["impact"].as_str().unwrap_or_default().to_owned(),
                     help: v["help"].as_str().unwrap_or_default().to_owned(),
-                    targets: v["targets"].as_array().map(|t| t.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()).unwrap_or_default(),
+                    targets: v["targets"]
+                        .as_array()
+                        .map(|t| t.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+                        .unwrap_or_default(),
                 })
                 .collect()
         })
