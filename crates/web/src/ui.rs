@@ -10,6 +10,7 @@ mod html;
 mod i18n;
 mod list;
 mod pages;
+mod search;
 mod session;
 mod tabs;
 
@@ -56,6 +57,7 @@ pub fn routes() -> Router<App> {
         .route("/ui/settings", get(pages::settings_page).post(pages::settings_save))
         .route("/ui/customers/{id}/open", post(pages::open_ui))
         .route("/ui/sip-accounts/live", get(pages::live::<Operator>))
+        .route("/ui/search", get(search::page::<Operator>))
         .route("/ui/{tab}", get(list::list::<Operator>).post(pages::create::<Operator>))
         .route("/ui/{tab}/new", get(pages::new_form::<Operator>))
         .route("/ui/{tab}/{id}", get(pages::show::<Operator>).post(pages::update::<Operator>))
@@ -67,6 +69,7 @@ pub fn routes() -> Router<App> {
         .route("/customer/logout", post(pages::customer_logout))
         .route("/customer/settings", get(pages::customer_settings_page).post(pages::customer_settings_save))
         .route("/customer/sip-accounts/live", get(pages::live::<Customer>))
+        .route("/customer/search", get(search::page::<Customer>))
         .route("/customer/{tab}", get(list::list::<Customer>).post(pages::create::<Customer>))
         .route("/customer/{tab}/new", get(pages::new_form::<Customer>))
         .route("/customer/{tab}/{id}", get(pages::show::<Customer>).post(pages::update::<Customer>))
@@ -127,10 +130,11 @@ pub fn layout(v: &Viewer, active: &str, title: &str, body: &str) -> Html<String>
     let _ = write!(
         nav,
         "<header class=\"top\"><div class=\"brand\"><a href=\"{}\">Switchboard</a> <span>{}</span></div>\
-         <nav aria-label=\"{}\"><ul>",
+         <nav aria-label=\"{}\"><details class=\"tabs-menu\" open><summary>{}</summary><ul>",
         v.base,
         Esc(brand),
-        Esc(v.t("Main navigation"))
+        Esc(v.t("Main navigation")),
+        Esc(v.t("Menu"))
     );
     let mut item = |slug: &str, label: &str| {
         let current = if slug == active { " aria-current=\"page\"" } else { "" };
@@ -145,14 +149,36 @@ pub fn layout(v: &Viewer, active: &str, title: &str, body: &str) -> Html<String>
     }
     let _ = write!(
         nav,
-        "</ul></nav><form class=\"signout\" method=\"post\" action=\"{}/logout\">{}<span class=\"who\">{}</span>\
+        "</ul></details></nav>{}<form class=\"signout\" method=\"post\" action=\"{}/logout\">{}<span class=\"who\">{}</span>\
          <button type=\"submit\" class=\"link\">{}</button></form></header>",
+        search::search_box(v, ""),
         v.base,
         csrf_input(v),
         Esc(&v.who),
         Esc(v.t("Sign out"))
     );
+    staff_banner(v, &mut nav);
     page_in(v.lang.tag(), title, &nav, body)
+}
+
+/// OPEN UI: an operator looking at a customer's UI is told so on every
+/// page, with the way back and an End that signs the staff session out.
+fn staff_banner(v: &Viewer, out: &mut String) {
+    let Some(c) = v.customer().filter(|_| v.actor.kind == "operator_impersonation") else { return };
+    let _ = write!(
+        out,
+        "<div class=\"staff-banner\" role=\"region\" aria-label=\"{}\"><p><strong>{} {}</strong>: {} ({}).</p>\
+         <a href=\"{OPERATOR_BASE}/customers/{c}\">{}</a>\
+         <form method=\"post\" action=\"{CUSTOMER_BASE}/logout\">{}<button type=\"submit\" class=\"small\">{}</button></form></div>",
+        Esc(v.t("Staff access")),
+        Esc(v.t("Viewing as")),
+        Esc(&v.who),
+        Esc(v.t("changes are audited as you")),
+        Esc(&v.actor.name),
+        Esc(v.t("Back to the operator UI")),
+        csrf_input(v),
+        Esc(v.t("End staff access"))
+    );
 }
 
 pub fn csrf_input(v: &Viewer) -> String {

@@ -190,10 +190,21 @@ impl App {
                 }
                 "customer_session"
             }
-            Some("customer_admin_ui") => "operator_impersonation",
+            Some("customer_admin_ui") => {
+                // A staff session the operator ended (the banner's End).
+                if self.inner.revoked.lock().expect("revoked lock").contains_key(jti) {
+                    return Err(ApiError::unauthorized());
+                }
+                "operator_impersonation"
+            }
             _ => return Err(ApiError::unauthorized()),
         };
-        Ok(Actor { scope: Scope::Customer(customer), kind, id: jti.to_owned(), name: format!("customer {customer}") })
+        // Staff access is audited as the operator who opened it.
+        let name = match (kind, claims["by"].as_str()) {
+            ("operator_impersonation", Some(by)) if !by.is_empty() => by.to_owned(),
+            _ => format!("customer {customer}"),
+        };
+        Ok(Actor { scope: Scope::Customer(customer), kind, id: jti.to_owned(), name })
     }
 
     /// An HS256 JWT over `claims` with the store's session key.

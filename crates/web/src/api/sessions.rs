@@ -83,7 +83,8 @@ pub(crate) async fn open_link(
     if !admin {
         app.store().start_customer_session(customer, &jti, exp * 1000).await?;
     }
-    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": scope }));
+    // Staff access carries who opened it: its changes are audited as that operator.
+    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": scope, "by": actor.name }));
     let uri = format!("{operator_base}/auth?token={token}");
     let kind = if admin { "customer_admin_sessions" } else { "sessions" };
     app.store().log_event(actor, "open_ui", kind, customer, json!({ "customer_id": customer, "staff": admin })).await?;
@@ -120,7 +121,8 @@ pub async fn exchange(State(app): State<crate::App>, Query(q): Query<HashMap<Str
         // Replacing the live token id makes the link single-use.
         app.store().start_customer_session(customer, &jti, exp * 1000).await?;
     }
-    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": scope }));
+    let by = if scope == "customer_admin_ui" { claims["by"].clone() } else { Json::Null };
+    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": scope, "by": by }));
     let mut resp = Redirect::to(CUSTOMER_UI_PATH).into_response();
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={ttl}");
     resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| ApiError::internal())?);

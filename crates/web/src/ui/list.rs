@@ -127,11 +127,25 @@ pub fn show_time(ms: i64) -> String {
     input_time(ms).replace('T', " ")
 }
 
-/// Related records shown by name in a list, looked up once per page.
-pub async fn names(v: &Viewer, res: &Resource, columns: &[&Column], records: &[Record]) -> ApiResult<HashMap<(&'static str, i64), String>> {
-    let mut out = HashMap::new();
+/// The related records of a page, looked up once: their names (for name
+/// columns) and which of them the viewer may open (only those get a link).
+#[derive(Default)]
+pub struct Related {
+    pub names: HashMap<(&'static str, i64), String>,
+    pub open: std::collections::HashSet<(&'static str, i64)>,
+}
+
+/// Related records shown by name or id in a list. A customer's own record
+/// may point at one it cannot open (its route's shared gateway): that one is
+/// named, from the operator's side, but not linked.
+pub async fn names(v: &Viewer, res: &Resource, columns: &[&Column], records: &[Record]) -> ApiResult<Related> {
+    let mut out = Related::default();
     for c in columns {
-        let Col::RelName(rel_name, field) = c.col else { continue };
+        let (rel_name, field) = match c.col {
+            Col::RelName(r, f) => (r, Some(f)),
+            Col::RelId(r) => (r, None),
+            Col::Attr(_) => continue,
+        };
         let Some(rel) = res.rel(rel_name) else { continue };
         let mut ids: Vec<i64> = records.iter().flat_map(|r| r.rel_ids(rel)).map(|(_, id)| id).collect();
         ids.sort_unstable();
@@ -140,9 +154,21 @@ pub async fn names(v: &Viewer, res: &Resource, columns: &[&Column], records: &[R
         if ids.is_empty() || !v.scope().sees(target) {
             continue;
         }
-        let f = target.field(field).expect("checked by a test");
-        for r in v.app.store().get_many(target, v.scope(), &ids).await? {
-            out.insert((rel.name, r.id()), super::form::plain(f.kind, r.field(f)));
+        let linkable = tabs::tab_of(target.kind).is_some_and(|t| visible(v, t));
+        let seen = v.app.store().get_many(target, v.scope(), &ids).await?;
+        let mut hidden: Vec<i64> = ids.iter().copied().filter(|id| !seen.iter().any(|r| r.id() == *id)).collect();
+        if linkable {
+            out.open.extend(seen.iter().map(|r| (rel.name, r.id())));
+        }
+        let Some(f) = field.map(|f| target.field(f).expect("checked by a test")) else { continue };
+        for r in &seen {
+            out.names.insert((rel.name, r.id()), super::form::plain(f.kind, r.field(f)));
+        }
+        if v.is_customer() && !hidden.is_empty() {
+            hidden.truncate(100);
+            for r in v.app.store().get_many(target, store::Scope::Operator, &hidden).await? {
+                out.names.insert((rel.name, r.id()), super::form::plain(f.kind, r.field(f)));
+            }
         }
     }
     Ok(out)
@@ -200,7 +226,7 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
             Ok(n) => n,
             Err(e) => return api_error_page(&v, e),
         },
-        None => HashMap::new(),
+        None => Related::default(),
     };
 
     let mut b = String::with_capacity(32 * 1024);
@@ -281,12 +307,15 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
     (StatusCode::OK, layout(&v, tab.slug, title, &b)).into_response()
 }
 
-fn row(v: &Viewer, tab: &Tab, columns: &[&Column], rec: &Record, names: &HashMap<(&'static str, i64), String>, b: &mut String) {
+fn row(v: &Viewer, tab: &Tab, columns: &[&Column], rec: &Record, related: &Related, b: &mut String) {
+    let names = &related.names;
     let res = tab.res;
     let id = rec.id();
     let disabled = res.kind == "available_did_numbers" && rec.get("enabled").as_bool() == Some(false);
     let _ = write!(b, "<tr data-id=\"{id}\"{}>", if disabled { " class=\"flagged\"" } else { "" });
     for c in columns {
+        // Each cell names its column: on a phone the rows are cards of label: value.
+        let start = b.len();
         match c.col {
             Col::Attr("id") => {
                 let _ = write!(b, "<td class=\"num\"><a href=\"{}/{}/{id}\">{id}</a></td>", v.base, tab.slug);
@@ -320,7 +349,7 @@ fn row(v: &Viewer, tab: &Tab, columns: &[&Column], rec: &Record, names: &HashMap
                     if i > 0 {
                         b.push_str(", ");
                     }
-                    match tabs::tab_of(kind).filter(|t| visible(v, t)) {
+                    match tabs::tab_of(kind).filter(|t| visible(v, t) && related.open.contains(&(rel.name, rid))) {
                         Some(t) => {
                             let _ = write!(b, "<a href=\"{}/{}/{rid}\">{rid}</a>", v.base, t.slug);
                         }
@@ -338,8 +367,18 @@ fn row(v: &Viewer, tab: &Tab, columns: &[&Column], rec: &Record, names: &HashMap
                 let _ = write!(b, "<td>{}</td>", Esc(&listed.join(", ")));
             }
         }
+        if b[start..].starts_with("<td") {
+            b.insert_str(start + 3, &format!(" data-label=\"{}\"", Esc(v.t(c.label))));
+        }
     }
-    let _ = write!(b, "<td class=\"actions\"><a href=\"{}/{}/{id}\">{}</a>", v.base, tab.slug, Esc(v.t("Show")));
+    let _ = write!(
+        b,
+        "<td class=\"actions\" data-label=\"{}\"><a href=\"{}/{}/{id}\">{}</a>",
+        Esc(v.t("Actions")),
+        v.base,
+        tab.slug,
+        Esc(v.t("Show"))
+    );
     if can_change(v, rec, Method::Update) {
         let _ = write!(b, " · <a href=\"{}/{}/{id}/edit\">{}</a>", v.base, tab.slug, Esc(v.t("Edit")));
     }

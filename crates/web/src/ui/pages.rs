@@ -5,7 +5,7 @@
 
 use super::form::{self, FormState};
 use super::html::Esc;
-use super::list::{can, can_change, cell, visible, visible_tab};
+use super::list::{can, can_change, cell, visible, visible_tab, Related};
 use super::session::{read_post, Customer, FormBody, Operator, Viewer};
 use super::tabs::{self, label, rel_label, Tab};
 use super::{api_error_page, csrf_input, error_page, layout, not_found, Auth};
@@ -224,28 +224,31 @@ pub async fn show<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>, Qu
 }
 
 /// The names of a record's related records (a customer's name, a
-/// gateway's), where the viewer may see them.
-async fn rel_names(v: &Viewer, rec: &Record) -> HashMap<(&'static str, i64), String> {
-    let mut out = HashMap::new();
+/// gateway's) and which of them the viewer may open. A customer's CDR or
+/// route may name the operator's shared gateway or route: named, not linked.
+async fn rel_names(v: &Viewer, rec: &Record) -> Related {
+    let mut out = Related::default();
     for r in rec.res.rels {
         for (kind, id) in rec.rel_ids(r) {
             let Some(target) = schema::resource(kind).filter(|t| v.scope().sees(t)) else { continue };
-            if let Ok(related) = v.app.store().get(target, v.scope(), id).await {
-                out.insert((r.name, id), form::record_name(&related));
+            match v.app.store().get(target, v.scope(), id).await {
+                Ok(related) => {
+                    out.names.insert((r.name, id), form::record_name(&related));
+                    out.open.insert((r.name, id));
+                }
+                Err(_) if v.is_customer() => {
+                    if let Ok(related) = v.app.store().get(target, store::Scope::Operator, id).await {
+                        out.names.insert((r.name, id), form::record_name(&related));
+                    }
+                }
+                Err(_) => {}
             }
         }
     }
     out
 }
 
-fn show_page(
-    v: &Viewer,
-    tab: &Tab,
-    rec: &Record,
-    names: &HashMap<(&'static str, i64), String>,
-    note: Option<&str>,
-    status: StatusCode,
-) -> Response {
+fn show_page(v: &Viewer, tab: &Tab, rec: &Record, related: &Related, note: Option<&str>, status: StatusCode) -> Response {
     let res = tab.res;
     let title = format!("{} #{}", v.t(tab.title), rec.id());
     let mut b = String::with_capacity(8192);
@@ -301,13 +304,22 @@ fn show_page(
             if i > 0 {
                 b.push_str(", ");
             }
-            match tabs::tab_of(kind).filter(|t| visible(v, t)) {
+            let name = related.names.get(&(r.name, rid)).filter(|n| !n.is_empty());
+            match tabs::tab_of(kind).filter(|t| visible(v, t) && related.open.contains(&(r.name, rid))) {
                 Some(t) => {
-                    let text = names.get(&(r.name, rid)).filter(|n| !n.is_empty()).map_or_else(|| v.t(t.title).to_owned(), Clone::clone);
+                    let text = name.map_or_else(|| v.t(t.title).to_owned(), Clone::clone);
                     let _ = write!(b, "<a href=\"{}/{}/{rid}\">{} (#{rid})</a>", v.base, t.slug, Esc(&text));
                 }
                 None => {
-                    let _ = write!(b, "#{rid}");
+                    // Not one the viewer may open (or gone): the name, without a link.
+                    match name {
+                        Some(n) => {
+                            let _ = write!(b, "{} (#{rid})", Esc(n));
+                        }
+                        None => {
+                            let _ = write!(b, "#{rid}");
+                        }
+                    }
                 }
             }
         }
@@ -472,13 +484,21 @@ pub async fn customer_logout(Customer(v): Customer, headers: HeaderMap, body: By
     if let Err(r) = read_post(&v, &headers, &body) {
         return r.into_response();
     }
+    let c = v.customer().expect("a customer viewer");
     if v.actor.kind == "customer_session" {
-        let c = v.customer().expect("a customer viewer");
         if let Err(e) = v.app.store().start_customer_session(c, &store::auth::random_token(24), 0).await {
             return internal(&v, e);
         }
     }
-    let mut resp = Redirect::to("/customer/login").into_response();
+    // Staff access (OPEN UI) ends for good, and the operator is back on the customer's page.
+    let back = if v.actor.kind == "operator_impersonation" {
+        let mut revoked = v.app.inner.revoked.lock().expect("revoked lock");
+        revoked.insert(v.actor.id.clone(), domain::time::now_ms() / 1000 + 24 * 3600);
+        format!("{}/customers/{c}", super::OPERATOR_BASE)
+    } else {
+        "/customer/login".to_owned()
+    };
+    let mut resp = Redirect::to(&back).into_response();
     let c = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     if let Ok(h) = HeaderValue::from_str(&c) {
         resp.headers_mut().append(header::SET_COOKIE, h);

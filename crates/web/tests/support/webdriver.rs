@@ -209,6 +209,12 @@ impl Browser {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// A Chrome DevTools command, e.g. `Emulation.setEmulatedMedia`.
+    #[allow(dead_code)] // not every test file emulates media
+    pub async fn cdp(&self, cmd: &str, params: Json) -> Json {
+        self.post("/goog/cdp/execute", json!({ "cmd": cmd, "params": params })).await
+    }
 }
 
 impl Drop for Browser {

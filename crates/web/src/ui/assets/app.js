@@ -43,3 +43,14 @@ document.addEventListener("submit", function (e) {
   setInterval(refresh, 5000);
   document.addEventListener("visibilitychange", refresh);
 })();
+
+// Issue 16: layout — the tab menu is open on a wide screen (its summary is
+// hidden there) and starts closed on a phone; without this script it is open.
+(function () {
+  var menu = document.querySelector("details.tabs-menu");
+  if (!menu || !window.matchMedia) return;
+  var phone = window.matchMedia("(max-width: 700px)");
+  function fit() { menu.open = !phone.matches; }
+  fit();
+  phone.addEventListener("change", fit);
+})();
