@@ -14,6 +14,7 @@ pub mod directory;
 mod error;
 mod migrate;
 pub mod presence;
+pub mod prefs;
 pub mod query;
 mod record;
 pub mod routing;
