@@ -83,7 +83,10 @@ pub(crate) async fn open_link(
     if !admin {
         app.store().start_customer_session(customer, &jti, exp * 1000).await?;
     }
-    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": scope }));
+    // `staff`: the operator user behind a staff session, whose UI
+    // preferences (time zone, columns) the customer UI then reads.
+    let staff = if admin && actor.kind == "operator_user" { actor.id.as_str() } else { "" };
+    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": scope, "staff": staff }));
     let uri = format!("{operator_base}/auth?token={token}");
     let kind = if admin { "customer_admin_sessions" } else { "sessions" };
     app.store().log_event(actor, "open_ui", kind, customer, json!({ "customer_id": customer, "staff": admin })).await?;
@@ -120,7 +123,8 @@ pub async fn exchange(State(app): State<crate::App>, Query(q): Query<HashMap<Str
         // Replacing the live token id makes the link single-use.
         app.store().start_customer_session(customer, &jti, exp * 1000).await?;
     }
-    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": scope }));
+    let staff = claims["staff"].as_str().unwrap_or_default();
+    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": scope, "staff": staff }));
     let mut resp = Redirect::to(CUSTOMER_UI_PATH).into_response();
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={ttl}");
     resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| ApiError::internal())?);

@@ -380,7 +380,8 @@ pub async fn settings_page(Operator(v): Operator, Query(q): Query<HashMap<String
         Err(r) => return r,
     };
     let state = FormState::of_record(&form::items(&v, &schema::DOMAIN_SETTINGS, false), &rec);
-    settings_form(&v, &SETTINGS_TAB, state, StatusCode::OK, &q).await
+    // The operator's own preferences: its time zone, not the domain's.
+    settings_form_with(&v, &SETTINGS_TAB, state, StatusCode::OK, &q, &super::prefs::zone_form(&v)).await
 }
 
 pub async fn settings_save(Operator(v): Operator, headers: HeaderMap, body: Bytes) -> Response {
@@ -428,7 +429,7 @@ pub async fn customer_settings_page(Customer(v): Customer, Query(q): Query<HashM
         Err(r) => return r,
     };
     let state = FormState::of_record(&form::items(&v, &schema::CUSTOMERS, false), &rec);
-    let limits = operator_limits(&v, &rec);
+    let limits = operator_limits(&v, &rec) + &super::prefs::zone_form(&v);
     settings_form_with(&v, &CUSTOMER_SETTINGS_TAB, state, StatusCode::OK, &q, &limits).await
 }
 
