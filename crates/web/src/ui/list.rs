@@ -387,6 +387,10 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
 
     let live = res.kind == "sip_device_routes";
     b.push_str("<div class=\"table-wrap\"><table");
+    if res.cdr {
+        // Many narrow columns: tighter cells keep the list on a laptop screen.
+        b.push_str(" class=\"cdr\"");
+    }
     if live {
         let _ = write!(
             b,
