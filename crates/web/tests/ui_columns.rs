@@ -52,6 +52,10 @@ async fn seed(s: &Store) -> (i64, Vec<i64>) {
             ),
         )
         .await;
+        let login = Input::default()
+            .with(&schema::CUSTOMER_USERS, "username", format!("{}-user", &user[..4]))
+            .with(&schema::CUSTOMER_USERS, "password", format!("{}-secret-1", &user[..4]));
+        create(s, &schema::CUSTOMER_USERS, owned(&schema::CUSTOMER_USERS, login)).await;
         ids.extend([c, sip, g, r]);
     }
     // An hour ago, in whole seconds: within the list's default window.
@@ -232,11 +236,51 @@ async fn termination_cdr_columns_zones_and_filters() {
     b.click_to_load("form.filters button[type=submit]").await;
     assert_eq!(column(&b, "Code").await, ["486"]);
 
+    // The UI's CSV export names the zone; the API's stays UTC.
+    let csv = b
+        .exec_async(
+            "const done = arguments[arguments.length - 1];\
+             fetch('/ui/termination-cdrs.csv').then(r => r.text()).then(done, e => done(String(e)));",
+            json!([]),
+        )
+        .await;
+    let csv = csv.as_str().unwrap_or_default().to_owned();
+    assert!(csv.contains(&local), "the UI export shows times in the viewer's zone: {csv}");
+
     // Back to UTC: the times follow.
     b.goto(&format!("{o}/ui/settings")).await;
     b.exec("document.querySelector('#time_zone').value = 'UTC'", json!([])).await;
     b.click_to_load("form.prefs button[type=submit]").await;
     b.goto(&format!("{o}/ui/termination-cdrs")).await;
     assert_eq!(column(&b, "Time Start").await[0], format!("{shown} UTC"));
+    // The operator's hidden column is its own: the customer still sees its defaults below.
+    b.click("details.columns > summary").await;
+    b.click("#col-termination_route").await;
+    b.click_to_load("details.columns button.primary").await;
+    assert!(!headers(&b).await.iter().any(|x| x == "Route"));
+
+    // The customer's UI: its own calls, no customer column, and links only
+    // to the pages it may open (its SIP account, gateway and route).
+    b.goto(&format!("{o}/customer/login")).await;
+    b.fill("#username", "acme-user").await;
+    b.fill("#password", "acme-secret-1").await;
+    b.click_to_load("form button[type=submit]").await;
+    // No zone chosen: the browser's, which the script tells the server
+    // (and reloads the page once to show).
+    b.emulate_time_zone("Asia/Tokyo").await;
+    b.goto(&format!("{o}/customer/termination-cdrs")).await;
+    b.wait_for("times in the browser's zone", "return document.querySelector('header.top').dataset.tz === 'Asia/Tokyo'").await;
+    assert_eq!(b.count("table tbody tr[data-id]").await, 2, "only Acme's calls");
+    let h = headers(&b).await;
+    assert!(!h.iter().any(|x| x == "Customer") && h.iter().any(|x| x == "Route"), "{h:?}");
+    let links = b.exec("return [...document.querySelectorAll('table tbody a')].map(a => a.getAttribute('href'))", json!([])).await;
+    for l in links.as_array().unwrap() {
+        let l = l.as_str().unwrap();
+        assert!(l.starts_with("/customer/"), "{l}");
+    }
+    assert!(links.as_array().unwrap().iter().any(|l| l == &json!(format!("/customer/termination-gateways/{}", ids[2]))), "{links}");
+    assert!(column(&b, "Time Start").await[0].ends_with(" JST"), "{:?}", column(&b, "Time Start").await);
+    b.goto(&format!("{o}/customer/termination-gateways/{}", ids[2])).await;
+    assert!(b.text("dl.record").await.contains("gw-north"));
     b.quit().await;
 }

@@ -60,7 +60,8 @@ pub async fn load(app: &crate::App, key: (&'static str, String)) -> Prefs {
 pub fn zone_of(prefs: &Prefs, cookie: Option<&str>) -> (Tz, bool) {
     match prefs.time_zone() {
         Some(z) => (z, true),
-        None => (cookie.and_then(clock::zone).unwrap_or(Tz::UTC), false),
+        // Also as URL-encoded by a script (`Europe%2FVilnius`).
+        None => (cookie.and_then(|c| clock::zone(&c.replace("%2F", "/").replace("%2f", "/"))).unwrap_or(Tz::UTC), false),
     }
 }
 
@@ -165,6 +166,7 @@ mod tests {
         let none = with(serde_json::json!({}));
         assert_eq!(zone_of(&none, Some("Asia/Tokyo")), (chrono_tz::Asia::Tokyo, false));
         assert_eq!(zone_of(&none, Some("Not/AZone")), (Tz::UTC, false));
+        assert_eq!(zone_of(&none, Some("Europe%2FVilnius")), (chrono_tz::Europe::Vilnius, false));
         assert_eq!(zone_of(&none, None), (Tz::UTC, false));
         let bad = with(serde_json::json!({ "time_zone": "nowhere" }));
         assert_eq!(zone_of(&bad, None), (Tz::UTC, false));

@@ -209,6 +209,12 @@ impl Browser {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// The browser's own time zone, as if the machine were there (CDP).
+    #[allow(dead_code)]
+    pub async fn emulate_time_zone(&self, zone: &str) {
+        self.post("/goog/cdp/execute", json!({ "cmd": "Emulation.setTimezoneOverride", "params": { "timezoneId": zone } })).await;
+    }
 }
 
 impl Drop for Browser {

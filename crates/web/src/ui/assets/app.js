@@ -55,7 +55,8 @@ document.addEventListener("submit", function (e) {
   if (!zone) return;
   var had = /(?:^|;\s*)sb_tz=([^;]*)/.exec(document.cookie);
   if (!had || decodeURIComponent(had[1]) !== zone) {
-    document.cookie = "sb_tz=" + encodeURIComponent(zone) + "; Path=/; Max-Age=31536000; SameSite=Lax";
+    // IANA names (letters, digits, / _ + -) are cookie-safe as they are.
+    document.cookie = "sb_tz=" + zone + "; Path=/; Max-Age=31536000; SameSite=Lax";
   }
   if (!top || !top.hasAttribute("data-tz-auto") || top.getAttribute("data-tz") === zone) return;
   // Only once per zone and tab: a zone the server does not know stays UTC.
