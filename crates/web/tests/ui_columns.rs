@@ -5,6 +5,8 @@
 //! and the CDR filters narrow the list. Headless Chromium through
 //! chromedriver, against the real server over a fresh SQLite store.
 
+// Not every test file uses every command of the client.
+#[allow(dead_code)]
 #[path = "support/webdriver.rs"]
 mod webdriver;
 
@@ -36,7 +38,9 @@ async fn seed(s: &Store) -> (i64, Vec<i64>) {
     for (name, user, gw, route) in [("Acme Corp", "acme-desk", "gw-north", "rt-north"), ("Beta Ltd", "beta-desk", "gw-south", "rt-south")] {
         let c = create(s, &schema::CUSTOMERS, Input::default().with(&schema::CUSTOMERS, "name", name)).await;
         let owned = |res: &'static schema::Resource, i: Input| i.with_rel(res, "customer", RelInput::To("customers", c));
-        let sip = create(s, &schema::SIP_ACCOUNTS, owned(&schema::SIP_ACCOUNTS, Input::default().with(&schema::SIP_ACCOUNTS, "username", user))).await;
+        let sip =
+            create(s, &schema::SIP_ACCOUNTS, owned(&schema::SIP_ACCOUNTS, Input::default().with(&schema::SIP_ACCOUNTS, "username", user)))
+                .await;
         let g = create(
             s,
             &schema::GATEWAYS,
@@ -48,13 +52,19 @@ async fn seed(s: &Store) -> (i64, Vec<i64>) {
             &schema::ROUTES,
             owned(
                 &schema::ROUTES,
-                Input::default().with(&schema::ROUTES, "name", route).with_rel(&schema::ROUTES, "gateway", RelInput::To("termination_gateways", g)),
+                Input::default().with(&schema::ROUTES, "name", route).with_rel(
+                    &schema::ROUTES,
+                    "gateway",
+                    RelInput::To("termination_gateways", g),
+                ),
             ),
         )
         .await;
-        let login = Input::default()
-            .with(&schema::CUSTOMER_USERS, "username", format!("{}-user", &user[..4]))
-            .with(&schema::CUSTOMER_USERS, "password", format!("{}-secret-1", &user[..4]));
+        let login = Input::default().with(&schema::CUSTOMER_USERS, "username", format!("{}-user", &user[..4])).with(
+            &schema::CUSTOMER_USERS,
+            "password",
+            format!("{}-secret-1", &user[..4]),
+        );
         create(s, &schema::CUSTOMER_USERS, owned(&schema::CUSTOMER_USERS, login)).await;
         ids.extend([c, sip, g, r]);
     }
@@ -139,7 +149,19 @@ async fn termination_cdr_columns_zones_and_filters() {
     b.goto(&format!("{o}/ui/termination-cdrs")).await;
     assert_eq!(b.count("table tbody tr").await, 3);
     let h = headers(&b).await;
-    for want in ["Time Start", "Customer", "SIP account", "SRC Number In", "DST Number In", "Sent as", "Gateway", "Route", "Duration", "Code", "Reason"] {
+    for want in [
+        "Time Start",
+        "Customer",
+        "SIP account",
+        "SRC Number In",
+        "DST Number In",
+        "Sent as",
+        "Gateway",
+        "Route",
+        "Duration",
+        "Code",
+        "Reason",
+    ] {
         assert!(h.iter().any(|x| x == want), "{want} in {h:?}");
     }
     assert!(!h.iter().any(|x| x.contains("Tag") || x.contains("Call Id")), "tags and call ids only via the chooser: {h:?}");
@@ -168,7 +190,10 @@ async fn termination_cdr_columns_zones_and_filters() {
     ] {
         b.goto(&format!("{o}/ui/termination-cdrs")).await;
         let href = b
-            .exec("return [...document.querySelectorAll('table tbody a')].find(a => a.textContent === arguments[0]).getAttribute('href')", json!([text]))
+            .exec(
+                "return [...document.querySelectorAll('table tbody a')].find(a => a.textContent === arguments[0]).getAttribute('href')",
+                json!([text]),
+            )
             .await;
         assert_eq!(href.as_str(), Some(path.as_str()), "{text}");
         b.goto(&format!("{o}{path}")).await;

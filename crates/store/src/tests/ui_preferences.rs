@@ -26,10 +26,7 @@ async fn preferences_are_kept_per_identity_and_key() {
 
         // Oversized input is refused and leaves what was stored.
         let huge = "x".repeat(20_000);
-        assert!(matches!(
-            s.set_ui_preference("operator_user", "1", "junk", Some(json!(huge))).await,
-            Err(crate::Error::Refused(_))
-        ));
+        assert!(matches!(s.set_ui_preference("operator_user", "1", "junk", Some(json!(huge))).await, Err(crate::Error::Refused(_))));
         assert_eq!(s.ui_preferences("operator_user", "1").await.unwrap().len(), 1, "{name}");
     }
 }

@@ -298,31 +298,32 @@ pub(crate) fn export_csv_in(
     let rx = store.stream(res, scope, q);
     let mut head = String::new();
     document::csv_line(&document::csv_header(res), &mut head);
-    let rows = futures_util::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|item| (item, rx)) }).ready_chunks(512).map(move |chunk| {
-        let mut out = String::with_capacity(chunk.len() * 160);
-        for item in chunk {
-            match item {
-                Ok(rec) => {
-                    let mut row = document::csv_row(&rec);
-                    if let Some(tz) = tz {
-                        // csv_row lists the fields that are not hashed first, in order.
-                        let fields = res.fields.iter().filter(|f| f.mode != domain::schema::Mode::Hashed);
-                        for (cell, f) in row.iter_mut().zip(fields) {
-                            if let (domain::Kind::Time, domain::Value::Int(ms)) = (f.kind, rec.field(f)) {
-                                *cell = crate::ui::clock::show(*ms, tz);
+    let rows =
+        futures_util::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|item| (item, rx)) }).ready_chunks(512).map(move |chunk| {
+            let mut out = String::with_capacity(chunk.len() * 160);
+            for item in chunk {
+                match item {
+                    Ok(rec) => {
+                        let mut row = document::csv_row(&rec);
+                        if let Some(tz) = tz {
+                            // csv_row lists the fields that are not hashed first, in order.
+                            let fields = res.fields.iter().filter(|f| f.mode != domain::schema::Mode::Hashed);
+                            for (cell, f) in row.iter_mut().zip(fields) {
+                                if let (domain::Kind::Time, domain::Value::Int(ms)) = (f.kind, rec.field(f)) {
+                                    *cell = crate::ui::clock::show(*ms, tz);
+                                }
                             }
                         }
+                        document::csv_line(&row, &mut out)
                     }
-                    document::csv_line(&row, &mut out)
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "CSV export failed mid-stream");
-                    return Err(std::io::Error::other("export failed"));
+                    Err(e) => {
+                        tracing::error!(error = %e, "CSV export failed mid-stream");
+                        return Err(std::io::Error::other("export failed"));
+                    }
                 }
             }
-        }
-        Ok(Bytes::from(out))
-    });
+            Ok(Bytes::from(out))
+        });
     let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) }).chain(rows);
     let disposition = format!("attachment; filename=\"{}.csv\"", res.kind);
     ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], Body::from_stream(body))

@@ -47,9 +47,7 @@ pub fn parse_local(s: &str, tz: Tz) -> Option<i64> {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?.and_time(NaiveTime::MIN)
     } else {
         let s = s.replacen(' ', "T", 1);
-        NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S")
-            .or_else(|_| NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M"))
-            .ok()?
+        NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S").or_else(|_| NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M")).ok()?
     };
     let local = match tz.from_local_datetime(&naive) {
         LocalResult::Single(t) => t,

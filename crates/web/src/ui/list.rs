@@ -277,7 +277,8 @@ pub async fn names(
             }
             for r in v.app.store().get_many(target, v.scope(), &ids).await? {
                 // The column's field where the target has it, else what the record is called.
-                let name = target.field(field).and_then(|f| r.field(f).as_str()).map_or_else(|| super::form::record_name(&r), str::to_owned);
+                let name =
+                    target.field(field).and_then(|f| r.field(f).as_str()).map_or_else(|| super::form::record_name(&r), str::to_owned);
                 out.insert((rel.name, target.kind, r.id()), name);
             }
         }

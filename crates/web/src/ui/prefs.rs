@@ -92,7 +92,10 @@ pub async fn save<A: Auth>(auth: A, headers: HeaderMap, body: Bytes) -> Response
         } else if clock::zone(z).is_some() {
             store.set_ui_preference(kind, &id, "time_zone", Some(Json::String(z.to_owned()))).await
         } else {
-            return api_error_page(&v, ApiError::bad_request(format!("{z:.64} is not a known time zone (IANA names like Europe/Vilnius).")));
+            return api_error_page(
+                &v,
+                ApiError::bad_request(format!("{z:.64} is not a known time zone (IANA names like Europe/Vilnius).")),
+            );
         }
     } else if let Some(slug) = form.get("list") {
         let Some(tab) = super::list::visible_tab(&v, slug) else { return super::not_found(&v) };

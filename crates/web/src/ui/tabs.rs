@@ -242,12 +242,7 @@ pub static TABS: &[Tab] = &[
         slug: "termination-routes",
         title: "Termination Routes",
         res: &schema::ROUTES,
-        columns: &[
-            attr("Route ID", "id"),
-            attr("Name", "name"),
-            rel_name("Gateway", "gateway", "name"),
-            CUSTOMER,
-        ],
+        columns: &[attr("Route ID", "id"), attr("Name", "name"), rel_name("Gateway", "gateway", "name"), CUSTOMER],
         filters: &[filter("name_cont", "Name contains"), filter("gateway.id", "Gateway ID"), BY_CUSTOMER],
         customer: true,
         admin: false,
