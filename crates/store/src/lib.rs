@@ -13,6 +13,7 @@ pub mod cdr;
 pub mod directory;
 mod error;
 mod migrate;
+pub mod prefs;
 pub mod presence;
 pub mod query;
 mod record;

@@ -86,6 +86,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_tenant_ids.sql"),
         postgres: include_str!("../migrations/postgres/0015_tenant_ids.sql"),
     },
+    Migration {
+        version: 17,
+        sqlite: include_str!("../migrations/sqlite/0017_ui_preferences.sql"),
+        postgres: include_str!("../migrations/postgres/0017_ui_preferences.sql"),
+    },
 ];
 
 /// Advisory lock key that serialises migration between nodes.

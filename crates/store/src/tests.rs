@@ -7,6 +7,7 @@ use domain::schema::{self, Storage};
 use domain::Value;
 
 mod capacity_groups;
+mod ui_preferences;
 
 fn op() -> Actor {
     Actor { scope: Scope::Operator, kind: "api_credential", id: "1".into(), name: "test".into() }

@@ -5,11 +5,13 @@
 //! request leaves the server's origin.
 
 mod assets;
+pub(crate) mod clock;
 mod form;
 mod html;
 mod i18n;
 mod list;
 mod pages;
+mod prefs;
 mod search;
 mod session;
 mod tabs;
@@ -55,6 +57,7 @@ pub fn routes() -> Router<App> {
         .route("/ui/login", get(session::login_page).post(session::login))
         .route("/ui/logout", post(session::logout))
         .route("/ui/settings", get(pages::settings_page).post(pages::settings_save))
+        .route("/ui/preferences", post(prefs::save::<Operator>))
         .route("/ui/customers/{id}/open", post(pages::open_ui))
         .route("/ui/sip-accounts/live", get(pages::live::<Operator>))
         .route("/ui/search", get(search::page::<Operator>))
@@ -68,6 +71,7 @@ pub fn routes() -> Router<App> {
         .route("/customer/login", get(session::customer_login_page).post(session::customer_login))
         .route("/customer/logout", post(pages::customer_logout))
         .route("/customer/settings", get(pages::customer_settings_page).post(pages::customer_settings_save))
+        .route("/customer/preferences", post(prefs::save::<Customer>))
         .route("/customer/sip-accounts/live", get(pages::live::<Customer>))
         .route("/customer/search", get(search::page::<Customer>))
         .route("/customer/{tab}", get(list::list::<Customer>).post(pages::create::<Customer>))
@@ -129,8 +133,10 @@ pub fn layout(v: &Viewer, active: &str, title: &str, body: &str) -> Html<String>
     let brand = if v.is_customer() { v.t("Customer UI") } else { "Operator" };
     let _ = write!(
         nav,
-        "<header class=\"top\"><div class=\"brand\"><a href=\"{}\">Switchboard</a> <span>{}</span></div>\
+        "<header class=\"top\" data-tz=\"{}\"{}><div class=\"brand\"><a href=\"{}\">Switchboard</a> <span>{}</span></div>\
          <nav aria-label=\"{}\"><details class=\"tabs-menu\" open><summary>{}</summary><ul>",
+        v.tz.name(),
+        if v.tz_chosen { "" } else { " data-tz-auto" },
         v.base,
         Esc(brand),
         Esc(v.t("Main navigation")),

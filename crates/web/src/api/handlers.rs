@@ -283,22 +283,47 @@ async fn export(ctx: Ctx, kind: &str, raw: Option<String>) -> ApiResult<Response
 /// Streams the records of `q` as CSV (the API's export and the UIs' "Export
 /// CSV" button share it, so both answer the same file).
 pub(crate) fn export_csv(store: &store::Store, res: &'static Resource, scope: Scope, q: &store::ListQuery) -> Response {
+    export_csv_in(store, res, scope, q, None)
+}
+
+/// [`export_csv`] with, given a zone, time columns as the UIs show them
+/// (`2026-12-04 19:05:09 EET`) instead of UTC RFC 3339: the UIs' export.
+pub(crate) fn export_csv_in(
+    store: &store::Store,
+    res: &'static Resource,
+    scope: Scope,
+    q: &store::ListQuery,
+    tz: Option<chrono_tz::Tz>,
+) -> Response {
     let rx = store.stream(res, scope, q);
     let mut head = String::new();
     document::csv_line(&document::csv_header(res), &mut head);
-    let rows = futures_util::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|item| (item, rx)) }).ready_chunks(512).map(|chunk| {
-        let mut out = String::with_capacity(chunk.len() * 160);
-        for item in chunk {
-            match item {
-                Ok(rec) => document::csv_line(&document::csv_row(&rec), &mut out),
-                Err(e) => {
-                    tracing::error!(error = %e, "CSV export failed mid-stream");
-                    return Err(std::io::Error::other("export failed"));
+    let rows =
+        futures_util::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|item| (item, rx)) }).ready_chunks(512).map(move |chunk| {
+            let mut out = String::with_capacity(chunk.len() * 160);
+            for item in chunk {
+                match item {
+                    Ok(rec) => {
+                        let mut row = document::csv_row(&rec);
+                        if let Some(tz) = tz {
+                            // csv_row lists the fields that are not hashed first, in order.
+                            let fields = res.fields.iter().filter(|f| f.mode != domain::schema::Mode::Hashed);
+                            for (cell, f) in row.iter_mut().zip(fields) {
+                                if let (domain::Kind::Time, domain::Value::Int(ms)) = (f.kind, rec.field(f)) {
+                                    *cell = crate::ui::clock::show(*ms, tz);
+                                }
+                            }
+                        }
+                        document::csv_line(&row, &mut out)
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "CSV export failed mid-stream");
+                        return Err(std::io::Error::other("export failed"));
+                    }
                 }
             }
-        }
-        Ok(Bytes::from(out))
-    });
+            Ok(Bytes::from(out))
+        });
     let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) }).chain(rows);
     let disposition = format!("attachment; filename=\"{}.csv\"", res.kind);
     ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], Body::from_stream(body))

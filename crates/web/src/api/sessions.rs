@@ -83,8 +83,11 @@ pub(crate) async fn open_link(
     if !admin {
         app.store().start_customer_session(customer, &jti, exp * 1000).await?;
     }
-    // Staff access carries who opened it: its changes are audited as that operator.
-    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": scope, "by": actor.name }));
+    // Staff access carries who opened it: its changes are audited as that
+    // operator; `staff`: the operator user behind it, whose UI preferences
+    // (time zone, columns) the customer UI then reads.
+    let staff = if admin && actor.kind == "operator_user" { actor.id.as_str() } else { "" };
+    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": scope, "by": actor.name, "staff": staff }));
     let uri = format!("{operator_base}/auth?token={token}");
     let kind = if admin { "customer_admin_sessions" } else { "sessions" };
     app.store().log_event(actor, "open_ui", kind, customer, json!({ "customer_id": customer, "staff": admin })).await?;
@@ -122,7 +125,8 @@ pub async fn exchange(State(app): State<crate::App>, Query(q): Query<HashMap<Str
         app.store().start_customer_session(customer, &jti, exp * 1000).await?;
     }
     let by = if scope == "customer_admin_ui" { claims["by"].clone() } else { Json::Null };
-    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": scope, "by": by }));
+    let staff = claims["staff"].as_str().unwrap_or_default();
+    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": scope, "by": by, "staff": staff }));
     let mut resp = Redirect::to(CUSTOMER_UI_PATH).into_response();
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={ttl}");
     resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| ApiError::internal())?);

@@ -192,6 +192,21 @@ pub const MESSAGES: &[&str] = &[
     "Type and id, e.g.",
     "Limits set by your operator",
     "No limit",
+    // Issue 16: columns
+    "Columns",
+    "Columns shown",
+    "Apply",
+    "Default columns",
+    "Times are shown and entered in",
+    "Your preferences",
+    "Time zone",
+    "Browser's time zone",
+    "Times in both lists and detail pages are shown in this zone.",
+    "s ago",
+    "min ago",
+    "h ago",
+    "d ago",
+    "ID",
 ];
 
 #[cfg(test)]

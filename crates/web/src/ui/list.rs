@@ -4,9 +4,10 @@
 //! row actions. The query goes through the API's parameter parser and the
 //! same store list call.
 
+use super::clock::{self, Tz};
 use super::html::{query, url_encode, Esc};
 use super::session::Viewer;
-use super::tabs::{self, Col, Column, Tab};
+use super::tabs::{self, Col, Tab};
 use super::{api_error_page, csrf_input, layout, not_found, Auth};
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::params;
@@ -42,9 +43,12 @@ pub fn can_change(v: &Viewer, rec: &Record, m: Method) -> bool {
 
 /// The list parameters of a request, empty filters dropped.
 pub struct ListParams {
+    /// As typed: time filters are wall-clock times in `tz`.
     pub filters: Vec<(String, String)>,
     pub sort: String,
     pub page: Vec<(String, String)>,
+    /// The viewer's zone, in which time filters are read.
+    pub tz: Tz,
 }
 
 fn default_sort(res: &Resource) -> &'static str {
@@ -57,10 +61,10 @@ fn default_sort(res: &Resource) -> &'static str {
     }
 }
 
-pub fn read_params(res: &Resource, raw: Option<&str>) -> ApiResult<ListParams> {
+pub fn read_params(res: &Resource, raw: Option<&str>, tz: Tz) -> ApiResult<ListParams> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|_| ApiError::bad_request("The query string is not valid URL encoding."))?;
-    let mut p = ListParams { filters: Vec::new(), sort: default_sort(res).to_owned(), page: Vec::new() };
+    let mut p = ListParams { filters: Vec::new(), sort: default_sort(res).to_owned(), page: Vec::new(), tz };
     for (k, v) in pairs {
         let v = v.trim().to_owned();
         if v.is_empty() {
@@ -77,14 +81,14 @@ pub fn read_params(res: &Resource, raw: Option<&str>) -> ApiResult<ListParams> {
     // CDR lists always have a window; the last day unless one is given.
     if res.cdr && !p.filters.iter().any(|(k, _)| k == "filter[time_start_gteq]") {
         let from = domain::time::now_ms() - 24 * 3600 * 1000;
-        p.filters.push(("filter[time_start_gteq]".into(), input_time(from)));
+        p.filters.push(("filter[time_start_gteq]".into(), clock::input(from, tz)));
     }
     Ok(p)
 }
 
 /// The sort key a column sorts by, if any: attributes and relationship ids.
-fn sort_name(c: &Column) -> Option<String> {
-    match c.col {
+fn sort_name(c: Col) -> Option<String> {
+    match c {
         Col::Attr(n) => Some(n.to_owned()),
         Col::RelId(r) => Some(format!("{r}.id")),
         Col::RelName(..) => None,
@@ -101,7 +105,7 @@ fn sort_column(res: &Resource, name: &str) -> Option<(&'static str, Storage)> {
 /// The store query of a list: filters and paging through the API's parser,
 /// then the UI's sort (which may also name a relationship id).
 pub fn list_query(res: &'static Resource, p: &ListParams, paged: bool) -> ApiResult<ListQuery> {
-    let mut pairs = p.filters.clone();
+    let mut pairs = utc_filters(res, p)?;
     pairs.extend(p.page.iter().cloned());
     let api = params::parse(Some(&query(&pairs)))?;
     let mut q = params::list_query(res, &api, paged)?;
@@ -115,31 +119,148 @@ pub fn list_query(res: &'static Resource, p: &ListParams, paged: bool) -> ApiRes
     Ok(q)
 }
 
-/// `YYYY-MM-DDThh:mm:ss`, the value form of a `datetime-local` input
-/// (and accepted by the API's time filters).
+/// The filters with time values turned from the viewer's wall clock into
+/// the UTC the API takes.
+fn utc_filters(res: &Resource, p: &ListParams) -> ApiResult<Vec<(String, String)>> {
+    let mut out = Vec::with_capacity(p.filters.len());
+    for (k, val) in &p.filters {
+        let param = k.strip_prefix("filter[").and_then(|x| x.strip_suffix(']')).unwrap_or(k);
+        if filter_kind(res, param) != Some(Kind::Time) {
+            out.push((k.clone(), val.clone()));
+            continue;
+        }
+        let ms = clock::parse_local(val, p.tz).ok_or_else(|| {
+            ApiError::bad_param(
+                "Invalid filter value",
+                "103",
+                k,
+                format!("{val:.40} is not a valid time: expected YYYY-MM-DD hh:mm:ss ({}).", p.tz.name()),
+            )
+        })?;
+        out.push((k.clone(), input_time(ms)));
+    }
+    Ok(out)
+}
+
+/// `YYYY-MM-DDThh:mm:ss` in UTC (the API's time filters take it).
 pub fn input_time(ms: i64) -> String {
     let s = domain::time::format_rfc3339(ms);
     s[..19].to_owned()
 }
 
-/// `YYYY-MM-DD hh:mm:ss` for reading (UTC).
+/// A time for reading where no viewer is at hand: UTC, named.
 pub fn show_time(ms: i64) -> String {
-    input_time(ms).replace('T', " ")
+    clock::show(ms, Tz::UTC)
 }
 
-/// The related records of a page, looked up once: their names (for name
-/// columns) and which of them the viewer may open (only those get a link).
-#[derive(Default)]
-pub struct Related {
-    pub names: HashMap<(&'static str, i64), String>,
-    pub open: std::collections::HashSet<(&'static str, i64)>,
+/// One column of a list as shown: its key (in the chooser and the
+/// preferences), its label in the viewer's language, and what it shows.
+#[derive(Debug, Clone)]
+pub struct ListCol {
+    pub key: String,
+    pub label: String,
+    pub col: Col,
 }
 
-/// Related records shown by name or id in a list. A customer's own record
-/// may point at one it cannot open (its route's shared gateway): that one is
+fn key_of(col: Col) -> String {
+    match col {
+        Col::Attr(n) => n.to_owned(),
+        Col::RelId(r) => format!("{r}.id"),
+        Col::RelName(r, _) => r.to_owned(),
+    }
+}
+
+/// Every column a viewer may choose for a tab: the defaults first, then
+/// each other attribute and relationship of the resource.
+pub fn all_columns(v: &Viewer, tab: &Tab) -> Vec<ListCol> {
+    let mut out: Vec<ListCol> = tab
+        .columns
+        .iter()
+        .filter(|c| !(v.is_customer() && c.about_customer()))
+        .map(|c| ListCol { key: key_of(c.col), label: v.t(c.label).to_owned(), col: c.col })
+        .collect();
+    let res = tab.res;
+    for f in res.fields.iter().filter(|f| f.mode != schema::Mode::Hashed && f.kind != Kind::Json) {
+        if !out.iter().any(|c| c.key == f.name) {
+            out.push(ListCol { key: f.name.to_owned(), label: v.t(&tabs::label(f.name)).to_owned(), col: Col::Attr(f.name) });
+        }
+    }
+    for r in res.rels {
+        if r.name == "customer" && v.is_customer() {
+            continue;
+        }
+        if !out.iter().any(|c| c.key == r.name) {
+            out.push(ListCol { key: r.name.to_owned(), label: v.t(&tabs::rel_label(r)).to_owned(), col: Col::RelName(r.name, "name") });
+        }
+        let id_key = format!("{}.id", r.name);
+        if !r.many && !out.iter().any(|c| c.key == id_key) {
+            let label = format!("{} {}", v.t(&tabs::rel_label(r)), v.t("ID"));
+            out.push(ListCol { key: id_key, label, col: Col::RelId(r.name) });
+        }
+    }
+    out
+}
+
+/// The defaults of a tab as list columns.
+fn default_keys(v: &Viewer, tab: &Tab) -> Vec<String> {
+    tab.columns.iter().filter(|c| !(v.is_customer() && c.about_customer())).map(|c| key_of(c.col)).collect()
+}
+
+/// The columns the viewer has chosen for a tab (in the chooser's order),
+/// or the defaults.
+pub fn shown_columns(v: &Viewer, tab: &Tab) -> Vec<ListCol> {
+    let all = all_columns(v, tab);
+    if let Some(keys) = v.prefs.columns(tab.slug) {
+        let chosen: Vec<ListCol> = all.iter().filter(|c| keys.contains(&c.key)).cloned().collect();
+        if !chosen.is_empty() {
+            return chosen;
+        }
+    }
+    let defaults = default_keys(v, tab);
+    all.into_iter().filter(|c| defaults.contains(&c.key)).collect()
+}
+
+/// The column chooser: a disclosure with a checkbox per column, posted to
+/// the preferences (no script needed).
+fn chooser(v: &Viewer, tab: &Tab, shown: &[ListCol], back: &str, b: &mut String) {
+    let _ = write!(
+        b,
+        "<details class=\"columns\"><summary>{}</summary><form method=\"post\" action=\"{}/preferences\">{}\
+         <input type=\"hidden\" name=\"list\" value=\"{}\"><input type=\"hidden\" name=\"back\" value=\"{}\">\
+         <fieldset><legend>{}</legend><div class=\"opts\">",
+        Esc(v.t("Columns")),
+        v.base,
+        csrf_input(v),
+        tab.slug,
+        Esc(back),
+        Esc(v.t("Columns shown"))
+    );
+    for c in all_columns(v, tab) {
+        let checked = if shown.iter().any(|s| s.key == c.key) { " checked" } else { "" };
+        let id = format!("col-{}", c.key.replace('.', "-"));
+        let _ = write!(
+            b,
+            "<label for=\"{id}\"><input type=\"checkbox\" id=\"{id}\" name=\"col\" value=\"{}\"{checked}> {}</label>",
+            Esc(&c.key),
+            Esc(&c.label)
+        );
+    }
+    let _ = write!(
+        b,
+        "</div></fieldset><div class=\"form-actions\"><button type=\"submit\" class=\"primary\">{}</button>\
+         <button type=\"submit\" name=\"reset\" value=\"1\">{}</button></div></form></details>",
+        Esc(v.t("Apply")),
+        Esc(v.t("Default columns"))
+    );
+}
+
+/// Related records shown by name in a list, looked up once per page:
+/// (relationship, target type, id) to the name and whether the viewer may
+/// open that record (only those get a link). A customer's own record may
+/// point at one it cannot open (its route's shared gateway): that one is
 /// named, from the operator's side, but not linked.
-pub async fn names(v: &Viewer, res: &Resource, columns: &[&Column], records: &[Record]) -> ApiResult<Related> {
-    let mut out = Related::default();
+pub async fn names(v: &Viewer, res: &Resource, columns: &[ListCol], records: &[Record]) -> ApiResult<Names> {
+    let mut out = Names::new();
     for c in columns {
         let (rel_name, field) = match c.col {
             Col::RelName(r, f) => (r, Some(f)),
@@ -147,27 +268,31 @@ pub async fn names(v: &Viewer, res: &Resource, columns: &[&Column], records: &[R
             Col::Attr(_) => continue,
         };
         let Some(rel) = res.rel(rel_name) else { continue };
-        let mut ids: Vec<i64> = records.iter().flat_map(|r| r.rel_ids(rel)).map(|(_, id)| id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let Some(target) = schema::resource(rel.targets[0]) else { continue };
-        if ids.is_empty() || !v.scope().sees(target) {
-            continue;
-        }
-        let linkable = tabs::tab_of(target.kind).is_some_and(|t| visible(v, t));
-        let seen = v.app.store().get_many(target, v.scope(), &ids).await?;
-        let mut hidden: Vec<i64> = ids.iter().copied().filter(|id| !seen.iter().any(|r| r.id() == *id)).collect();
-        if linkable {
-            out.open.extend(seen.iter().map(|r| (rel.name, r.id())));
-        }
-        let Some(f) = field.map(|f| target.field(f).expect("checked by a test")) else { continue };
-        for r in &seen {
-            out.names.insert((rel.name, r.id()), super::form::plain(f.kind, r.field(f)));
-        }
-        if v.is_customer() && !hidden.is_empty() {
-            hidden.truncate(100);
-            for r in v.app.store().get_many(target, store::Scope::Operator, &hidden).await? {
-                out.names.insert((rel.name, r.id()), super::form::plain(f.kind, r.field(f)));
+        for kind in rel.targets {
+            let Some(target) = schema::resource(kind) else { continue };
+            let mut ids: Vec<i64> = records.iter().flat_map(|r| r.rel_ids(rel)).filter(|(k, _)| k == kind).map(|(_, id)| id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.is_empty() {
+                continue;
+            }
+            // The column's field where the target has it, else what the record is called.
+            let name_of = |r: &Record| {
+                target
+                    .field(field.unwrap_or("name"))
+                    .and_then(|f| r.field(f).as_str())
+                    .map_or_else(|| super::form::record_name(r), str::to_owned)
+            };
+            let seen = if v.scope().sees(target) { v.app.store().get_many(target, v.scope(), &ids).await? } else { Vec::new() };
+            for r in &seen {
+                out.insert((rel.name, target.kind, r.id()), (name_of(r), true));
+            }
+            let mut hidden: Vec<i64> = ids.into_iter().filter(|id| !seen.iter().any(|r| r.id() == *id)).collect();
+            if v.is_customer() && !hidden.is_empty() {
+                hidden.truncate(100);
+                for r in v.app.store().get_many(target, store::Scope::Operator, &hidden).await? {
+                    out.insert((rel.name, target.kind, r.id()), (name_of(&r), false));
+                }
             }
         }
     }
@@ -190,7 +315,23 @@ pub fn cell(v: &Viewer, f: &Field, val: &Value, out: &mut String) {
             let _ =
                 write!(out, "<details class=\"secret\"><summary>{}</summary><code>{}</code></details>", Esc(v.t("Show password")), Esc(s));
         }
-        (Kind::Time, Value::Int(ms)) => out.push_str(&show_time(*ms)),
+        (Kind::Time, Value::Int(ms)) => {
+            let abs = clock::show(*ms, v.tz);
+            // Recent moments of a record's life read better as "2 min ago";
+            // a call's own times stay absolute.
+            let ago = if f.name.starts_with("time_") { None } else { clock::ago(*ms, domain::time::now_ms()) };
+            match ago {
+                Some((n, unit)) => {
+                    let _ = write!(out, "<time datetime=\"{}\" title=\"{}\">{n} {}</time>", clock::machine(*ms), Esc(&abs), Esc(v.t(unit)));
+                }
+                None => {
+                    let _ = write!(out, "<time datetime=\"{}\">{}</time>", clock::machine(*ms), Esc(&abs));
+                }
+            }
+        }
+        (Kind::Int { .. }, Value::Int(secs)) if f.name == "duration" => {
+            let _ = write!(out, "<span title=\"{secs} s\">{}</span>", clock::duration(*secs));
+        }
         (k, Value::Text(s)) if k.is_list() => {
             let _ = write!(out, "{}", Esc(&s.replace(',', ", ")));
         }
@@ -207,11 +348,11 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
     }
     let Some(tab) = visible_tab(&v, &slug) else { return not_found(&v) };
     let res = tab.res;
-    let p = match read_params(res, raw.as_deref()) {
+    let p = match read_params(res, raw.as_deref(), v.tz) {
         Ok(p) => p,
         Err(e) => return api_error_page(&v, e),
     };
-    let columns: Vec<&Column> = tab.columns.iter().filter(|c| !(v.is_customer() && c.about_customer())).collect();
+    let columns = shown_columns(&v, tab);
     let mut problem = None;
     let mut page = None;
     match list_query(res, &p, true) {
@@ -226,7 +367,7 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
             Ok(n) => n,
             Err(e) => return api_error_page(&v, e),
         },
-        None => Related::default(),
+        None => Names::new(),
     };
 
     let mut b = String::with_capacity(32 * 1024);
@@ -249,12 +390,21 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
         let _ = write!(b, "<p class=\"notice\" role=\"status\">{}</p>", Esc(v.t("Deleted.")));
     }
     filter_bar(&v, tab, &p, &mut b);
+    let back = match raw.as_deref().filter(|r| !r.is_empty()) {
+        Some(r) => format!("{}/{}?{r}", v.base, tab.slug),
+        None => format!("{}/{}", v.base, tab.slug),
+    };
+    chooser(&v, tab, &columns, &back, &mut b);
     if let Some(msg) = &problem {
         let _ = write!(b, "<p class=\"alert\" role=\"alert\">{}</p>", Esc(msg));
     }
 
     let live = res.kind == "sip_device_routes";
     b.push_str("<div class=\"table-wrap\"><table");
+    if res.cdr {
+        // Many narrow columns: tighter cells keep the list on a laptop screen.
+        b.push_str(" class=\"cdr\"");
+    }
     if live {
         let _ = write!(
             b,
@@ -267,8 +417,8 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
     b.push_str("><thead><tr>");
     let (sort_desc, sort_by) = p.sort.strip_prefix('-').map_or((false, p.sort.as_str()), |n| (true, n));
     for c in &columns {
-        let label = v.t(c.label);
-        match sort_name(c) {
+        let label = c.label.as_str();
+        match sort_name(c.col) {
             Some(name) => {
                 let current = name == sort_by;
                 let next = if current && !sort_desc { format!("-{name}") } else { name.clone() };
@@ -307,8 +457,10 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
     (StatusCode::OK, layout(&v, tab.slug, title, &b)).into_response()
 }
 
-fn row(v: &Viewer, tab: &Tab, columns: &[&Column], rec: &Record, related: &Related, b: &mut String) {
-    let names = &related.names;
+/// See [`names`].
+pub type Names = HashMap<(&'static str, &'static str, i64), (String, bool)>;
+
+fn row(v: &Viewer, tab: &Tab, columns: &[ListCol], rec: &Record, names: &Names, b: &mut String) {
     let res = tab.res;
     let id = rec.id();
     let disabled = res.kind == "available_did_numbers" && rec.get("enabled").as_bool() == Some(false);
@@ -349,7 +501,7 @@ fn row(v: &Viewer, tab: &Tab, columns: &[&Column], rec: &Record, related: &Relat
                     if i > 0 {
                         b.push_str(", ");
                     }
-                    match tabs::tab_of(kind).filter(|t| visible(v, t) && related.open.contains(&(rel.name, rid))) {
+                    match tabs::tab_of(kind).filter(|t| visible(v, t) && names.get(&(rel.name, kind, rid)).is_some_and(|n| n.1)) {
                         Some(t) => {
                             let _ = write!(b, "<a href=\"{}/{}/{rid}\">{rid}</a>", v.base, t.slug);
                         }
@@ -362,13 +514,13 @@ fn row(v: &Viewer, tab: &Tab, columns: &[&Column], rec: &Record, related: &Relat
             }
             Col::RelName(r, _) => {
                 let rel = res.rel(r).expect("checked by a test");
-                let listed: Vec<&str> =
-                    rec.rel_ids(rel).iter().filter_map(|(_, rid)| names.get(&(rel.name, *rid))).map(String::as_str).collect();
-                let _ = write!(b, "<td>{}</td>", Esc(&listed.join(", ")));
+                b.push_str("<td>");
+                rel_links(v, rel, rec, names, b);
+                b.push_str("</td>");
             }
         }
         if b[start..].starts_with("<td") {
-            b.insert_str(start + 3, &format!(" data-label=\"{}\"", Esc(v.t(c.label))));
+            b.insert_str(start + 3, &format!(" data-label=\"{}\"", Esc(v.t(&c.label))));
         }
     }
     let _ = write!(
@@ -391,6 +543,26 @@ fn row(v: &Viewer, tab: &Tab, columns: &[&Column], rec: &Record, related: &Relat
         );
     }
     b.push_str("</td></tr>");
+}
+
+/// Related records by name, each linked to its page where the viewer may
+/// open that tab (`#id` where it has no name; plain text where no tab).
+fn rel_links(v: &Viewer, rel: &schema::Rel, rec: &Record, names: &Names, b: &mut String) {
+    for (i, (kind, rid)) in rec.rel_ids(rel).into_iter().enumerate() {
+        if i > 0 {
+            b.push_str(", ");
+        }
+        let named = names.get(&(rel.name, kind, rid));
+        let text = named.map(|n| n.0.clone()).filter(|n| !n.is_empty()).unwrap_or_else(|| format!("#{rid}"));
+        match tabs::tab_of(kind).filter(|t| visible(v, t)) {
+            Some(t) if named.is_some_and(|n| n.1) => {
+                let _ = write!(b, "<a href=\"{}/{}/{rid}\">{}</a>", v.base, t.slug, Esc(&text));
+            }
+            _ => {
+                let _ = write!(b, "{}", Esc(&text));
+            }
+        }
+    }
 }
 
 /// The filter bar: a GET form whose inputs are the API's filter names.
@@ -451,7 +623,7 @@ fn filter_bar(v: &Viewer, tab: &Tab, p: &ListParams, b: &mut String) {
         Esc(v.t("Reset"))
     );
     if tab.res.cdr {
-        let _ = write!(b, "<p class=\"hint\">{}</p>", Esc(v.t("Times are UTC.")));
+        let _ = write!(b, "<p class=\"hint\">{} {}.</p>", Esc(v.t("Times are shown and entered in")), Esc(v.tz.name()));
     }
     b.push_str("</form>");
 }
@@ -528,9 +700,10 @@ fn pagination(v: &Viewer, res: &Resource, p: &ListParams, q: &ListQuery, pg: &st
 /// The filtered list as CSV, through the API's export.
 async fn export(v: &Viewer, slug: &str, raw: Option<&str>) -> Response {
     let Some(tab) = visible_tab(v, slug) else { return not_found(v) };
-    let q = read_params(tab.res, raw).and_then(|p| list_query(tab.res, &p, false));
+    let q = read_params(tab.res, raw, v.tz).and_then(|p| list_query(tab.res, &p, false));
     match q {
-        Ok(q) => crate::api::handlers::export_csv(v.app.store(), tab.res, v.scope(), &q),
+        // Times in the viewer's zone, named; the API's CSV stays UTC.
+        Ok(q) => crate::api::handlers::export_csv_in(v.app.store(), tab.res, v.scope(), &q, Some(v.tz)),
         Err(e) => api_error_page(v, e),
     }
 }

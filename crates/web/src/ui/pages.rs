@@ -5,7 +5,7 @@
 
 use super::form::{self, FormState};
 use super::html::Esc;
-use super::list::{can, can_change, cell, visible, visible_tab, Related};
+use super::list::{can, can_change, cell, visible, visible_tab};
 use super::session::{read_post, Customer, FormBody, Operator, Viewer};
 use super::tabs::{self, label, rel_label, Tab};
 use super::{api_error_page, csrf_input, error_page, layout, not_found, Auth};
@@ -223,6 +223,14 @@ pub async fn show<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>, Qu
     show_page(&v, tab, &rec, &names, done, StatusCode::OK)
 }
 
+/// The related records of a SHOW page: their names, and which of them the
+/// viewer may open (only those get a link).
+#[derive(Default)]
+struct Related {
+    names: HashMap<(&'static str, i64), String>,
+    open: std::collections::HashSet<(&'static str, i64)>,
+}
+
 /// The names of a record's related records (a customer's name, a
 /// gateway's) and which of them the viewer may open. A customer's CDR or
 /// route may name the operator's shared gateway or route: named, not linked.
@@ -392,7 +400,8 @@ pub async fn settings_page(Operator(v): Operator, Query(q): Query<HashMap<String
         Err(r) => return r,
     };
     let state = FormState::of_record(&form::items(&v, &schema::DOMAIN_SETTINGS, false), &rec);
-    settings_form(&v, &SETTINGS_TAB, state, StatusCode::OK, &q).await
+    // The operator's own preferences: its time zone, not the domain's.
+    settings_form_with(&v, &SETTINGS_TAB, state, StatusCode::OK, &q, &super::prefs::zone_form(&v)).await
 }
 
 pub async fn settings_save(Operator(v): Operator, headers: HeaderMap, body: Bytes) -> Response {
@@ -440,7 +449,7 @@ pub async fn customer_settings_page(Customer(v): Customer, Query(q): Query<HashM
         Err(r) => return r,
     };
     let state = FormState::of_record(&form::items(&v, &schema::CUSTOMERS, false), &rec);
-    let limits = operator_limits(&v, &rec);
+    let limits = operator_limits(&v, &rec) + &super::prefs::zone_form(&v);
     settings_form_with(&v, &CUSTOMER_SETTINGS_TAB, state, StatusCode::OK, &q, &limits).await
 }
 

@@ -79,6 +79,7 @@ pub async fn page<A: Auth>(auth: A, Query(params): Query<HashMap<String, String>
             filters,
             sort: if tab.res.cdr { "-time_start".into() } else { "id".into() },
             page: vec![("page[size]".into(), PER_KIND.to_string())],
+            tz: v.tz,
         };
         let query = match list::list_query(tab.res, &p, true) {
             Ok(query) => query,

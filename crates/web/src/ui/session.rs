@@ -48,6 +48,12 @@ pub struct Viewer {
     pub base: &'static str,
     /// Shown in the header.
     pub who: String,
+    /// Per-user UI preferences (time zone, list columns).
+    pub prefs: super::prefs::Prefs,
+    /// The zone times are shown and typed in.
+    pub tz: super::clock::Tz,
+    /// Whether the user chose `tz` (else it is the browser's, or UTC).
+    pub tz_chosen: bool,
 }
 
 impl Viewer {
@@ -182,6 +188,8 @@ impl FromRequestParts<App> for Operator {
             }
         }
         let actor = Actor { scope: Scope::Operator, kind: "operator_user", id: id.to_string(), name: name.to_owned() };
+        let prefs = super::prefs::load(app, ("operator_user", id.to_string())).await;
+        let (tz, tz_chosen) = super::prefs::zone_of(&prefs, cookie(&parts.headers, super::prefs::TZ_COOKIE).as_deref());
         Ok(Operator(Viewer {
             app: app.clone(),
             csrf: csrf_for(app, jti),
@@ -190,6 +198,9 @@ impl FromRequestParts<App> for Operator {
             lang: Lang::En,
             base: OPERATOR_BASE,
             who: name.to_owned(),
+            prefs,
+            tz,
+            tz_chosen,
         }))
     }
 }
@@ -217,6 +228,17 @@ impl FromRequestParts<App> for Customer {
         };
         let lang = Lang::from_code(me.get("language").as_str().unwrap_or("EN"));
         let who = me.get("name").as_str().unwrap_or_default().to_owned();
+        // Preferences follow the person: the customer user who signed in,
+        // the operator user behind a staff (OPEN UI) session, or else the
+        // customer (a session opened by an API link has no user).
+        let claims = app.verify_token(&token).unwrap_or_default();
+        let key = match (claims["user"].as_i64(), claims["staff"].as_str()) {
+            (Some(u), _) => ("customer_user", u.to_string()),
+            (None, Some(staff)) if actor.kind == "operator_impersonation" && !staff.is_empty() => ("operator_user", staff.to_owned()),
+            _ => ("customer", c.to_string()),
+        };
+        let prefs = super::prefs::load(app, key).await;
+        let (tz, tz_chosen) = super::prefs::zone_of(&prefs, cookie(&parts.headers, super::prefs::TZ_COOKIE).as_deref());
         Ok(Customer(Viewer {
             app: app.clone(),
             csrf: csrf_for(app, &actor.id),
@@ -225,6 +247,9 @@ impl FromRequestParts<App> for Customer {
             lang,
             base: super::CUSTOMER_BASE,
             who,
+            prefs,
+            tz,
+            tz_chosen,
         }))
     }
 }
@@ -406,7 +431,8 @@ pub async fn customer_login(
         tracing::error!(error = %e, "could not start a customer session");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": "customer_ui" }));
+    // `user`: whose UI preferences the session reads.
+    let token = app.sign_token(&json!({ "sub": customer, "exp": exp, "jti": jti, "scope": "customer_ui", "user": login.id }));
     let actor = Actor { scope: Scope::Customer(customer), kind: "customer_user", id: login.id.to_string(), name: user };
     if let Err(e) = app.store().log_event(&actor, "sign_in", "customer_users", login.id, json!({ "via": "customer_ui" })).await {
         tracing::warn!(error = %e, "could not audit a sign-in");

@@ -25,9 +25,6 @@ pub struct Column {
 const fn attr(label: &'static str, name: &'static str) -> Column {
     Column { label, col: Col::Attr(name) }
 }
-const fn rel_id(label: &'static str, rel: &'static str) -> Column {
-    Column { label, col: Col::RelId(rel) }
-}
 const fn rel_name(label: &'static str, rel: &'static str, field: &'static str) -> Column {
     Column { label, col: Col::RelName(rel, field) }
 }
@@ -58,11 +55,14 @@ pub struct Tab {
     pub admin: bool,
 }
 
-const CUSTOMER_ID: Column = rel_id("Customer ID", "customer");
 const CUSTOMER: Column = rel_name("Customer", "customer", "name");
 const BY_CUSTOMER: Filter = filter("customer.id", "Customer ID");
-const WINDOW_FROM: Filter = filter("time_start_gteq", "From (UTC)");
-const WINDOW_TO: Filter = filter("time_start_lteq", "To (UTC)");
+// In the viewer's time zone, which the filter bar names.
+const WINDOW_FROM: Filter = filter("time_start_gteq", "From");
+const WINDOW_TO: Filter = filter("time_start_lteq", "To");
+const SUCCESS: Filter = filter("success", "Success");
+const CODE: Column = attr("Code", "lega_disconnect_code");
+const REASON: Column = attr("Reason", "lega_disconnect_reason");
 
 pub static TABS: &[Tab] = &[
     Tab {
@@ -84,7 +84,7 @@ pub static TABS: &[Tab] = &[
         slug: "numbers",
         title: "Available Numbers",
         res: &schema::DID_NUMBERS,
-        columns: &[attr("Available Number ID", "id"), attr("Number", "number"), CUSTOMER_ID, CUSTOMER, attr("Enable", "enabled")],
+        columns: &[attr("Available Number ID", "id"), attr("Number", "number"), CUSTOMER, attr("Enable", "enabled")],
         filters: &[filter("number_start", "Number starts with"), BY_CUSTOMER, filter("enabled", "Enable")],
         customer: true,
         admin: false,
@@ -97,7 +97,6 @@ pub static TABS: &[Tab] = &[
             attr("SIP Account ID", "id"),
             attr("Username", "username"),
             attr("Password", "password"),
-            CUSTOMER_ID,
             CUSTOMER,
             attr("Caller ID name", "caller_id_name"),
             attr("Allow Outbound Calls", "allow_external_calls"),
@@ -121,7 +120,6 @@ pub static TABS: &[Tab] = &[
             attr("Ring timeout (s)", "ring_timeout"),
             rel_name("Members", "members", "username"),
             attr("External numbers", "external_numbers"),
-            CUSTOMER_ID,
             CUSTOMER,
         ],
         filters: &[filter("name_cont", "Name contains"), filter("strategy", "Strategy"), BY_CUSTOMER],
@@ -150,7 +148,6 @@ pub static TABS: &[Tab] = &[
             attr("Incoming Trunk ID", "id"),
             attr("Name", "name"),
             attr("Domain", "domain"),
-            CUSTOMER_ID,
             CUSTOMER,
             attr("Codecs", "codecs"),
             attr("Transport", "transport_protocol"),
@@ -164,26 +161,25 @@ pub static TABS: &[Tab] = &[
         title: "Incoming Trunk CDRs",
         res: &schema::INCOMING_CDRS,
         columns: &[
-            attr("ID", "id"),
-            attr("Duration", "duration"),
-            attr("SRC Name", "src_name"),
+            attr("Time Start", "time_start"),
+            CUSTOMER,
+            rel_name("Incoming trunk", "incoming_trunk", "name"),
+            attr("DID Number", "did_number"),
             attr("SRC Number", "src_number"),
             attr("DST Number", "dst_number"),
-            attr("DID Number", "did_number"),
-            attr("Lega Disconnect Code", "lega_disconnect_code"),
-            attr("Lega Disconnect Reason", "lega_disconnect_reason"),
-            rel_id("Incoming Trunk ID", "incoming_trunk"),
-            attr("Time Start", "time_start"),
-            attr("Time End", "time_end"),
-            attr("Time connect", "time_connect"),
-            CUSTOMER,
+            attr("Duration", "duration"),
+            CODE,
+            REASON,
         ],
         filters: &[
             WINDOW_FROM,
             WINDOW_TO,
             filter("src_number_cont", "SRC Number contains"),
             filter("dst_number_cont", "DST Number contains"),
+            filter("did_number_cont", "DID Number contains"),
+            SUCCESS,
             filter("lega_disconnect_code", "Lega Disconnect Code"),
+            filter("incoming_trunk.id", "Incoming trunk"),
             BY_CUSTOMER,
         ],
         customer: true,
@@ -193,27 +189,32 @@ pub static TABS: &[Tab] = &[
         slug: "termination-cdrs",
         title: "Termination CDRs",
         res: &schema::TERMINATION_CDRS,
+        // The questions asked of a call: when, whose, from and to what,
+        // sent how and where, how long, how it ended. Tags and call ids
+        // are in the column chooser.
         columns: &[
-            attr("ID", "id"),
             attr("Time Start", "time_start"),
-            attr("Time Connect", "time_connect"),
-            attr("Time End", "time_end"),
-            attr("Local Tag", "local_tag"),
-            attr("Global Tag", "global_tag"),
-            attr("Duration", "duration"),
-            attr("Lega Disconnect Code", "lega_disconnect_code"),
-            attr("Lega Disconnect Reason", "lega_disconnect_reason"),
-            attr("SRC Name In", "src_name_in"),
+            CUSTOMER,
+            rel_name("SIP account", "sip_device_route", "username"),
             attr("SRC Number In", "src_number_in"),
             attr("DST Number In", "dst_number_in"),
-            attr("Orig Call Id", "orig_call_id"),
+            attr("Sent as", "dst_number_out"),
+            rel_name("Gateway", "termination_gateway", "name"),
+            rel_name("Route", "termination_route", "name"),
+            attr("Duration", "duration"),
+            CODE,
+            REASON,
         ],
         filters: &[
             WINDOW_FROM,
             WINDOW_TO,
             filter("src_number_in_cont", "SRC Number In contains"),
             filter("dst_number_in_cont", "DST Number In contains"),
+            SUCCESS,
             filter("lega_disconnect_code", "Lega Disconnect Code"),
+            filter("sip_device_route.id", "SIP account"),
+            filter("termination_gateway.id", "Gateway"),
+            filter("termination_route.id", "Route"),
             BY_CUSTOMER,
         ],
         customer: true,
@@ -230,7 +231,6 @@ pub static TABS: &[Tab] = &[
             attr("Network Protocol", "network_protocol"),
             attr("Auth Name", "authorization_name"),
             attr("Auth Password", "authorization_password"),
-            CUSTOMER_ID,
             CUSTOMER,
             attr("Codecs", "codecs"),
         ],
@@ -242,14 +242,7 @@ pub static TABS: &[Tab] = &[
         slug: "termination-routes",
         title: "Termination Routes",
         res: &schema::ROUTES,
-        columns: &[
-            attr("Route ID", "id"),
-            attr("Name", "name"),
-            rel_id("Gateway ID", "gateway"),
-            rel_name("Gateway", "gateway", "name"),
-            CUSTOMER_ID,
-            CUSTOMER,
-        ],
+        columns: &[attr("Route ID", "id"), attr("Name", "name"), rel_name("Gateway", "gateway", "name"), CUSTOMER],
         filters: &[filter("name_cont", "Name contains"), filter("gateway.id", "Gateway ID"), BY_CUSTOMER],
         customer: true,
         admin: false,
@@ -289,7 +282,7 @@ pub static TABS: &[Tab] = &[
         slug: "customer-users",
         title: "Customer Users",
         res: &schema::CUSTOMER_USERS,
-        columns: &[attr("ID", "id"), attr("Username", "username"), CUSTOMER_ID, CUSTOMER, attr("Created at", "created_at")],
+        columns: &[attr("ID", "id"), attr("Username", "username"), CUSTOMER, attr("Created at", "created_at")],
         filters: &[filter("username_cont", "Username contains"), BY_CUSTOMER],
         customer: false,
         admin: true,
@@ -302,7 +295,6 @@ pub static TABS: &[Tab] = &[
             attr("ID", "id"),
             attr("Name", "name"),
             attr("Username", "username"),
-            CUSTOMER_ID,
             CUSTOMER,
             attr("Last used at", "last_used_at"),
             attr("Created at", "created_at"),

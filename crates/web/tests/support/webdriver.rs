@@ -215,6 +215,12 @@ impl Browser {
     pub async fn cdp(&self, cmd: &str, params: Json) -> Json {
         self.post("/goog/cdp/execute", json!({ "cmd": cmd, "params": params })).await
     }
+
+    /// The browser's own time zone, as if the machine were there (CDP).
+    #[allow(dead_code)]
+    pub async fn emulate_time_zone(&self, zone: &str) {
+        self.post("/goog/cdp/execute", json!({ "cmd": "Emulation.setTimezoneOverride", "params": { "timezoneId": zone } })).await;
+    }
 }
 
 impl Drop for Browser {

@@ -54,3 +54,26 @@ document.addEventListener("submit", function (e) {
   fit();
   phone.addEventListener("change", fit);
 })();
+
+// Issue 16: columns and time zones.
+// Until the user chooses a time zone, the server shows times in the
+// browser's zone, which it learns from this cookie; a page rendered
+// before the cookie existed (or with another zone) is reloaded once.
+(function () {
+  var top = document.querySelector("header.top[data-tz]");
+  var zone;
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+  if (!zone) return;
+  var had = /(?:^|;\s*)sb_tz=([^;]*)/.exec(document.cookie);
+  if (!had || decodeURIComponent(had[1]) !== zone) {
+    // IANA names (letters, digits, / _ + -) are cookie-safe as they are.
+    document.cookie = "sb_tz=" + zone + "; Path=/; Max-Age=31536000; SameSite=Lax";
+  }
+  if (!top || !top.hasAttribute("data-tz-auto") || top.getAttribute("data-tz") === zone) return;
+  // Only once per zone and tab: a zone the server does not know stays UTC.
+  try {
+    if (sessionStorage.getItem("sb_tz_reloaded") === zone) return;
+    sessionStorage.setItem("sb_tz_reloaded", zone);
+  } catch (e) { return; }
+  if (document.querySelector("time, input[type='datetime-local']")) location.reload();
+})();

@@ -519,7 +519,10 @@ async fn ring_groups_take_ordered_members_and_numbers_ring_them(srv: Server) {
         .await;
     assert_eq!(st, StatusCode::SEE_OTHER, "{body}");
     let (_, list, _) = srv.get(&mut op, "/ui/ring-groups").await;
-    assert!(list.contains("<td data-label=\"Members\">eps-2, eps-1</td>"), "members by name, in ring order");
+    assert!(
+        list.contains("<td data-label=\"Members\"><a href=\"/ui/sip-accounts/2\">eps-2</a>, <a href=\"/ui/sip-accounts/1\">eps-1</a></td>"),
+        "members by name with links, in ring order"
+    );
     // Another customer's account is not a member, and says so beside the field.
     let (st, body, _) = srv.post(&mut op, "/ui/ring-groups/1", &[("_csrf", &csrf), ("name", "Sales"), ("rel:members", "1, 3")]).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
