@@ -220,40 +220,6 @@ pub fn shown_columns(v: &Viewer, tab: &Tab) -> Vec<ListCol> {
     all.into_iter().filter(|c| defaults.contains(&c.key)).collect()
 }
 
-/// The column chooser: a disclosure with a checkbox per column, posted to
-/// the preferences (no script needed).
-fn chooser(v: &Viewer, tab: &Tab, shown: &[ListCol], back: &str, b: &mut String) {
-    let _ = write!(
-        b,
-        "<details class=\"columns\"><summary>{}</summary><form method=\"post\" action=\"{}/preferences\">{}\
-         <input type=\"hidden\" name=\"list\" value=\"{}\"><input type=\"hidden\" name=\"back\" value=\"{}\">\
-         <fieldset><legend>{}</legend><div class=\"opts\">",
-        Esc(v.t("Columns")),
-        v.base,
-        csrf_input(v),
-        tab.slug,
-        Esc(back),
-        Esc(v.t("Columns shown"))
-    );
-    for c in all_columns(v, tab) {
-        let checked = if shown.iter().any(|s| s.key == c.key) { " checked" } else { "" };
-        let id = format!("col-{}", c.key.replace('.', "-"));
-        let _ = write!(
-            b,
-            "<label for=\"{id}\"><input type=\"checkbox\" id=\"{id}\" name=\"col\" value=\"{}\"{checked}> {}</label>",
-            Esc(&c.key),
-            Esc(&c.label)
-        );
-    }
-    let _ = write!(
-        b,
-        "</div></fieldset><div class=\"form-actions\"><button type=\"submit\" class=\"primary\">{}</button>\
-         <button type=\"submit\" name=\"reset\" value=\"1\">{}</button></div></form></details>",
-        Esc(v.t("Apply")),
-        Esc(v.t("Default columns"))
-    );
-}
-
 /// Related records shown by name in a list, looked up once per page:
 /// (relationship, target type, id) to the name and whether the viewer may
 /// open that record (only those get a link). A customer's own record may
@@ -394,7 +360,7 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
         Some(r) => format!("{}/{}?{r}", v.base, tab.slug),
         None => format!("{}/{}", v.base, tab.slug),
     };
-    chooser(&v, tab, &columns, &back, &mut b);
+    super::prefs::chooser(&v, tab, &columns, &back, &mut b);
     if let Some(msg) = &problem {
         let _ = write!(b, "<p class=\"alert\" role=\"alert\">{}</p>", Esc(msg));
     }

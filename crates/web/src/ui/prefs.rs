@@ -154,6 +154,40 @@ pub fn zone_form(v: &Viewer) -> String {
     b
 }
 
+/// The column chooser: a disclosure with a checkbox per column, posted to
+/// the preferences (no script needed).
+pub fn chooser(v: &Viewer, tab: &super::tabs::Tab, shown: &[super::list::ListCol], back: &str, b: &mut String) {
+    let _ = write!(
+        b,
+        "<details class=\"columns\"><summary>{}</summary><form method=\"post\" action=\"{}/preferences\">{}\
+         <input type=\"hidden\" name=\"list\" value=\"{}\"><input type=\"hidden\" name=\"back\" value=\"{}\">\
+         <fieldset><legend>{}</legend><div class=\"opts\">",
+        Esc(v.t("Columns")),
+        v.base,
+        csrf_input(v),
+        tab.slug,
+        Esc(back),
+        Esc(v.t("Columns shown"))
+    );
+    for c in super::list::all_columns(v, tab) {
+        let checked = if shown.iter().any(|s| s.key == c.key) { " checked" } else { "" };
+        let id = format!("col-{}", c.key.replace('.', "-"));
+        let _ = write!(
+            b,
+            "<label for=\"{id}\"><input type=\"checkbox\" id=\"{id}\" name=\"col\" value=\"{}\"{checked}> {}</label>",
+            Esc(&c.key),
+            Esc(&c.label)
+        );
+    }
+    let _ = write!(
+        b,
+        "</div></fieldset><div class=\"form-actions\"><button type=\"submit\" class=\"primary\">{}</button>\
+         <button type=\"submit\" name=\"reset\" value=\"1\">{}</button></div></form></details>",
+        Esc(v.t("Apply")),
+        Esc(v.t("Default columns"))
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
