@@ -463,25 +463,13 @@ fn row(v: &Viewer, tab: &Tab, columns: &[ListCol], rec: &Record, names: &Names, 
             Col::RelId(r) => {
                 let rel = res.rel(r).expect("checked by a test");
                 b.push_str("<td class=\"num\">");
-                for (i, (kind, rid)) in rec.rel_ids(rel).into_iter().enumerate() {
-                    if i > 0 {
-                        b.push_str(", ");
-                    }
-                    match tabs::tab_of(kind).filter(|t| visible(v, t) && names.get(&(rel.name, kind, rid)).is_some_and(|n| n.1)) {
-                        Some(t) => {
-                            let _ = write!(b, "<a href=\"{}/{}/{rid}\">{rid}</a>", v.base, t.slug);
-                        }
-                        None => {
-                            let _ = write!(b, "{rid}");
-                        }
-                    }
-                }
+                rel_links(v, rel, rec, names, true, b);
                 b.push_str("</td>");
             }
             Col::RelName(r, _) => {
                 let rel = res.rel(r).expect("checked by a test");
                 b.push_str("<td>");
-                rel_links(v, rel, rec, names, b);
+                rel_links(v, rel, rec, names, false, b);
                 b.push_str("</td>");
             }
         }
@@ -511,15 +499,17 @@ fn row(v: &Viewer, tab: &Tab, columns: &[ListCol], rec: &Record, names: &Names, 
     b.push_str("</td></tr>");
 }
 
-/// Related records by name, each linked to its page where the viewer may
-/// open that tab (`#id` where it has no name; plain text where no tab).
-fn rel_links(v: &Viewer, rel: &schema::Rel, rec: &Record, names: &Names, b: &mut String) {
+/// Related records by name (or by id: `by_id`), each linked to its page
+/// where the viewer may open it (`#id` where it has no name; plain text
+/// where it may not).
+fn rel_links(v: &Viewer, rel: &schema::Rel, rec: &Record, names: &Names, by_id: bool, b: &mut String) {
     for (i, (kind, rid)) in rec.rel_ids(rel).into_iter().enumerate() {
         if i > 0 {
             b.push_str(", ");
         }
         let named = names.get(&(rel.name, kind, rid));
-        let text = named.map(|n| n.0.clone()).filter(|n| !n.is_empty()).unwrap_or_else(|| format!("#{rid}"));
+        let text =
+            if by_id { rid.to_string() } else { named.map(|n| n.0.clone()).filter(|n| !n.is_empty()).unwrap_or_else(|| format!("#{rid}")) };
         match tabs::tab_of(kind).filter(|t| visible(v, t)) {
             Some(t) if named.is_some_and(|n| n.1) => {
                 let _ = write!(b, "<a href=\"{}/{}/{rid}\">{}</a>", v.base, t.slug, Esc(&text));

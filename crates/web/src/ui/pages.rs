@@ -5,7 +5,7 @@
 
 use super::form::{self, FormState};
 use super::html::Esc;
-use super::list::{can, can_change, cell, visible, visible_tab};
+use super::list::{can, can_change, cell, visible, visible_tab, Names};
 use super::session::{read_post, Customer, FormBody, Operator, Viewer};
 use super::tabs::{self, label, rel_label, Tab};
 use super::{api_error_page, csrf_input, error_page, layout, not_found, Auth};
@@ -223,30 +223,22 @@ pub async fn show<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>, Qu
     show_page(&v, tab, &rec, &names, done, StatusCode::OK)
 }
 
-/// The related records of a SHOW page: their names, and which of them the
-/// viewer may open (only those get a link).
-#[derive(Default)]
-struct Related {
-    names: HashMap<(&'static str, i64), String>,
-    open: std::collections::HashSet<(&'static str, i64)>,
-}
-
 /// The names of a record's related records (a customer's name, a
-/// gateway's) and which of them the viewer may open. A customer's CDR or
-/// route may name the operator's shared gateway or route: named, not linked.
-async fn rel_names(v: &Viewer, rec: &Record) -> Related {
-    let mut out = Related::default();
+/// gateway's) and whether the viewer may open each, keyed as a list's are.
+/// A customer's CDR or route may name the operator's shared gateway or
+/// route: named, not linked.
+async fn rel_names(v: &Viewer, rec: &Record) -> Names {
+    let mut out = Names::new();
     for r in rec.res.rels {
         for (kind, id) in rec.rel_ids(r) {
             let Some(target) = schema::resource(kind).filter(|t| v.scope().sees(t)) else { continue };
             match v.app.store().get(target, v.scope(), id).await {
                 Ok(related) => {
-                    out.names.insert((r.name, id), form::record_name(&related));
-                    out.open.insert((r.name, id));
+                    out.insert((r.name, target.kind, id), (form::record_name(&related), true));
                 }
                 Err(_) if v.is_customer() => {
                     if let Ok(related) = v.app.store().get(target, store::Scope::Operator, id).await {
-                        out.names.insert((r.name, id), form::record_name(&related));
+                        out.insert((r.name, target.kind, id), (form::record_name(&related), false));
                     }
                 }
                 Err(_) => {}
@@ -256,7 +248,7 @@ async fn rel_names(v: &Viewer, rec: &Record) -> Related {
     out
 }
 
-fn show_page(v: &Viewer, tab: &Tab, rec: &Record, related: &Related, note: Option<&str>, status: StatusCode) -> Response {
+fn show_page(v: &Viewer, tab: &Tab, rec: &Record, names: &Names, note: Option<&str>, status: StatusCode) -> Response {
     let res = tab.res;
     let title = format!("{} #{}", v.t(tab.title), rec.id());
     let mut b = String::with_capacity(8192);
@@ -312,8 +304,9 @@ fn show_page(v: &Viewer, tab: &Tab, rec: &Record, related: &Related, note: Optio
             if i > 0 {
                 b.push_str(", ");
             }
-            let name = related.names.get(&(r.name, rid)).filter(|n| !n.is_empty());
-            match tabs::tab_of(kind).filter(|t| visible(v, t) && related.open.contains(&(r.name, rid))) {
+            let named = names.get(&(r.name, kind, rid));
+            let name = named.map(|n| &n.0).filter(|n| !n.is_empty());
+            match tabs::tab_of(kind).filter(|t| visible(v, t) && named.is_some_and(|n| n.1)) {
                 Some(t) => {
                     let text = name.map_or_else(|| v.t(t.title).to_owned(), Clone::clone);
                     let _ = write!(b, "<a href=\"{}/{}/{rid}\">{} (#{rid})</a>", v.base, t.slug, Esc(&text));
