@@ -3,9 +3,11 @@
 //! (redirects not followed, cookies carried by hand).
 
 mod access;
+mod picker;
 
 use crate::{App, WebConfig};
 use access::{the_policy_answers_every_resource_method_field_and_actor, the_uis_offer_exactly_what_the_api_allows};
+use picker::pickers_rank_scope_and_refuse_bad_input;
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use store::testing::TestDb;
@@ -82,7 +84,8 @@ mod run {
         logins_are_managed_from_the_ui,
         ring_groups_take_ordered_members_and_numbers_ring_them,
         the_policy_answers_every_resource_method_field_and_actor,
-        the_uis_offer_exactly_what_the_api_allows
+        the_uis_offer_exactly_what_the_api_allows,
+        pickers_rank_scope_and_refuse_bad_input
     );
 }
 
