@@ -67,9 +67,11 @@ async fn pickers_search_pick_order_and_filter_over_10000_sip_accounts() {
     let beta_sip = create(
         &store,
         &schema::SIP_ACCOUNTS,
-        Input::default()
-            .with(&schema::SIP_ACCOUNTS, "username", "beta-desk")
-            .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", beta)),
+        Input::default().with(&schema::SIP_ACCOUNTS, "username", "beta-desk").with_rel(
+            &schema::SIP_ACCOUNTS,
+            "customer",
+            RelInput::To("customers", beta),
+        ),
     )
     .await;
     let login = Input::default()
@@ -105,7 +107,8 @@ async fn pickers_search_pick_order_and_filter_over_10000_sip_accounts() {
     assert_eq!(value(&b, "#in-rel-customer-picker").await, "Acme Corp");
 
     // Members: by a substring, by a prefix, by another substring.
-    for (text, want) in [("04242", "acme-004242"), ("acme-000777", "acme-000777"), ("9999", "acme-009999"), ("acme-000001", "acme-000001")] {
+    for (text, want) in [("04242", "acme-004242"), ("acme-000777", "acme-000777"), ("9999", "acme-009999"), ("acme-000001", "acme-000001")]
+    {
         pick(&b, "#in-rel-members-picker", text, want).await;
         assert_eq!(value(&b, "#in-rel-members-picker").await, "", "the input empties for the next member");
     }
@@ -151,7 +154,10 @@ async fn pickers_search_pick_order_and_filter_over_10000_sip_accounts() {
     b.click_to_load("form.filters button[type=submit]").await;
     assert_eq!(b.count("tbody tr[data-id]").await, 1);
     assert!(b.text("tbody").await.contains("beta-desk"));
-    assert!(b.url().await.contains(&format!("filter%5Bcustomer.id%5D={beta}")) || b.url().await.contains(&format!("filter[customer.id]={beta}")));
+    assert!(
+        b.url().await.contains(&format!("filter%5Bcustomer.id%5D={beta}"))
+            || b.url().await.contains(&format!("filter[customer.id]={beta}"))
+    );
     b.wait_for("the filter's name", "return document.querySelector('#f-customer-id-picker').value === 'Beta Ltd'").await;
 
     // A customer, over HTTP from its own session: never Beta's records.

@@ -300,5 +300,4 @@ fn texts(v: &Viewer) -> String {
 
 /// The texts of the pickers, each translated.
 #[cfg(test)]
-pub(crate) const PICKER_MESSAGES: &[&str] =
-    &["Type to search", "Suggestions", "Results:", "No results", "Remove", "Move up", "Move down"];
+pub(crate) const PICKER_MESSAGES: &[&str] = &["Type to search", "Suggestions", "Results:", "No results", "Remove", "Move up", "Move down"];

@@ -14,9 +14,11 @@ use serde_json::Value as Json;
 use store::{Actor, Input, RelInput};
 
 async fn sip(srv: &Server, user: &str, c: i64) -> i64 {
-    let i = Input::default()
-        .with(&schema::SIP_ACCOUNTS, "username", user)
-        .with_rel(&schema::SIP_ACCOUNTS, "customer", RelInput::To("customers", c));
+    let i = Input::default().with(&schema::SIP_ACCOUNTS, "username", user).with_rel(
+        &schema::SIP_ACCOUNTS,
+        "customer",
+        RelInput::To("customers", c),
+    );
     srv.store.create(&schema::SIP_ACCOUNTS, &Actor::system(), i).await.unwrap().id()
 }
 
