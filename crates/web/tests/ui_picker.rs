@@ -176,7 +176,7 @@ async fn pickers_search_pick_order_and_filter_over_10000_sip_accounts() {
             .await
         }
     };
-    for q in [format!("q=beta"), format!("q={beta_sip}"), format!("values={beta_sip}"), format!("q=desk&customer={beta}")] {
+    for q in ["q=beta".to_owned(), format!("q={beta_sip}"), format!("values={beta_sip}"), format!("q=desk&customer={beta}")] {
         let r = fetch(format!("/customer/pick/sip_device_routes?{q}")).await;
         assert_eq!(r, json!([200, []]), "{q}");
     }

@@ -126,7 +126,7 @@ pub(super) async fn pickers_rank_scope_and_refuse_bad_input(srv: Server) {
         format!("/customer/pick/sip_device_routes?q={secret}"),
         format!("/customer/pick/sip_device_routes?values={secret}"),
         format!("/customer/pick/sip_device_routes?q=of-beta&customer={b}"),
-        format!("/customer/pick/termination_gateways?q=gw-beta"),
+        "/customer/pick/termination_gateways?q=gw-beta".to_owned(),
         format!("/customer/pick/termination_gateways?values={other_gw}"),
     ] {
         let (st, hits, _) = pick(&srv, &mut cust, &path).await;
@@ -172,7 +172,8 @@ async fn pick_latency_at_100k_sip_accounts() {
     println!("seeded 100,000 SIP accounts in {:?}", t.elapsed());
     let mut op = srv.operator().await;
     let mut cust = open_ui(&srv, &mut op, c).await;
-    let cases: [(&str, bool, fn(usize) -> String); 5] = [
+    type Case = (&'static str, bool, fn(usize) -> String);
+    let cases: [Case; 5] = [
         ("operator prefix", false, |i| format!("user-0{:03}", i % 1000)),
         ("operator contains (rare)", false, |i| format!("{:05}7", i % 10_000)),
         ("operator contains (absent)", false, |i| format!("nobody{i}")),
