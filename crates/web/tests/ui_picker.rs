@@ -124,11 +124,11 @@ async fn pickers_search_pick_order_and_filter_over_10000_sip_accounts() {
         b.fill("#in-rel-members-picker", "acme-0001").await;
         b.wait_for("options", "return document.querySelectorAll('#in-rel-members-listbox [role=option]').length > 0").await;
         b.keys("#in-rel-members-picker", DOWN).await;
+        b.screenshot("picker-ring-group-members").await;
         let found = axe::violations(&b, &axe_js).await;
         assert!(found.is_empty(), "{}", found.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
         b.keys("#in-rel-members-picker", "\u{E00C}").await; // Escape closes
         assert_eq!(b.exec("return document.querySelector('#in-rel-members-listbox').hidden", json!([])).await, true);
-        b.screenshot("picker-ring-group-members").await;
     }
     // Reorder and remove: 009999 up one, 000001 out.
     b.click(".picker-chips li:nth-child(3) button.up").await;
