@@ -23,6 +23,9 @@ pub enum Op {
     Lt,
     /// `IS NULL` (true) or `IS NOT NULL` (false).
     Null(bool),
+    /// Equal to the value or NULL: a customer's own records and the shared
+    /// ones it may reference (the relationship pickers).
+    EqOrNull,
 }
 
 #[derive(Debug, Clone)]
@@ -76,7 +79,7 @@ fn where_clause(res: &Resource, backend: Backend, scope: Scope, q: &ListQuery, s
     tenant_cond(res, scope, sql);
     let like = if backend == Backend::Postgres { " ILIKE " } else { " LIKE " };
     for c in &q.conds {
-        sql.push(" AND ").push(c.column);
+        sql.push(if c.op == Op::EqOrNull { " AND (" } else { " AND " }).push(c.column);
         let v = || c.values.first().cloned().unwrap_or(Value::Null);
         match c.op {
             Op::Eq => {
@@ -114,6 +117,9 @@ fn where_clause(res: &Resource, backend: Backend, scope: Scope, q: &ListQuery, s
             }
             Op::Null(false) => {
                 sql.push(" IS NOT NULL");
+            }
+            Op::EqOrNull => {
+                sql.push(" = ").arg(v(), c.st).push(" OR ").push(c.column).push(" IS NULL)");
             }
         }
     }

@@ -11,6 +11,7 @@ mod html;
 mod i18n;
 mod list;
 mod pages;
+mod picker;
 mod prefs;
 mod search;
 mod session;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<App> {
         .route("/ui/customers/{id}/open", post(pages::open_ui))
         .route("/ui/sip-accounts/live", get(pages::live::<Operator>))
         .route("/ui/search", get(search::page::<Operator>))
+        .route("/ui/pick/{kinds}", get(picker::pick::<Operator>))
         .route("/ui/{tab}", get(list::list::<Operator>).post(pages::create::<Operator>))
         .route("/ui/{tab}/new", get(pages::new_form::<Operator>))
         .route("/ui/{tab}/{id}", get(pages::show::<Operator>).post(pages::update::<Operator>))
@@ -74,6 +76,7 @@ pub fn routes() -> Router<App> {
         .route("/customer/preferences", post(prefs::save::<Customer>))
         .route("/customer/sip-accounts/live", get(pages::live::<Customer>))
         .route("/customer/search", get(search::page::<Customer>))
+        .route("/customer/pick/{kinds}", get(picker::pick::<Customer>))
         .route("/customer/{tab}", get(list::list::<Customer>).post(pages::create::<Customer>))
         .route("/customer/{tab}/new", get(pages::new_form::<Customer>))
         .route("/customer/{tab}/{id}", get(pages::show::<Customer>).post(pages::update::<Customer>))

@@ -12,7 +12,7 @@ use domain::{validate, Value};
 use serde_json::Value as Json;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use store::{Input, ListQuery, Record, RelInput};
+use store::{Input, Record, RelInput};
 
 /// One input of a form.
 #[derive(Clone, Copy)]
@@ -185,29 +185,17 @@ fn rel_value(r: &Rel, kind: &str, id: i64) -> String {
     }
 }
 
-/// Choices of a relationship input, per target type: (type, id, name).
-/// `None` when there are too many for a select (the input then takes ids).
-pub type Options = HashMap<&'static str, Option<Vec<(&'static str, i64, String)>>>;
+/// Labels of the related records a form's relationship inputs hold now
+/// (the pickers search the rest on demand; nothing else is loaded).
+pub type Options = super::picker::Labels;
 
-const MAX_OPTIONS: u64 = 500;
-
-pub async fn options(v: &Viewer, items: &[Item]) -> Result<Options, store::Error> {
-    let mut out = Options::new();
+pub async fn options(v: &Viewer, items: &[Item], state: &FormState) -> Result<Options, store::Error> {
+    let mut wanted = Vec::new();
     for it in items {
         let Item::Rel(r) = it else { continue };
-        let mut all = Some(Vec::new());
-        for kind in r.targets {
-            let Some(target) = schema::resource(kind).filter(|t| v.scope().sees(t)) else { continue };
-            let q = ListQuery { limit: MAX_OPTIONS, ..ListQuery::default() };
-            let page = v.app.store().list(target, v.scope(), &q).await?;
-            match (&mut all, page.has_more) {
-                (Some(list), false) => list.extend(page.records.iter().map(|rec| (target.kind, rec.id(), record_name(rec)))),
-                _ => all = None,
-            }
-        }
-        out.insert(r.name, all);
+        wanted.extend(super::picker::parse_values(r.targets, state.value(&it.name())));
     }
-    Ok(out)
+    super::picker::labels(v, &wanted).await
 }
 
 /// Renders the form. `action` is the POST target.
@@ -342,64 +330,11 @@ fn input(v: &Viewer, it: &Item, state: &FormState, opts: &Options, b: &mut Strin
                         );
                     }
                 },
-                Item::Rel(r) if r.many => {
-                    // An ordered list: ids in ring order, typed; the choices are listed below.
-                    let _ = write!(
-                        b,
-                        "<input type=\"text\" id=\"{id}\" name=\"{}\" value=\"{}\" inputmode=\"numeric\"{req}{invalid} autocomplete=\"off\">",
-                        Esc(&name),
-                        Esc(value)
-                    );
-                    let choices = opts.get(r.name).and_then(Option::as_ref);
-                    let listed: Vec<String> =
-                        choices.map_or_else(Vec::new, |l| l.iter().map(|(_, oid, text)| format!("{text} (#{oid})")).collect());
-                    let _ = write!(b, "<p class=\"hint\">{}", Esc(v.t("IDs in order, comma-separated.")));
-                    if !listed.is_empty() {
-                        let _ = write!(b, " {} {}", Esc(v.t("Available:")), Esc(&listed.join(", ")));
-                    }
-                    b.push_str("</p>");
+                Item::Rel(r) => {
+                    let attrs = format!("{req}{invalid}");
+                    let p = super::picker::Picker { id: &id, name: &name, targets: r.targets, many: r.many, value, attrs: &attrs };
+                    b.push_str(&super::picker::markup(v, &p, opts));
                 }
-                Item::Rel(r) => match opts.get(r.name) {
-                    Some(Some(list)) => {
-                        let _ = write!(b, "<select id=\"{id}\" name=\"{}\"{req}{invalid}>", Esc(&name));
-                        if !r.required || value.is_empty() {
-                            let _ = write!(b, "<option value=\"\">{}</option>", Esc(v.t("— none —")));
-                        }
-                        let grouped = r.targets.len() > 1;
-                        for kind in r.targets {
-                            let of_kind: Vec<_> = list.iter().filter(|(k, _, _)| k == kind).collect();
-                            if grouped {
-                                if of_kind.is_empty() {
-                                    continue;
-                                }
-                                let group = super::tabs::tab_of(kind).map_or(*kind, |t| t.title);
-                                let _ = write!(b, "<optgroup label=\"{}\">", Esc(v.t(group)));
-                            }
-                            for (k, oid, text) in of_kind {
-                                let val = rel_value(r, k, *oid);
-                                let sel = if val == value { " selected" } else { "" };
-                                let _ = write!(b, "<option value=\"{}\"{sel}>{} (#{oid})</option>", Esc(&val), Esc(text));
-                            }
-                            if grouped {
-                                b.push_str("</optgroup>");
-                            }
-                        }
-                        b.push_str("</select>");
-                    }
-                    _ => {
-                        let ty = if r.targets.len() > 1 { "text" } else { "number" };
-                        let _ =
-                            write!(b, "<input type=\"{ty}\" id=\"{id}\" name=\"{}\" value=\"{}\"{req}{invalid}>", Esc(&name), Esc(value));
-                        if r.targets.len() > 1 {
-                            let _ = write!(
-                                b,
-                                "<p class=\"hint\">{} {}</p>",
-                                Esc(v.t("Type and id, e.g.")),
-                                Esc(&format!("{}:12", r.targets[0]))
-                            );
-                        }
-                    }
-                },
                 Item::Id => {
                     let _ = write!(b, "<input type=\"number\" id=\"{id}\" name=\"id\" value=\"{}\" min=\"1\"{invalid}>", Esc(value));
                 }

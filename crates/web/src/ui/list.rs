@@ -533,7 +533,13 @@ fn filter_bar(v: &Viewer, tab: &Tab, p: &ListParams, b: &mut String) {
         let id = format!("f-{}", f.param.replace(['.', '[', ']'], "-"));
         let current = p.filters.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str());
         let _ = write!(b, "<div class=\"field\"><label for=\"{id}\">{}</label>", Esc(v.t(f.label)));
+        let rel = f.param.strip_suffix(".id").and_then(|r| tab.res.rel(r));
         match filter_kind(tab.res, f.param) {
+            None if rel.is_some_and(|r| super::picker::parse_kinds(v, &r.targets.join(",")).is_some()) => {
+                let targets = rel.map_or(&[][..], |r| r.targets);
+                let p = super::picker::Picker { id: &id, name: &name, targets, many: false, value: current, attrs: "" };
+                b.push_str(&super::picker::markup(v, &p, &super::picker::Labels::new()));
+            }
             Some(Kind::Enum(values)) => {
                 let _ = write!(b, "<select id=\"{id}\" name=\"{}\"><option value=\"\">{}</option>", Esc(&name), Esc(v.t("Any")));
                 for val in values {

@@ -49,7 +49,7 @@ async fn form_page(v: &Viewer, tab: &Tab, rec: Option<&Record>, state: FormState
     let res = tab.res;
     let creating = rec.is_none();
     let items = form::items(v, res, creating);
-    let opts = match form::options(v, &items).await {
+    let opts = match form::options(v, &items, &state).await {
         Ok(o) => o,
         Err(e) => return internal(v, e),
     };
@@ -355,7 +355,7 @@ async fn settings_form_with(
     after: &str,
 ) -> Response {
     let items = form::items(v, tab.res, false);
-    let opts = match form::options(v, &items).await {
+    let opts = match form::options(v, &items, &state).await {
         Ok(o) => o,
         Err(e) => return internal(v, e),
     };

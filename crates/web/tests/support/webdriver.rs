@@ -221,6 +221,14 @@ impl Browser {
     pub async fn emulate_time_zone(&self, zone: &str) {
         self.post("/goog/cdp/execute", json!({ "cmd": "Emulation.setTimezoneOverride", "params": { "timezoneId": zone } })).await;
     }
+
+    /// Types `text` into an element without clearing it first (WebDriver
+    /// key codes such as `\u{E015}`, arrow down, work in it).
+    #[allow(dead_code)]
+    pub async fn keys(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.post(&format!("/element/{el}/value"), json!({ "text": text })).await;
+    }
 }
 
 impl Drop for Browser {

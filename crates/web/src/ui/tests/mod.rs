@@ -3,9 +3,11 @@
 //! (redirects not followed, cookies carried by hand).
 
 mod access;
+mod picker;
 
 use crate::{App, WebConfig};
 use access::{the_policy_answers_every_resource_method_field_and_actor, the_uis_offer_exactly_what_the_api_allows};
+use picker::pickers_rank_scope_and_refuse_bad_input;
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use store::testing::TestDb;
@@ -82,7 +84,8 @@ mod run {
         logins_are_managed_from_the_ui,
         ring_groups_take_ordered_members_and_numbers_ring_them,
         the_policy_answers_every_resource_method_field_and_actor,
-        the_uis_offer_exactly_what_the_api_allows
+        the_uis_offer_exactly_what_the_api_allows,
+        pickers_rank_scope_and_refuse_bad_input
     );
 }
 
@@ -512,7 +515,7 @@ async fn ring_groups_take_ordered_members_and_numbers_ring_them(srv: Server) {
     }
     let (_, form, _) = srv.get(&mut op, "/ui/ring-groups/new").await;
     assert!(form.contains("value=\"simultaneous\" selected") && form.contains("value=\"20\""), "defaults pre-filled");
-    assert!(form.contains("eps-2 (#2)"), "the choices are listed");
+    assert!(form.contains("data-picker=\"/ui/pick/sip_device_routes\"") && !form.contains("eps-2"), "a picker, not every account");
     let a_id = a.to_string();
     let (st, body, _) = srv
         .post(&mut op, "/ui/ring-groups", &[("_csrf", &csrf), ("name", "Sales"), ("rel:members", "2, 1"), ("rel:customer", &a_id)])
@@ -536,7 +539,7 @@ async fn ring_groups_take_ordered_members_and_numbers_ring_them(srv: Server) {
         srv.post(&mut op, "/ui/numbers", &[("_csrf", &csrf), ("number", "3706100001"), ("enabled", "true"), ("rel:customer", &a_id)]).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
     let (_, form, _) = srv.get(&mut op, "/ui/numbers/1/edit").await;
-    assert!(form.contains("<optgroup label=\"SIP Accounts\">") && form.contains("<optgroup label=\"Ring Groups\">"));
+    assert!(form.contains("data-picker=\"/ui/pick/sip_device_routes,ring_groups\"") && form.contains("data-picker-typed"), "both kinds");
     let (st, _, _) = srv
         .post(
             &mut op,
@@ -548,14 +551,16 @@ async fn ring_groups_take_ordered_members_and_numbers_ring_them(srv: Server) {
     let (_, show, _) = srv.get(&mut op, "/ui/numbers/1").await;
     assert!(show.contains("<a href=\"/ui/ring-groups/1\">Sales (#1)</a>"), "{show}");
     let (_, form, _) = srv.get(&mut op, "/ui/numbers/1/edit").await;
-    assert!(form.contains("value=\"ring_groups:1\" selected"));
+    assert!(form.contains("value=\"ring_groups:1\"") && form.contains("Sales"), "the destination, labelled");
 
     // The customer manages its own groups, with its own accounts only.
     let mut cust = open_ui(&srv, &mut op, a).await;
     let (_, body, _) = srv.get(&mut cust, "/customer/ring-groups").await;
     assert!(body.contains("Sales") && body.contains("/customer/ring-groups/new"));
     let (_, form, _) = srv.get(&mut cust, "/customer/ring-groups/new").await;
-    assert!(form.contains("eps-1 (#1)") && !form.contains("zeta-1"), "never another customer's accounts");
+    assert!(form.contains("data-picker=\"/customer/pick/sip_device_routes\""), "{form}");
+    let (_, picks, _) = srv.get(&mut cust, "/customer/pick/sip_device_routes").await;
+    assert!(picks.contains("eps-1") && !picks.contains("zeta-1"), "never another customer's accounts: {picks}");
     let ccsrf = cust.csrf.clone();
     let (st, _, _) = srv.post(&mut cust, "/customer/ring-groups", &[("_csrf", &ccsrf), ("name", "Support"), ("rel:members", "1")]).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
