@@ -5,6 +5,7 @@
 //! request leaves the server's origin.
 
 mod assets;
+mod bulk;
 pub(crate) mod clock;
 mod form;
 mod html;
@@ -14,6 +15,7 @@ mod pages;
 mod prefs;
 mod search;
 mod session;
+mod states;
 mod tabs;
 
 use crate::App;
@@ -62,6 +64,7 @@ pub fn routes() -> Router<App> {
         .route("/ui/sip-accounts/live", get(pages::live::<Operator>))
         .route("/ui/search", get(search::page::<Operator>))
         .route("/ui/{tab}", get(list::list::<Operator>).post(pages::create::<Operator>))
+        .route("/ui/{tab}/bulk", post(bulk::submit::<Operator>))
         .route("/ui/{tab}/new", get(pages::new_form::<Operator>))
         .route("/ui/{tab}/{id}", get(pages::show::<Operator>).post(pages::update::<Operator>))
         .route("/ui/{tab}/{id}/edit", get(pages::edit_form::<Operator>))
@@ -75,6 +78,7 @@ pub fn routes() -> Router<App> {
         .route("/customer/sip-accounts/live", get(pages::live::<Customer>))
         .route("/customer/search", get(search::page::<Customer>))
         .route("/customer/{tab}", get(list::list::<Customer>).post(pages::create::<Customer>))
+        .route("/customer/{tab}/bulk", post(bulk::submit::<Customer>))
         .route("/customer/{tab}/new", get(pages::new_form::<Customer>))
         .route("/customer/{tab}/{id}", get(pages::show::<Customer>).post(pages::update::<Customer>))
         .route("/customer/{tab}/{id}/edit", get(pages::edit_form::<Customer>))
@@ -214,8 +218,9 @@ pub fn api_error_page(v: &Viewer, e: crate::api::error::ApiError) -> Response {
     error_page(v, e.status, title, detail)
 }
 
+/// An unknown page: a tab that does not exist (or that the viewer does not see).
 pub fn not_found(v: &Viewer) -> Response {
-    error_page(v, StatusCode::NOT_FOUND, v.t("Not found"), v.t("The record identified by this id could not be found."))
+    states::no_such_page(v)
 }
 
 #[cfg(test)]

@@ -77,3 +77,23 @@ document.addEventListener("submit", function (e) {
   } catch (e) { return; }
   if (document.querySelector("time, input[type='datetime-local']")) location.reload();
 })();
+
+// Issue 16: bulk actions. The header checkbox ticks or clears every row
+// checkbox of the page (they submit with the bulk form through their
+// `form` attribute, so the form works without this script too).
+(function () {
+  var page = document.querySelector("input[data-bulk-page]");
+  if (!page) return;
+  function rows() { return document.querySelectorAll("input[type='checkbox'][form='bulk'][name='id']"); }
+  page.addEventListener("change", function () {
+    rows().forEach(function (c) { c.checked = page.checked; });
+  });
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (!t.matches || !t.matches("input[form='bulk'][name='id']")) return;
+    var all = rows(), n = 0;
+    all.forEach(function (c) { if (c.checked) n++; });
+    page.checked = n === all.length;
+    page.indeterminate = n > 0 && n < all.length;
+  });
+})();
