@@ -50,8 +50,8 @@ pub fn empty_row(v: &Viewer, tab: &Tab, filtered: bool, span: usize, b: &mut Str
 /// valid: ...".
 pub fn bad_param(v: &Viewer, e: &ApiError) -> String {
     match e.parameter.as_deref() {
-        Some("sort") => format!("{} {}", v.t("This sort can't be used:"), v.lang.t_msg(&e.detail)),
-        Some(p) => format!("{} {p}: {}", v.t("This filter can't be used:"), v.lang.t_msg(&e.detail)),
+        Some("sort") => format!("{} {}", v.t("This sort cannot be used:"), v.lang.t_msg(&e.detail)),
+        Some(p) => format!("{} {p}: {}", v.t("This filter cannot be used:"), v.lang.t_msg(&e.detail)),
         None => v.lang.t_msg(&e.detail),
     }
 }

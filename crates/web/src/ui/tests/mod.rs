@@ -3,9 +3,11 @@
 //! (redirects not followed, cookies carried by hand).
 
 mod access;
+mod bulk;
 
 use crate::{App, WebConfig};
 use access::{the_policy_answers_every_resource_method_field_and_actor, the_uis_offer_exactly_what_the_api_allows};
+use bulk::{bulk_changes_are_confirmed_then_applied_record_by_record, lists_and_pages_say_what_is_empty_or_wrong};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use store::testing::TestDb;
@@ -82,7 +84,9 @@ mod run {
         logins_are_managed_from_the_ui,
         ring_groups_take_ordered_members_and_numbers_ring_them,
         the_policy_answers_every_resource_method_field_and_actor,
-        the_uis_offer_exactly_what_the_api_allows
+        the_uis_offer_exactly_what_the_api_allows,
+        bulk_changes_are_confirmed_then_applied_record_by_record,
+        lists_and_pages_say_what_is_empty_or_wrong
     );
 }
 
