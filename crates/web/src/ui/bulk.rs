@@ -278,12 +278,13 @@ pub fn head_cell(v: &Viewer, b: &mut String) {
     );
 }
 
-/// A row's checkbox, in the bulk form through its `form` attribute.
+/// A row's checkbox, in the bulk form through its `form` attribute. No
+/// `data-label`: on a phone card it stands alone at the top, named by its
+/// `aria-label`.
 pub fn row_cell(v: &Viewer, tab: &Tab, rec: &Record, b: &mut String) {
     let _ = write!(
         b,
-        "<td class=\"select\" data-label=\"{}\"><input type=\"checkbox\" name=\"id\" value=\"{}\" form=\"{FORM_ID}\" aria-label=\"{} {}\"></td>",
-        Esc(v.t("Select")),
+        "<td class=\"select\"><input type=\"checkbox\" name=\"id\" value=\"{}\" form=\"{FORM_ID}\" aria-label=\"{} {}\"></td>",
         rec.id(),
         Esc(v.t("Select")),
         Esc(&name(v, tab, rec))

@@ -393,7 +393,8 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
     let (sort_desc, sort_by) = p.sort.strip_prefix('-').map_or((false, p.sort.as_str()), |n| (true, n));
     for c in &columns {
         let label = c.label.as_str();
-        match sort_name(c.col) {
+        // Only sorts the list can use get a link (not a password, say).
+        match sort_name(c.col).filter(|n| sort_column(res, n).is_some()) {
             Some(name) => {
                 let current = name == sort_by;
                 let next = if current && !sort_desc { format!("-{name}") } else { name.clone() };
