@@ -124,13 +124,14 @@ pub(super) async fn bulk_changes_are_confirmed_then_applied_record_by_record(srv
     assert_eq!(rec.get("forward_number").as_str(), Some("37069999999"));
 
     // Bad input is a clear 4xx, never a panic; a POST needs its token.
-    let cases: [(&str, Vec<(&str, &str)>, StatusCode); 5] = [
-        ("/ui/numbers/bulk", vec![("_csrf", &csrf), ("action", "explode"), ("id", "1")], StatusCode::BAD_REQUEST),
-        ("/ui/numbers/bulk", vec![("_csrf", &csrf), ("action", "disable")], StatusCode::BAD_REQUEST),
-        ("/ui/numbers/bulk", vec![("_csrf", &csrf), ("action", "disable"), ("id", "99999")], StatusCode::BAD_REQUEST),
-        ("/ui/numbers/bulk", vec![("action", "disable"), ("id", &a)], StatusCode::FORBIDDEN),
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, StatusCode);
+    let cases: [Case; 5] = [
+        ("/ui/numbers/bulk", vec![("_csrf", csrf.as_str()), ("action", "explode"), ("id", "1")], StatusCode::BAD_REQUEST),
+        ("/ui/numbers/bulk", vec![("_csrf", csrf.as_str()), ("action", "disable")], StatusCode::BAD_REQUEST),
+        ("/ui/numbers/bulk", vec![("_csrf", csrf.as_str()), ("action", "disable"), ("id", "99999")], StatusCode::BAD_REQUEST),
+        ("/ui/numbers/bulk", vec![("action", "disable"), ("id", a.as_str())], StatusCode::FORBIDDEN),
         // The audit log has no bulk actions.
-        ("/ui/audit-log/bulk", vec![("_csrf", &csrf), ("action", "delete"), ("id", "1")], StatusCode::FORBIDDEN),
+        ("/ui/audit-log/bulk", vec![("_csrf", csrf.as_str()), ("action", "delete"), ("id", "1")], StatusCode::FORBIDDEN),
     ];
     for (path, pairs, want) in cases {
         let (st, body, _) = srv.post(&mut ses, path, &pairs).await;
