@@ -168,3 +168,43 @@ pub(super) async fn lists_and_pages_say_what_is_empty_or_wrong(srv: Server) {
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert!(body.contains("Number #77 does not exist."), "{body}");
 }
+
+pub(super) async fn a_customer_acts_in_bulk_only_on_its_own_records(srv: Server) {
+    let (c1, c2) = (super::customer(&srv, "Own Co").await, super::customer(&srv, "Other Co").await);
+    let number = |c: i64, n: &str| {
+        Input::default().with(&schema::DID_NUMBERS, "number", n.to_owned()).with_rel(
+            &schema::DID_NUMBERS,
+            "customer",
+            RelInput::To("customers", c),
+        )
+    };
+    // The operator's numbers: the customer may not delete its own one, nor see the other's.
+    let kept = srv.store.create(&schema::DID_NUMBERS, &op(), number(c1, "37063000001")).await.unwrap().id();
+    let foreign = srv.store.create(&schema::DID_NUMBERS, &op(), number(c2, "37063000002")).await.unwrap().id();
+    super::set(&srv, "customers_may_add_numbers", true).await;
+    let mut opses = srv.operator().await;
+    let mut cust = super::open_ui(&srv, &mut opses, c1).await;
+    let csrf = cust.csrf.clone();
+    for n in ["37063000003", "37063000004"] {
+        let (st, _, _) = srv.post(&mut cust, "/customer/numbers", &[("_csrf", &csrf), ("number", n)]).await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+    }
+    let (_, body, _) = srv.get(&mut cust, "/customer/numbers").await;
+    assert!(body.contains("<form id=\"bulk\" class=\"bulk\" method=\"post\" action=\"/customer/numbers/bulk\""), "{body}");
+    assert!(!body.contains("37063000002"), "not the other customer's number");
+    let q = ListQuery { limit: 10, ..ListQuery::default() };
+    let own: Vec<String> =
+        srv.store.list(&schema::DID_NUMBERS, Scope::Customer(c1), &q).await.unwrap().records.iter().map(|r| r.id().to_string()).collect();
+    assert_eq!(own.len(), 3);
+    let ids = format!("{},{foreign}", own.join(","));
+    let (st, page, _) = srv.post(&mut cust, "/customer/numbers/bulk", &[("_csrf", &csrf), ("action", "delete"), ("ids", &ids)]).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains("<h1>Delete 3 available numbers?</h1>"), "the other customer's id is not counted: {page}");
+    let confirm = [("_csrf", csrf.as_str()), ("action", "delete"), ("ids", &ids), ("confirm", "1")];
+    let (_, done, _) = srv.post(&mut cust, "/customer/numbers/bulk", &confirm).await;
+    assert!(done.contains("Deleted 2 available numbers; 1 refused:"), "{done}");
+    assert!(done.contains("<strong>37063000001</strong>"), "the refused one by name: {done}");
+    for id in [kept, foreign] {
+        assert!(srv.store.get(&schema::DID_NUMBERS, Scope::Operator, id).await.is_ok(), "number {id} is still there");
+    }
+}

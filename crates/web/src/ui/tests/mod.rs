@@ -7,7 +7,10 @@ mod bulk;
 
 use crate::{App, WebConfig};
 use access::{the_policy_answers_every_resource_method_field_and_actor, the_uis_offer_exactly_what_the_api_allows};
-use bulk::{bulk_changes_are_confirmed_then_applied_record_by_record, lists_and_pages_say_what_is_empty_or_wrong};
+use bulk::{
+    a_customer_acts_in_bulk_only_on_its_own_records, bulk_changes_are_confirmed_then_applied_record_by_record,
+    lists_and_pages_say_what_is_empty_or_wrong,
+};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use store::testing::TestDb;
@@ -86,7 +89,8 @@ mod run {
         the_policy_answers_every_resource_method_field_and_actor,
         the_uis_offer_exactly_what_the_api_allows,
         bulk_changes_are_confirmed_then_applied_record_by_record,
-        lists_and_pages_say_what_is_empty_or_wrong
+        lists_and_pages_say_what_is_empty_or_wrong,
+        a_customer_acts_in_bulk_only_on_its_own_records
     );
 }
 
