@@ -102,7 +102,9 @@ async fn bulk_actions_and_empty_and_error_states() {
     assert!(b.text("main .bulk-names").await.contains("37061000000, 37061000001"), "names the first few");
     assert_eq!(audit_entries(&store).await, before, "nothing changes before Confirm");
     b.screenshot("bulk-confirm-1366").await;
+    let t = std::time::Instant::now();
     b.click_to_load("main form button.primary").await;
+    eprintln!("bulk disable of 100 numbers, Confirm to result page: {} ms", t.elapsed().as_millis());
     assert!(b.text("main .notice").await.starts_with("Disabled 100 available numbers"), "{}", b.text("main .notice").await);
     assert_eq!(audit_entries(&store).await, before + 100, "one audit entry per disabled number");
     let all = numbers(&store).await;
