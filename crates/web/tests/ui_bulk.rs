@@ -116,6 +116,10 @@ async fn bulk_actions_and_empty_and_error_states() {
     // Export selection: a CSV of exactly the ticked rows, as the list's own export.
     b.goto(&format!("{o}/ui/numbers?filter%5Bnumber_start%5D=370620")).await;
     b.exec("const boxes = document.querySelectorAll('tbody input[form=bulk]'); boxes[0].click(); boxes[2].click();", json!([])).await;
+    let visible = "return document.querySelector('#bulk-value').checkVisibility()";
+    assert_eq!(b.exec(visible, json!([])).await, false, "the edit's value only for Edit");
+    b.exec("const a = document.getElementById('bulk-action'); a.value = 'edit'; a.dispatchEvent(new Event('change'));", json!([])).await;
+    assert_eq!(b.exec(visible, json!([])).await, true);
     b.exec("document.getElementById('bulk-action').value = 'export'", json!([])).await;
     let csv = b
         .exec_async(

@@ -14,7 +14,7 @@ use super::i18n::Lang;
 use super::list::{self, can};
 use super::session::{read_post, FormBody, Viewer};
 use super::tabs::{label, Tab};
-use super::{api_error_page, csrf_input, error_page, layout, Auth};
+use super::{api_error_page, csrf_input, layout, Auth};
 use crate::api::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -234,7 +234,7 @@ pub fn bar(v: &Viewer, tab: &Tab, query: &str, total: Option<u64>, b: &mut Strin
     if acts.contains(&Action::Edit) {
         let _ = write!(
             b,
-            "<div class=\"field\"><label for=\"bulk-field\">{}</label><select id=\"bulk-field\" name=\"field\">",
+            "<div class=\"field\" data-bulk-edit><label for=\"bulk-field\">{}</label><select id=\"bulk-field\" name=\"field\">",
             Esc(v.t("Field"))
         );
         for f in editable(v, res) {
@@ -242,7 +242,7 @@ pub fn bar(v: &Viewer, tab: &Tab, query: &str, total: Option<u64>, b: &mut Strin
         }
         let _ = write!(
             b,
-            "</select></div><div class=\"field\"><label for=\"bulk-value\">{}</label><input type=\"text\" id=\"bulk-value\" name=\"value\"></div>",
+            "</select></div><div class=\"field\" data-bulk-edit><label for=\"bulk-value\">{}</label><input type=\"text\" id=\"bulk-value\" name=\"value\"></div>",
             Esc(v.t("New value"))
         );
     }
@@ -311,7 +311,8 @@ pub async fn submit<A: Auth>(auth: A, Path(slug): Path<String>, headers: HeaderM
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
-    let bad = |msg: &str| error_page(&v, StatusCode::BAD_REQUEST, v.t("Bulk actions"), &v.lang.t_msg(msg));
+    let query = form.get("q").unwrap_or("").to_owned();
+    let bad = |msg: &str| refused_page(&v, tab, StatusCode::BAD_REQUEST, &v.lang.t_msg(msg), &query);
     let req = match parse(&form) {
         Ok(r) => r,
         Err(m) => return bad(&m),
@@ -324,7 +325,7 @@ pub async fn submit<A: Auth>(auth: A, Path(slug): Path<String>, headers: HeaderM
     }
     let change = match change(&v, res, &req) {
         Ok(c) => c,
-        Err(m) => return error_page(&v, StatusCode::UNPROCESSABLE_ENTITY, v.t("Bulk actions"), &m),
+        Err(m) => return refused_page(&v, tab, StatusCode::UNPROCESSABLE_ENTITY, &m, &query),
     };
     let (recs, q) = match select(&v, res, &req).await {
         Ok(x) => x,
@@ -343,6 +344,20 @@ pub async fn submit<A: Auth>(auth: A, Path(slug): Path<String>, headers: HeaderM
         return confirm_page(&v, tab, &req, &recs);
     }
     apply(&v, tab, &req, &change, recs).await
+}
+
+/// A bulk form that asks for nothing sensible: the reason, and the way
+/// back to the list it came from.
+fn refused_page(v: &Viewer, tab: &Tab, status: StatusCode, msg: &str, query: &str) -> Response {
+    let title = v.t("Bulk actions");
+    let body = format!(
+        "<h1>{}</h1><p class=\"alert\" role=\"alert\">{}</p><p><a href=\"{}\">{}</a></p>",
+        Esc(title),
+        Esc(msg),
+        Esc(&back(v, tab, query)),
+        Esc(v.t("Back to the list"))
+    );
+    (status, layout(v, tab.slug, title, &body)).into_response()
 }
 
 /// The store input an enable, disable or edit writes to each record.

@@ -82,6 +82,12 @@ document.addEventListener("submit", function (e) {
 // checkbox of the page (they submit with the bulk form through their
 // `form` attribute, so the form works without this script too).
 (function () {
+  // The field and value of an edit show only while Edit is the action.
+  var action = document.getElementById("bulk-action");
+  function edits() {
+    document.querySelectorAll("[data-bulk-edit]").forEach(function (el) { el.hidden = action.value !== "edit"; });
+  }
+  if (action) { action.addEventListener("change", edits); edits(); }
   var page = document.querySelector("input[data-bulk-page]");
   if (!page) return;
   function rows() { return document.querySelectorAll("input[type='checkbox'][form='bulk'][name='id']"); }

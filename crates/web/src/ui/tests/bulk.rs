@@ -140,6 +140,8 @@ pub(super) async fn bulk_changes_are_confirmed_then_applied_record_by_record(srv
     let (st, body, _) = srv.post(&mut ses, "/ui/no-such-tab/bulk", &[("_csrf", csrf.as_str()), ("action", "delete"), ("id", "1")]).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert!(body.contains("No such page."));
+    let (_, body, _) = srv.post(&mut ses, "/ui/numbers/bulk", &[("_csrf", csrf.as_str()), ("action", "disable"), ("q", "sort=-id")]).await;
+    assert!(body.contains("<a href=\"/ui/numbers?sort=-id\">Back to the list</a>"), "the way back to the list: {body}");
 }
 
 pub(super) async fn lists_and_pages_say_what_is_empty_or_wrong(srv: Server) {
