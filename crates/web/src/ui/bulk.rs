@@ -43,7 +43,8 @@ pub enum Action {
 }
 
 impl Action {
-    const ALL: [Action; 5] = [Action::Enable, Action::Disable, Action::Delete, Action::Edit, Action::Export];
+    /// In the menu's order; Delete last.
+    const ALL: [Action; 5] = [Action::Enable, Action::Disable, Action::Edit, Action::Export, Action::Delete];
 
     pub fn parse(s: &str) -> Option<Action> {
         Action::ALL.into_iter().find(|a| a.value() == s)
@@ -224,8 +225,11 @@ pub fn bar(v: &Viewer, tab: &Tab, query: &str, total: Option<u64>, b: &mut Strin
     );
     let _ = write!(
         b,
-        "<div class=\"field\"><label for=\"bulk-action\">{}</label><select id=\"bulk-action\" name=\"action\">",
-        Esc(v.t("With selected"))
+        "<div class=\"field\"><label for=\"bulk-action\">{}</label><select id=\"bulk-action\" name=\"action\">\
+         <option value=\"\">{}</option>",
+        Esc(v.t("With selected")),
+        // No action until one is chosen: a stray click deletes nothing.
+        Esc(v.t("— choose an action —"))
     );
     for a in &acts {
         let _ = write!(b, "<option value=\"{}\">{}</option>", a.value(), Esc(verb(v, *a)));

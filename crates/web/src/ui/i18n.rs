@@ -212,6 +212,7 @@ pub const MESSAGES: &[&str] = &[
     "ID",
     // Issue 16: bulk actions and empty states
     "Bulk actions",
+    "— choose an action —",
     "With selected",
     "Disable",
     "Change",

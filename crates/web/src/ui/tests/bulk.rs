@@ -64,6 +64,7 @@ pub(super) async fn bulk_changes_are_confirmed_then_applied_record_by_record(srv
     let (st, body, _) = srv.get(&mut ses, "/ui/numbers").await;
     assert_eq!(st, StatusCode::OK);
     assert!(body.contains("<form id=\"bulk\""), "the bulk form");
+    assert!(body.contains("name=\"action\"><option value=\"\">— choose an action —</option>"), "no action until one is chosen");
     assert!(body.contains(&format!("value=\"{}\" form=\"bulk\" aria-label=\"Select 37061000000\"", ids[0])), "a row checkbox in the form");
     assert!(body.contains("aria-label=\"Select all on this page\""));
     assert!(body.contains("Select all 4 matching"));
