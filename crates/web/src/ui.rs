@@ -5,6 +5,7 @@
 //! request leaves the server's origin.
 
 mod assets;
+mod bulk;
 pub(crate) mod clock;
 mod form;
 mod html;
@@ -15,6 +16,7 @@ mod picker;
 mod prefs;
 mod search;
 mod session;
+mod states;
 mod tabs;
 
 use crate::App;
@@ -64,6 +66,7 @@ pub fn routes() -> Router<App> {
         .route("/ui/search", get(search::page::<Operator>))
         .route("/ui/pick/{kinds}", get(picker::pick::<Operator>))
         .route("/ui/{tab}", get(list::list::<Operator>).post(pages::create::<Operator>))
+        .route("/ui/{tab}/bulk", post(bulk::submit::<Operator>))
         .route("/ui/{tab}/new", get(pages::new_form::<Operator>))
         .route("/ui/{tab}/{id}", get(pages::show::<Operator>).post(pages::update::<Operator>))
         .route("/ui/{tab}/{id}/edit", get(pages::edit_form::<Operator>))
@@ -78,6 +81,7 @@ pub fn routes() -> Router<App> {
         .route("/customer/search", get(search::page::<Customer>))
         .route("/customer/pick/{kinds}", get(picker::pick::<Customer>))
         .route("/customer/{tab}", get(list::list::<Customer>).post(pages::create::<Customer>))
+        .route("/customer/{tab}/bulk", post(bulk::submit::<Customer>))
         .route("/customer/{tab}/new", get(pages::new_form::<Customer>))
         .route("/customer/{tab}/{id}", get(pages::show::<Customer>).post(pages::update::<Customer>))
         .route("/customer/{tab}/{id}/edit", get(pages::edit_form::<Customer>))
@@ -217,8 +221,9 @@ pub fn api_error_page(v: &Viewer, e: crate::api::error::ApiError) -> Response {
     error_page(v, e.status, title, detail)
 }
 
+/// An unknown page: a tab that does not exist (or that the viewer does not see).
 pub fn not_found(v: &Viewer) -> Response {
-    error_page(v, StatusCode::NOT_FOUND, v.t("Not found"), v.t("The record identified by this id could not be found."))
+    states::no_such_page(v)
 }
 
 #[cfg(test)]

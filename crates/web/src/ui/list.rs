@@ -326,7 +326,7 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
             Ok(pg) => page = Some((q, pg)),
             Err(e) => return api_error_page(&v, e.into()),
         },
-        Err(e) => problem = Some(e.detail.clone()),
+        Err(e) => problem = Some(super::states::bad_param(&v, &e)),
     }
     let names = match &page {
         Some((_, pg)) => match names(&v, res, &columns, &pg.records).await {
@@ -365,6 +365,12 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
         let _ = write!(b, "<p class=\"alert\" role=\"alert\">{}</p>", Esc(msg));
     }
 
+    let bulk = super::bulk::enabled(&v, tab) && problem.is_none();
+    if bulk {
+        let mut all = p.filters.clone();
+        all.push(("sort".into(), p.sort.clone()));
+        super::bulk::bar(&v, tab, &query(&all), page.as_ref().and_then(|(_, pg)| pg.total), &mut b);
+    }
     let live = res.kind == "sip_device_routes";
     b.push_str("<div class=\"table-wrap\"><table");
     if res.cdr {
@@ -381,10 +387,14 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
         );
     }
     b.push_str("><thead><tr>");
+    if bulk {
+        super::bulk::head_cell(&v, &mut b);
+    }
     let (sort_desc, sort_by) = p.sort.strip_prefix('-').map_or((false, p.sort.as_str()), |n| (true, n));
     for c in &columns {
         let label = c.label.as_str();
-        match sort_name(c.col) {
+        // Only sorts the list can use get a link (not a password, say).
+        match sort_name(c.col).filter(|n| sort_column(res, n).is_some()) {
             Some(name) => {
                 let current = name == sort_by;
                 let next = if current && !sort_desc { format!("-{name}") } else { name.clone() };
@@ -410,27 +420,30 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
     let _ = write!(b, "<th scope=\"col\"><span class=\"visually-hidden\">{}</span></th></tr></thead><tbody>", Esc(v.t("Actions")));
     let records = page.as_ref().map(|(_, pg)| pg.records.as_slice()).unwrap_or_default();
     for rec in records {
-        row(&v, tab, &columns, rec, &names, &mut b);
+        row(&v, tab, &columns, rec, &names, bulk, &mut b);
     }
-    if records.is_empty() {
-        let _ =
-            write!(b, "<tr><td class=\"empty\" colspan=\"{}\">{}</td></tr>", columns.len() + 1, Esc(v.t("Nothing matches these filters.")));
+    if records.is_empty() && problem.is_none() {
+        super::states::empty_row(&v, tab, super::states::filtered(res, raw.as_deref()), columns.len() + 1 + usize::from(bulk), &mut b);
     }
     b.push_str("</tbody></table></div>");
     if let Some((q, pg)) = &page {
         pagination(&v, res, &p, q, pg, &mut b);
     }
-    (StatusCode::OK, layout(&v, tab.slug, title, &b)).into_response()
+    let status = if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    (status, layout(&v, tab.slug, title, &b)).into_response()
 }
 
 /// See [`names`].
 pub type Names = HashMap<(&'static str, &'static str, i64), (String, bool)>;
 
-fn row(v: &Viewer, tab: &Tab, columns: &[ListCol], rec: &Record, names: &Names, b: &mut String) {
+fn row(v: &Viewer, tab: &Tab, columns: &[ListCol], rec: &Record, names: &Names, bulk: bool, b: &mut String) {
     let res = tab.res;
     let id = rec.id();
     let disabled = res.kind == "available_did_numbers" && rec.get("enabled").as_bool() == Some(false);
     let _ = write!(b, "<tr data-id=\"{id}\"{}>", if disabled { " class=\"flagged\"" } else { "" });
+    if bulk {
+        super::bulk::row_cell(v, tab, rec, b);
+    }
     for c in columns {
         // Each cell names its column: on a phone the rows are cards of label: value.
         let start = b.len();

@@ -32,10 +32,10 @@ fn internal(v: &Viewer, e: store::Error) -> Response {
 }
 
 async fn record(v: &Viewer, res: &'static Resource, id: &str) -> Result<Record, Response> {
-    let Some(n) = parse_id(id) else { return Err(not_found(v)) };
+    let Some(n) = parse_id(id) else { return Err(super::states::missing(v, res, id)) };
     match v.app.store().get(res, v.scope(), n).await {
         Ok(r) => Ok(r),
-        Err(store::Error::NotFound) => Err(not_found(v)),
+        Err(store::Error::NotFound) => Err(super::states::missing(v, res, id)),
         Err(e) => Err(internal(v, e)),
     }
 }

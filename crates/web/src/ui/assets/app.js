@@ -285,3 +285,29 @@ document.addEventListener("submit", function (e) {
   var all = document.querySelectorAll(".picker[data-picker]");
   for (var i = 0; i < all.length; i++) init(all[i]);
 })();
+
+// Issue 16: bulk actions. The header checkbox ticks or clears every row
+// checkbox of the page (they submit with the bulk form through their
+// `form` attribute, so the form works without this script too).
+(function () {
+  // The field and value of an edit show only while Edit is the action.
+  var action = document.getElementById("bulk-action");
+  function edits() {
+    document.querySelectorAll("[data-bulk-edit]").forEach(function (el) { el.hidden = action.value !== "edit"; });
+  }
+  if (action) { action.addEventListener("change", edits); edits(); }
+  var page = document.querySelector("input[data-bulk-page]");
+  if (!page) return;
+  function rows() { return document.querySelectorAll("input[type='checkbox'][form='bulk'][name='id']"); }
+  page.addEventListener("change", function () {
+    rows().forEach(function (c) { c.checked = page.checked; });
+  });
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (!t.matches || !t.matches("input[form='bulk'][name='id']")) return;
+    var all = rows(), n = 0;
+    all.forEach(function (c) { if (c.checked) n++; });
+    page.checked = n === all.length;
+    page.indeterminate = n > 0 && n < all.length;
+  });
+})();
