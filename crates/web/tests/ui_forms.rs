@@ -60,6 +60,11 @@ async fn seed(s: &Store) -> (i64, i64, i64) {
         RelInput::To("termination_gateways", gw),
     );
     create(s, &schema::ROUTES, route).await;
+    let login =
+        Input::default().with(&schema::CUSTOMER_USERS, "username", "acme-user").with(&schema::CUSTOMER_USERS, "password", "acme-secret-1");
+    create(s, &schema::CUSTOMER_USERS, owned(&schema::CUSTOMER_USERS, login)).await;
+    create(s, &schema::SIP_ACCOUNTS, owned(&schema::SIP_ACCOUNTS, Input::default().with(&schema::SIP_ACCOUNTS, "username", "desk-2")))
+        .await;
     (desk, did, gw)
 }
 
@@ -180,5 +185,25 @@ async fn forms_show_every_error_reveal_passwords_explain_enums_and_confirm_delet
     b.click_to_load("main .form-actions a").await;
     assert!(b.url().await.ends_with(&format!("/ui/termination-gateways/{gw}")));
 
+    // The customer UI: the same confirmation under /customer, and its own one submit shows every error.
+    b.delete_cookie("sb_operator").await;
+    b.goto(&format!("{o}/customer/login")).await;
+    b.fill("#username", "acme-user").await;
+    b.fill("#password", "acme-secret-1").await;
+    b.click_to_load("form button[type=submit]").await;
+    let desk2 = desk + 1;
+    b.goto(&format!("{o}/customer/sip-accounts/{desk2}")).await;
+    b.click_to_load("a.button.danger").await;
+    assert_eq!(b.text("h1").await, "Delete SIP account “desk-2”?");
+    assert!(b.text("main").await.contains("No other record depends on it."));
+    b.click_to_load("main form[action$='/delete'] button.danger").await;
+    assert!(b.url().await.ends_with("/customer/sip-accounts?done=deleted"), "{}", b.url().await);
+    assert!(matches!(srv.store.get(&schema::SIP_ACCOUNTS, Scope::Operator, desk2).await, Err(store::Error::NotFound)));
+    b.goto(&format!("{o}/customer/sip-accounts/new")).await;
+    b.fill("#in-internal_caller_id", "12345").await;
+    b.click_to_load("form.record button[type=submit]").await;
+    let hrefs = js(&b, "return [...document.querySelectorAll('.error-summary a')].map(a => a.getAttribute('href'))").await;
+    assert_eq!(hrefs, json!(["#in-username", "#in-internal_caller_id"]));
+    assert_eq!(js(&b, "return document.activeElement.id").await, "in-username");
     b.quit().await;
 }
