@@ -156,6 +156,12 @@ async fn forms_show_every_error_reveal_passwords_explain_enums_and_confirm_delet
     assert_eq!(js(&b, "return document.getElementById('in-strategy').getAttribute('aria-describedby')").await, "in-strategy-help");
     b.click("#in-strategy option[value=sequential]").await;
     assert_eq!(js(&b, help).await, "Each member rings in turn, then the external numbers.");
+    // A codec list says what each codec is.
+    b.goto(&format!("{o}/ui/termination-gateways/new")).await;
+    assert_eq!(b.count("ul.hint.codecs li").await, domain::codec::CODECS.len());
+    assert!(b.text("ul.hint.codecs").await.contains("G.711 A-law"));
+    let labels = js(&b, "return [...document.querySelectorAll('#in-network_protocol option')].map(o => o.textContent)").await;
+    assert_eq!(labels[0], "IPv4 only", "{labels}");
     // Lists and SHOW pages say the label too.
     b.goto(&format!("{o}/ui/termination-gateways/{gw}")).await;
     let shown = b.text("dl.record").await;

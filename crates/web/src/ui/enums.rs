@@ -32,6 +32,14 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("dual_stack", "Dual stack", "The host's IPv4 and IPv6 addresses are both used."),
     ("IPv4_preferred", "IPv4 preferred", "IPv4 when the host has an IPv4 address, else IPv6."),
     ("IPv6_preferred", "IPv6 preferred", "IPv6 when the host has an IPv6 address, else IPv4."),
+    // Codecs: the values of the codec lists (typed, in order of preference).
+    ("g729", "G.729", "8 kbit/s: the least bandwidth, narrowband."),
+    ("G722", "G.722", "Wideband (HD) voice at 64 kbit/s."),
+    ("GSM", "GSM", "GSM full rate, 13 kbit/s, narrowband."),
+    ("PCMA", "G.711 A-law", "64 kbit/s, narrowband: the usual codec in Europe."),
+    ("PCMU", "G.711 μ-law", "64 kbit/s, narrowband: the usual codec in North America and Japan."),
+    ("OPUS", "Opus", "Wideband, adapts its bit rate to the network."),
+    ("telephone-event", "DTMF events", "Key presses sent as events (RFC 4733), not as sound."),
 ];
 
 fn entry(value: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
@@ -78,6 +86,15 @@ pub fn select(v: &Viewer, f: &Field, values: &[&str], id: &str, value: &str, err
     let _ = write!(b, "<p class=\"hint enum-help\" id=\"{help_id}\" aria-live=\"polite\">{}</p>", Esc(text));
 }
 
+/// Under a codec list input: what each codec is, by its typed name.
+pub fn codecs(v: &Viewer, b: &mut String) {
+    b.push_str("<ul class=\"hint codecs\">");
+    for c in domain::codec::CODECS {
+        let _ = write!(b, "<li><code>{c}</code> {}: {}</li>", Esc(shown(v, c)), Esc(help(c).map_or("", |h| v.t(h))));
+    }
+    b.push_str("</ul>");
+}
+
 #[cfg(test)]
 pub const ALL_TEXTS: &[(&str, &str, &str)] = TEXTS;
 
@@ -101,6 +118,9 @@ mod tests {
             }
         }
         assert!(seen >= 20, "the schema's enum fields were found ({seen})");
+        for c in domain::codec::CODECS {
+            assert!(entry(c).is_some(), "codec {c} has no label");
+        }
     }
 
     #[test]

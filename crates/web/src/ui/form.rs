@@ -392,6 +392,9 @@ fn input(v: &Viewer, it: &Item, state: &FormState, opts: &Options, b: &mut Strin
                 }
             }
             hint(v, it, b);
+            if matches!(it, Item::Field(f) if f.kind == Kind::Codecs) {
+                super::enums::codecs(v, b);
+            }
             error_html(b);
             b.push_str("</div>");
         }
