@@ -149,6 +149,23 @@ impl From<store::Error> for ApiError {
     }
 }
 
+/// The attribute errors of a request document joined by the store's
+/// errors (from a dry run of the rest) for the fields not already named:
+/// every error of a create in one answer.
+pub fn with_store_errors(mut errors: Vec<ApiError>, dry_run: store::Result<()>) -> ApiError {
+    if let Err(e) = dry_run {
+        for f in e.field_errors() {
+            let extra = field_error(f);
+            if !errors.iter().any(|x| x.pointer == extra.pointer) {
+                errors.push(extra);
+            }
+        }
+    }
+    let mut first = errors.remove(0);
+    first.more = errors;
+    first
+}
+
 fn field_error(f: &domain::FieldError) -> ApiError {
     let rel = domain::schema::RESOURCES.iter().any(|r| r.rel(&f.field).is_some());
     ApiError::invalid(&f.field, &f.message, rel)

@@ -20,6 +20,15 @@ async fn a_post_with_two_bad_fields_gets_every_error() {
         assert_eq!(errors[1]["detail"], "customer - must exist");
         assert!(errors.iter().all(|e| e["status"] == "422" && e["code"] == "100"), "{be}: {b}");
 
+        // A malformed attribute and a missing relationship: the document's
+        // error and the store's, in one answer.
+        let body =
+            json!({ "data": { "type": "sip_device_routes", "attributes": { "username": "desk-1", "internal_caller_id": "12345" } } });
+        let (s, b) = app.post(&format!("{OP}/sip_device_routes"), body).await;
+        assert_eq!(s, 422, "{be}: {b}");
+        let pointers: Vec<&str> = b["errors"].as_array().unwrap().iter().map(|e| e["source"]["pointer"].as_str().unwrap()).collect();
+        assert_eq!(pointers, ["/data/attributes/internal_caller_id", "/data/relationships/customer"], "{be}: {b}");
+
         // One bad field is still one error.
         let c = customer(&app, "Acme", json!({})).await;
         let body = json!({ "data": { "type": "sip_device_routes", "attributes": {},
