@@ -10,6 +10,7 @@
 mod audit;
 pub mod auth;
 pub mod cdr;
+pub mod dependants;
 pub mod directory;
 mod error;
 mod migrate;

@@ -8,6 +8,7 @@
 
 mod capacity;
 
+use crate::error::Errors;
 use crate::record::{fetch_one, id_list, parse_id_list, Input, Record, RelInput};
 use crate::sql::Sql;
 use crate::{audit, auth, Actor, Backend, Error, Result, Scope, Store};
@@ -31,16 +32,15 @@ fn policy(actor: &Actor, settings: Option<&Record>) -> Policy {
     }
 }
 
-fn check_input(policy: &Policy, res: &'static Resource, input: &Input, creating: bool) -> Result<()> {
+fn check_input(policy: &Policy, res: &'static Resource, input: &Input, creating: bool, errs: &mut Errors) {
     let names = input.attrs.iter().map(|(f, _)| f.name).chain(input.rels.iter().map(|(r, _)| r.name));
     for name in names {
         match policy.may_set(res, name, creating) {
             Ok(()) => {}
-            Err(Denied::NotWritable { .. }) => return Err(invalid(name, if creating { "is read-only" } else { "can't be changed" })),
-            Err(_) => return Err(invalid(name, "can only be set by the operator")),
+            Err(Denied::NotWritable { .. }) => errs.add(name, if creating { "is read-only" } else { "can't be changed" }),
+            Err(_) => errs.add(name, "can only be set by the operator"),
         }
     }
-    Ok(())
 }
 
 /// Creates the settings row and the server secrets on a fresh store.
@@ -73,7 +73,8 @@ pub(crate) async fn ensure_settings(store: &Store) -> Result<()> {
 
 /// Secrets generated or hashed before the write lock is taken (Argon2 is
 /// slow by design and must not hold up other writers).
-async fn prepare(res: &'static Resource, input: &mut Input, creating: bool) -> Result<Option<(&'static str, String)>> {
+/// A dry run (`hash` false) skips the hashing: only the checks matter.
+async fn prepare(res: &'static Resource, input: &mut Input, creating: bool, hash: bool) -> Result<Option<(&'static str, String)>> {
     let mut generated = None;
     for f in res.fields {
         let pos = input.attrs.iter().position(|(x, _)| x.name == f.name);
@@ -82,7 +83,7 @@ async fn prepare(res: &'static Resource, input: &mut Input, creating: bool) -> R
             generated = Some((f.name, s.clone()));
             input.attrs.push((f, Value::Text(s)));
         }
-        if f.mode == Mode::Hashed {
+        if f.mode == Mode::Hashed && hash {
             if let Some(i) = input.attrs.iter().position(|(x, _)| x.name == f.name) {
                 if let Value::Text(plain) = &input.attrs[i].1 {
                     input.attrs[i].1 = Value::Text(auth::hash_password(plain.clone()).await?);
@@ -100,7 +101,7 @@ impl Store {
 
     /// Creates a record; the audit entry is written in the same transaction.
     pub async fn create(&self, res: &'static Resource, actor: &Actor, mut input: Input) -> Result<Record> {
-        let generated = prepare(res, &mut input, true).await?;
+        let generated = prepare(res, &mut input, true, true).await?;
         let _guard = self.write_lock.lock().await;
         let settings = self.settings().await?;
         let mut tx = self.begin_write().await?;
@@ -111,11 +112,25 @@ impl Store {
         Ok(rec)
     }
 
+    /// A dry run of [`Store::create`]: every error the create would answer,
+    /// nothing written (the transaction is rolled back). A form whose own
+    /// parsing already failed uses it to show the store's errors too.
+    pub async fn validate(&self, res: &'static Resource, actor: &Actor, mut input: Input) -> Result<()> {
+        prepare(res, &mut input, true, false).await?;
+        let _guard = self.write_lock.lock().await;
+        let settings = self.settings().await?;
+        let mut tx = self.begin_write().await?;
+        let result = insert(self.backend, &mut tx, res, actor, input, &settings).await.map(drop);
+        tx.rollback().await?;
+        result
+    }
+
     pub async fn update(&self, res: &'static Resource, actor: &Actor, id: i64, mut input: Input) -> Result<Record> {
-        prepare(res, &mut input, false).await?;
+        prepare(res, &mut input, false, true).await?;
         let _guard = self.write_lock.lock().await;
         let settings = if actor.scope.is_customer() { Some(self.settings().await?) } else { None };
-        check_input(&policy(actor, settings.as_ref()), res, &input, false)?;
+        let mut errs = Errors::default();
+        check_input(&policy(actor, settings.as_ref()), res, &input, false, &mut errs);
         let mut tx = self.begin_write().await?;
         let before = fetch_one(&mut *tx, res, actor.scope, id).await?;
         let mut sql = Sql::new(format!("UPDATE {} SET ", res.table));
@@ -123,7 +138,8 @@ impl Store {
         let mut n = 0;
         for (f, v) in &input.attrs {
             if v.is_null() && !f.nullable {
-                return Err(invalid(f.name, "can't be blank"));
+                errs.add(f.name, "can't be blank");
+                continue;
             }
             if n > 0 {
                 sql.push(", ");
@@ -140,19 +156,28 @@ impl Store {
             }
             n += 1;
             if r.many {
-                let list = Value::Text(check_members(&mut tx, r, before.customer_id(), to).await?);
+                let Some(list) = errs.take(check_members(&mut tx, r, before.customer_id(), to).await)? else { continue };
+                let list = Value::Text(list);
                 sql.push(r.column).push(" = ").arg(list.clone(), Storage::Text);
                 after.set(r.column, list);
                 continue;
             }
             let (kind, id) = match to {
                 RelInput::To(k, i) => (Value::Text((*k).into()), Value::Int(*i)),
-                RelInput::None if r.required => return Err(invalid(r.name, "can't be blank")),
+                RelInput::None if r.required => {
+                    errs.add(r.name, "can't be blank");
+                    continue;
+                }
                 RelInput::None => (Value::Null, Value::Null),
-                RelInput::Many(_) => return Err(invalid(r.name, "takes one related record, not a list")),
+                RelInput::Many(_) => {
+                    errs.add(r.name, "takes one related record, not a list");
+                    continue;
+                }
             };
             if let RelInput::To(k, i) = to {
-                check_rel(&mut tx, r, before.customer_id(), k, *i).await?;
+                if errs.take(check_rel(&mut tx, r, before.customer_id(), k, *i).await)?.is_none() {
+                    continue;
+                }
             }
             sql.push(r.column).push(" = ").arg(id.clone(), Storage::Int);
             after.set(r.column, id);
@@ -161,12 +186,13 @@ impl Store {
                 after.set(t, kind);
             }
         }
+        errs.take(check_record(&after))?;
+        if let Some((_, number)) = input.attrs.iter().find(|(f, _)| f.name == "external_caller_id" && res.kind == "sip_device_routes") {
+            errs.take(check_caller_id(&mut tx, before.customer_id(), number).await)?;
+        }
+        errs.check()?;
         if n == 0 {
             return Ok(before);
-        }
-        check_record(&after)?;
-        if let Some((_, number)) = input.attrs.iter().find(|(f, _)| f.name == "external_caller_id" && res.kind == "sip_device_routes") {
-            check_caller_id(&mut tx, before.customer_id(), number).await?;
         }
         sql.push(" WHERE id = ").arg(Value::Int(id), Storage::Int);
         sql.query().execute(&mut *tx).await.map_err(crate::error::from_db)?;
@@ -264,8 +290,11 @@ async fn insert(
         RelInput::To(_, id) => Some(*id),
         RelInput::None | RelInput::Many(_) => None,
     });
-    let customer = actor.scope.owner(res, given_customer).map_err(|d| invalid("customer", d.to_string()))?;
-    check_input(&policy(actor, Some(settings)), res, &input, true)?;
+    // Every field error is gathered in one pass, relationships included,
+    // so one submit learns all it got wrong.
+    let mut errs = Errors::default();
+    let customer = errs.take(actor.scope.owner(res, given_customer).map_err(|d| invalid("customer", d.to_string())))?.flatten();
+    check_input(&policy(actor, Some(settings)), res, &input, true, &mut errs);
 
     let mut id = None;
     if res.kind == "customers" {
@@ -292,7 +321,8 @@ async fn insert(
             _ => v,
         };
         if v.is_null() && f.required {
-            return Err(invalid(f.name, "can't be blank"));
+            errs.add(f.name, "can't be blank");
+            continue;
         }
         rec_values.push((f.column, v.clone()));
         add(f.column, v, f.kind.storage());
@@ -302,7 +332,7 @@ async fn insert(
         if r.many {
             let none = RelInput::None;
             let to = input.rels.iter().find(|(x, _)| x.name == r.name).map_or(&none, |(_, to)| to);
-            let list = check_members(tx, r, customer, to).await?;
+            let Some(list) = errs.take(check_members(tx, r, customer, to).await)? else { continue };
             rec_values.push((r.column, Value::Text(list.clone())));
             add(r.column, Value::Text(list), Storage::Text);
             continue;
@@ -313,14 +343,19 @@ async fn insert(
             match input.rels.iter().find(|(x, _)| x.name == r.name).map(|(_, to)| to) {
                 Some(RelInput::To(k, i)) => Some((*k, *i)),
                 Some(RelInput::None) | None => None,
-                Some(RelInput::Many(_)) => return Err(invalid(r.name, "takes one related record, not a list")),
+                Some(RelInput::Many(_)) => {
+                    errs.add(r.name, "takes one related record, not a list");
+                    continue;
+                }
             }
         };
         match to {
-            None if r.required => return Err(invalid(r.name, "must exist")),
+            None if r.required => errs.add(r.name, "must exist"),
             None => {}
             Some((k, i)) => {
-                check_rel(tx, r, customer, k, i).await?;
+                if errs.take(check_rel(tx, r, customer, k, i).await)?.is_none() {
+                    continue;
+                }
                 rec_values.push((r.column, Value::Int(i)));
                 add(r.column, Value::Int(i), Storage::Int);
                 if let Some(t) = r.type_column {
@@ -330,13 +365,15 @@ async fn insert(
             }
         }
     }
-    check_values(res, &rec_values)?;
-
+    errs.take(check_values(res, &rec_values))?;
+    if res.kind == "sip_device_routes" {
+        let number = rec_values.iter().find(|(c, _)| *c == "external_caller_id").map_or(&Value::Null, |(_, v)| v);
+        errs.take(check_caller_id(tx, customer, number).await)?;
+    }
+    errs.check()?;
     if res.kind == "sip_device_routes" {
         let c = customer.expect("required relationship");
         check_sip_account_limit(backend, tx, c).await?;
-        let number = rec_values.iter().find(|(c, _)| *c == "external_caller_id").map_or(&Value::Null, |(_, v)| v);
-        check_caller_id(tx, customer, number).await?;
     }
 
     cols.push(") VALUES (").push(&vals.text).push(") RETURNING id");
@@ -402,19 +439,22 @@ async fn issue_customer_id(backend: Backend, tx: &mut Tx<'_>, chosen: Option<i64
 /// Rules across attributes of one record.
 fn check_values(res: &Resource, values: &[(&str, Value)]) -> Result<()> {
     let get = |c: &str| values.iter().find(|(x, _)| *x == c).map_or(&Value::Null, |(_, v)| v);
+    let mut errs = Errors::default();
     if res.kind == "incoming_trunks" && get("auth_name").is_null() != get("auth_password").is_null() {
         let missing = if get("auth_name").is_null() { "auth_name" } else { "auth_password" };
-        return Err(invalid(missing, "auth_name and auth_password go together: set both or neither"));
+        errs.add(missing, "auth_name and auth_password go together: set both or neither");
     }
     if res.kind == "available_did_numbers" && !get("forward_number").is_null() && !get("destination_id").is_null() {
-        return Err(invalid("forward_number", "can't be set together with a destination: a number rings one thing"));
+        errs.add("forward_number", "can't be set together with a destination: a number rings one thing");
     }
     for (rule, result) in [("src_rewrite_rule", "src_rewrite_result"), ("dst_rewrite_rule", "dst_rewrite_result")] {
         if let (Some(rule_text), Some(result_text)) = (get(rule).as_str(), get(result).as_str()) {
-            domain::rewrite::RewriteRule::parse(rule_text, result_text).map_err(|m| invalid(result, m))?;
+            if let Err(m) = domain::rewrite::RewriteRule::parse(rule_text, result_text) {
+                errs.add(result, m);
+            }
         }
     }
-    Ok(())
+    errs.check()
 }
 
 fn check_record(rec: &Record) -> Result<()> {

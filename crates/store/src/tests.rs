@@ -7,6 +7,7 @@ use domain::schema::{self, Storage};
 use domain::Value;
 
 mod capacity_groups;
+mod forms;
 mod ui_preferences;
 
 fn op() -> Actor {

@@ -7,7 +7,10 @@
 mod assets;
 mod bulk;
 pub(crate) mod clock;
+mod confirm;
+mod enums;
 mod form;
+mod form_aids;
 mod html;
 mod i18n;
 mod list;
@@ -70,7 +73,7 @@ pub fn routes() -> Router<App> {
         .route("/ui/{tab}/new", get(pages::new_form::<Operator>))
         .route("/ui/{tab}/{id}", get(pages::show::<Operator>).post(pages::update::<Operator>))
         .route("/ui/{tab}/{id}/edit", get(pages::edit_form::<Operator>))
-        .route("/ui/{tab}/{id}/delete", post(pages::delete::<Operator>))
+        .route("/ui/{tab}/{id}/delete", get(confirm::page::<Operator>).post(pages::delete::<Operator>))
         .route("/customer", get(|| async { Redirect::to("/customer/numbers") }))
         .route("/customer/", get(|| async { Redirect::to("/customer/numbers") }))
         .route("/customer/login", get(session::customer_login_page).post(session::customer_login))
@@ -85,7 +88,7 @@ pub fn routes() -> Router<App> {
         .route("/customer/{tab}/new", get(pages::new_form::<Customer>))
         .route("/customer/{tab}/{id}", get(pages::show::<Customer>).post(pages::update::<Customer>))
         .route("/customer/{tab}/{id}/edit", get(pages::edit_form::<Customer>))
-        .route("/customer/{tab}/{id}/delete", post(pages::delete::<Customer>))
+        .route("/customer/{tab}/{id}/delete", get(confirm::page::<Customer>).post(pages::delete::<Customer>))
         .layer(middleware::from_fn(headers))
 }
 

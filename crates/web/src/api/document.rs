@@ -250,6 +250,18 @@ pub fn request_data(body: &[u8]) -> ApiResult<Json> {
 
 /// Parses a POST (url_id None) or PATCH body into store input.
 pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, policy: &Policy) -> ApiResult<Input> {
+    let (input, mut errors) = parse_body_partial(res, body, url_id, policy)?;
+    if !errors.is_empty() {
+        let mut first = errors.remove(0);
+        first.more = errors;
+        return Err(first);
+    }
+    Ok(input)
+}
+
+/// [`parse_body`] that answers the attributes' validation errors beside
+/// the input of everything else, so a create can add the store's errors.
+pub fn parse_body_partial(res: &'static Resource, body: &[u8], url_id: Option<i64>, policy: &Policy) -> ApiResult<(Input, Vec<ApiError>)> {
     let creating = url_id.is_none();
     let data = request_data(body)?;
     let data = members(&data, Some(&["type", "id", "attributes", "relationships", "links", "meta"]), "/data")?;
@@ -348,12 +360,7 @@ pub fn parse_body(res: &'static Resource, body: &[u8], url_id: Option<i64>, poli
             input.rels.push((r, to));
         }
     }
-    if !errors.is_empty() {
-        let mut first = errors.remove(0);
-        first.more = errors;
-        return Err(first);
-    }
-    Ok(input)
+    Ok((input, errors))
 }
 
 /// The CSV header for a resource: id, attributes, then `<rel>_id` columns.

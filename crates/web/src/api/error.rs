@@ -129,9 +129,13 @@ impl From<store::Error> for ApiError {
     fn from(e: store::Error) -> Self {
         match e {
             store::Error::NotFound => ApiError::route_not_found(),
-            store::Error::Invalid(f) => {
-                let rel = domain::schema::RESOURCES.iter().any(|r| r.rel(&f.field).is_some());
-                ApiError::invalid(&f.field, &f.message, rel)
+            store::Error::Invalid(f) => field_error(&f),
+            // One error object per field, each with its own pointer.
+            store::Error::InvalidMany(list) => {
+                let mut errors = list.iter().map(field_error);
+                let mut first = errors.next().unwrap_or_else(|| ApiError::unprocessable("invalid input"));
+                first.more = errors.collect();
+                first
             }
             store::Error::IdTaken(id) => {
                 ApiError::new(StatusCode::CONFLICT, "Conflict", format!("id {id} is already taken")).code("409").pointer("/data/id")
@@ -143,6 +147,28 @@ impl From<store::Error> for ApiError {
             }
         }
     }
+}
+
+/// The attribute errors of a request document joined by the store's
+/// errors (from a dry run of the rest) for the fields not already named:
+/// every error of a create in one answer.
+pub fn with_store_errors(mut errors: Vec<ApiError>, dry_run: store::Result<()>) -> ApiError {
+    if let Err(e) = dry_run {
+        for f in e.field_errors() {
+            let extra = field_error(f);
+            if !errors.iter().any(|x| x.pointer == extra.pointer) {
+                errors.push(extra);
+            }
+        }
+    }
+    let mut first = errors.remove(0);
+    first.more = errors;
+    first
+}
+
+fn field_error(f: &domain::FieldError) -> ApiError {
+    let rel = domain::schema::RESOURCES.iter().any(|r| r.rel(&f.field).is_some());
+    ApiError::invalid(&f.field, &f.message, rel)
 }
 
 impl ApiError {

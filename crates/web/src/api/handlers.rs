@@ -192,7 +192,10 @@ pub async fn create(ctx: Ctx, Path(kind): Path<String>, RawQuery(raw): RawQuery,
     let p = params::parse(raw.as_deref())?;
     let policy = ctx.policy().await?;
     policy.may(res, Method::Create)?;
-    let input = document::parse_body(res, &body, None, &policy)?;
+    let (input, errors) = document::parse_body_partial(res, &body, None, &policy)?;
+    if !errors.is_empty() {
+        return Err(super::error::with_store_errors(errors, ctx.app.store().validate(res, &ctx.actor, input).await));
+    }
     let rec = ctx.app.store().create(res, &ctx.actor, input).await?;
     let shape = ctx.shape(&p);
     let inc = included(&ctx, res, &p, std::slice::from_ref(&rec)).await?;

@@ -33,7 +33,7 @@ impl Item {
         }
     }
 
-    fn label(&self) -> String {
+    pub(super) fn label(&self) -> String {
         match self {
             Item::Id => "ID".into(),
             Item::Field(f) => label(f.name),
@@ -137,13 +137,15 @@ impl FormState {
     /// Anything that is not the client's mistake is returned.
     pub fn store_error(&mut self, items: &[Item], e: store::Error) -> Result<(), store::Error> {
         match e {
-            store::Error::Invalid(fe) => {
-                let name = items.iter().map(Item::name).find(|n| *n == fe.field || n.strip_prefix("rel:") == Some(fe.field.as_str()));
-                match name {
-                    Some(n) => {
-                        self.errors.insert(n, fe.message);
+            store::Error::Invalid(_) | store::Error::InvalidMany(_) => {
+                for fe in e.field_errors() {
+                    let name = items.iter().map(Item::name).find(|n| *n == fe.field || n.strip_prefix("rel:") == Some(fe.field.as_str()));
+                    match name {
+                        Some(n) => {
+                            self.errors.entry(n).or_insert_with(|| fe.message.clone());
+                        }
+                        None => self.general.push((Some(fe.field.clone()), fe.message.clone())),
                     }
-                    None => self.general.push((Some(fe.field), fe.message)),
                 }
             }
             store::Error::IdTaken(id) => {
@@ -201,20 +203,7 @@ pub async fn options(v: &Viewer, items: &[Item], state: &FormState) -> Result<Op
 /// Renders the form. `action` is the POST target.
 pub fn render(v: &Viewer, items: &[Item], state: &FormState, opts: &Options, action: &str, submit: &str, cancel: &str) -> String {
     let mut b = String::with_capacity(8192);
-    if !state.general.is_empty() || !state.errors.is_empty() {
-        b.push_str("<div class=\"alert\" role=\"alert\">");
-        if state.general.is_empty() {
-            let _ = write!(b, "<p>{}</p>", Esc(v.t("Please correct the marked fields.")));
-        }
-        for (field, msg) in &state.general {
-            let text = match field {
-                Some(f) => error_text(v, v.t(&label(f)), msg),
-                None => v.lang.t_msg(msg),
-            };
-            let _ = write!(b, "<p>{}</p>", Esc(&text));
-        }
-        b.push_str("</div>");
-    }
+    super::form_aids::summary(v, items, state, &mut b);
     let _ = write!(b, "<form class=\"record\" method=\"post\" action=\"{}\" novalidate>{}", Esc(action), super::csrf_input(v));
     for it in items {
         input(v, it, state, opts, &mut b);
@@ -280,17 +269,7 @@ fn input(v: &Viewer, it: &Item, state: &FormState, opts: &Options, b: &mut Strin
             let _ = write!(b, "<div class=\"field\"><label for=\"{id}\">{}{star}</label>", Esc(&label_text));
             match it {
                 Item::Field(f) => match f.kind {
-                    Kind::Enum(values) => {
-                        let _ = write!(b, "<select id=\"{id}\" name=\"{}\"{req}{invalid}>", Esc(&name));
-                        if f.nullable {
-                            let _ = write!(b, "<option value=\"\">{}</option>", Esc(v.t("— none —")));
-                        }
-                        for val in values {
-                            let sel = if *val == value { " selected" } else { "" };
-                            let _ = write!(b, "<option value=\"{}\"{sel}>{}</option>", Esc(val), Esc(&option_text(val)));
-                        }
-                        b.push_str("</select>");
-                    }
+                    Kind::Enum(values) => super::enums::select(v, f, values, &id, value, error.map(|_| err_id.as_str()), b),
                     Kind::IntOf(values) => {
                         let _ = write!(b, "<select id=\"{id}\" name=\"{}\"{req}{invalid}>", Esc(&name));
                         for val in values {
@@ -318,16 +297,24 @@ fn input(v: &Viewer, it: &Item, state: &FormState, opts: &Options, b: &mut Strin
                         );
                     }
                     _ => {
-                        let ty = if f.mode == Mode::Hashed { "password" } else { "text" };
+                        let secret = f.mode == Mode::Hashed || f.kind == Kind::Secret;
+                        let ty = if secret { "password" } else { "text" };
                         let mode = if matches!(f.kind, Kind::Digits { .. }) { " inputmode=\"numeric\"" } else { "" };
                         let mode =
                             if matches!(f.kind, Kind::PhoneNumbers { .. } | Kind::Prefixes { .. }) { " inputmode=\"tel\"" } else { mode };
+                        if secret {
+                            b.push_str("<div class=\"with-reveal\">");
+                        }
                         let _ = write!(
                             b,
                             "<input type=\"{ty}\" id=\"{id}\" name=\"{}\" value=\"{}\"{mode}{req}{invalid} autocomplete=\"off\">",
                             Esc(&name),
                             Esc(value)
                         );
+                        if secret {
+                            super::form_aids::reveal(v, &id, b);
+                            b.push_str("</div>");
+                        }
                     }
                 },
                 Item::Rel(r) => {
@@ -340,6 +327,9 @@ fn input(v: &Viewer, it: &Item, state: &FormState, opts: &Options, b: &mut Strin
                 }
             }
             hint(v, it, b);
+            if matches!(it, Item::Field(f) if f.kind == Kind::Codecs) {
+                super::enums::codecs(v, b);
+            }
             error_html(b);
             b.push_str("</div>");
         }
@@ -348,23 +338,11 @@ fn input(v: &Viewer, it: &Item, state: &FormState, opts: &Options, b: &mut Strin
 
 /// "Number can't be blank" in English; "Номер: не может быть пустым" in
 /// the other languages, whose word order would not survive the English form.
-fn error_text(v: &Viewer, label: &str, msg: &str) -> String {
+pub(super) fn error_text(v: &Viewer, label: &str, msg: &str) -> String {
     match v.lang {
         super::i18n::Lang::En => format!("{label} {msg}"),
         lang => format!("{label}: {}", lang.t_msg(msg)),
     }
-}
-
-/// An enum value as offered: languages by name in their own language.
-pub fn option_text(value: &str) -> String {
-    let name = match value {
-        "EN" => "English",
-        "RU" => "Русский",
-        "LT" => "Lietuvių",
-        "LV" => "Latviešu",
-        _ => return value.to_owned(),
-    };
-    format!("{value} — {name}")
 }
 
 fn hint(v: &Viewer, it: &Item, b: &mut String) {

@@ -279,6 +279,10 @@ mod tests {
         // The customer's settings page shows its fraud limits, read-only.
         ids.extend(["max_cps", "max_call_duration", "blocked_prefixes", "daily_minutes_limit", "allow_any_caller_id"].map(label));
         ids.extend(ERROR_MESSAGES.iter().map(|s| (*s).to_owned()));
+        // Issue 16, forms: enum labels and helps, the reveal button, the delete confirmation.
+        ids.extend(crate::ui::enums::ALL_TEXTS.iter().flat_map(|(_, l, h)| [(*l).to_owned(), (*h).to_owned()]));
+        ids.extend(["Show password", "Hide password"].map(str::to_owned));
+        ids.extend(crate::ui::confirm::texts().into_iter().map(str::to_owned));
         ids.sort();
         ids.dedup();
         for lang in [Lang::Ru, Lang::Lt] {

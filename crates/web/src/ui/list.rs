@@ -298,6 +298,9 @@ pub fn cell(v: &Viewer, f: &Field, val: &Value, out: &mut String) {
         (Kind::Int { .. }, Value::Int(secs)) if f.name == "duration" => {
             let _ = write!(out, "<span title=\"{secs} s\">{}</span>", clock::duration(*secs));
         }
+        (Kind::Enum(_), Value::Text(s)) => {
+            let _ = write!(out, "{}", Esc(super::enums::shown(v, s)));
+        }
         (k, Value::Text(s)) if k.is_list() => {
             let _ = write!(out, "{}", Esc(&s.replace(',', ", ")));
         }
@@ -557,7 +560,7 @@ fn filter_bar(v: &Viewer, tab: &Tab, p: &ListParams, b: &mut String) {
                 let _ = write!(b, "<select id=\"{id}\" name=\"{}\"><option value=\"\">{}</option>", Esc(&name), Esc(v.t("Any")));
                 for val in values {
                     let sel = if *val == current { " selected" } else { "" };
-                    let _ = write!(b, "<option value=\"{}\"{sel}>{}</option>", Esc(val), Esc(&super::form::option_text(val)));
+                    let _ = write!(b, "<option value=\"{}\"{sel}>{}</option>", Esc(val), Esc(super::enums::shown(v, val)));
                 }
                 b.push_str("</select>");
             }

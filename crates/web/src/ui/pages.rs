@@ -27,11 +27,11 @@ fn parse_id(id: &str) -> Option<i64> {
 }
 
 /// A store failure that is not the user's doing: logged, and a bare 500.
-fn internal(v: &Viewer, e: store::Error) -> Response {
+pub(super) fn internal(v: &Viewer, e: store::Error) -> Response {
     api_error_page(v, ApiError::from(e))
 }
 
-async fn record(v: &Viewer, res: &'static Resource, id: &str) -> Result<Record, Response> {
+pub(super) async fn record(v: &Viewer, res: &'static Resource, id: &str) -> Result<Record, Response> {
     let Some(n) = parse_id(id) else { return Err(super::states::missing(v, res, id)) };
     match v.app.store().get(res, v.scope(), n).await {
         Ok(r) => Ok(r),
@@ -94,7 +94,10 @@ pub async fn create<A: Auth>(auth: A, Path(slug): Path<String>, headers: HeaderM
     let items = form::items(&v, res, true);
     let input = match form::parse(&items, &form, true) {
         Ok(i) => i,
-        Err(state) => return form_page(&v, tab, None, state, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(mut state) => {
+            super::form_aids::add_store_errors(&v, res, &items, &form, &mut state).await;
+            return form_page(&v, tab, None, state, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
     };
     match v.app.store().create(res, &v.actor, input).await {
         Ok(rec) => {
@@ -256,18 +259,9 @@ fn show_page(v: &Viewer, tab: &Tab, rec: &Record, names: &Names, note: Option<&s
     if can_change(v, rec, Method::Update) {
         let _ = write!(b, "<a class=\"button primary\" href=\"{}/{}/{}/edit\">{}</a>", v.base, tab.slug, rec.id(), Esc(v.t("Edit")));
     }
-    let deletable = can_change(v, rec, Method::Delete);
-    if deletable {
-        let _ = write!(
-            b,
-            "<form method=\"post\" action=\"{}/{}/{}/delete\" data-confirm=\"{}\">{}<button type=\"submit\" class=\"danger\">{}</button></form>",
-            v.base,
-            tab.slug,
-            rec.id(),
-            Esc(v.t("Delete this record?")),
-            csrf_input(v),
-            Esc(v.t("Delete"))
-        );
+    // The confirmation page names the record and what the delete does to others.
+    if can_change(v, rec, Method::Delete) {
+        let _ = write!(b, "<a class=\"button danger\" href=\"{}/{}/{}/delete\">{}</a>", v.base, tab.slug, rec.id(), Esc(v.t("Delete")));
     }
     if std::ptr::eq(res, &schema::CUSTOMERS) && v.scope().may_open_customer_ui() {
         let _ = write!(

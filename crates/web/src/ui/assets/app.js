@@ -311,3 +311,44 @@ document.addEventListener("submit", function (e) {
     page.indeterminate = n > 0 && n < all.length;
   });
 })();
+
+// Issue 16, forms: the first bad field takes the focus, the error
+// summary's links focus their field, password inputs get a working Show
+// button, and an enum select's help follows the chosen value.
+(function () {
+  function focusable(el) {
+    if (!el) return null;
+    // A picker hides its id input once its combobox is on: focus the combobox.
+    if (el.type === "hidden") el = document.getElementById(el.id + "-picker");
+    if (!el) return null;
+    if (el.matches("input, select, textarea, button")) return el;
+    return el.querySelector("input, select, textarea");
+  }
+  var first = focusable(document.querySelector('[aria-invalid="true"]:not([type="hidden"])'));
+  if (first) first.focus();
+  document.querySelectorAll("button.reveal[hidden]").forEach(function (b) { b.hidden = false; });
+  document.addEventListener("click", function (e) {
+    if (!e.target.closest) return;
+    var a = e.target.closest(".error-summary a[href^='#']");
+    if (a) {
+      var el = focusable(document.getElementById(a.getAttribute("href").slice(1)));
+      if (el) { e.preventDefault(); el.focus(); el.scrollIntoView({ block: "center" }); }
+      return;
+    }
+    var btn = e.target.closest("button.reveal");
+    if (!btn) return;
+    var input = document.getElementById(btn.getAttribute("aria-controls"));
+    if (!input) return;
+    var show = input.type === "password";
+    input.type = show ? "text" : "password";
+    btn.setAttribute("aria-pressed", show ? "true" : "false");
+    btn.textContent = btn.getAttribute(show ? "data-hide" : "data-show");
+  });
+  document.addEventListener("change", function (e) {
+    var s = e.target;
+    if (!s.matches || !s.matches("select[data-help-for]")) return;
+    var p = document.getElementById(s.getAttribute("data-help-for"));
+    var o = s.options[s.selectedIndex];
+    if (p) p.textContent = (o && o.getAttribute("data-help")) || "";
+  });
+})();

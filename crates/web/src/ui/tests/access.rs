@@ -517,7 +517,7 @@ pub(super) async fn the_uis_offer_exactly_what_the_api_allows(srv: Server) {
                 if !single && Expect::of(res.kind).operator.contains('C') {
                     let fresh = created(&op, create_body(res.kind, Who::Operator, &fx)).await;
                     let (_, page, _) = srv.get(ui, &format!("{base}/{}/{fresh}", tab.slug)).await;
-                    let offered = page.contains(">Delete</button>");
+                    let offered = page.contains(">Delete</a>");
                     let (s, _) = api.send(M::DELETE, &format!("/{}/{fresh}", res.kind), None).await;
                     if offered != (s == 204) {
                         wrong.push(format!("{}: Delete {offered}, API {s}", at("delete")));
