@@ -130,8 +130,9 @@ async fn forms_show_every_error_reveal_passwords_explain_enums_and_confirm_delet
     assert_eq!(js(&b, "return document.activeElement.id").await, "in-username", "the first bad field has the focus");
     b.screenshot("forms-every-error").await;
     axe_clean(&b, axe_js.as_deref(), "the form with errors").await;
+    // The customer is a picker: its id input is hidden, its combobox takes the focus.
     b.click(".error-summary a[href='#in-rel-customer']").await;
-    assert_eq!(js(&b, "return document.activeElement.id").await, "in-rel-customer");
+    assert_eq!(js(&b, "return document.activeElement.id").await, "in-rel-customer-picker");
     b.click(".error-summary a[href='#in-internal_caller_id']").await;
     assert_eq!(js(&b, "return document.activeElement.id").await, "in-internal_caller_id");
     assert_eq!(js(&b, "return document.getElementById('in-internal_caller_id').value").await, "12345", "what was typed stays");
