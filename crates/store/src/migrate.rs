@@ -91,6 +91,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_ui_preferences.sql"),
         postgres: include_str!("../migrations/postgres/0017_ui_preferences.sql"),
     },
+    Migration {
+        version: 18,
+        sqlite: include_str!("../migrations/sqlite/0018_cdr_hourly.sql"),
+        postgres: include_str!("../migrations/postgres/0018_cdr_hourly.sql"),
+    },
 ];
 
 /// Advisory lock key that serialises migration between nodes.
