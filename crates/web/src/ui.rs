@@ -11,10 +11,12 @@ mod html;
 mod i18n;
 mod list;
 mod pages;
+mod paging;
 mod prefs;
 mod search;
 mod session;
 mod tabs;
+mod totals;
 
 use crate::App;
 use axum::extract::Request;

@@ -77,3 +77,11 @@ document.addEventListener("submit", function (e) {
   } catch (e) { return; }
   if (document.querySelector("time, input[type='datetime-local']")) location.reload();
 })();
+
+/* Paging bar (issue 16, point 6): a new page size applies at once; the
+   form's button stays for browsers without this script. */
+(function () {
+  document.querySelectorAll("form.page-size select").forEach(function (sel) {
+    sel.addEventListener("change", function () { sel.form.submit(); });
+  });
+})();
