@@ -18,18 +18,22 @@ use store::{ListPage, ListQuery, Record};
 /// The page sizes a UI list offers.
 pub const SIZES: [u64; 4] = [25, 50, 100, 500];
 
+/// The most rows a UI page reads.
+pub const MAX_SIZE: u64 = 500;
+
 /// Takes `page[size]` out of a list's page parameters (the API's parser
-/// caps it lower than the UI reads): one of [`SIZES`], else a 400.
+/// caps it lower than the UI reads): 1 to [`MAX_SIZE`] (the bar offers
+/// [`SIZES`]; search asks for a few), else a 400.
 pub fn take_size(page: &mut Vec<(String, String)>) -> ApiResult<Option<u64>> {
     let Some(i) = page.iter().position(|(k, _)| k == "page[size]") else { return Ok(None) };
     let (_, raw) = page.remove(i);
     match raw.parse::<u64>() {
-        Ok(n) if SIZES.contains(&n) => Ok(Some(n)),
+        Ok(n) if (1..=MAX_SIZE).contains(&n) => Ok(Some(n)),
         _ => Err(ApiError::bad_param(
             "Invalid page value",
             "118",
             "page[size]",
-            format!("{raw:.20} is not a page size here: one of 25, 50, 100 or 500."),
+            format!("{raw:.20} is not a page size here: a whole number from 1 to {MAX_SIZE}."),
         )),
     }
 }
