@@ -12,7 +12,7 @@
 # The server runs pinned to CPU 0, the load generators to CPU 1.
 #
 # Usage: bench/api.sh [CDR counts...]        (default: 1000000 10000000)
-#        BENCH_BACKENDS="sqlite postgres" BENCH_DIR=/tmp/sb-bench BENCH_KEEP=1
+#        BENCH_BACKENDS="sqlite postgres" BENCH_DIR=/tmp/sb-bench BENCH_KEEP=1 BENCH_PROFILE=release
 # Seeded stores are kept in BENCH_DIR and reused when BENCH_KEEP=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,10 +22,13 @@ backends=${BENCH_BACKENDS:-sqlite postgres}
 dir=${BENCH_DIR:-/tmp/sb-bench}
 pg=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 mkdir -p "$dir"
-cargo build --release -q -p switchboard
-bin=$PWD/target/release/switchboard
+# BENCH_PROFILE=dev checks the script end to end without a release build
+# (its numbers are not the ones to report).
+profile=${BENCH_PROFILE:-release}
+cargo build --profile "$profile" -q -p switchboard
+bin=$PWD/target/$([ "$profile" = dev ] && echo debug || echo "$profile")/switchboard
 user=bench pass=bench-secret-1
-port=18089
+port=${BENCH_PORT:-18089}
 export SWITCHBOARD_LOG=warn
 
 url_for() { # backend count
