@@ -2,7 +2,9 @@
 -- customer, trunk (incoming trunk, or SIP account for termination),
 -- gateway, route and success: the totals above a CDR list read whole hours
 -- here instead of scanning millions of CDRs. A missing id is 0. Kept by
--- the store in the same transaction as every CDR insert.
+-- the store in the same transaction as every CDR insert. Each hour also
+-- has a row per customer and one for all customers (-1 in the dimensions
+-- summed over, success -1), for totals that filter by nothing finer.
 CREATE TABLE cdr_hourly (
     kind TEXT NOT NULL,
     hour BIGINT NOT NULL,
@@ -31,3 +33,11 @@ SELECT 'termination', (time_start / 3600000) * 3600000, COALESCE(customer_id, 0)
 FROM termination_cdrs
 GROUP BY (time_start / 3600000) * 3600000, COALESCE(customer_id, 0), COALESCE(sip_account_id, 0), COALESCE(gateway_id, 0),
          COALESCE(route_id, 0), CASE WHEN success THEN 1 ELSE 0 END;
+
+INSERT INTO cdr_hourly (kind, hour, customer_id, trunk_id, gateway_id, route_id, success, calls, answered, seconds)
+SELECT kind, hour, customer_id, -1, -1, -1, -1, SUM(calls), SUM(answered), SUM(seconds)
+FROM cdr_hourly WHERE success >= 0 GROUP BY kind, hour, customer_id;
+
+INSERT INTO cdr_hourly (kind, hour, customer_id, trunk_id, gateway_id, route_id, success, calls, answered, seconds)
+SELECT kind, hour, -1, -1, -1, -1, -1, SUM(calls), SUM(answered), SUM(seconds)
+FROM cdr_hourly WHERE success >= 0 GROUP BY kind, hour;

@@ -16,6 +16,11 @@ use domain::Value;
 use std::collections::HashMap;
 
 const HOUR: i64 = 3_600_000;
+/// A rollup dimension summed over: besides each detail row, an hour has a
+/// row per customer and one for all customers (success = -1 marks both), so
+/// totals that filter by nothing finer read a row or a few per hour, not
+/// one per combination of trunk, gateway and route.
+const ALL: i64 = -1;
 
 /// Totals of the CDRs matching a list's filters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,10 +93,14 @@ impl Hourly for TerminationCdr {
 pub(crate) async fn add_to_rollup<R: Hourly>(tx: &mut sqlx::Transaction<'static, sqlx::Any>, rows: &[&R]) -> Result<()> {
     let mut sums: HashMap<HourKey, (i64, i64, i64)> = HashMap::new();
     for r in rows {
-        let e = sums.entry(r.hour_key()).or_default();
-        e.0 += 1;
-        e.1 += i64::from(r.answered());
-        e.2 += r.seconds();
+        let k = r.hour_key();
+        // The detail row, and the per-customer and all-customer rows of its hour.
+        for key in [k, (k.0, k.1, ALL, ALL, ALL, ALL), (k.0, ALL, ALL, ALL, ALL, ALL)] {
+            let e = sums.entry(key).or_default();
+            e.0 += 1;
+            e.1 += i64::from(r.answered());
+            e.2 += r.seconds();
+        }
     }
     let sums: Vec<_> = sums.into_iter().collect();
     // 10 parameters a row; a few hundred a statement (see row::insert).
@@ -199,6 +208,13 @@ impl Store {
         }
         // The tenant condition names customer_id, which the rollup has too.
         tenant_cond(res, scope, &mut sql);
+        let finer = conds.iter().any(|c| c.column != "customer_id");
+        let by_customer = conds.iter().any(|c| c.column == "customer_id") || scope.is_customer();
+        sql.push(match (finer, by_customer) {
+            (true, _) => " AND success >= 0",
+            (false, true) => " AND success = -1 AND customer_id >= 0",
+            (false, false) => " AND success = -1 AND customer_id = -1",
+        });
         for c in conds {
             let col = rollup_column(res.table, c.column).expect("checked by the caller");
             sql.push(" AND ").push(col).push(" IN (");
