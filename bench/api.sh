@@ -3,13 +3,16 @@
 #  - latency (p50/p99) of a page of 50 termination CDRs filtered by a one-day
 #    window + customer, sorted by time_start, at each CDR count given;
 #    baseline: GET /healthz on the same server in the same run;
+#  - issue 16: the first, next (one cursor followed) and 20th (19 cursors
+#    followed) page of a one-day window of all customers, and its totals
+#    (GET .../termination_cdrs/totals), p50/p99, same server and run;
 #  - CSV export rate of 1,000,000 CDRs and the server's peak RSS while
 #    exporting (baseline: RSS before the export);
 #  - requests/s of GET on a customers list page with wrk (baseline: /healthz).
 # The server runs pinned to CPU 0, the load generators to CPU 1.
 #
 # Usage: bench/api.sh [CDR counts...]        (default: 1000000 10000000)
-#        BENCH_BACKENDS="sqlite postgres" BENCH_DIR=/tmp/sb-bench BENCH_KEEP=1
+#        BENCH_BACKENDS="sqlite postgres" BENCH_DIR=/tmp/sb-bench BENCH_KEEP=1 BENCH_PROFILE=release
 # Seeded stores are kept in BENCH_DIR and reused when BENCH_KEEP=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +22,13 @@ backends=${BENCH_BACKENDS:-sqlite postgres}
 dir=${BENCH_DIR:-/tmp/sb-bench}
 pg=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 mkdir -p "$dir"
-cargo build --release -q -p switchboard
-bin=$PWD/target/release/switchboard
+# BENCH_PROFILE=dev checks the script end to end without a release build
+# (its numbers are not the ones to report).
+profile=${BENCH_PROFILE:-release}
+cargo build --profile "$profile" -q -p switchboard
+bin=$PWD/target/$([ "$profile" = dev ] && echo debug || echo "$profile")/switchboard
 user=bench pass=bench-secret-1
-port=18089
+port=${BENCH_PORT:-18089}
 export SWITCHBOARD_LOG=warn
 
 url_for() { # backend count
@@ -52,7 +58,13 @@ start() { # url
     echo "server did not start"; cat "$dir/serve.log"; exit 1
 }
 
-stop() { kill "$server"; wait "$server" 2>/dev/null || true; }
+server=
+stop() {
+    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+    server=
+}
+# The server goes down with the script, also when a step fails.
+trap stop EXIT
 
 rss_kb() { awk "/^$1:/ {print \$2}" "/proc/$server/status"; }
 
@@ -62,10 +74,17 @@ for backend in $backends; do
         echo "== $backend, $n termination CDRs"
         seed "$backend" "$n" "$url"
         start "$url"
-        read -r hp50 hp99 _ < <(taskset -c 1 python3 bench/list_latency.py 127.0.0.1:$port $user $pass healthz 300)
-        read -r p50 p99 rows < <(taskset -c 1 python3 bench/list_latency.py 127.0.0.1:$port $user $pass cdr 300 100 30)
+        lat() { taskset -c 1 python3 bench/list_latency.py 127.0.0.1:$port $user $pass "$@"; }
+        out=$(lat healthz 300); read -r hp50 hp99 _ <<<"$out"
+        out=$(lat cdr 300 100 30); read -r p50 p99 rows <<<"$out"
         echo "  CDR page (50, window+customer, by time_start): p50 ${p50} ms, p99 ${p99} ms (mean ${rows} rows/page)"
         echo "  baseline /healthz: p50 ${hp50} ms, p99 ${hp99} ms; ratio p50 $(python3 -c "print(round($p50/$hp50,1))")x"
+        for mode in first next page20 totals; do
+            samples=300; [ "$mode" = page20 ] && samples=100
+            out=$(lat $mode $samples 100 30); read -r m50 m99 mrows <<<"$out"
+            what="rows/page"; [ "$mode" = totals ] && what="calls counted"
+            echo "  CDR $mode (one-day window, all customers): p50 ${m50} ms, p99 ${m99} ms (mean ${mrows} ${what}); p50 $(python3 -c "print(round($m50/$hp50,1))")x /healthz"
+        done
         if [ "$n" = 1000000 ]; then
             before=$(rss_kb VmRSS)
             echo 5 >"/proc/$server/clear_refs" 2>/dev/null || true

@@ -7,8 +7,10 @@
 //! node, whose heartbeats (`nodes.rs`) date a crash.
 
 mod nodes;
+mod stats;
 
 pub use nodes::{Orphan, STALE_BEATS};
+pub use stats::{CdrTotals, Hourly};
 
 use crate::row::{self, table_row, TableRow};
 use crate::sql::Sql;
@@ -81,7 +83,7 @@ pub enum Cdr {
 }
 
 /// The CDR tables' rows, which [`Store::append_cdrs`] takes.
-pub trait CdrRow: TableRow + Sync {}
+pub trait CdrRow: TableRow + Hourly + Sync {}
 impl CdrRow for IncomingCdr {}
 impl CdrRow for TerminationCdr {}
 
@@ -93,6 +95,7 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         row::insert::<R, _>(&mut tx, rows).await?;
+        stats::add_to_rollup(&mut tx, &rows.iter().collect::<Vec<_>>()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -363,6 +366,8 @@ impl Store {
         }
         row::insert::<IncomingCdr, _>(&mut tx, &incoming).await?;
         row::insert::<TerminationCdr, _>(&mut tx, &termination).await?;
+        stats::add_to_rollup(&mut tx, &incoming).await?;
+        stats::add_to_rollup(&mut tx, &termination).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -96,6 +96,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0018_picker_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0018_picker_indexes.sql"),
     },
+    Migration {
+        version: 19,
+        sqlite: include_str!("../migrations/sqlite/0019_cdr_hourly.sql"),
+        postgres: include_str!("../migrations/postgres/0019_cdr_hourly.sql"),
+    },
 ];
 
 /// Advisory lock key that serialises migration between nodes.

@@ -36,8 +36,8 @@ pub struct Cond {
     pub values: Vec<Value>,
 }
 
-/// Where the next keyset page starts: just after the row with these sort
-/// key and id.
+/// Where a keyset page starts: just after (or, for `before`, just ahead
+/// of) the row with these sort key and id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub value: Value,
@@ -53,13 +53,16 @@ pub struct ListQuery {
     pub limit: u64,
     /// Keyset paging; only with at most one sort column that is never NULL.
     pub after: Option<Cursor>,
+    /// Keyset paging backwards: the page of rows just ahead of this one, in
+    /// the list's own order (for a Previous link). Not with `after`.
+    pub before: Option<Cursor>,
     /// Whether to count all matching rows (not for CDRs).
     pub count: bool,
 }
 
 impl Default for ListQuery {
     fn default() -> Self {
-        ListQuery { conds: Vec::new(), sort: Vec::new(), offset: 0, limit: 50, after: None, count: false }
+        ListQuery { conds: Vec::new(), sort: Vec::new(), offset: 0, limit: 50, after: None, before: None, count: false }
     }
 }
 
@@ -67,6 +70,9 @@ impl Default for ListQuery {
 pub struct ListPage {
     pub records: Vec<Record>,
     pub has_more: bool,
+    /// Whether rows come ahead of this page: known for keyset pages (a
+    /// cursor names a row there) and offset pages (offset > 0).
+    pub has_before: bool,
     pub total: Option<u64>,
 }
 
@@ -74,11 +80,17 @@ fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
-fn where_clause(res: &Resource, backend: Backend, scope: Scope, q: &ListQuery, sql: &mut Sql) {
+/// ` WHERE` the scope's rows and the conditions.
+pub(crate) fn where_conds(res: &Resource, backend: Backend, scope: Scope, conds: &[Cond], sql: &mut Sql) {
     sql.push(" WHERE 1 = 1");
     tenant_cond(res, scope, sql);
+    and_conds(backend, conds, sql);
+}
+
+/// ` AND` each condition.
+pub(crate) fn and_conds(backend: Backend, conds: &[Cond], sql: &mut Sql) {
     let like = if backend == Backend::Postgres { " ILIKE " } else { " LIKE " };
-    for c in &q.conds {
+    for c in conds {
         sql.push(if c.op == Op::EqOrNull { " AND (" } else { " AND " }).push(c.column);
         let v = || c.values.first().cloned().unwrap_or(Value::Null);
         match c.op {
@@ -123,26 +135,38 @@ fn where_clause(res: &Resource, backend: Backend, scope: Scope, q: &ListQuery, s
             }
         }
     }
-    if let Some(cur) = &q.after {
-        match q.sort.first() {
-            Some(&(col, st, desc)) if col != "id" => {
-                let cmp = if desc { " < " } else { " > " };
-                sql.push(" AND (").push(col).push(cmp).arg(cur.value.clone(), st);
-                sql.push(" OR (").push(col).push(" = ").arg(cur.value.clone(), st);
-                sql.push(" AND id").push(cmp).arg(Value::Int(cur.id), Storage::Int).push("))");
-            }
-            first => {
-                let desc = first.is_some_and(|s| s.2);
-                sql.push(if desc { " AND id < " } else { " AND id > " }).arg(Value::Int(cur.id), Storage::Int);
-            }
+}
+
+fn where_clause(res: &Resource, backend: Backend, scope: Scope, q: &ListQuery, sql: &mut Sql) {
+    where_conds(res, backend, scope, &q.conds, sql);
+    let (cur, backwards) = match (&q.after, &q.before) {
+        (Some(c), _) => (c, false),
+        (None, Some(c)) => (c, true),
+        (None, None) => return,
+    };
+    // Past the cursor in the list's order; `before` looks the other way.
+    let desc = q.sort.first().is_some_and(|s| s.2) != backwards;
+    let cmp = if desc { " < " } else { " > " };
+    match q.sort.first() {
+        Some(&(col, st, _)) if col != "id" => {
+            // A row value, which both backends serve as one range of the
+            // (col, id) index (an OR of two ranges scans on PostgreSQL).
+            sql.push(" AND (").push(col).push(", id)").push(cmp).push("(").arg(cur.value.clone(), st);
+            sql.push(", ").arg(Value::Int(cur.id), Storage::Int).push(")");
+        }
+        _ => {
+            sql.push(" AND id").push(cmp).arg(Value::Int(cur.id), Storage::Int);
         }
     }
 }
 
-fn order_clause(q: &ListQuery, sql: &mut Sql) {
+/// The list's order, or its reverse (`flip`: a `before` page is read
+/// backwards from its cursor and turned round).
+fn order_clause(q: &ListQuery, flip: bool, sql: &mut Sql) {
     sql.push(" ORDER BY ");
-    let mut id_desc = false;
+    let mut id_desc = flip;
     for &(col, _, desc) in &q.sort {
+        let desc = desc != flip;
         if col == "id" {
             id_desc = desc;
             break;
@@ -158,18 +182,27 @@ impl Store {
     pub async fn list(&self, res: &'static Resource, scope: Scope, q: &ListQuery) -> Result<ListPage> {
         let mut sql = Sql::new(format!("SELECT {} FROM {}", select_list(res), res.table));
         where_clause(res, self.backend, scope, q, &mut sql);
-        order_clause(q, &mut sql);
-        sql.push(&format!(" LIMIT {} OFFSET {}", q.limit + 1, if q.after.is_some() { 0 } else { q.offset }));
+        let backwards = q.after.is_none() && q.before.is_some();
+        order_clause(q, backwards, &mut sql);
+        let keyset = q.after.is_some() || q.before.is_some();
+        sql.push(&format!(" LIMIT {} OFFSET {}", q.limit + 1, if keyset { 0 } else { q.offset }));
         let rows = sql.query().fetch_all(&self.pool).await?;
-        let has_more = rows.len() as u64 > q.limit;
-        let records = rows.iter().take(q.limit as usize).map(|r| Record::from_row(res, r)).collect::<Result<Vec<_>>>()?;
+        let extra = rows.len() as u64 > q.limit;
+        let mut records = rows.iter().take(q.limit as usize).map(|r| Record::from_row(res, r)).collect::<Result<Vec<_>>>()?;
+        // A cursor names a row of the list: the side it came from has rows.
+        let (has_more, has_before) = if backwards {
+            records.reverse();
+            (true, extra)
+        } else {
+            (extra, q.after.is_some() || (!keyset && q.offset > 0))
+        };
         let total = if q.count { Some(self.count(res, scope, q).await?) } else { None };
-        Ok(ListPage { records, has_more, total })
+        Ok(ListPage { records, has_more, has_before, total })
     }
 
     pub async fn count(&self, res: &'static Resource, scope: Scope, q: &ListQuery) -> Result<u64> {
         let mut sql = Sql::new(format!("SELECT COUNT(*) AS n FROM {}", res.table));
-        let unpaged = ListQuery { after: None, ..q.clone() };
+        let unpaged = ListQuery { after: None, before: None, ..q.clone() };
         where_clause(res, self.backend, scope, &unpaged, &mut sql);
         let n: i64 = sqlx::Row::try_get(&sql.query().fetch_one(&self.pool).await?, "n")?;
         Ok(n as u64)
@@ -181,7 +214,7 @@ impl Store {
         let (tx, rx) = mpsc::channel(256);
         let mut sql = Sql::new(format!("SELECT {} FROM {}", select_list(res), res.table));
         where_clause(res, self.backend, scope, q, &mut sql);
-        order_clause(q, &mut sql);
+        order_clause(q, false, &mut sql);
         let pool = self.pool.clone();
         tokio::spawn(async move {
             let mut rows = sql.query().fetch(&pool);

@@ -474,4 +474,5 @@ async fn an_external_caller_id_is_one_of_the_customers_dids() {
     }
 }
 
+mod cdr_paging;
 mod ids;

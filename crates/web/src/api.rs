@@ -10,6 +10,7 @@ mod openapi;
 pub(crate) mod params;
 mod route_tests;
 pub(crate) mod sessions;
+pub(crate) mod totals;
 
 pub(crate) use auth::CachedLogin;
 pub(crate) use backoff::Backoff;
@@ -70,6 +71,7 @@ fn scoped(customer: bool) -> Router<App> {
     r.route("/openapi.json", get(openapi::document))
         .route(&format!("/{}", route_tests::KIND), post(route_tests::run).fallback(method_not_allowed))
         .route("/{kind}", get(handlers::list).post(handlers::create).patch(handlers::update_singleton).fallback(method_not_allowed))
+        .route("/{kind}/totals", get(totals::totals).fallback(method_not_allowed))
         .route("/{kind}/{id}", get(handlers::show).patch(handlers::update).delete(handlers::delete).fallback(method_not_allowed))
         .route("/{kind}/{id}/{rel}", get(handlers::related).fallback(method_not_allowed))
         .route("/{kind}/{id}/relationships/{rel}", get(handlers::relationship).fallback(method_not_allowed))

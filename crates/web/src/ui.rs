@@ -15,12 +15,14 @@ mod html;
 mod i18n;
 mod list;
 mod pages;
+mod paging;
 mod picker;
 mod prefs;
 mod search;
 mod session;
 mod states;
 mod tabs;
+mod totals;
 
 use crate::App;
 use axum::extract::Request;

@@ -4,6 +4,8 @@
 
 #[path = "api/capacity_groups.rs"]
 mod capacity_groups;
+#[path = "api/cdr_totals.rs"]
+mod cdr_totals;
 #[path = "api/forms.rs"]
 mod forms;
 #[path = "api/fraud.rs"]

@@ -94,7 +94,7 @@ async fn a_deleted_customers_id_is_never_issued_again() {
 }
 
 /// A bare database (no schema) per backend, and its URL.
-async fn bare_databases() -> Vec<(Backend, String, Box<dyn std::any::Any>)> {
+pub(super) async fn bare_databases() -> Vec<(Backend, String, Box<dyn std::any::Any>)> {
     let path = std::env::temp_dir().join(format!("switchboard-migrate-{}.db", crate::auth::random_token(12)));
     struct File(std::path::PathBuf);
     impl Drop for File {

@@ -148,13 +148,15 @@ pub async fn list(ctx: Ctx, Path(kind): Path<String>, RawQuery(raw): RawQuery) -
     let number = q.offset / size + 1;
     let mut links = serde_json::Map::new();
     let mut meta = serde_json::Map::new();
-    if q.after.is_some() || (res.cdr && params::keyset_sort(&q)) {
-        // Keyset paging: no counts, a cursor to the next page.
+    if q.after.is_some() || q.before.is_some() || (res.cdr && params::keyset_sort(&q)) {
+        // Keyset paging: no counts, cursors to the next and previous pages.
         links.insert("first".into(), json!(link(format!("page[size]={size}"))));
-        if page.has_more {
-            let last = page.records.last().expect("has_more implies a row");
-            let key = q.sort.first().filter(|s| s.0 != "id").and_then(|s| last.get(s.0).as_i64());
-            links.insert("next".into(), json!(link(format!("page[size]={size}&page[after]={}", params::cursor(key, last.id())))));
+        let cursor_of = |r: &Record| params::cursor(q.sort.first().filter(|s| s.0 != "id").and_then(|s| r.get(s.0).as_i64()), r.id());
+        if let (true, Some(first)) = (page.has_before, page.records.first()) {
+            links.insert("prev".into(), json!(link(format!("page[size]={size}&page[before]={}", cursor_of(first)))));
+        }
+        if let (true, Some(last)) = (page.has_more, page.records.last()) {
+            links.insert("next".into(), json!(link(format!("page[size]={size}&page[after]={}", cursor_of(last)))));
         }
     } else {
         links.insert("first".into(), json!(link(format!("page[number]=1&page[size]={size}"))));

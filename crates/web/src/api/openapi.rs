@@ -344,7 +344,7 @@ pub fn build(scope: Scope, server: &str) -> Json {
         let mut list = json!({ "tags": tag, "operationId": op_id("list", res), "parameters": list_params(res, scope),
             "responses": { "200": listed, "4XX": errors } });
         if res.cdr {
-            list["description"] = json!("Sorted by -time_start unless asked otherwise. Page on with links.next (page[after], a keyset cursor; it needs a sort by time_start or id).");
+            list["description"] = json!("Sorted by -time_start unless asked otherwise. Page on with links.next and back with links.prev (page[after] and page[before], keyset cursors; they need a sort by time_start or id).");
         }
         coll.insert("get".into(), list);
         if offers(Method::Create) {
@@ -358,6 +358,9 @@ pub fn build(scope: Scope, server: &str) -> Json {
             );
         }
         paths.insert(format!("/{}", res.kind), Json::Object(coll));
+        if res.cdr {
+            paths.insert(format!("/{}/totals", res.kind), totals_path(res, scope, &errors));
+        }
         let mut csv_params: Vec<Json> = list_params(res, scope);
         csv_params.retain(|p| !p["name"].as_str().is_some_and(|n| n.starts_with("page[") || n.starts_with("fields[") || n == "include"));
         paths.insert(
@@ -415,6 +418,23 @@ pub fn build(scope: Scope, server: &str) -> Json {
             "responses": { "Error": error_response() },
         },
     })
+}
+
+/// `GET /{cdrs}/totals`: the list's filters in, a meta-only document out.
+fn totals_path(res: &Resource, scope: Scope, errors: &Json) -> Json {
+    let mut params = list_params(res, scope);
+    params.retain(|p| p["name"].as_str().is_some_and(|n| n.starts_with("filter[")));
+    let num = json!({ "type": "number", "nullable": true });
+    let meta = json!({ "type": "object", "required": ["calls", "answered", "asr", "acd", "seconds", "minutes", "capped", "cap"], "properties": {
+        "calls": { "type": "integer" }, "answered": { "type": "integer" },
+        "asr": num, "acd": num, "seconds": { "type": "integer" }, "minutes": { "type": "number" },
+        "capped": { "type": "boolean", "description": "a filter the hourly rollup cannot answer was counted over the newest `cap` CDRs only: the totals are at least these" },
+        "cap": { "type": "integer" } } });
+    let doc = json!({ "type": "object", "required": ["meta"], "properties": { "meta": meta } });
+    json!({ "get": { "tags": [res.kind], "operationId": op_id("totals", res),
+        "summary": "calls, answered, ASR (%), ACD (s) and minutes of the CDRs the list's filters match",
+        "parameters": params,
+        "responses": { "200": { "description": "the totals", "content": { JSON_API: { "schema": doc } } }, "4XX": errors } } })
 }
 
 /// The JSON:API error document every 4xx answers.

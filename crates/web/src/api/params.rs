@@ -201,7 +201,7 @@ pub fn list_query(res: &Resource, p: &Params, paged: bool) -> ApiResult<ListQuer
             }
         };
         for key in p.page.keys() {
-            if !matches!(key.as_str(), "number" | "size" | "after") {
+            if !matches!(key.as_str(), "number" | "size" | "after" | "before") {
                 return Err(ApiError::bad_param(
                     "Page parameter not allowed",
                     "105",
@@ -225,19 +225,27 @@ pub fn list_query(res: &Resource, p: &Params, paged: bool) -> ApiResult<ListQuer
         }
         q.limit = size;
         q.offset = (number - 1) * size;
-        if let Some(c) = p.page.get("after") {
+        for key in ["after", "before"] {
+            let Some(c) = p.page.get(key) else { continue };
+            let param = format!("page[{key}]");
             if !keyset_sort(&q) {
                 return Err(ApiError::bad_param(
                     "Invalid page value",
                     "118",
-                    "page[after]",
-                    "page[after] needs a sort by a single time or id column.",
+                    &param,
+                    format!("{param} needs a sort by a single time or id column."),
                 ));
             }
-            q.after =
-                Some(parse_cursor(c).ok_or_else(|| {
-                    ApiError::bad_param("Invalid page value", "118", "page[after]", format!("{c} is not a valid cursor."))
-                })?);
+            if key == "before" && q.after.is_some() {
+                return Err(ApiError::bad_param("Invalid page value", "118", &param, "page[after] and page[before] do not go together."));
+            }
+            let cur = parse_cursor(c)
+                .ok_or_else(|| ApiError::bad_param("Invalid page value", "118", &param, format!("{c:.40} is not a valid cursor.")))?;
+            if key == "after" {
+                q.after = Some(cur);
+            } else {
+                q.before = Some(cur);
+            }
         }
     }
     Ok(q)

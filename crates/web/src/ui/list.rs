@@ -106,15 +106,18 @@ fn sort_column(res: &Resource, name: &str) -> Option<(&'static str, Storage)> {
 /// then the UI's sort (which may also name a relationship id).
 pub fn list_query(res: &'static Resource, p: &ListParams, paged: bool) -> ApiResult<ListQuery> {
     let mut pairs = utc_filters(res, p)?;
-    pairs.extend(p.page.iter().cloned());
+    let mut page = p.page.clone();
+    let size = super::paging::take_size(&mut page)?;
+    pairs.extend(page);
     let api = params::parse(Some(&query(&pairs)))?;
     let mut q = params::list_query(res, &api, paged)?;
+    super::paging::resize(&mut q, size);
     let (desc, name) = p.sort.strip_prefix('-').map_or((false, p.sort.as_str()), |n| (true, n));
     let (col, st) = sort_column(res, name)
         .ok_or_else(|| ApiError::bad_param("Invalid sort criteria", "114", "sort", format!("{name} is not a valid sort criteria")))?;
     q.sort = vec![(col, st, desc)];
-    if q.after.is_some() && !params::keyset_sort(&q) {
-        return Err(ApiError::bad_param("Invalid page value", "118", "page[after]", "page[after] needs a sort by time or id."));
+    if (q.after.is_some() || q.before.is_some()) && !params::keyset_sort(&q) {
+        return Err(ApiError::bad_param("Invalid page value", "118", "page[after]", "A page cursor needs a sort by time or id."));
     }
     Ok(q)
 }
@@ -367,6 +370,16 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
     if let Some(msg) = &problem {
         let _ = write!(b, "<p class=\"alert\" role=\"alert\">{}</p>", Esc(msg));
     }
+    let totals = match &page {
+        Some((q, _)) if res.cdr => match super::totals::of(&v, res, q).await {
+            Ok(t) => Some(t),
+            Err(e) => return api_error_page(&v, e),
+        },
+        _ => None,
+    };
+    if let Some(t) = &totals {
+        super::totals::strip(&v, t, &mut b);
+    }
 
     let bulk = super::bulk::enabled(&v, tab) && problem.is_none();
     if bulk {
@@ -408,7 +421,7 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
                 };
                 let _ = write!(
                     b,
-                    "<th scope=\"col\"{aria}><a href=\"?{filter_query}{sep}sort={}\" title=\"{} {}\">{}</a></th>",
+                    "<th scope=\"col\" class=\"sortable\"{aria}><a href=\"?{filter_query}{sep}sort={}\" title=\"{} {}\">{}</a></th>",
                     url_encode(&next),
                     Esc(v.t("Sort by")),
                     Esc(label),
@@ -430,7 +443,7 @@ pub async fn list<A: Auth>(auth: A, Path(slug): Path<String>, RawQuery(raw): Raw
     }
     b.push_str("</tbody></table></div>");
     if let Some((q, pg)) = &page {
-        pagination(&v, res, &p, q, pg, &mut b);
+        super::paging::bar(&v, res, &p, q, pg, totals.as_ref(), &mut b);
     }
     let status = if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     (status, layout(&v, tab.slug, title, &b)).into_response()
@@ -619,60 +632,6 @@ fn filter_kind(res: &Resource, param: &str) -> Option<Kind> {
         return Some(Kind::Text { max: 64 });
     }
     Some(f.kind)
-}
-
-fn pagination(v: &Viewer, res: &Resource, p: &ListParams, q: &ListQuery, pg: &store::ListPage, b: &mut String) {
-    let mut base = p.filters.clone();
-    base.push(("sort".into(), p.sort.clone()));
-    let size = q.limit;
-    if size != params::DEFAULT_PAGE_SIZE {
-        base.push(("page[size]".into(), size.to_string()));
-    }
-    let link = |extra: Vec<(String, String)>| {
-        let mut all = base.clone();
-        all.extend(extra);
-        format!("?{}", query(&all))
-    };
-    let _ = write!(b, "<nav class=\"pages\" aria-label=\"{}\">", Esc(v.t("Pagination")));
-    let keyset = res.cdr && params::keyset_sort(q) && !p.page.iter().any(|(k, _)| k == "page[number]");
-    if keyset {
-        let _ = write!(b, "<span class=\"info\">{} {}</span>", pg.records.len(), Esc(v.t("records")));
-        if q.after.is_some() {
-            let _ = write!(b, "<a class=\"button\" href=\"{}\">{}</a>", Esc(&link(vec![])), Esc(v.t("First page")));
-        }
-        if pg.has_more {
-            let last = pg.records.last().expect("has_more implies a row");
-            let key = q.sort.first().filter(|s| s.0 != "id").and_then(|s| last.get(s.0).as_i64());
-            let next = link(vec![("page[after]".into(), params::cursor(key, last.id()))]);
-            let _ = write!(b, "<a class=\"button\" rel=\"next\" href=\"{}\">{}</a>", Esc(&next), Esc(v.t("Next")));
-        }
-    } else {
-        let number = q.offset / size + 1;
-        match pg.total {
-            Some(total) => {
-                let pages = total.div_ceil(size).max(1);
-                let _ = write!(
-                    b,
-                    "<span class=\"info\">{} {number} {} {pages} · {total} {}</span>",
-                    Esc(v.t("Page")),
-                    Esc(v.t("of")),
-                    Esc(v.t("records"))
-                );
-            }
-            None => {
-                let _ = write!(b, "<span class=\"info\">{} {number}</span>", Esc(v.t("Page")));
-            }
-        }
-        if number > 1 {
-            let prev = link(vec![("page[number]".into(), (number - 1).to_string())]);
-            let _ = write!(b, "<a class=\"button\" rel=\"prev\" href=\"{}\">{}</a>", Esc(&prev), Esc(v.t("Previous")));
-        }
-        if pg.has_more {
-            let next = link(vec![("page[number]".into(), (number + 1).to_string())]);
-            let _ = write!(b, "<a class=\"button\" rel=\"next\" href=\"{}\">{}</a>", Esc(&next), Esc(v.t("Next")));
-        }
-    }
-    b.push_str("</nav>");
 }
 
 /// The filtered list as CSV, through the API's export.

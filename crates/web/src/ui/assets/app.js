@@ -352,3 +352,11 @@ document.addEventListener("submit", function (e) {
     if (p) p.textContent = (o && o.getAttribute("data-help")) || "";
   });
 })();
+
+/* Paging bar (issue 16, point 6): a new page size applies at once; the
+   form's button stays for browsers without this script. */
+(function () {
+  document.querySelectorAll("form.page-size select").forEach(function (sel) {
+    sel.addEventListener("change", function () { sel.form.submit(); });
+  });
+})();
