@@ -54,7 +54,13 @@ start() { # url
         SWITCHBOARD_OPERATOR_USER=$user SWITCHBOARD_OPERATOR_PASSWORD=$pass \
         taskset -c 0 "$bin" serve >"$dir/serve.log" 2>&1 &
     server=$!
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.1; done
+    # A kept store may first run a new migration over millions of CDRs
+    # (the hourly rollup's backfill): wait while the server lives.
+    for _ in $(seq 9000); do
+        curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return
+        kill -0 "$server" 2>/dev/null || break
+        sleep 0.1
+    done
     echo "server did not start"; cat "$dir/serve.log"; exit 1
 }
 

@@ -1,12 +1,6 @@
 // Switchboard UI: progressive enhancement only; every page works without it.
 "use strict";
 
-// Forms that change or delete data ask first (data-confirm holds the question).
-document.addEventListener("submit", function (e) {
-  var q = e.target.getAttribute && e.target.getAttribute("data-confirm");
-  if (q && !window.confirm(q)) e.preventDefault();
-});
-
 // SIP accounts: Is Online and User Agent follow the registrar without a
 // page reload. The table names its endpoint; cells carry the account id.
 (function () {
