@@ -8,22 +8,17 @@
 
 // Not every test file uses every command of the client.
 #[allow(dead_code)]
+#[path = "support/ui.rs"]
+mod ui;
+#[allow(dead_code)]
 #[path = "support/webdriver.rs"]
 mod webdriver;
 
 use domain::schema;
 use serde_json::json;
-use store::testing::TestDb;
-use store::{Actor, Input, ListQuery, RelInput, Scope, Store};
+use store::{Input, ListQuery, RelInput, Scope, Store};
+use ui::create;
 use webdriver::Browser;
-
-fn op() -> Actor {
-    Actor { scope: Scope::Operator, kind: "api_credential", id: "1".into(), name: "test".into() }
-}
-
-async fn create(s: &Store, res: &'static schema::Resource, i: Input) -> i64 {
-    s.create(res, &op(), i).await.unwrap().id()
-}
 
 /// 120 numbers of one customer (100 starting 370610, 20 starting 370620),
 /// and three gateways, the second used by a route.
@@ -69,19 +64,12 @@ async fn numbers(s: &Store) -> Vec<(String, bool)> {
 
 #[tokio::test]
 async fn bulk_actions_and_empty_and_error_states() {
-    let (store, _db): (Store, TestDb) = store::testing::sqlite().await;
-    store.bootstrap_operator(Some(("op".into(), "op-secret".into()))).await.unwrap();
+    let (store, db) = ui::store().await;
     let gws = seed(&store).await;
-    let app = web::App::new(store.clone(), web::WebConfig::default()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let o = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(web::serve(listener, app, std::future::pending()));
+    let srv = ui::serve(store.clone(), db).await;
+    let o = &srv.origin;
     let Some(b) = Browser::start().await else { return };
-    b.resize(1366, 900).await;
-    b.goto(&format!("{o}/ui/login")).await;
-    b.fill("#username", "op").await;
-    b.fill("#password", "op-secret").await;
-    b.click_to_load("form button[type=submit]").await;
+    ui::sign_in(&b, o).await;
     b.exec("document.cookie = 'sb_tz=UTC; Path=/'", json!([])).await;
 
     // Filter to 100 of the 120, select all matching, disable.

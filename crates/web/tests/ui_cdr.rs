@@ -9,27 +9,20 @@
 
 // Not every test file uses every command of the client.
 #[allow(dead_code)]
+#[path = "support/ui.rs"]
+mod ui;
+#[allow(dead_code)]
 #[path = "support/webdriver.rs"]
 mod webdriver;
 
 use domain::schema;
 use serde_json::json;
 use store::cdr::TerminationCdr;
-use store::testing::TestDb;
-use store::{Actor, Input, Scope, Store};
+use store::{Input, Store};
+use ui::op;
 use webdriver::Browser;
 
-struct Server {
-    origin: String,
-    _store: Store,
-    _db: TestDb,
-}
-
 const SEEDED: usize = 130;
-
-fn op() -> Actor {
-    Actor { scope: Scope::Operator, kind: "api_credential", id: "1".into(), name: "test".into() }
-}
 
 /// 130 CDRs over the last twenty hours (pairs share a start time), a third
 /// unanswered, and seven from before the list's default day-long window.
@@ -61,15 +54,10 @@ async fn seed(s: &Store) -> Vec<TerminationCdr> {
     rows
 }
 
-async fn spawn() -> (Server, Vec<TerminationCdr>) {
-    let (store, db) = store::testing::sqlite().await;
-    store.bootstrap_operator(Some(("op".into(), "op-secret".into()))).await.unwrap();
+async fn spawn() -> (ui::Server, Vec<TerminationCdr>) {
+    let (store, db) = ui::store().await;
     let rows = seed(&store).await;
-    let app = web::App::new(store.clone(), web::WebConfig::default()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(web::serve(listener, app, std::future::pending()));
-    (Server { origin, _store: store, _db: db }, rows)
+    (ui::serve(store, db).await, rows)
 }
 
 async fn total(b: &Browser, key: &str) -> String {
@@ -98,11 +86,7 @@ async fn cdr_totals_paging_and_page_sizes() {
     let (srv, rows) = spawn().await;
     let Some(b) = Browser::start().await else { return };
     let o = &srv.origin;
-    b.resize(1366, 900).await;
-    b.goto(&format!("{o}/ui/login")).await;
-    b.fill("#username", "op").await;
-    b.fill("#password", "op-secret").await;
-    b.click_to_load("form button[type=submit]").await;
+    ui::sign_in(&b, o).await;
 
     b.goto(&format!("{o}/ui/termination-cdrs")).await;
     let answered = rows.iter().filter(|r| r.time_connect.is_some()).count();

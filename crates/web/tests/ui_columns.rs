@@ -7,29 +7,18 @@
 
 // Not every test file uses every command of the client.
 #[allow(dead_code)]
+#[path = "support/ui.rs"]
+mod ui;
+#[allow(dead_code)]
 #[path = "support/webdriver.rs"]
 mod webdriver;
 
 use domain::schema;
 use serde_json::json;
 use store::cdr::TerminationCdr;
-use store::testing::TestDb;
-use store::{Actor, Input, RelInput, Scope, Store};
+use store::{Input, RelInput, Store};
+use ui::create;
 use webdriver::Browser;
-
-struct Server {
-    origin: String,
-    _store: Store,
-    _db: TestDb,
-}
-
-fn op() -> Actor {
-    Actor { scope: Scope::Operator, kind: "api_credential", id: "1".into(), name: "test".into() }
-}
-
-async fn create(s: &Store, res: &'static schema::Resource, i: Input) -> i64 {
-    s.create(res, &op(), i).await.unwrap().id()
-}
 
 /// Two customers, each with a SIP account, a gateway and a route, and
 /// CDRs between them at known times.
@@ -101,15 +90,10 @@ async fn seed(s: &Store) -> (i64, Vec<i64>) {
     (base, ids)
 }
 
-async fn spawn() -> (Server, i64, Vec<i64>) {
-    let (store, db) = store::testing::sqlite().await;
-    store.bootstrap_operator(Some(("op".into(), "op-secret".into()))).await.unwrap();
+async fn spawn() -> (ui::Server, i64, Vec<i64>) {
+    let (store, db) = ui::store().await;
     let (base, ids) = seed(&store).await;
-    let app = web::App::new(store.clone(), web::WebConfig::default()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(web::serve(listener, app, std::future::pending()));
-    (Server { origin, _store: store, _db: db }, base, ids)
+    (ui::serve(store, db).await, base, ids)
 }
 
 /// The text of every cell of a column (by header text) of the list.
@@ -138,11 +122,7 @@ async fn termination_cdr_columns_zones_and_filters() {
     let (srv, base, ids) = spawn().await;
     let Some(b) = Browser::start().await else { return };
     let o = &srv.origin;
-    b.resize(1366, 900).await;
-    b.goto(&format!("{o}/ui/login")).await;
-    b.fill("#username", "op").await;
-    b.fill("#password", "op-secret").await;
-    b.click_to_load("form button[type=submit]").await;
+    ui::sign_in(&b, o).await;
     // The browser's zone is what the server uses until one is chosen: UTC here.
     b.exec("document.cookie = 'sb_tz=UTC; Path=/'", json!([])).await;
 

@@ -12,28 +12,17 @@
 mod axe;
 // Not every test file uses every command of the client.
 #[allow(dead_code)]
+#[path = "support/ui.rs"]
+mod ui;
+#[allow(dead_code)]
 #[path = "support/webdriver.rs"]
 mod webdriver;
 
 use domain::schema;
 use serde_json::json;
-use store::testing::TestDb;
-use store::{Actor, Input, RelInput, Scope, Store};
+use store::{Input, RelInput, Scope, Store};
+use ui::create;
 use webdriver::Browser;
-
-struct Server {
-    origin: String,
-    store: Store,
-    _db: TestDb,
-}
-
-fn op() -> Actor {
-    Actor { scope: Scope::Operator, kind: "api_credential", id: "1".into(), name: "test".into() }
-}
-
-async fn create(s: &Store, res: &'static schema::Resource, i: Input) -> i64 {
-    s.create(res, &op(), i).await.unwrap().id()
-}
 
 /// A customer with a SIP account that a number rings and a ring group
 /// holds, and a gateway that a route uses. Answers (account, number, gateway).
@@ -68,15 +57,10 @@ async fn seed(s: &Store) -> (i64, i64, i64) {
     (desk, did, gw)
 }
 
-async fn spawn() -> (Server, (i64, i64, i64)) {
-    let (store, db) = store::testing::sqlite().await;
-    store.bootstrap_operator(Some(("op".into(), "op-secret".into()))).await.unwrap();
+async fn spawn() -> (ui::Server, (i64, i64, i64)) {
+    let (store, db) = ui::store().await;
     let ids = seed(&store).await;
-    let app = web::App::new(store.clone(), web::WebConfig::default()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(web::serve(listener, app, std::future::pending()));
-    (Server { origin, store, _db: db }, ids)
+    (ui::serve(store, db).await, ids)
 }
 
 async fn js(b: &Browser, script: &str) -> serde_json::Value {
@@ -95,11 +79,7 @@ async fn forms_show_every_error_reveal_passwords_explain_enums_and_confirm_delet
     let Some(b) = Browser::start().await else { return };
     let axe_js = axe::source();
     let o = &srv.origin;
-    b.resize(1366, 900).await;
-    b.goto(&format!("{o}/ui/login")).await;
-    b.fill("#username", "op").await;
-    b.fill("#password", "op-secret").await;
-    b.click_to_load("form button[type=submit]").await;
+    ui::sign_in(&b, o).await;
 
     // One submit: no username, a bad extension, no customer — all three at once.
     b.goto(&format!("{o}/ui/sip-accounts/new")).await;

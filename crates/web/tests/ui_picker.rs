@@ -9,6 +9,9 @@
 
 // Not every test file uses every command of the client.
 #[allow(dead_code)]
+#[path = "support/ui.rs"]
+mod ui;
+#[allow(dead_code)]
 #[path = "support/webdriver.rs"]
 mod webdriver;
 
@@ -17,16 +20,13 @@ mod axe;
 
 use domain::schema;
 use serde_json::{json, Value as Json};
-use store::{Actor, Input, ListQuery, RelInput, Scope, Store};
+use store::{Input, ListQuery, RelInput, Scope};
+use ui::create;
 use webdriver::Browser;
 
 const SUBMIT: &str = "form.record button[type=submit]";
 const DOWN: &str = "\u{E015}";
 const ENTER: &str = "\u{E007}";
-
-async fn create(s: &Store, res: &'static schema::Resource, i: Input) -> i64 {
-    s.create(res, &Actor::system(), i).await.unwrap().id()
-}
 
 /// Types `text` into a picker, waits for an option showing `want`, and
 /// picks the first option with the keyboard.
@@ -59,8 +59,7 @@ async fn value(b: &Browser, css: &str) -> String {
 
 #[tokio::test]
 async fn pickers_search_pick_order_and_filter_over_10000_sip_accounts() {
-    let (store, db) = store::testing::sqlite().await;
-    store.bootstrap_operator(Some(("op".into(), "op-secret".into()))).await.unwrap();
+    let (store, db) = ui::store().await;
     let acme = create(&store, &schema::CUSTOMERS, Input::default().with(&schema::CUSTOMERS, "name", "Acme Corp")).await;
     let beta = create(&store, &schema::CUSTOMERS, Input::default().with(&schema::CUSTOMERS, "name", "Beta Ltd")).await;
     store::testing::bulk_sip_accounts(&store, acme, "acme-", 1, 10_000).await.unwrap();
@@ -79,18 +78,11 @@ async fn pickers_search_pick_order_and_filter_over_10000_sip_accounts() {
         .with(&schema::CUSTOMER_USERS, "password", "acme-secret-1")
         .with_rel(&schema::CUSTOMER_USERS, "customer", RelInput::To("customers", acme));
     create(&store, &schema::CUSTOMER_USERS, login).await;
-    let app = web::App::new(store.clone(), web::WebConfig::default()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let o = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(web::serve(listener, app, std::future::pending()));
-    let _db = db;
+    let srv = ui::serve(store.clone(), db).await;
+    let o = &srv.origin;
 
     let Some(b) = Browser::start().await else { return };
-    b.resize(1366, 900).await;
-    b.goto(&format!("{o}/ui/login")).await;
-    b.fill("#username", "op").await;
-    b.fill("#password", "op-secret").await;
-    b.click_to_load("form button[type=submit]").await;
+    ui::sign_in(&b, o).await;
 
     // A ring group: no wall of records in the page, the customer and the
     // members picked by typing part of their names.
