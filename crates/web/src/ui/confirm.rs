@@ -4,11 +4,10 @@
 //! its CSRF token) and Cancel. Plain HTML: it works without the script.
 
 use super::html::Esc;
-use super::list::{can_change, visible, visible_tab};
-use super::pages::{internal, record};
+use super::list::visible;
+use super::pages::{changeable, internal};
 use super::session::Viewer;
-use super::{api_error_page, csrf_input, layout, not_found, Auth};
-use crate::api::error::ApiError;
+use super::{csrf_input, layout, Auth};
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use domain::access::Method;
@@ -50,14 +49,10 @@ fn question(v: &Viewer, kind: &str, id: i64, name: &str) -> String {
 
 pub async fn page<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>) -> Response {
     let v = auth.viewer();
-    let Some(tab) = visible_tab(&v, &slug) else { return not_found(&v) };
-    let rec = match record(&v, tab.res, &id).await {
-        Ok(r) => r,
-        Err(r) => return r,
+    let (tab, rec) = match changeable(&v, &slug, &id, Method::Delete).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    if !can_change(&v, &rec, Method::Delete) {
-        return api_error_page(&v, ApiError::forbidden(format!("{} can't be deleted here.", v.t(tab.title))));
-    }
     let deps = match v.app.store().dependants(tab.res, rec.id()).await {
         Ok(d) => d,
         Err(e) => return internal(&v, e),

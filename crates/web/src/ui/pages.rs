@@ -122,16 +122,24 @@ pub async fn create<A: Auth>(auth: A, Path(slug): Path<String>, headers: HeaderM
     }
 }
 
+/// The record an edit or delete page is about, if the viewer may change it
+/// that way; otherwise the page that says why not.
+pub(super) async fn changeable(v: &Viewer, slug: &str, id: &str, m: Method) -> Result<(&'static Tab, Record), Response> {
+    let Some(tab) = visible_tab(v, slug) else { return Err(not_found(v)) };
+    let rec = record(v, tab.res, id).await?;
+    if !can_change(v, &rec, m) {
+        let done = if m == Method::Delete { "deleted" } else { "changed" };
+        return Err(api_error_page(v, ApiError::forbidden(format!("{} can't be {done} here.", v.t(tab.title)))));
+    }
+    Ok((tab, rec))
+}
+
 pub async fn edit_form<A: Auth>(auth: A, Path((slug, id)): Path<(String, String)>) -> Response {
     let v = auth.viewer();
-    let Some(tab) = visible_tab(&v, &slug) else { return not_found(&v) };
-    let rec = match record(&v, tab.res, &id).await {
-        Ok(r) => r,
-        Err(r) => return r,
+    let (tab, rec) = match changeable(&v, &slug, &id, Method::Update).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    if !can_change(&v, &rec, Method::Update) {
-        return api_error_page(&v, ApiError::forbidden(format!("{} can't be changed here.", v.t(tab.title))));
-    }
     let state = FormState::of_record(&form::items(&v, tab.res, false), &rec);
     form_page(&v, tab, Some(&rec), state, StatusCode::OK).await
 }
