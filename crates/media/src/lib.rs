@@ -9,3 +9,4 @@
 //! fake clock.
 
 pub mod g711;
+pub mod rtp;
