@@ -9,4 +9,5 @@
 //! fake clock.
 
 pub mod g711;
+pub mod rtcp;
 pub mod rtp;
