@@ -618,6 +618,28 @@ mod tests {
         assert_eq!(e.to_string(), "16 CSRCs, at most 15");
     }
 
+    #[test]
+    fn a_stream_across_both_wraps_builds_parses_and_tracks() {
+        // 20 ms PCMU packets starting just before sequence 65535 and
+        // timestamp 2^32, as a long call reaches them.
+        let mut stats = SourceStats::new(0xABCD, 65530);
+        let mut out = Vec::new();
+        for i in 0..20u16 {
+            out.clear();
+            let sequence = 65530u16.wrapping_add(i);
+            let timestamp = (u32::MAX - 1000).wrapping_add(u32::from(i) * 160);
+            let header = RtpHeader { sequence, timestamp, ssrc: 0xABCD, ..RtpHeader::default() };
+            header.write(&[0xFF; 160], &mut out).unwrap();
+            let p = RtpPacket::parse(&out).unwrap();
+            assert_eq!((p.sequence, p.timestamp, p.payload.len()), (sequence, timestamp, 160));
+            stats.record(p.sequence, p.timestamp, p.timestamp.wrapping_add(5000));
+        }
+        assert_eq!(stats.extended_max(), 65536 + 13);
+        assert_eq!(stats.expected(), 19);
+        assert_eq!(stats.received(), 19);
+        assert_eq!(stats.jitter(), 0);
+    }
+
     fn feed(s: &mut SourceStats, seqs: impl IntoIterator<Item = u16>) -> Vec<SeqVerdict> {
         seqs.into_iter().map(|q| s.record(q, 0, 0)).collect()
     }
