@@ -7,4 +7,6 @@
 //! or timer. The switch (`crates/switch`) drives them from its sockets and
 //! its clock, so every behaviour is testable without a network and under a
 //! fake clock.
+
 pub mod dtmf;
+pub mod jitter;
