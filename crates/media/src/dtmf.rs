@@ -261,7 +261,7 @@ impl DtmfReceiver {
 /// Builds the packets that send one key press.
 #[derive(Debug, Clone, Copy)]
 pub struct DtmfSender {
-    /// Milliseconds between update packets (RFC 4733 §2.5.1.2 suggests 50).
+    /// Milliseconds between update packets (50 by default, as most phones).
     pub interval_ms: u32,
     /// Power level in -dBm0.
     pub volume: u8,

@@ -114,6 +114,16 @@ struct Sync {
     seen: u64,
 }
 
+impl Sync {
+    /// Extends 16-bit sequence and 32-bit timestamp values to the nearest
+    /// values in an unbounded space, so wrap-around is just counting on.
+    fn extend(&self, seq: u16, ts: u32) -> (i64, i64) {
+        let ts = self.last_ts + i64::from(ts.wrapping_sub(self.last_ts as u32) as i32);
+        let seq = self.top_seq + i64::from(seq.wrapping_sub(self.top_seq as u16) as i16);
+        (ts, seq)
+    }
+}
+
 /// The adaptive jitter buffer of one received audio stream.
 #[derive(Debug)]
 pub struct JitterBuffer {
@@ -190,8 +200,7 @@ impl JitterBuffer {
             self.resync(ssrc, seq, ts, arrival_ms, true);
             return self.store(seq, ts, arrival_ms, payload);
         };
-        let ext_ts = s.last_ts + i64::from(ts.wrapping_sub(s.last_ts as u32) as i32);
-        let ext_seq = s.top_seq + i64::from(seq.wrapping_sub(s.top_seq as u16) as i16);
+        let (ext_ts, ext_seq) = s.extend(seq, ts);
         let transit = arrival - self.media_ms(ext_ts - s.anchor_ts);
         let resync_ms = i64::from(self.cfg.resync_ms);
         let quiet_gap = arrival_ms.saturating_sub(s.last_arrival) > u64::from(self.cfg.resync_ms);
@@ -244,8 +253,7 @@ impl JitterBuffer {
         let Some(mut s) = self.sync else {
             return PushOutcome::Dropped;
         };
-        let ext_ts = s.last_ts + i64::from(ts.wrapping_sub(s.last_ts as u32) as i32);
-        let ext_seq = s.top_seq + i64::from(seq.wrapping_sub(s.top_seq as u16) as i16);
+        let (ext_ts, ext_seq) = s.extend(seq, ts);
         // Duplicate check over the last 64 sequence numbers.
         let seen_before = if ext_seq > s.top_seq {
             let shift = ext_seq - s.top_seq;
