@@ -151,16 +151,13 @@ impl Current {
     }
 }
 
-/// Timestamps of events already reported, so late retransmissions and
-/// reordered packets of an old event do not report it again.
-const REMEMBERED: usize = 16;
-
 /// Turns the telephone-event packets of one RTP source into each key once.
+/// Only the newest event is kept: packets of older timestamps (late
+/// retransmissions, reordering) are ignored, so memory stays constant
+/// whatever a flood of events does.
 #[derive(Debug, Default)]
 pub struct DtmfReceiver {
     current: Option<Current>,
-    done: [Option<u32>; REMEMBERED],
-    next_done: usize,
 }
 
 /// Whether `a` is after `b` in RTP timestamp order (RFC 1982 arithmetic).
@@ -179,18 +176,13 @@ impl DtmfReceiver {
     pub fn on_packet(&mut self, timestamp: u32, marker: bool, payload: &[u8]) -> Result<Vec<DtmfOutput>, DtmfError> {
         let ev = TelephoneEvent::parse(payload)?;
         let mut out = Vec::new();
-        if self.done.contains(&Some(timestamp)) {
-            return Ok(out); // retransmitted end or late packet of a reported event
-        }
         if let Some(cur) = self.current.as_mut() {
             if timestamp == cur.segment_ts {
                 if ev.digit == cur.digit && !cur.ended {
                     cur.segment_duration = cur.segment_duration.max(ev.duration);
                     if ev.end {
                         cur.ended = true;
-                        let (event, seg) = (cur.event(), cur.segment_ts);
-                        self.remember(seg);
-                        out.push(DtmfOutput::End(event));
+                        out.push(DtmfOutput::End(cur.event()));
                     }
                 }
                 return Ok(out);
@@ -210,18 +202,13 @@ impl DtmfReceiver {
                 cur.segment_duration = ev.duration;
                 if ev.end {
                     cur.ended = true;
-                    let event = cur.event();
-                    self.remember(timestamp);
-                    out.push(DtmfOutput::End(event));
+                    out.push(DtmfOutput::End(cur.event()));
                 }
                 return Ok(out);
             }
             if !cur.ended {
                 // Ended by a new event without its end packets arriving.
-                let event = cur.event();
-                let seg = cur.segment_ts;
-                self.remember(seg);
-                out.push(DtmfOutput::End(event));
+                out.push(DtmfOutput::End(cur.event()));
             }
         }
         // A new event, whether or not its marker packet arrived.
@@ -235,7 +222,6 @@ impl DtmfReceiver {
         };
         out.push(DtmfOutput::Begin { digit: ev.digit, start_ts: timestamp });
         if ev.end {
-            self.remember(timestamp);
             out.push(DtmfOutput::End(cur.event()));
         }
         self.current = Some(cur);
@@ -247,14 +233,7 @@ impl DtmfReceiver {
     pub fn flush(&mut self) -> Option<DigitEvent> {
         let cur = self.current.as_mut().filter(|c| !c.ended)?;
         cur.ended = true;
-        let (event, seg) = (cur.event(), cur.segment_ts);
-        self.remember(seg);
-        Some(event)
-    }
-
-    fn remember(&mut self, ts: u32) {
-        self.done[self.next_done] = Some(ts);
-        self.next_done = (self.next_done + 1) % REMEMBERED;
+        Some(cur.event())
     }
 }
 

@@ -474,13 +474,17 @@ mod tests {
         let mut jb = JitterBuffer::new(JitterConfig::default());
         assert_eq!(jb.push(1, 10, 0, true, 0, b"a"), PushOutcome::Stored);
         assert_eq!(jb.push(1, 10, 0, false, 1, b"a"), PushOutcome::Duplicate);
+        assert_eq!(jb.pop(20), Playout::Frame(b"a".to_vec()));
+        // Once played, a copy is still a duplicate, not a late frame.
+        assert_eq!(jb.push(1, 10, 0, false, 21, b"a"), PushOutcome::Duplicate);
         assert_eq!(jb.push(1, 11, 160, false, 20, &[0; 1501]), PushOutcome::Dropped);
-        // 64 frames ahead is past the memory bound (1.28 s at 20 ms).
-        assert_eq!(jb.push(1, 12, 64 * 160, false, 40, b"c"), PushOutcome::Dropped);
-        assert_eq!(jb.push(1, 13, 63 * 160, false, 40, b"d"), PushOutcome::Stored);
+        // 64 frames past the next to play (slot 1) is over the memory
+        // bound (1.28 s at 20 ms); 63 is not.
+        assert_eq!(jb.push(1, 12, 65 * 160, false, 40, b"c"), PushOutcome::Dropped);
+        assert_eq!(jb.push(1, 13, 64 * 160, false, 40, b"d"), PushOutcome::Stored);
         let s = jb.stats();
-        assert_eq!((s.received, s.duplicate, s.dropped), (5, 1, 2));
-        assert_eq!(jb.len(), 2);
+        assert_eq!((s.received, s.duplicate, s.dropped, s.late), (6, 2, 2, 0));
+        assert_eq!(jb.len(), 1);
     }
 
     #[test]
