@@ -125,7 +125,12 @@ pub struct DigitEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DtmfOutput {
     /// A new key went down: lets a prompt stop at once (barge-in).
-    Begin { digit: char, start_ts: u32 },
+    Begin {
+        /// The key.
+        digit: char,
+        /// RTP timestamp of the event, the one its End will carry.
+        start_ts: u32,
+    },
     /// The key ended; reported exactly once per event.
     End(DigitEvent),
 }
