@@ -8,6 +8,8 @@
 //! its clock, so every behaviour is testable without a network and under a
 //! fake clock.
 
+pub mod dtmf;
 pub mod g711;
+pub mod jitter;
 pub mod rtcp;
 pub mod rtp;
