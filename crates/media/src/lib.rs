@@ -11,5 +11,6 @@
 pub mod dtmf;
 pub mod g711;
 pub mod jitter;
+pub mod mixer;
 pub mod rtcp;
 pub mod rtp;
