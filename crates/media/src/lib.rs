@@ -14,3 +14,4 @@ pub mod jitter;
 pub mod mixer;
 pub mod rtcp;
 pub mod rtp;
+pub mod wav;
