@@ -94,12 +94,14 @@ impl WavFormat {
 
     /// Bytes per sample frame (all channels).
     pub const fn block_align(&self) -> u16 {
-        self.channels * (self.encoding.bits() / 8)
+        // Saturating: a format built by hand with absurd values must not
+        // overflow before `check` refuses it.
+        self.channels.saturating_mul(self.encoding.bits() / 8)
     }
 
     /// Bytes per second.
     pub const fn byte_rate(&self) -> u32 {
-        self.sample_rate * self.block_align() as u32
+        self.sample_rate.saturating_mul(self.block_align() as u32)
     }
 
     fn check(&self) -> Result<(), WavError> {
@@ -126,12 +128,12 @@ pub struct Wav {
 impl Wav {
     /// Sample frames (samples per channel).
     pub fn frames(&self) -> usize {
-        self.samples.len() / usize::from(self.format.channels)
+        self.samples.len() / usize::from(self.format.channels.max(1))
     }
 
     /// Length in whole milliseconds.
     pub fn duration_ms(&self) -> u64 {
-        self.frames() as u64 * 1000 / u64::from(self.format.sample_rate)
+        (self.frames() as u64 * 1000).checked_div(u64::from(self.format.sample_rate)).unwrap_or(0)
     }
 
     /// The samples as mono (stereo is downmixed).
@@ -906,6 +908,17 @@ mod tests {
         // Up to 16 kHz: every other sample is the original.
         let up = resample_linear(&want, 8000, 16000).unwrap();
         assert!(up.iter().step_by(2).eq(want.iter()));
+    }
+
+    #[test]
+    fn hand_built_absurd_formats_do_not_overflow() {
+        let absurd = WavFormat { encoding: Encoding::Pcm16, channels: u16::MAX, sample_rate: u32::MAX };
+        assert_eq!(absurd.block_align(), u16::MAX);
+        assert_eq!(absurd.byte_rate(), u32::MAX);
+        let silent = Wav { format: WavFormat { encoding: Encoding::Alaw, channels: 0, sample_rate: 0 }, samples: vec![1, 2] };
+        assert_eq!(silent.frames(), 2);
+        assert_eq!(silent.duration_ms(), 0);
+        assert_eq!(silent.to_mono_8k(), Err(WavError::Rate(0)));
     }
 
     #[test]
