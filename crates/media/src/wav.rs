@@ -235,6 +235,13 @@ pub enum WavError {
         /// What it must be a multiple of.
         multiple: u16,
     },
+    /// Stereo halves of different lengths given to the writer.
+    ChannelLengths {
+        /// Left samples.
+        left: usize,
+        /// Right samples.
+        right: usize,
+    },
     /// The underlying reader or writer failed.
     Io(io::ErrorKind),
 }
@@ -264,6 +271,7 @@ impl fmt::Display for WavError {
             WavError::BlockAlign { declared, expected } => write!(f, "block align {declared}, expected {expected}"),
             WavError::ByteRate { declared, expected } => write!(f, "byte rate {declared}, expected {expected}"),
             WavError::PartialFrame { len, multiple } => write!(f, "{len} is not a multiple of the frame size {multiple}"),
+            WavError::ChannelLengths { left, right } => write!(f, "{left} left and {right} right samples"),
             WavError::Io(kind) => write!(f, "WAV I/O error: {kind}"),
         }
     }
@@ -289,7 +297,7 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 /// `max_bytes + 1` bytes) anything longer than `max_bytes`.
 pub fn read_wav<R: Read>(reader: R, max_bytes: usize) -> Result<Wav, WavError> {
     let mut buf = Vec::new();
-    reader.take(max_bytes as u64 + 1).read_to_end(&mut buf)?;
+    reader.take((max_bytes as u64).saturating_add(1)).read_to_end(&mut buf)?;
     parse_wav(&buf, max_bytes)
 }
 
@@ -460,6 +468,28 @@ impl<W: Write + Seek> WavWriter<W> {
         match self.format.encoding.law() {
             None => scratch.extend(samples.iter().flat_map(|s| s.to_le_bytes())),
             Some(law) => law.encode(samples, &mut scratch),
+        }
+        let result = self.append(&scratch);
+        self.scratch = scratch;
+        result
+    }
+
+    /// Appends the two directions of a call as the left and right channels
+    /// of a stereo file (the caller's leg left, the other party right), so
+    /// a recording keeps both sides apart.
+    pub fn write_stereo(&mut self, left: &[i16], right: &[i16]) -> Result<(), WavError> {
+        if self.format.channels != 2 {
+            return Err(WavError::Channels(self.format.channels));
+        }
+        if left.len() != right.len() {
+            return Err(WavError::ChannelLengths { left: left.len(), right: right.len() });
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let pairs = left.iter().zip(right.iter());
+        match self.format.encoding.law() {
+            None => scratch.extend(pairs.flat_map(|(l, r)| [l.to_le_bytes(), r.to_le_bytes()]).flatten()),
+            Some(law) => scratch.extend(pairs.flat_map(|(&l, &r)| [law.encode_sample(l), law.encode_sample(r)])),
         }
         let result = self.append(&scratch);
         self.scratch = scratch;
@@ -727,6 +757,29 @@ mod tests {
     }
 
     #[test]
+    fn stereo_recording_keeps_both_directions_apart() {
+        let caller: Vec<i16> = (0..320).map(|i| (i * 100) as i16).collect();
+        let callee: Vec<i16> = (0..320).map(|i| -(i * 50) as i16).collect();
+        for encoding in [Encoding::Pcm16, Encoding::Mulaw] {
+            let format = WavFormat { encoding, channels: 2, sample_rate: TELEPHONY_RATE };
+            let mut w = WavWriter::new(Cursor::new(Vec::new()), format).unwrap();
+            w.write_stereo(&caller[..160], &callee[..160]).unwrap();
+            w.write_stereo(&caller[160..], &callee[160..]).unwrap();
+            assert_eq!(w.write_stereo(&caller[..2], &callee[..1]), Err(WavError::ChannelLengths { left: 2, right: 1 }));
+            assert_eq!(w.frames(), 320);
+            let wav = parse_wav(&w.finish().unwrap().into_inner(), LIMIT).unwrap();
+            let left: Vec<i16> = wav.samples.iter().step_by(2).copied().collect();
+            let right: Vec<i16> = wav.samples.iter().skip(1).step_by(2).copied().collect();
+            let law = encoding.law();
+            let through = |s: &[i16]| -> Vec<i16> { s.iter().map(|&x| law.map_or(x, |l| l.decode_sample(l.encode_sample(x)))).collect() };
+            assert_eq!(left, through(&caller));
+            assert_eq!(right, through(&callee));
+        }
+        let mut mono = WavWriter::new(Cursor::new(Vec::new()), WavFormat::telephony(Encoding::Pcm16)).unwrap();
+        assert_eq!(mono.write_stereo(&[1], &[2]), Err(WavError::Channels(1)));
+    }
+
+    #[test]
     fn extensible_pcm_is_read_and_other_subformats_refused() {
         let data = le(&[100, -100]);
         let f = riff(&[(b"fmt ", extensible(SUBFORMAT_PCM, 16)), (b"data", data.clone())]);
@@ -825,6 +878,8 @@ mod tests {
         // A reader that never ends is cut off after limit + 1 bytes.
         let endless = io::repeat(0);
         assert_eq!(read_wav(endless, 4096), Err(WavError::TooLarge { len: 4097, limit: 4096 }));
+        // No limit at all must not overflow the reader's cap.
+        assert!(read_wav(Cursor::new(&good), usize::MAX).is_ok());
     }
 
     #[test]
