@@ -394,19 +394,25 @@ mod tests {
         // Others already saturate; a member's own loud voice must still be
         // absent (subtraction before clipping), so member 1 hears exactly
         // the clipped sum of 2 and 3.
-        let mut m = room(3);
-        let loud = [30000i16; FRAME_SAMPLES];
-        let mut mine = [0i16; FRAME_SAMPLES];
-        mine[0] = -30000;
-        mine[1] = 30000;
-        m.push(1, Some(&mine)).unwrap();
-        m.push(2, Some(&loud)).unwrap();
-        m.push(3, Some(&loud)).unwrap();
-        m.tick(None);
-        assert_eq!(m.output(1).unwrap(), &[32767i16; FRAME_SAMPLES]);
-        // Member 2 hears 3 (30000) plus 1: −30000 + 30000 = 0 at sample 0.
-        assert_eq!(m.output(2).unwrap()[0], 0);
-        assert_eq!(m.output(2).unwrap()[1], 32767);
+        for clip in [Clip::Hard, Clip::Soft] {
+            let mut m = Mixer::new(clip);
+            for id in 1..=3 {
+                m.join(id, Role::Speaker).unwrap();
+            }
+            let loud = [30000i16; FRAME_SAMPLES];
+            let mut mine = [0i16; FRAME_SAMPLES];
+            mine[0] = -30000;
+            mine[1] = 30000;
+            m.push(1, Some(&mine)).unwrap();
+            m.push(2, Some(&loud)).unwrap();
+            m.push(3, Some(&loud)).unwrap();
+            m.tick(None);
+            assert_eq!(m.output(1).unwrap(), &[clip_sample(clip, 60000); FRAME_SAMPLES], "{clip:?}");
+            // Member 2 hears 3 (30000) plus 1: −30000 + 30000 = 0 at sample 0.
+            assert_eq!(m.output(2).unwrap()[0], 0);
+            assert_eq!(m.output(2).unwrap()[1], clip_sample(clip, 60000));
+            assert_eq!(m.output(2).unwrap()[2], clip_sample(clip, 30000));
+        }
     }
 
     #[test]
