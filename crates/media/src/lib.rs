@@ -11,5 +11,7 @@
 pub mod dtmf;
 pub mod g711;
 pub mod jitter;
+pub mod mixer;
 pub mod rtcp;
 pub mod rtp;
+pub mod wav;
