@@ -10,6 +10,8 @@
 
 pub mod dtmf;
 pub mod g711;
+pub mod goertzel;
 pub mod jitter;
 pub mod rtcp;
 pub mod rtp;
+pub mod tone;
