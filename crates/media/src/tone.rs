@@ -449,3 +449,235 @@ impl Compiled {
         v.round().clamp(-32768.0, 32767.0) as i16
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every sample of a one-shot plan.
+    fn render(plan: &TonePlan) -> Vec<i16> {
+        let mut g = ToneGenerator::new(plan).unwrap();
+        let mut out = vec![0; g.plan_samples() as usize];
+        assert_eq!(g.fill(&mut out), out.len());
+        out
+    }
+
+    fn near(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn levels_follow_g711_digital_milliwatt() {
+        // 0 dBm0 is 3.17 dB under the full-scale sine.
+        assert!(near(Level::Dbm0(0.0).amplitude().unwrap(), 22748.0, 1.0));
+        assert!(near(Level::Dbm0(3.17).amplitude().unwrap(), 32767.0, 1.0));
+        assert!(near(Level::Dbm0(-10.0).amplitude().unwrap(), 7193.6, 1.0));
+        assert!(near(Level::Dbfs(-6.0206).amplitude().unwrap(), 16383.5, 1.0));
+        assert!(near(Level::Dbfs(0.0).amplitude().unwrap(), 32767.0, 0.01));
+        assert_eq!(Level::Dbm0(f64::NAN).amplitude().unwrap_err().to_string(), "level NaN is not a number");
+    }
+
+    #[test]
+    fn beep_is_250_ms_of_1khz_then_done() {
+        let mut g = ToneGenerator::new(&TonePlan::beep()).unwrap();
+        assert_eq!(g.plan_samples(), 2000);
+        let frames: Vec<Vec<i16>> = std::iter::from_fn(|| g.next_frame()).collect();
+        // 2000 samples are 12.5 frames: the 13th is half tone, half padding.
+        assert_eq!(frames.len(), 13);
+        assert!(frames.iter().all(|f| f.len() == 160));
+        let all: Vec<i16> = frames.concat();
+        assert!(all[1920..2000].iter().any(|&s| s != 0));
+        assert!(all[2000..].iter().all(|&s| s == 0));
+        // 1 kHz at 8 kHz: eight samples a cycle, peak at the second.
+        let peak = Level::Dbm0(-10.0).amplitude().unwrap().round() as i16;
+        assert_eq!((all[0], all[2], all[4], all[6], all[8]), (0, peak, 0, -peak, 0));
+        assert_eq!(all[1], (Level::Dbm0(-10.0).amplitude().unwrap() * 0.5f64.sqrt()).round() as i16);
+        assert!(g.is_done() && g.next_frame().is_none());
+    }
+
+    #[test]
+    fn phase_is_continuous_whatever_the_chunking() {
+        let plan = TonePlan::ringback_north_america();
+        let mut whole = ToneGenerator::new(&plan).unwrap();
+        let mut expect = vec![0; 50_000];
+        whole.fill(&mut expect);
+        let mut frames = ToneGenerator::new(&plan).unwrap();
+        let by_frames: Vec<i16> = (0..313).flat_map(|_| frames.next_frame().unwrap()).collect();
+        assert_eq!(&by_frames[..50_000], &expect[..]);
+        let mut odd = ToneGenerator::new(&plan).unwrap();
+        let mut by_seven = Vec::new();
+        while by_seven.len() < 50_000 {
+            let mut chunk = [0; 7];
+            assert_eq!(odd.fill(&mut chunk), 7);
+            by_seven.extend_from_slice(&chunk);
+        }
+        assert_eq!(&by_seven[..50_000], &expect[..]);
+    }
+
+    #[test]
+    fn ringback_cadence_is_sample_exact_and_loops() {
+        let mut g = ToneGenerator::new(&TonePlan::ringback_europe()).unwrap();
+        assert_eq!(g.plan_samples(), 40_000);
+        let mut two = vec![0; 80_000];
+        assert_eq!(g.fill(&mut two), 80_000);
+        assert!(!g.is_done());
+        assert!(two[..8000].iter().filter(|&&s| s != 0).count() > 7000);
+        assert!(two[8000..40_000].iter().all(|&s| s == 0));
+        assert_eq!(two[..40_000], two[40_000..]);
+        // At 16 kHz the same cadence is twice the samples, 320 a frame.
+        let wide = ToneGenerator::with_rate(&TonePlan::ringback_europe(), 16_000).unwrap();
+        assert_eq!((wide.plan_samples(), wide.frame_samples()), (80_000, 320));
+    }
+
+    #[test]
+    fn two_tones_stay_below_clipping() {
+        for plan in [TonePlan::ringback_north_america(), TonePlan::busy_north_america(), TonePlan::dtmf('D', 100, 0).unwrap()] {
+            let mut g = ToneGenerator::new(&plan).unwrap();
+            let mut s = vec![0; 8000];
+            g.fill(&mut s);
+            let seg = &plan.segments[0];
+            let bound: f64 = seg.tones.iter().map(|t| t.level.amplitude().unwrap()).sum();
+            let max = s.iter().map(|&x| f64::from(x).abs()).fold(0.0, f64::max);
+            assert!(max <= bound + 1.0 && max > bound * 0.9, "{max} vs {bound}");
+        }
+        let loud = TonePlan::once(vec![Segment::new(&[(440.0, Level::Dbm0(0.0)), (480.0, Level::Dbm0(0.0))], 100, 0)]);
+        assert!(matches!(ToneGenerator::new(&loud), Err(ToneError::Clipping(p)) if p > 45_000.0));
+        let ok = TonePlan::dtmf_levels('5', Level::Dbm0(-3.0), Level::Dbm0(-3.0), 100, 0).unwrap();
+        assert!(ToneGenerator::new(&ok).is_ok());
+    }
+
+    #[test]
+    fn dtmf_uses_q23_pairs_for_all_sixteen_keys() {
+        assert_eq!(dtmf_frequencies('1').unwrap(), (697.0, 1209.0));
+        assert_eq!(dtmf_frequencies('5').unwrap(), (770.0, 1336.0));
+        assert_eq!(dtmf_frequencies('9').unwrap(), (852.0, 1477.0));
+        assert_eq!(dtmf_frequencies('0').unwrap(), (941.0, 1336.0));
+        assert_eq!(dtmf_frequencies('*').unwrap(), (941.0, 1209.0));
+        assert_eq!(dtmf_frequencies('#').unwrap(), (941.0, 1477.0));
+        assert_eq!(dtmf_frequencies('a').unwrap(), (697.0, 1633.0));
+        assert_eq!(dtmf_frequencies('D').unwrap(), (941.0, 1633.0));
+        assert_eq!(dtmf_frequencies('x'), Err(ToneError::Digit(DtmfError::UnknownDigit('x'))));
+        let mut seen = Vec::new();
+        for code in 0..16u8 {
+            let d = crate::dtmf::event_digit(code).unwrap();
+            let (lo, hi) = dtmf_frequencies(d).unwrap();
+            let (r, c) = (DTMF_ROWS.iter().position(|&f| f == lo).unwrap(), DTMF_COLS.iter().position(|&f| f == hi).unwrap());
+            assert_eq!(dtmf_digit(r, c), Some(d));
+            seen.push((r, c));
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 16);
+        assert_eq!(dtmf_digit(4, 0), None);
+        let seq = TonePlan::dtmf_sequence("12#", 60, 50).unwrap();
+        assert_eq!(seq.segments.len(), 3);
+        assert_eq!(ToneGenerator::new(&seq).unwrap().plan_samples(), 3 * 880);
+    }
+
+    /// The largest step between neighbouring samples around each burst's
+    /// edges: a hard edge jumps by up to the peak, a soft one barely moves.
+    fn edges_are_soft(plan: &TonePlan) {
+        let s = render(&TonePlan::once(plan.segments.clone()));
+        let mut at = 0usize;
+        for seg in &plan.segments {
+            let on = samples(seg.on_ms, SAMPLE_RATE) as usize;
+            let off = samples(seg.off_ms, SAMPLE_RATE) as usize;
+            assert!(s[at].abs() < 20 && s[at + on - 1].abs() < 20, "edge at {at}: {} {}", s[at], s[at + on - 1]);
+            at += on + off;
+        }
+        assert_eq!(at, s.len());
+    }
+
+    #[test]
+    fn music_on_hold_and_conference_tones_have_no_clicks() {
+        for plan in [TonePlan::music_on_hold(), TonePlan::conference_entry(), TonePlan::conference_exit()] {
+            edges_are_soft(&plan);
+        }
+        let moh = TonePlan::music_on_hold();
+        assert!(moh.looping);
+        assert_eq!(moh.segments.len(), 16);
+        // The hold music is quiet: its peak is the two sines' sum.
+        let s = render(&TonePlan::once(moh.segments.clone()));
+        let max = s.iter().map(|x| x.unsigned_abs()).max().unwrap();
+        let bound = Level::Dbm0(-20.0).amplitude().unwrap() + Level::Dbm0(-30.0).amplitude().unwrap();
+        assert!(f64::from(max) <= bound + 1.0 && f64::from(max) > bound * 0.5);
+        // A hard-edged signalling tone, by contrast, starts at once.
+        let busy = render(&TonePlan::once(TonePlan::busy_europe().segments));
+        assert!(busy[..4].iter().any(|x| x.abs() > 1000));
+    }
+
+    #[test]
+    fn bad_plans_are_typed_errors() {
+        let one = |s: Segment| ToneGenerator::new(&TonePlan::once(vec![s])).map(|_| ()).unwrap_err();
+        let l = Level::Dbm0(-10.0);
+        assert_eq!(ToneGenerator::with_rate(&TonePlan::beep(), 0).unwrap_err(), ToneError::BadRate(0));
+        assert_eq!(ToneGenerator::with_rate(&TonePlan::beep(), 200_000).unwrap_err(), ToneError::BadRate(200_000));
+        assert_eq!(ToneGenerator::new(&TonePlan::once(vec![])).unwrap_err(), ToneError::EmptyPlan);
+        assert_eq!(one(Segment::new(&[(4000.0, l)], 10, 0)), ToneError::BadFrequency(4000.0));
+        assert_eq!(one(Segment::new(&[(-1.0, l)], 10, 0)), ToneError::BadFrequency(-1.0));
+        assert!(matches!(one(Segment::new(&[(f64::NAN, l)], 10, 0)), ToneError::BadFrequency(_)));
+        assert_eq!(one(Segment::new(&[], 10, 0)), ToneError::BadToneCount(0));
+        assert_eq!(one(Segment::new(&[(400.0, l); 3], 10, 0)), ToneError::BadToneCount(3));
+        assert_eq!(one(Segment::new(&[(400.0, l)], 0, 0)), ToneError::BadDuration(0));
+        assert_eq!(one(Segment::new(&[(400.0, l)], MAX_SEGMENT_MS + 1, 0)), ToneError::BadDuration(MAX_SEGMENT_MS + 1));
+        assert_eq!(one(Segment::new(&[(400.0, l)], 10, 0).times(0)), ToneError::BadRepeat);
+        assert_eq!(one(Segment::new(&[(400.0, l)], 10, 0).ramp(6)), ToneError::BadRamp(6));
+        // 4 kHz is fine once the rate allows it.
+        let wide = TonePlan::once(vec![Segment::new(&[(4000.0, l)], 10, 0)]);
+        assert!(ToneGenerator::with_rate(&wide, 16_000).is_ok());
+        // Off-only segments are pauses.
+        assert_eq!(render(&TonePlan::once(vec![Segment::new(&[(400.0, l)], 0, 5)])), vec![0; 40]);
+    }
+
+    #[test]
+    fn repeat_plays_a_segment_n_times() {
+        let plan = TonePlan::once(vec![Segment::new(&[(1000.0, Level::Dbfs(-6.0))], 10, 5).times(3)]);
+        let s = render(&plan);
+        assert_eq!(s.len(), 3 * 120);
+        assert_eq!(s[..120], s[120..240]);
+        assert!(s[80..120].iter().all(|&x| x == 0) && s[2] != 0);
+    }
+
+    fn xorshift(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
+    /// A random float: any bit pattern (NaN, infinities, subnormals) half
+    /// the time, else a plain value.
+    fn any_f64(x: &mut u64) -> f64 {
+        let bits = xorshift(x);
+        if bits % 2 == 0 {
+            f64::from_bits(xorshift(x))
+        } else {
+            (bits % 10_000) as f64 - 5000.0
+        }
+    }
+
+    #[test]
+    fn random_plans_never_panic() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut built = 0;
+        for _ in 0..3000 {
+            let mut tones = Vec::new();
+            for _ in 0..xorshift(&mut x) % 4 {
+                let freq = if xorshift(&mut x) % 2 == 0 { (xorshift(&mut x) % 5000) as f64 } else { any_f64(&mut x) };
+                let db = any_f64(&mut x) % 60.0;
+                tones.push((freq, if xorshift(&mut x) % 2 == 0 { Level::Dbm0(db) } else { Level::Dbfs(db) }));
+            }
+            let (on, off) = ((xorshift(&mut x) % 200) as u32, (xorshift(&mut x) % 200) as u32);
+            let seg = Segment::new(&tones, on, off).times((xorshift(&mut x) % 3) as u32).ramp((xorshift(&mut x) % 60) as u32);
+            let rate = (xorshift(&mut x) % 50_000) as u32;
+            if let Ok(mut g) = ToneGenerator::with_rate(&TonePlan { segments: vec![seg], looping: x % 2 == 0 }, rate) {
+                built += 1;
+                for _ in 0..3 {
+                    let _ = g.next_frame();
+                }
+            }
+        }
+        // The generator let some through, so the frames were really made.
+        assert!(built > 50, "{built}");
+    }
+}
