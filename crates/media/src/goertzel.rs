@@ -178,3 +178,251 @@ impl DtmfDetector {
         self.press.take().map(|p| DigitEvent { digit: p.digit, start_ts: p.start_ts, duration: p.end_ts.wrapping_sub(p.start_ts) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtmf::event_digit;
+    use crate::g711::Law;
+    use crate::tone::{Level, Segment, ToneGenerator, TonePlan};
+
+    const DIGITS: &str = "0123456789*#ABCD";
+
+    fn render(plan: &TonePlan, samples: usize) -> Vec<i16> {
+        let mut g = ToneGenerator::new(plan).unwrap();
+        let mut out = vec![0; samples];
+        g.fill(&mut out);
+        out
+    }
+
+    fn key(d: char, row_db: f64, col_db: f64, on_ms: u32) -> Vec<i16> {
+        let plan = TonePlan::dtmf_levels(d, Level::Dbm0(row_db), Level::Dbm0(col_db), on_ms, 0).unwrap();
+        render(&plan, on_ms as usize * 8)
+    }
+
+    /// Every event the detector gives for `audio` followed by 200 ms of
+    /// silence, fed as 20 ms frames.
+    fn detect(audio: &[i16]) -> Vec<DtmfOutput> {
+        let mut det = DtmfDetector::new(0);
+        let mut out = Vec::new();
+        for frame in audio.chunks(160).chain(std::iter::repeat_n(&[0i16; 160][..], 10)) {
+            out.extend(det.process(frame));
+        }
+        assert_eq!(det.flush(), None, "silence ended every key");
+        out
+    }
+
+    fn ends(events: &[DtmfOutput]) -> Vec<DigitEvent> {
+        events.iter().filter_map(|e| if let DtmfOutput::End(ev) = e { Some(*ev) } else { None }).collect()
+    }
+
+    fn digits(events: &[DtmfOutput]) -> String {
+        ends(events).iter().map(|e| e.digit).collect()
+    }
+
+    fn silence(ms: usize) -> Vec<i16> {
+        vec![0; ms * 8]
+    }
+
+    #[test]
+    fn goertzel_measures_a_sine_s_squared_peak() {
+        let s: Vec<f64> = (0..BLOCK).map(|n| 1000.0 * (2.0 * std::f64::consts::PI * 697.0 * n as f64 / 8000.0).sin()).collect();
+        let p = tone_power(&s, 697.0);
+        assert!((p.sqrt() - 1000.0).abs() < 10.0, "{}", p.sqrt());
+        // The neighbour row hears it at least 13 dB down.
+        assert!(tone_power(&s, 770.0) < p / 19.0);
+        assert!(tone_power(&s, 1209.0) < p / 1000.0);
+    }
+
+    #[test]
+    fn all_sixteen_keys_at_minus_3_to_minus_30_dbm0_are_heard_once() {
+        for level in [-3.0, -10.0, -20.0, -30.0] {
+            for d in DIGITS.chars() {
+                let mut audio = silence(30);
+                audio.extend(key(d, level, level, 100));
+                audio.extend(silence(100));
+                let events = detect(&audio);
+                let got = ends(&events);
+                assert_eq!(got.len(), 1, "{d} at {level} dBm0: {events:?}");
+                assert_eq!(events[0], DtmfOutput::Begin { digit: d, start_ts: got[0].start_ts });
+                // Heard from the first whole block in the tone (240) for 80 ms give or take a block.
+                assert_eq!((got[0].digit, got[0].start_ts), (d, 320));
+                assert!((640..=800).contains(&got[0].duration), "{:?}", got[0]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_dialled_string_with_50_ms_gaps_is_each_key_once() {
+        for lead in [0, 17, 80, 159] {
+            let mut audio = vec![0; lead];
+            audio.extend(render(&TonePlan::dtmf_sequence("12#", 60, 50).unwrap(), 3 * 880));
+            assert_eq!(digits(&detect(&audio)), "12#", "lead {lead}");
+            let mut long = vec![0; lead];
+            long.extend(render(&TonePlan::dtmf_sequence("5550123", 100, 50).unwrap(), 7 * 1200));
+            assert_eq!(digits(&detect(&long)), "5550123", "lead {lead}");
+        }
+    }
+
+    #[test]
+    fn a_46_ms_key_is_heard_at_every_alignment() {
+        for lead in 0..BLOCK {
+            let mut audio = vec![0; lead];
+            audio.extend(key('7', -10.0, -10.0, 46));
+            assert_eq!(digits(&detect(&audio)), "7", "lead {lead}");
+        }
+    }
+
+    #[test]
+    fn a_20_ms_burst_is_no_key_at_any_alignment() {
+        for d in DIGITS.chars() {
+            for lead in (0..BLOCK).step_by(7) {
+                let mut audio = vec![0; lead];
+                audio.extend(key(d, -6.0, -6.0, 20));
+                audio.extend(silence(60));
+                audio.extend(key(d, -6.0, -6.0, 20));
+                assert_eq!(detect(&audio), vec![], "{d} lead {lead}");
+            }
+        }
+    }
+
+    #[test]
+    fn silence_beep_music_and_noise_are_no_key() {
+        assert_eq!(detect(&silence(2000)), vec![]);
+        assert_eq!(detect(&render(&TonePlan::beep(), 2000)), vec![]);
+        let moh = TonePlan::music_on_hold();
+        let pass = ToneGenerator::new(&moh).unwrap().plan_samples() as usize;
+        assert_eq!(detect(&render(&moh, 2 * pass)), vec![]);
+        for plan in [TonePlan::ringback_europe(), TonePlan::ringback_north_america(), TonePlan::busy_north_america()] {
+            assert_eq!(detect(&render(&plan, 80_000)), vec![]);
+        }
+        for tone in [TonePlan::conference_entry(), TonePlan::conference_exit()] {
+            assert_eq!(detect(&render(&tone, 4000)), vec![]);
+        }
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for amp in [100u64, 3000, 30_000] {
+            let noise: Vec<i16> = (0..80_000)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    ((x % (2 * amp + 1)) as i64 - amp as i64) as i16
+                })
+                .collect();
+            assert_eq!(detect(&noise), vec![], "noise of {amp}");
+        }
+    }
+
+    #[test]
+    fn mu_law_and_a_law_in_between_keep_every_key() {
+        for law in [Law::Pcmu, Law::Pcma] {
+            for level in [-6.0, -20.0, -30.0] {
+                let mut audio = Vec::new();
+                for d in DIGITS.chars() {
+                    audio.extend(key(d, level, level + 2.0, 80));
+                    audio.extend(silence(80));
+                }
+                let mut codes = Vec::new();
+                law.encode(&audio, &mut codes);
+                let mut decoded = Vec::new();
+                law.decode(&codes, &mut decoded);
+                assert_eq!(digits(&detect(&decoded)), DIGITS, "{law:?} at {level} dBm0");
+            }
+        }
+    }
+
+    #[test]
+    fn twist_past_the_limits_is_refused() {
+        // Normal twist (row louder): 6 dB passes, 10 dB does not.
+        assert_eq!(digits(&detect(&key('5', -10.0, -16.0, 100))), "5");
+        assert_eq!(detect(&key('5', -10.0, -20.0, 100)), vec![]);
+        // Reverse twist (column louder): 3 dB passes, 6 and 10 dB do not.
+        assert_eq!(digits(&detect(&key('5', -13.0, -10.0, 100))), "5");
+        assert_eq!(detect(&key('5', -16.0, -10.0, 100)), vec![]);
+        assert_eq!(detect(&key('5', -20.0, -10.0, 100)), vec![]);
+    }
+
+    #[test]
+    fn too_quiet_or_one_tone_alone_is_no_key() {
+        assert_eq!(detect(&key('8', -45.0, -45.0, 200)), vec![]);
+        let row_only = TonePlan::once(vec![Segment::new(&[(852.0, Level::Dbm0(-10.0))], 200, 0)]);
+        assert_eq!(detect(&render(&row_only, 1600)), vec![]);
+        // Two rows at once is no key either.
+        let two_rows = TonePlan::once(vec![Segment::new(&[(697.0, Level::Dbm0(-10.0)), (852.0, Level::Dbm0(-10.0))], 200, 0)]);
+        assert_eq!(detect(&render(&two_rows, 1600)), vec![]);
+    }
+
+    #[test]
+    fn a_key_drowned_in_speech_like_energy_is_refused() {
+        // A 300 Hz tone as loud as the key carries half the block's energy.
+        let mut audio = key('3', -10.0, -10.0, 200);
+        let hum = render(&TonePlan::once(vec![Segment::new(&[(300.0, Level::Dbm0(-7.0))], 200, 0)]), 1600);
+        for (a, h) in audio.iter_mut().zip(hum) {
+            *a = a.saturating_add(h);
+        }
+        assert_eq!(detect(&audio), vec![]);
+    }
+
+    #[test]
+    fn one_lost_frame_does_not_split_a_key_but_two_do() {
+        let mut audio = key('9', -10.0, -10.0, 200);
+        audio[640..800].fill(0);
+        assert_eq!(digits(&detect(&audio)), "9");
+        let mut split = key('9', -10.0, -10.0, 200);
+        split[640..960].fill(0);
+        assert_eq!(digits(&detect(&split)), "99");
+    }
+
+    #[test]
+    fn a_key_changing_without_a_gap_is_two_keys() {
+        let mut audio = key('1', -10.0, -10.0, 100);
+        audio.extend(key('2', -10.0, -10.0, 100));
+        let got = ends(&detect(&audio));
+        assert_eq!(got.iter().map(|e| e.digit).collect::<String>(), "12");
+        assert_eq!((got[0].start_ts, got[0].duration, got[1].start_ts), (0, 800, 800));
+    }
+
+    #[test]
+    fn timestamps_wrap_at_2_pow_32_and_any_frame_size_works() {
+        let start = u32::MAX - 479;
+        let mut det = DtmfDetector::new(start);
+        let audio = key('#', -10.0, -10.0, 120);
+        let mut out = Vec::new();
+        for chunk in audio.chunks(37) {
+            out.extend(det.process(chunk));
+        }
+        assert_eq!(out, vec![DtmfOutput::Begin { digit: '#', start_ts: start }]);
+        // Flushed while held: the six blocks of the 120 ms, across the wrap.
+        assert_eq!(det.flush(), Some(DigitEvent { digit: '#', start_ts: start, duration: 960 }));
+        assert_eq!(det.flush(), None);
+        assert_eq!(det.block_ts, 480);
+    }
+
+    #[test]
+    fn random_audio_never_panics_and_stays_bounded() {
+        let mut x: u64 = 0xdead_beef_cafe_f00d;
+        let mut det = DtmfDetector::default();
+        for _ in 0..3000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 400) as usize;
+            let frame: Vec<i16> = (0..len)
+                .map(|i| {
+                    let v = x.rotate_left(i as u32 % 64);
+                    if v % 7 == 0 {
+                        i16::MIN
+                    } else {
+                        v as i16
+                    }
+                })
+                .collect();
+            let _ = det.process(&frame);
+            assert!(det.block.len() < BLOCK);
+        }
+        for code in 0..16 {
+            let d = event_digit(code).unwrap();
+            assert_eq!(digits(&detect(&key(d, -8.0, -6.0, 60))), d.to_string());
+        }
+    }
+}
