@@ -350,6 +350,13 @@ mod tests {
         // Two rows at once is no key either.
         let two_rows = TonePlan::once(vec![Segment::new(&[(697.0, Level::Dbm0(-10.0)), (852.0, Level::Dbm0(-10.0))], 200, 0)]);
         assert_eq!(detect(&render(&two_rows, 1600)), vec![]);
+        // Nor two rows with a column: no row dominates its group.
+        let mut chord = render(&two_rows, 1600);
+        let col = TonePlan::once(vec![Segment::new(&[(1336.0, Level::Dbm0(-10.0))], 200, 0)]);
+        for (a, c) in chord.iter_mut().zip(render(&col, 1600)) {
+            *a += c;
+        }
+        assert_eq!(detect(&chord), vec![]);
     }
 
     #[test]
