@@ -46,6 +46,9 @@ const KEYPAD: [(usize, usize); 16] = [
     (3, 3), // D
 ];
 
+/// Lowest sample rate accepted: below narrowband there is no telephony.
+pub const MIN_RATE: u32 = 8000;
+
 /// Highest sample rate accepted: past wideband audio's 48 kHz nobody sends.
 pub const MAX_RATE: u32 = 192_000;
 
@@ -55,7 +58,7 @@ pub const MAX_SEGMENT_MS: u32 = 3_600_000;
 /// Why a tone plan was refused.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToneError {
-    /// A sample rate of zero or over [`MAX_RATE`].
+    /// A sample rate outside [`MIN_RATE`]..=[`MAX_RATE`].
     BadRate(u32),
     /// A frequency that is not finite, not positive, or not below Nyquist.
     BadFrequency(f64),
@@ -80,7 +83,7 @@ pub enum ToneError {
 impl fmt::Display for ToneError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::BadRate(r) => write!(f, "sample rate {r} Hz is zero or over {MAX_RATE}"),
+            Self::BadRate(r) => write!(f, "sample rate {r} Hz is not between {MIN_RATE} and {MAX_RATE}"),
             Self::BadFrequency(x) => write!(f, "frequency {x} Hz is not between 0 and Nyquist"),
             Self::BadLevel(l) => write!(f, "level {l} is not a number"),
             Self::Clipping(p) => write!(f, "tones add up to a peak of {p:.0}, past full scale"),
@@ -274,7 +277,7 @@ impl TonePlan {
     /// its octave above, faded in and out so no edge clicks. Its notes lie
     /// below the DTMF row group, so a detector never hears a key in it.
     pub fn music_on_hold() -> Self {
-        // Semitones from A4: C4 = -9, E4 = -5, G4 = -2, A3 = -12, F3 = -16, B3 = -10, D4 = -7.
+        // Semitones from A4: C4 = -9, E4 = -5, G4 = -2, A3 = -12, F3 = -16, G3 = -14, B3 = -10, D4 = -7.
         let chords: [[i32; 3]; 4] = [[-9, -5, -2], [-12, -9, -5], [-16, -12, -9], [-14, -10, -7]];
         let mut segments = Vec::new();
         for chord in chords {
@@ -362,9 +365,9 @@ impl ToneGenerator {
         Self::with_rate(plan, SAMPLE_RATE)
     }
 
-    /// A generator of `plan` at any rate up to [`MAX_RATE`].
+    /// A generator of `plan` at any rate from [`MIN_RATE`] to [`MAX_RATE`].
     pub fn with_rate(plan: &TonePlan, rate: u32) -> Result<Self, ToneError> {
-        if rate == 0 || rate > MAX_RATE {
+        if !(MIN_RATE..=MAX_RATE).contains(&rate) {
             return Err(ToneError::BadRate(rate));
         }
         if plan.segments.is_empty() {
@@ -384,9 +387,10 @@ impl ToneGenerator {
         self.segment >= self.segments.len()
     }
 
-    /// Total samples of one pass through the plan.
+    /// Total samples of one pass through the plan (saturating: a plan of
+    /// many hour-long segments repeated billions of times is past counting).
     pub fn plan_samples(&self) -> u64 {
-        self.segments.iter().map(|s| (s.on + s.off) * u64::from(s.repeat)).sum()
+        self.segments.iter().fold(0u64, |n, s| n.saturating_add((s.on + s.off).saturating_mul(u64::from(s.repeat))))
     }
 
     /// The next 20 ms frame, silence-padded at the plan's end; `None` once
@@ -611,6 +615,9 @@ mod tests {
         let one = |s: Segment| ToneGenerator::new(&TonePlan::once(vec![s])).map(|_| ()).unwrap_err();
         let l = Level::Dbm0(-10.0);
         assert_eq!(ToneGenerator::with_rate(&TonePlan::beep(), 0).unwrap_err(), ToneError::BadRate(0));
+        assert_eq!(ToneGenerator::with_rate(&TonePlan::beep(), 7999).unwrap_err(), ToneError::BadRate(7999));
+        let huge = Segment::new(&[(400.0, l)], MAX_SEGMENT_MS, MAX_SEGMENT_MS).times(u32::MAX);
+        assert_eq!(ToneGenerator::with_rate(&TonePlan::once(vec![huge; 8]), MAX_RATE).unwrap().plan_samples(), u64::MAX);
         assert_eq!(ToneGenerator::with_rate(&TonePlan::beep(), 200_000).unwrap_err(), ToneError::BadRate(200_000));
         assert_eq!(ToneGenerator::new(&TonePlan::once(vec![])).unwrap_err(), ToneError::EmptyPlan);
         assert_eq!(one(Segment::new(&[(4000.0, l)], 10, 0)), ToneError::BadFrequency(4000.0));
@@ -669,7 +676,7 @@ mod tests {
             }
             let (on, off) = ((xorshift(&mut x) % 200) as u32, (xorshift(&mut x) % 200) as u32);
             let seg = Segment::new(&tones, on, off).times((xorshift(&mut x) % 3) as u32).ramp((xorshift(&mut x) % 60) as u32);
-            let rate = (xorshift(&mut x) % 50_000) as u32;
+            let rate = if x % 3 == 0 { SAMPLE_RATE } else { (xorshift(&mut x) % 50_000) as u32 };
             if let Ok(mut g) = ToneGenerator::with_rate(&TonePlan { segments: vec![seg], looping: x % 2 == 0 }, rate) {
                 built += 1;
                 for _ in 0..3 {
