@@ -3,7 +3,8 @@
 //! them too.
 //!
 //! The detector runs the Goertzel algorithm at the eight Q.23 frequencies
-//! over 20 ms blocks of 8 kHz linear PCM and accepts a block as a key only
+//! (each probed ±1.2% too, for senders off frequency) over 20 ms blocks of
+//! 8 kHz linear PCM and accepts a block as a key only
 //! when one row and one column tone stand above a level floor, within the
 //! twist limits, well above the other tones of their group, and carrying
 //! most of the block's energy (speech and music spread theirs). A key must
@@ -44,6 +45,11 @@ pub const DOMINANCE_DB: f64 = 8.0;
 /// two blocks of a 20 ms burst never both pass.
 pub const MIN_ENERGY_SHARE: f64 = 0.65;
 
+/// Frequency error of a sender we still hear: Q.24 has receivers accept
+/// ±1.5% (and refuse ±3.5%), wider than half a 50 Hz bin at the high
+/// columns, so each tone is also probed this far either side.
+pub const FREQ_TOLERANCE: f64 = 0.012;
+
 fn db_ratio(db: f64) -> f64 {
     10f64.powf(db / 10.0)
 }
@@ -62,10 +68,15 @@ fn tone_power(block: &[f64], freq: f64) -> f64 {
     4.0 * (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (n * n)
 }
 
+/// Power near `freq`: the best of it and the two probes at the tolerance.
+fn probed_power(block: &[f64], freq: f64) -> f64 {
+    [1.0 - FREQ_TOLERANCE, 1.0, 1.0 + FREQ_TOLERANCE].map(|k| tone_power(block, freq * k)).into_iter().fold(0.0, f64::max)
+}
+
 /// The strongest of `freqs` in `block`: (index, power), if it dominates
 /// the others of its group.
 fn dominant(block: &[f64], freqs: &[f64; 4]) -> Option<(usize, f64)> {
-    let powers = freqs.map(|f| tone_power(block, f));
+    let powers = freqs.map(|f| probed_power(block, f));
     let (best, &p) = powers.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
     let others_ok = powers.iter().enumerate().all(|(i, &q)| i == best || q * db_ratio(DOMINANCE_DB) <= p);
     others_ok.then_some((best, p))
@@ -327,6 +338,20 @@ mod tests {
                 let mut decoded = Vec::new();
                 law.decode(&codes, &mut decoded);
                 assert_eq!(digits(&detect(&decoded)), DIGITS, "{law:?} at {level} dBm0");
+            }
+        }
+    }
+
+    #[test]
+    fn keys_off_frequency_by_1_5_percent_are_heard_by_3_5_percent_are_not() {
+        for code in 0..16 {
+            let d = event_digit(code).unwrap();
+            let (lo, hi) = crate::tone::dtmf_frequencies(d).unwrap();
+            for (dev, heard) in [(1.015, true), (0.985, true), (1.035, false), (0.965, false)] {
+                let l = Level::Dbm0(-10.0);
+                let plan = TonePlan::once(vec![Segment::new(&[(lo * dev, l), (hi * dev, l)], 100, 0)]);
+                let want = if heard { d.to_string() } else { String::new() };
+                assert_eq!(digits(&detect(&render(&plan, 800))), want, "{d} at x{dev}");
             }
         }
     }
