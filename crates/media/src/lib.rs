@@ -10,8 +10,10 @@
 
 pub mod dtmf;
 pub mod g711;
+pub mod goertzel;
 pub mod jitter;
 pub mod mixer;
 pub mod rtcp;
 pub mod rtp;
+pub mod tone;
 pub mod wav;
