@@ -356,6 +356,7 @@ fn relay_signal(value: &str) -> Result<char, DtmfError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::XorShift;
 
     fn pkt(digit: char, end: bool, duration: u16) -> [u8; 4] {
         TelephoneEvent { digit, end, volume: 10, duration }.build().unwrap()
@@ -413,13 +414,8 @@ mod tests {
         for n in 0..valid.len() {
             assert!(rx.on_packet(0, false, &valid[..n]).is_err());
         }
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next();
         for _ in 0..5000 {
             let r = next();
             let len = (r % 7) as usize;

@@ -195,6 +195,7 @@ mod tests {
     use super::*;
     use crate::dtmf::event_digit;
     use crate::g711::Law;
+    use crate::testing::xorshift;
     use crate::tone::{Level, Segment, ToneGenerator, TonePlan};
 
     const DIGITS: &str = "0123456789*#ABCD";
@@ -314,9 +315,7 @@ mod tests {
         for amp in [100u64, 3000, 30_000] {
             let noise: Vec<i16> = (0..80_000)
                 .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
+                    let x = xorshift(&mut x);
                     ((x % (2 * amp + 1)) as i64 - amp as i64) as i16
                 })
                 .collect();
@@ -435,9 +434,7 @@ mod tests {
         let mut x: u64 = 0xdead_beef_cafe_f00d;
         let mut det = DtmfDetector::default();
         for _ in 0..3000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            xorshift(&mut x);
             let len = (x % 400) as usize;
             let frame: Vec<i16> = (0..len)
                 .map(|i| {

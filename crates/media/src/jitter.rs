@@ -357,19 +357,10 @@ impl JitterBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::XorShift as Rng;
 
     /// One packet: (seq, ts, arrival_ms, frame index carried as payload).
     type Pkt = (u16, u32, u64, u32);
-
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
 
     /// A stream of `n` frames from `seq0`/`ts0`, sent every 20 ms from
     /// t=1000, each delayed by `delay(i)`.

@@ -15,5 +15,7 @@ pub mod jitter;
 pub mod mixer;
 pub mod rtcp;
 pub mod rtp;
+#[cfg(test)]
+mod testing;
 pub mod tone;
 pub mod wav;

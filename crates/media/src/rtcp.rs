@@ -496,6 +496,7 @@ pub fn round_trip(arrival: NtpTimestamp, block: &ReportBlock) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::XorShift;
 
     /// An RR with one block, written out by hand from §6.4.2's layout.
     const RR: [u8; 32] = [
@@ -715,13 +716,8 @@ mod tests {
 
     #[test]
     fn random_bytes_never_panic() {
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
+        let mut next = || rng.next();
         let mut parsed = 0;
         for _ in 0..5000 {
             let len = (next() % 120) as usize;

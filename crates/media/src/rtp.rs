@@ -468,6 +468,7 @@ impl SourceStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::XorShift;
 
     /// A PCMU packet as a phone sends it: V=2, PT 0, seq 0x1234,
     /// ts 0xDEADBEEF, SSRC 0x01020304, 4 payload bytes.
@@ -585,13 +586,8 @@ mod tests {
 
     #[test]
     fn random_bytes_never_panic() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        let mut next = || rng.next();
         let mut ok = 0;
         for _ in 0..5000 {
             let len = (next() % 80) as usize;

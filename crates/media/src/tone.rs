@@ -457,6 +457,7 @@ impl Compiled {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::xorshift;
 
     /// Every sample of a one-shot plan.
     fn render(plan: &TonePlan) -> Vec<i16> {
@@ -643,13 +644,6 @@ mod tests {
         assert_eq!(s.len(), 3 * 120);
         assert_eq!(s[..120], s[120..240]);
         assert!(s[80..120].iter().all(|&x| x == 0) && s[2] != 0);
-    }
-
-    fn xorshift(x: &mut u64) -> u64 {
-        *x ^= *x << 13;
-        *x ^= *x >> 7;
-        *x ^= *x << 17;
-        *x
     }
 
     /// A random float: any bit pattern (NaN, infinities, subnormals) half

@@ -605,6 +605,7 @@ pub fn downmix_stereo(interleaved: &[i16]) -> Vec<i16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::XorShift;
     use std::io::Cursor;
 
     const LIMIT: usize = 1 << 20;
@@ -661,16 +662,6 @@ mod tests {
             w.write_samples(c).unwrap();
         }
         w.finish().unwrap().into_inner()
-    }
-
-    struct XorShift(u64);
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
     }
 
     #[test]
