@@ -1,0 +1,591 @@
+//! One call leg's media endpoint, sans-IO: the glue the switch drives from
+//! its relay socket (`on_rtp`, `on_rtcp`) and its 20 ms clock (`tick`,
+//! `rtcp_due`, `build_rtcp`).
+//!
+//! It reuses the crate's parts rather than repeating them: `rtp.rs` parses
+//! and writes packets and keeps the per-source statistics, `jitter.rs`
+//! orders what arrives, `g711.rs` is the codec, `dtmf.rs` reads and writes
+//! RFC 4733 events, `goertzel.rs` hears in-band keys when no
+//! telephone-event payload type was negotiated, `tone.rs` plays tones and
+//! `rtcp.rs` builds and reads the reports.
+//!
+//! Whom to hear is decided by SSRC: the first valid packet latches its
+//! source, other sources are counted and ignored, and only a silence of
+//! the latched one (`relatch_ms`) lets another take over, so a stray or
+//! forged stream cannot hijack the leg. The remote address is the
+//! switch's business (it filters before calling us).
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use crate::dtmf::{DigitEvent, DtmfError, DtmfOutput, DtmfReceiver, DtmfSender};
+use crate::g711::{Law, FRAME_SAMPLES};
+use crate::goertzel::DtmfDetector;
+use crate::jitter::{JitterBuffer, JitterConfig, Playout};
+use crate::rtcp::{self, NtpTimestamp, ReceiverReport, ReportBlock, RtcpPacket, SenderReport};
+use crate::rtp::{RtpHeader, RtpPacket, SourceStats};
+use crate::tone::{ToneGenerator, TonePlan};
+
+/// One 20 ms frame of 8 kHz linear PCM.
+pub type Frame = [i16; FRAME_SAMPLES];
+
+/// RTP timestamp units per 20 ms frame at 8 kHz.
+const FRAME_TS: u32 = FRAME_SAMPLES as u32;
+
+/// Gap between in-band keys sent by `send_digit` (a detector needs one).
+const INBAND_GAP_MS: u32 = 60;
+
+/// Consecutive lost frames concealed by repetition before silence.
+const MAX_CONCEAL: u32 = 3;
+
+/// How a session is set up (the result of the SDP negotiation).
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Our SSRC, chosen by the caller (no RNG in here).
+    pub ssrc: u32,
+    /// The negotiated codec.
+    pub law: Law,
+    /// Its payload type (normally `law.payload_type()`, 0 or 8).
+    pub payload_type: u8,
+    /// The telephone-event payload type, if negotiated (e.g. 101).
+    pub event_payload_type: Option<u8>,
+    /// Silence of the latched source after which another may latch.
+    pub relatch_ms: u64,
+    /// Send encoded silence while `Source::Silence` plays, instead of nothing.
+    pub comfort_silence: bool,
+    /// Hear keys in the received audio when no event PT was negotiated.
+    pub inband_dtmf: bool,
+    /// First sequence number and timestamp (random per RFC 3550; the caller picks).
+    pub initial_seq: u16,
+    /// First RTP timestamp.
+    pub initial_ts: u32,
+    /// SDES CNAME for our reports.
+    pub cname: Vec<u8>,
+    /// Time between RTCP reports (5 s per RFC 3550 §6.2).
+    pub rtcp_interval_ms: u64,
+    /// Jitter buffer tuning.
+    pub jitter: JitterConfig,
+    /// RFC 4733 sender tuning (update interval, volume).
+    pub dtmf: DtmfSender,
+}
+
+impl SessionConfig {
+    /// A configuration with the usual values for `law`: its static payload
+    /// type, 2 s re-latch, no comfort silence, in-band detection on, 5 s RTCP.
+    pub fn new(ssrc: u32, law: Law, event_payload_type: Option<u8>) -> Self {
+        Self {
+            ssrc,
+            law,
+            payload_type: law.payload_type(),
+            event_payload_type,
+            relatch_ms: 2000,
+            comfort_silence: false,
+            inband_dtmf: true,
+            initial_seq: 0,
+            initial_ts: 0,
+            cname: b"switchboard".to_vec(),
+            rtcp_interval_ms: 5000,
+            jitter: JitterConfig::default(),
+            dtmf: DtmfSender::default(),
+        }
+    }
+}
+
+/// Why a session could not be set up or a digit not sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionError {
+    /// A payload type over 127.
+    BadPayloadType(u8),
+    /// The codec and telephone-event share a payload type.
+    SamePayloadType(u8),
+    /// The CNAME does not fit an SDES item (255 bytes).
+    CnameTooLong(usize),
+    /// A zero RTCP interval would report every tick.
+    BadRtcpInterval,
+    /// The digit or its duration was refused.
+    Dtmf(DtmfError),
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadPayloadType(pt) => write!(f, "payload type {pt} is over 127"),
+            Self::SamePayloadType(pt) => write!(f, "codec and telephone-event both use payload type {pt}"),
+            Self::CnameTooLong(n) => write!(f, "CNAME of {n} bytes is over 255"),
+            Self::BadRtcpInterval => write!(f, "RTCP interval must be above 0"),
+            Self::Dtmf(e) => write!(f, "DTMF: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}
+
+impl From<DtmfError> for SessionError {
+    fn from(e: DtmfError) -> Self {
+        Self::Dtmf(e)
+    }
+}
+
+/// What the session plays to the remote.
+pub enum Source {
+    /// Nothing (or comfort silence, per `SessionConfig::comfort_silence`).
+    Silence,
+    /// A tone plan (ringback, beep, music on hold).
+    Tone(ToneGenerator),
+    /// Frames from elsewhere, e.g. a prompt read from a WAV.
+    Frames(Box<dyn Iterator<Item = Frame>>),
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Silence => "Silence",
+            Self::Tone(_) => "Tone",
+            Self::Frames(_) => "Frames",
+        })
+    }
+}
+
+/// Something the caller should know about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A remote source was latched (the first, or a new one after silence).
+    Latched {
+        /// Its SSRC.
+        ssrc: u32,
+    },
+    /// A key went down (barge-in: stop the prompt now).
+    DigitBegin(char),
+    /// A key was pressed, reported once (RFC 4733 or in-band).
+    Digit(DigitEvent),
+    /// The tone or frames source played out; the source is now silence.
+    SourceDone,
+}
+
+/// What one 20 ms tick produced.
+#[derive(Debug, Default)]
+pub struct Tick {
+    /// One RTP packet to send, or none when nothing is being played.
+    pub send: Option<Vec<u8>>,
+    /// The frame heard from the remote, decoded or concealed; none before
+    /// the first frame is due or while the remote is quiet.
+    pub heard: Option<Frame>,
+    /// Whether `heard` is a concealment of a lost frame.
+    pub concealed: bool,
+    /// Keys heard in-band and the end of the source.
+    pub events: Vec<Event>,
+}
+
+/// Counters for logs, CDRs and monitoring.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// RTP packets sent.
+    pub packets_sent: u64,
+    /// RTP payload bytes sent.
+    pub bytes_sent: u64,
+    /// RTP packets accepted from the latched source.
+    pub packets_received: u64,
+    /// Their payload bytes.
+    pub bytes_received: u64,
+    /// Datagrams that were not RTP.
+    pub parse_errors: u64,
+    /// Packets from a source other than the latched one.
+    pub wrong_ssrc: u64,
+    /// Packets with a payload type not negotiated.
+    pub wrong_pt: u64,
+    /// Telephone-event payloads that did not parse.
+    pub bad_events: u64,
+    /// RTCP datagrams that did not parse.
+    pub rtcp_errors: u64,
+    /// Frames after their playout time (jitter buffer).
+    pub late: u64,
+    /// Ticks with a missing frame (jitter buffer).
+    pub lost: u64,
+    /// Packets lost per the sequence numbers (RFC 3550 A.3).
+    pub lost_seq: i64,
+    /// Interarrival jitter in milliseconds (RFC 3550 A.8).
+    pub jitter_ms: u32,
+    /// Round-trip time from the last report about us, in ms.
+    pub rtt_ms: Option<u64>,
+}
+
+/// An RFC 4733 packet waiting for its send time.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    due_ts: u32,
+    marker: bool,
+    ts: u32,
+    payload: [u8; 4],
+}
+
+/// The remote source we listen to.
+#[derive(Debug)]
+struct Latch {
+    stats: SourceStats,
+    last_ms: u64,
+    /// Middle 32 bits of its last SR's NTP time and when it arrived.
+    last_sr: Option<(u32, u64)>,
+}
+
+/// Whether RTP timestamp `a` is at or after `b` (RFC 1982 arithmetic).
+fn ts_reached(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) >= 0
+}
+
+/// One call leg's media: see the module doc.
+pub struct Session {
+    cfg: SessionConfig,
+    source: Source,
+    seq: u16,
+    ts: u32,
+    /// Whether the previous tick sent audio (else the next audio is a talkspurt start).
+    talking: bool,
+    digits: VecDeque<(char, u32)>,
+    events_out: VecDeque<Pending>,
+    inband_out: Option<ToneGenerator>,
+    latch: Option<Latch>,
+    jitter: JitterBuffer,
+    dtmf_rx: DtmfReceiver,
+    detector: DtmfDetector,
+    last_heard: Option<Frame>,
+    misses: u32,
+    sent_since_report: bool,
+    next_rtcp_ms: Option<u64>,
+    /// Our clock and NTP time at the last report built: maps arrival ms to NTP.
+    clock_ref: Option<(u64, NtpTimestamp)>,
+    stats: SessionStats,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session").field("ssrc", &self.cfg.ssrc).field("source", &self.source).field("stats", &self.stats).finish()
+    }
+}
+
+impl Session {
+    /// A session with `cfg`, playing silence.
+    pub fn new(cfg: SessionConfig) -> Result<Self, SessionError> {
+        for pt in std::iter::once(cfg.payload_type).chain(cfg.event_payload_type) {
+            if pt > 127 {
+                return Err(SessionError::BadPayloadType(pt));
+            }
+        }
+        if cfg.event_payload_type == Some(cfg.payload_type) {
+            return Err(SessionError::SamePayloadType(cfg.payload_type));
+        }
+        if cfg.cname.len() > 255 {
+            return Err(SessionError::CnameTooLong(cfg.cname.len()));
+        }
+        if cfg.rtcp_interval_ms == 0 {
+            return Err(SessionError::BadRtcpInterval);
+        }
+        Ok(Self {
+            source: Source::Silence,
+            seq: cfg.initial_seq,
+            ts: cfg.initial_ts,
+            talking: false,
+            digits: VecDeque::new(),
+            events_out: VecDeque::new(),
+            inband_out: None,
+            latch: None,
+            jitter: JitterBuffer::new(cfg.jitter),
+            dtmf_rx: DtmfReceiver::new(),
+            detector: DtmfDetector::new(0),
+            last_heard: None,
+            misses: 0,
+            sent_since_report: false,
+            next_rtcp_ms: None,
+            clock_ref: None,
+            stats: SessionStats::default(),
+            cfg,
+        })
+    }
+
+    /// Plays `source` from the next tick on; sequence and timestamp go on.
+    pub fn set_source(&mut self, source: Source) {
+        self.source = source;
+    }
+
+    /// The SSRC we listen to, once latched.
+    pub fn remote_ssrc(&self) -> Option<u32> {
+        self.latch.as_ref().map(|l| l.stats.ssrc())
+    }
+
+    /// The sequence number and timestamp the next packet will carry.
+    pub fn next_seq_ts(&self) -> (u16, u32) {
+        (self.seq, self.ts)
+    }
+
+    /// Queues a key press: RFC 4733 packets when telephone-event was
+    /// negotiated, else the Q.23 tone in-band. Audio pauses meanwhile.
+    pub fn send_digit(&mut self, digit: char, duration_ms: u32) -> Result<(), SessionError> {
+        // Validate now, so an error reaches the caller rather than a tick.
+        self.cfg.dtmf.packets(digit, 0, duration_ms)?;
+        TonePlan::dtmf(digit, duration_ms, INBAND_GAP_MS).map_err(|_| SessionError::Dtmf(DtmfError::UnknownDigit(digit)))?;
+        self.digits.push_back((digit, duration_ms));
+        Ok(())
+    }
+
+    /// Takes one datagram from the RTP socket that arrived at `now_ms`.
+    pub fn on_rtp(&mut self, bytes: &[u8], now_ms: u64) -> Vec<Event> {
+        let mut events = Vec::new();
+        let Ok(pkt) = RtpPacket::parse(bytes) else {
+            self.stats.parse_errors += 1;
+            return events;
+        };
+        let is_audio = pkt.payload_type == self.cfg.payload_type;
+        let is_event = Some(pkt.payload_type) == self.cfg.event_payload_type;
+        if !is_audio && !is_event {
+            self.stats.wrong_pt += 1;
+            return events;
+        }
+        let silent = self.latch.as_ref().is_none_or(|l| now_ms.saturating_sub(l.last_ms) >= self.cfg.relatch_ms);
+        if self.remote_ssrc() != Some(pkt.ssrc) {
+            if !silent {
+                self.stats.wrong_ssrc += 1;
+                return events;
+            }
+            self.latch = Some(Latch { stats: SourceStats::new(pkt.ssrc, pkt.sequence), last_ms: now_ms, last_sr: None });
+            self.dtmf_rx = DtmfReceiver::new();
+            events.push(Event::Latched { ssrc: pkt.ssrc });
+        }
+        let Some(latch) = self.latch.as_mut() else { return events };
+        latch.last_ms = now_ms;
+        // A.8 wants arrival in RTP units: 8 per ms at 8 kHz.
+        latch.stats.record(pkt.sequence, pkt.timestamp, (now_ms as u32).wrapping_mul(FRAME_TS / 20));
+        self.stats.packets_received += 1;
+        self.stats.bytes_received += pkt.payload.len() as u64;
+        if is_audio {
+            self.jitter.push(pkt.ssrc, pkt.sequence, pkt.timestamp, pkt.marker, now_ms, pkt.payload);
+        } else {
+            match self.dtmf_rx.on_packet(pkt.timestamp, pkt.marker, pkt.payload) {
+                Ok(outs) => events.extend(outs.into_iter().map(digit_event)),
+                Err(_) => self.stats.bad_events += 1,
+            }
+        }
+        events
+    }
+
+    /// The 20 ms tick at `now_ms`: the packet to send and the frame heard.
+    /// The timestamp advances one frame per tick whether or not we send.
+    pub fn tick(&mut self, now_ms: u64) -> Tick {
+        let mut tick = Tick::default();
+        tick.send = self.outgoing(&mut tick.events);
+        self.ts = self.ts.wrapping_add(FRAME_TS);
+        self.hear(now_ms, &mut tick);
+        tick
+    }
+
+    /// Whether an RTCP report is due at `now_ms`: the first half an
+    /// interval after the first call, then one per interval.
+    pub fn rtcp_due(&mut self, now_ms: u64) -> bool {
+        let half = self.cfg.rtcp_interval_ms / 2;
+        now_ms >= *self.next_rtcp_ms.get_or_insert(now_ms.saturating_add(half))
+    }
+
+    /// The compound report to send now (`ntp` is the wall clock the caller
+    /// read): an SR if we sent RTP since the last report, else an RR, with
+    /// a block about the latched source.
+    pub fn build_rtcp(&mut self, now_ms: u64, ntp: NtpTimestamp) -> Vec<u8> {
+        self.next_rtcp_ms = Some(now_ms.saturating_add(self.cfg.rtcp_interval_ms));
+        self.clock_ref = Some((now_ms, ntp));
+        let reports: Vec<ReportBlock> = self
+            .latch
+            .as_mut()
+            .map(|l| {
+                let (lsr, dlsr) = l.last_sr.map_or((0, 0), |(lsr, at)| (lsr, rtcp::dlsr_from_millis(now_ms.saturating_sub(at))));
+                ReportBlock::from_stats(&mut l.stats, lsr, dlsr)
+            })
+            .into_iter()
+            .collect();
+        let mut out = Vec::new();
+        let written = if self.sent_since_report {
+            let sr = SenderReport {
+                ssrc: self.cfg.ssrc,
+                ntp,
+                rtp_timestamp: self.ts,
+                packet_count: self.stats.packets_sent as u32,
+                octet_count: self.stats.bytes_sent as u32,
+                reports,
+            };
+            rtcp::write_sr(&sr, &self.cfg.cname, &mut out)
+        } else {
+            rtcp::write_rr(&ReceiverReport { ssrc: self.cfg.ssrc, reports }, &self.cfg.cname, &mut out)
+        };
+        self.sent_since_report = false;
+        // One block and a CNAME checked in `new`: writing cannot fail.
+        if written.is_err() {
+            out.clear();
+        }
+        out
+    }
+
+    /// Takes one datagram from the RTCP socket: records the latched
+    /// source's SR (for our LSR/DLSR) and the round trip from its blocks
+    /// about us. Reports from other sources are ignored.
+    pub fn on_rtcp(&mut self, bytes: &[u8], now_ms: u64) {
+        let Ok(packets) = rtcp::parse_compound(bytes) else {
+            self.stats.rtcp_errors += 1;
+            return;
+        };
+        let remote = self.remote_ssrc();
+        for packet in &packets {
+            let (sender, blocks) = match packet {
+                RtcpPacket::SenderReport(sr) => (sr.ssrc, &sr.reports),
+                RtcpPacket::ReceiverReport(rr) => (rr.ssrc, &rr.reports),
+                _ => continue,
+            };
+            if Some(sender) != remote {
+                continue;
+            }
+            if let (RtcpPacket::SenderReport(sr), Some(latch)) = (packet, self.latch.as_mut()) {
+                latch.last_sr = Some((sr.ntp.middle32(), now_ms));
+            }
+            let Some((at_ms, at_ntp)) = self.clock_ref else { continue };
+            // Our NTP time now, from the clock pair of the last report built.
+            let elapsed = u128::from(now_ms.saturating_sub(at_ms));
+            let arrival = NtpTimestamp(at_ntp.0.wrapping_add(((elapsed << 32) / 1000) as u64));
+            for block in blocks.iter().filter(|b| b.ssrc == self.cfg.ssrc) {
+                // A negative round trip (clock skew, a forged block) is no figure.
+                if let Some(rtt) = rtcp::round_trip(arrival, block).filter(|&r| (r as i32) >= 0) {
+                    self.stats.rtt_ms = Some(rtcp::dlsr_to_millis(rtt));
+                }
+            }
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> SessionStats {
+        let j = self.jitter.stats();
+        let mut s = SessionStats { late: j.late, lost: j.lost, ..self.stats };
+        if let Some(l) = &self.latch {
+            s.lost_seq = l.stats.lost();
+            s.jitter_ms = l.stats.jitter() / (FRAME_TS / 20);
+        }
+        s
+    }
+
+    /// The packet of this tick: a queued RFC 4733 packet, an in-band key,
+    /// or the source's next frame.
+    fn outgoing(&mut self, events: &mut Vec<Event>) -> Option<Vec<u8>> {
+        let tick_ts = self.ts;
+        if self.events_out.is_empty() && self.inband_out.is_none() {
+            if let Some((digit, ms)) = self.digits.pop_front() {
+                self.start_digit(digit, ms, tick_ts);
+            }
+        }
+        if let (Some(pt), Some(&p)) = (self.cfg.event_payload_type, self.events_out.front()) {
+            self.talking = false; // audio paused: the next frame starts a talkspurt
+            if !ts_reached(tick_ts, p.due_ts) {
+                return None;
+            }
+            self.events_out.pop_front();
+            return self.packet(p.marker, pt, p.ts, &p.payload);
+        }
+        if let Some(generator) = self.inband_out.as_mut() {
+            let mut frame = [0; FRAME_SAMPLES];
+            generator.fill(&mut frame);
+            if generator.is_done() {
+                self.inband_out = None;
+            }
+            return self.audio(&frame, tick_ts);
+        }
+        let frame = match &mut self.source {
+            Source::Silence => None,
+            Source::Tone(generator) if !generator.is_done() => {
+                let mut frame = [0; FRAME_SAMPLES];
+                generator.fill(&mut frame);
+                Some(frame)
+            }
+            Source::Tone(_) => None,
+            Source::Frames(frames) => frames.next(),
+        };
+        if frame.is_none() && !matches!(self.source, Source::Silence) {
+            self.source = Source::Silence;
+            events.push(Event::SourceDone);
+        }
+        match frame {
+            Some(frame) => self.audio(&frame, tick_ts),
+            None if self.cfg.comfort_silence => self.audio(&[0; FRAME_SAMPLES], tick_ts),
+            None => {
+                self.talking = false;
+                None
+            }
+        }
+    }
+
+    /// Queues the packets (or the tone) of one key starting at `ts`.
+    fn start_digit(&mut self, digit: char, ms: u32, ts: u32) {
+        if self.cfg.event_payload_type.is_none() {
+            self.inband_out = TonePlan::dtmf(digit, ms, INBAND_GAP_MS).and_then(|plan| ToneGenerator::new(&plan)).ok();
+            return;
+        }
+        let step = self.cfg.dtmf.interval_ms * (FRAME_TS / 20);
+        // Validated in `send_digit`; each packet is due once its duration
+        // has elapsed, less one interval so the first goes out at once.
+        for (marker, pts, payload) in self.cfg.dtmf.packets(digit, ts, ms).unwrap_or_default() {
+            let duration = u32::from(u16::from_be_bytes([payload[2], payload[3]]));
+            self.events_out.push_back(Pending { due_ts: pts.wrapping_add(duration.saturating_sub(step)), marker, ts: pts, payload });
+        }
+    }
+
+    /// One audio packet: the marker on the first after a pause (§5.1).
+    fn audio(&mut self, frame: &Frame, ts: u32) -> Option<Vec<u8>> {
+        let payload = self.cfg.law.encode_frame(frame);
+        let marker = !self.talking;
+        self.talking = true;
+        self.packet(marker, self.cfg.payload_type, ts, &payload)
+    }
+
+    fn packet(&mut self, marker: bool, payload_type: u8, timestamp: u32, payload: &[u8]) -> Option<Vec<u8>> {
+        let header = RtpHeader { marker, payload_type, sequence: self.seq, timestamp, ssrc: self.cfg.ssrc, ..RtpHeader::default() };
+        let mut out = Vec::with_capacity(header.packet_len(payload.len()));
+        header.write(payload, &mut out).ok()?;
+        self.seq = self.seq.wrapping_add(1);
+        self.stats.packets_sent += 1;
+        self.stats.bytes_sent += payload.len() as u64;
+        self.sent_since_report = true;
+        Some(out)
+    }
+
+    /// The heard side of a tick: jitter buffer, decode or conceal, in-band keys.
+    fn hear(&mut self, now_ms: u64, tick: &mut Tick) {
+        tick.heard = match self.jitter.pop(now_ms) {
+            Playout::Frame(bytes) => {
+                let mut frame = [0; FRAME_SAMPLES];
+                match <&[u8; FRAME_SAMPLES]>::try_from(bytes.as_slice()) {
+                    Ok(codes) => frame = self.cfg.law.decode_frame(codes),
+                    Err(_) => {
+                        // Not 20 ms: take what fits, pad with silence.
+                        let mut pcm = Vec::with_capacity(bytes.len());
+                        self.cfg.law.decode(&bytes, &mut pcm);
+                        let n = pcm.len().min(FRAME_SAMPLES);
+                        frame[..n].copy_from_slice(&pcm[..n]);
+                    }
+                }
+                self.misses = 0;
+                self.last_heard = Some(frame);
+                Some(frame)
+            }
+            Playout::Missing => {
+                // Repeat the last frame, 6 dB down per loss, then silence.
+                self.misses += 1;
+                tick.concealed = true;
+                let last = self.last_heard.filter(|_| self.misses <= MAX_CONCEAL).unwrap_or([0; FRAME_SAMPLES]);
+                Some(last.map(|s| s >> self.misses.min(15)))
+            }
+            Playout::NotYet => None,
+        };
+        if self.cfg.event_payload_type.is_none() && self.cfg.inband_dtmf {
+            let outs = self.detector.process(&tick.heard.unwrap_or([0; FRAME_SAMPLES]));
+            tick.events.extend(outs.into_iter().map(digit_event));
+        }
+    }
+}
+
+fn digit_event(out: DtmfOutput) -> Event {
+    match out {
+        DtmfOutput::Begin { digit, .. } => Event::DigitBegin(digit),
+        DtmfOutput::End(digit) => Event::Digit(digit),
+    }
+}
