@@ -422,7 +422,8 @@ impl Session {
 
     /// Takes one datagram from the RTCP socket: records the latched
     /// source's SR (for our LSR/DLSR) and the round trip from its blocks
-    /// about us. Reports from other sources are ignored.
+    /// about us. Reports from a source other than the latched one are
+    /// ignored (a receive-only peer, never latched, is believed).
     pub fn on_rtcp(&mut self, bytes: &[u8], now_ms: u64) {
         let Ok(packets) = rtcp::parse_compound(bytes) else {
             self.stats.rtcp_errors += 1;
@@ -435,7 +436,7 @@ impl Session {
                 RtcpPacket::ReceiverReport(rr) => (rr.ssrc, &rr.reports),
                 _ => continue,
             };
-            if Some(sender) != remote {
+            if remote.is_some_and(|r| r != sender) {
                 continue;
             }
             if let (RtcpPacket::SenderReport(sr), Some(latch)) = (packet, self.latch.as_mut()) {
@@ -587,5 +588,470 @@ fn digit_event(out: DtmfOutput) -> Event {
     match out {
         DtmfOutput::Begin { digit, .. } => Event::DigitBegin(digit),
         DtmfOutput::End(digit) => Event::Digit(digit),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::XorShift;
+    use crate::tone::{Level, Segment};
+
+    const EV: u8 = 101;
+
+    fn session(ssrc: u32, event_pt: Option<u8>) -> Session {
+        Session::new(SessionConfig::new(ssrc, Law::Pcmu, event_pt)).unwrap()
+    }
+
+    fn tone_plan(freq: f64) -> TonePlan {
+        TonePlan::looping(vec![Segment::new(&[(freq, Level::Dbm0(-10.0))], 1000, 0)])
+    }
+
+    /// One direction of the network: a fixed delay, loss and reordering
+    /// (a packet held 30 ms more, behind the next one or two).
+    struct Link {
+        delay: u64,
+        loss_pct: u64,
+        reorder_pct: u64,
+        rng: XorShift,
+        queue: Vec<(u64, Vec<u8>)>,
+    }
+
+    impl Link {
+        fn new(delay: u64, loss_pct: u64, reorder_pct: u64) -> Self {
+            Self { delay, loss_pct, reorder_pct, rng: XorShift(0x9E37_79B9_7F4A_7C15), queue: Vec::new() }
+        }
+
+        fn send(&mut self, now: u64, packet: Vec<u8>) {
+            if self.rng.next() % 100 < self.loss_pct {
+                return;
+            }
+            let extra = if self.rng.next() % 100 < self.reorder_pct { 30 } else { 0 };
+            self.queue.push((now + self.delay + extra, packet));
+        }
+
+        fn deliver(&mut self, now: u64) -> Vec<Vec<u8>> {
+            self.queue.sort_by_key(|(at, _)| *at);
+            let n = self.queue.iter().take_while(|(at, _)| *at <= now).count();
+            self.queue.drain(..n).map(|(_, p)| p).collect()
+        }
+    }
+
+    /// What B did over a run: its heard frames (with the concealed flag) and events.
+    #[derive(Default)]
+    struct Heard {
+        frames: Vec<(Option<Frame>, bool)>,
+        events: Vec<Event>,
+    }
+
+    /// Ticks A and B every 20 ms from `start` for `ticks`, A's packets
+    /// reaching B over `link`.
+    fn run(a: &mut Session, b: &mut Session, link: &mut Link, start: u64, ticks: u64, heard: &mut Heard) {
+        for i in 0..ticks {
+            let now = start + i * 20;
+            if let Some(p) = a.tick(now).send {
+                link.send(now, p);
+            }
+            for p in link.deliver(now) {
+                heard.events.extend(b.on_rtp(&p, now));
+            }
+            let t = b.tick(now);
+            heard.frames.push((t.heard, t.concealed));
+            heard.events.extend(t.events);
+        }
+    }
+
+    fn digits(events: &[Event]) -> String {
+        events.iter().filter_map(|e| if let Event::Digit(d) = e { Some(d.digit) } else { None }).collect()
+    }
+
+    /// SNR (dB) of the frames B heard against the tone, at the best alignment.
+    fn snr_db(heard: &[(Option<Frame>, bool)], freq: f64) -> f64 {
+        let got: Vec<Frame> = heard.iter().filter(|(f, c)| f.is_some() && !c).map(|(f, _)| f.unwrap()).take(100).collect();
+        assert_eq!(got.len(), 100, "B heard too little");
+        let mut generator = ToneGenerator::new(&tone_plan(freq)).unwrap();
+        let reference: Vec<Frame> = (0..110)
+            .map(|_| {
+                let mut f = [0; FRAME_SAMPLES];
+                generator.fill(&mut f);
+                f
+            })
+            .collect();
+        (0..10)
+            .map(|offset| {
+                let (mut signal, mut noise) = (0f64, 0f64);
+                for (g, r) in got.iter().zip(&reference[offset..]) {
+                    for (&x, &y) in g.iter().zip(r) {
+                        signal += f64::from(y).powi(2);
+                        noise += (f64::from(x) - f64::from(y)).powi(2);
+                    }
+                }
+                10.0 * (signal / noise.max(1.0)).log10()
+            })
+            .fold(f64::MIN, f64::max)
+    }
+
+    #[test]
+    fn b_hears_a_tone_through_g711_above_30_db() {
+        let (mut a, mut b) = (session(0xA, None), session(0xB, None));
+        a.set_source(Source::Tone(ToneGenerator::new(&tone_plan(1004.0)).unwrap()));
+        let mut heard = Heard::default();
+        run(&mut a, &mut b, &mut Link::new(40, 0, 0), 1000, 150, &mut heard);
+        let snr = snr_db(&heard.frames, 1004.0);
+        assert!(snr > 30.0, "SNR {snr:.1} dB");
+        assert_eq!(heard.events, vec![Event::Latched { ssrc: 0xA }]);
+        let s = b.stats();
+        assert_eq!((s.packets_received, s.bytes_received), (150 - 2, 148 * 160));
+        assert_eq!((a.stats().packets_sent, a.stats().bytes_sent), (150, 150 * 160));
+        assert_eq!((s.parse_errors, s.wrong_ssrc, s.wrong_pt, s.lost), (0, 0, 0, 0));
+    }
+
+    #[test]
+    fn rfc4733_digits_arrive_once_in_order_despite_loss_and_reorder() {
+        let (mut a, mut b) = (session(0xA, Some(EV)), session(0xB, Some(EV)));
+        a.set_source(Source::Tone(ToneGenerator::new(&tone_plan(440.0)).unwrap()));
+        for d in "159#*0D".chars() {
+            a.send_digit(d, 100).unwrap();
+        }
+        let mut link = Link::new(40, 10, 15);
+        let mut heard = Heard::default();
+        run(&mut a, &mut b, &mut link, 0, 200, &mut heard);
+        assert_eq!(digits(&heard.events), "159#*0D");
+        assert!(heard.events.contains(&Event::DigitBegin('5')));
+        // Loss did happen and the audio after the digits was still heard.
+        assert!(b.stats().lost_seq > 0);
+        assert!(heard.frames.iter().rev().take(20).all(|(f, _)| f.is_some()));
+    }
+
+    #[test]
+    fn inband_digits_are_sent_and_heard_without_telephone_event() {
+        let (mut a, mut b) = (session(0xA, None), session(0xB, None));
+        for d in "2580".chars() {
+            a.send_digit(d, 100).unwrap();
+        }
+        let mut link = Link::new(40, 0, 0);
+        let mut heard = Heard::default();
+        let mut pts = Vec::new();
+        for i in 0..80 {
+            let now = i * 20;
+            if let Some(p) = a.tick(now).send {
+                pts.push(RtpPacket::parse(&p).unwrap().payload_type);
+                link.send(now, p);
+            }
+            for p in link.deliver(now) {
+                heard.events.extend(b.on_rtp(&p, now));
+            }
+            heard.events.extend(b.tick(now).events);
+        }
+        assert_eq!(digits(&heard.events), "2580");
+        // Four keys of 100 ms and 60 ms gaps: 32 audio packets, no event PT.
+        assert_eq!(pts, vec![0; 32]);
+    }
+
+    /// (payload type, marker, timestamp, payload) of a packet sent.
+    type Seen = (u8, bool, u32, Vec<u8>);
+
+    #[test]
+    fn event_packets_go_out_at_their_times_and_pause_audio() {
+        let mut a = session(0xA, Some(EV));
+        a.set_source(Source::Tone(ToneGenerator::new(&tone_plan(440.0)).unwrap()));
+        a.tick(0);
+        let (_, ts0) = a.next_seq_ts();
+        a.send_digit('5', 100).unwrap();
+        let sent: Vec<Option<Vec<u8>>> = (1..=7).map(|i| a.tick(i * 20).send).collect();
+        let view: Vec<Option<Seen>> = sent
+            .iter()
+            .map(|p| p.as_ref().map(|p| RtpPacket::parse(p).unwrap()).map(|p| (p.payload_type, p.marker, p.timestamp, p.payload.to_vec())))
+            .collect();
+        let ev = |marker, end: bool, d: u16| Some((EV, marker, ts0, vec![5, u8::from(end) << 7 | 10, (d >> 8) as u8, d as u8]));
+        // First at once (50 ms so far), nothing while the key is held, the
+        // end at 100 ms three times, then audio with the marker.
+        assert_eq!(view[0], ev(true, false, 400));
+        assert_eq!((view[1].clone(), view[2].clone()), (None, None));
+        assert_eq!(view[3], ev(false, true, 800));
+        assert_eq!((view[4].clone(), view[5].clone()), (view[3].clone(), view[3].clone()));
+        let audio = view[6].clone().unwrap();
+        assert_eq!((audio.0, audio.1, audio.2), (0, true, ts0.wrapping_add(6 * 160)));
+    }
+
+    #[test]
+    fn seq_and_ts_continue_across_sources_and_wrap() {
+        let mut cfg = SessionConfig::new(0xA, Law::Pcma, Some(EV));
+        cfg.initial_seq = 65533;
+        cfg.initial_ts = u32::MAX - 400;
+        let mut a = Session::new(cfg).unwrap();
+        let mut out = Vec::new();
+        let mut events = Vec::new();
+        let mut tick = |a: &mut Session, i: u32| {
+            let t = a.tick(u64::from(i) * 20);
+            events.extend(t.events);
+            if let Some(p) = t.send {
+                let p = RtpPacket::parse(&p).unwrap();
+                out.push((i, p.sequence, p.timestamp, p.marker, p.payload_type));
+            }
+        };
+        a.set_source(Source::Tone(ToneGenerator::new(&tone_plan(440.0)).unwrap()));
+        (0..3).for_each(|i| tick(&mut a, i));
+        a.set_source(Source::Silence);
+        (3..5).for_each(|i| tick(&mut a, i));
+        a.set_source(Source::Frames(Box::new(vec![[1000; FRAME_SAMPLES]; 2].into_iter())));
+        (5..8).for_each(|i| tick(&mut a, i));
+        assert_eq!(events, vec![Event::SourceDone]);
+        let ts = |i: u32| (u32::MAX - 400).wrapping_add(i * 160);
+        let expect = vec![
+            (0, 65533, ts(0), true, 8),
+            (1, 65534, ts(1), false, 8),
+            (2, 65535, ts(2), false, 8),
+            (5, 0, ts(5), true, 8),
+            (6, 1, ts(6), false, 8),
+        ];
+        assert_eq!(out, expect);
+        assert!(ts(5) < ts(2), "the timestamp wrapped");
+        assert_eq!(a.next_seq_ts(), (2, ts(8)));
+    }
+
+    #[test]
+    fn comfort_silence_sends_encoded_zeros_with_one_marker() {
+        let mut cfg = SessionConfig::new(0xA, Law::Pcmu, None);
+        cfg.comfort_silence = true;
+        let mut a = Session::new(cfg).unwrap();
+        let packets: Vec<Vec<u8>> = (0..3).map(|i| a.tick(i * 20).send.unwrap()).collect();
+        let parsed: Vec<RtpPacket<'_>> = packets.iter().map(|p| RtpPacket::parse(p).unwrap()).collect();
+        assert_eq!(parsed.iter().map(|p| p.marker).collect::<Vec<_>>(), vec![true, false, false]);
+        assert!(parsed.iter().all(|p| p.payload == [0xFF; FRAME_SAMPLES]), "μ-law silence is 0xFF");
+    }
+
+    #[test]
+    fn forged_ssrc_is_ignored_and_counted_until_the_latched_one_falls_silent() {
+        let (mut a, mut b, mut forger) = (session(0xA, None), session(0xB, None), session(0xF, None));
+        a.set_source(Source::Tone(ToneGenerator::new(&tone_plan(1004.0)).unwrap()));
+        forger.set_source(Source::Tone(ToneGenerator::new(&tone_plan(2000.0)).unwrap()));
+        let mut link = Link::new(40, 0, 0);
+        let mut heard = Heard::default();
+        for i in 0..150 {
+            let now = i * 20;
+            if let Some(p) = a.tick(now).send {
+                link.send(now, p);
+            }
+            if i > 0 {
+                link.send(now, forger.tick(now).send.unwrap());
+            }
+            for p in link.deliver(now) {
+                heard.events.extend(b.on_rtp(&p, now));
+            }
+            let t = b.tick(now);
+            heard.frames.push((t.heard, t.concealed));
+        }
+        assert!(snr_db(&heard.frames, 1004.0) > 30.0);
+        assert_eq!(b.stats().wrong_ssrc, 147);
+        assert_eq!(b.remote_ssrc(), Some(0xA));
+        // A stops; 2 s later the other stream may take over, not before.
+        let mut events = Vec::new();
+        for i in 150..300 {
+            let now = i * 20;
+            link.send(now, forger.tick(now).send.unwrap());
+            for p in link.deliver(now) {
+                events.extend(b.on_rtp(&p, now).into_iter().map(|e| (now, e)));
+            }
+        }
+        assert_eq!(events.len(), 1);
+        let (at, event) = events[0];
+        assert_eq!(event, Event::Latched { ssrc: 0xF });
+        let last_a = 149 * 20 + 40;
+        assert!((last_a + 2000..last_a + 2020).contains(&at), "re-latched at {at}");
+    }
+
+    #[test]
+    fn lost_frame_is_concealed_by_the_last_one_6_db_down() {
+        let mut a = session(0xA, None);
+        let mut b = session(0xB, None);
+        a.set_source(Source::Frames(Box::new(vec![[8000; FRAME_SAMPLES]; 20].into_iter())));
+        let mut frames = Vec::new();
+        for i in 0..20 {
+            let now = i * 20;
+            let p = a.tick(now).send.unwrap();
+            if i != 10 {
+                b.on_rtp(&p, now);
+            }
+            let t = b.tick(now);
+            frames.push((t.heard.map(|f| f[0]), t.concealed));
+        }
+        let decoded = Law::Pcmu.decode_sample(Law::Pcmu.encode_sample(8000));
+        assert!(frames.contains(&(Some(decoded / 2), true)), "{frames:?}");
+        assert_eq!(frames.iter().filter(|(_, c)| *c).count(), 1);
+        assert_eq!(b.stats().lost, 1);
+    }
+
+    #[test]
+    fn sr_rr_exchange_measures_twice_the_one_way_delay() {
+        let (mut a, mut b) = (session(0xA, None), session(0xB, None));
+        a.set_source(Source::Tone(ToneGenerator::new(&tone_plan(440.0)).unwrap()));
+        let (mut ab, mut ba) = (Link::new(40, 0, 0), Link::new(40, 0, 0));
+        let (mut rtcp_ab, mut rtcp_ba) = (Link::new(40, 0, 0), Link::new(40, 0, 0));
+        let ntp = |ms: u64| NtpTimestamp::from_unix_micros(1_800_000_000_000_000 + ms * 1000);
+        let mut kinds = Vec::new();
+        for i in 0..700 {
+            let now = i * 20;
+            if let Some(p) = a.tick(now).send {
+                ab.send(now, p);
+            }
+            if let Some(p) = b.tick(now).send {
+                ba.send(now, p);
+            }
+            for p in ab.deliver(now) {
+                b.on_rtp(&p, now);
+            }
+            for p in ba.deliver(now) {
+                a.on_rtp(&p, now);
+            }
+            if a.rtcp_due(now) {
+                rtcp_ab.send(now, a.build_rtcp(now, ntp(now)));
+            }
+            if b.rtcp_due(now) {
+                let report = b.build_rtcp(now, ntp(now));
+                kinds.push(matches!(rtcp::parse_compound(&report).unwrap()[0], RtcpPacket::ReceiverReport(_)));
+                rtcp_ba.send(now, report);
+            }
+            for p in rtcp_ab.deliver(now) {
+                b.on_rtcp(&p, now);
+            }
+            for p in rtcp_ba.deliver(now) {
+                a.on_rtcp(&p, now);
+            }
+        }
+        // B only listens: its reports are RRs, one per 5 s after the first at 2.5 s.
+        assert_eq!(kinds, vec![true; 3]);
+        let rtt = a.stats().rtt_ms.unwrap();
+        assert!((79..=81).contains(&rtt), "rtt {rtt}");
+        assert_eq!(b.stats().rtt_ms, None, "B sent no SR, so nobody reports on it");
+    }
+
+    #[test]
+    fn rtcp_from_strangers_and_garbage_is_ignored() {
+        let mut a = session(0xA, None);
+        let mut b = session(0xB, None);
+        b.set_source(Source::Silence);
+        let mut c = session(0xC, None);
+        c.set_source(Source::Tone(ToneGenerator::new(&tone_plan(440.0)).unwrap()));
+        a.on_rtp(&c.tick(0).send.unwrap(), 0);
+        a.build_rtcp(0, NtpTimestamp(1 << 40));
+        let mut stranger = Vec::new();
+        let block = ReportBlock { ssrc: 0xA, lsr: 1, ..ReportBlock::default() };
+        rtcp::write_rr(&ReceiverReport { ssrc: 0x5, reports: vec![block] }, b"x", &mut stranger).unwrap();
+        a.on_rtcp(&stranger, 100);
+        assert_eq!(a.stats().rtt_ms, None);
+        a.on_rtcp(&[0x80, 201, 0, 9], 100);
+        a.on_rtcp(&[], 100);
+        assert_eq!(a.stats().rtcp_errors, 2);
+    }
+
+    #[test]
+    fn bad_configs_and_digits_are_refused() {
+        let mut cfg = SessionConfig::new(1, Law::Pcmu, Some(128));
+        assert_eq!(Session::new(cfg.clone()).unwrap_err(), SessionError::BadPayloadType(128));
+        cfg.event_payload_type = Some(0);
+        assert_eq!(Session::new(cfg.clone()).unwrap_err(), SessionError::SamePayloadType(0));
+        cfg.event_payload_type = None;
+        cfg.cname = vec![b'x'; 256];
+        assert_eq!(Session::new(cfg.clone()).unwrap_err(), SessionError::CnameTooLong(256));
+        let mut s = session(1, Some(EV));
+        assert_eq!(s.send_digit('x', 100), Err(SessionError::Dtmf(DtmfError::UnknownDigit('x'))));
+        assert_eq!(s.send_digit('1', 0), Err(SessionError::Dtmf(DtmfError::BadDuration(0))));
+        assert!(!SessionError::BadRtcpInterval.to_string().is_empty());
+    }
+
+    #[test]
+    fn wrong_payload_types_and_garbage_never_panic_and_are_counted() {
+        let mut a = session(0xA, Some(EV));
+        a.set_source(Source::Tone(ToneGenerator::new(&tone_plan(440.0)).unwrap()));
+        let valid = a.tick(0).send.unwrap();
+        let mut b = session(0xB, Some(EV));
+        for n in 0..valid.len() {
+            b.on_rtp(&valid[..n], 0);
+            b.on_rtcp(&valid[..n], 0);
+        }
+        assert_eq!(b.stats().parse_errors, 12, "only shorter than a header fails");
+        let mut rng = XorShift(0x1234_5678);
+        for i in 0..5000u64 {
+            let len = (rng.next() % 300) as usize;
+            let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            if i % 2 == 0 && len >= 12 {
+                // Mostly valid headers from the latched source, random payloads.
+                bytes[0] = 0x80;
+                bytes[1] = [0, EV, 9][i as usize % 3];
+                bytes[8..12].copy_from_slice(&0xAu32.to_be_bytes());
+            }
+            b.on_rtp(&bytes, i);
+            b.on_rtcp(&bytes, i);
+            b.tick(i);
+        }
+        let s = b.stats();
+        assert!(s.parse_errors > 0 && s.wrong_pt > 0 && s.bad_events > 0 && s.rtcp_errors > 0, "{s:?}");
+    }
+
+    #[test]
+    fn a_flood_of_events_stays_bounded() {
+        let mut b = session(0xB, Some(EV));
+        let mut rng = XorShift(42);
+        let mut out = Vec::new();
+        for i in 0..20_000u32 {
+            let payload = [(rng.next() % 16) as u8, (rng.next() as u8) & 0xBF, rng.next() as u8, rng.next() as u8];
+            RtpHeader {
+                payload_type: EV,
+                sequence: i as u16,
+                timestamp: rng.next() as u32,
+                ssrc: 7,
+                marker: i % 3 == 0,
+                ..RtpHeader::default()
+            }
+            .write(&payload, &mut out)
+            .unwrap();
+            let events = b.on_rtp(&out, u64::from(i));
+            assert!(events.len() <= 3, "{events:?}");
+            out.clear();
+        }
+        assert_eq!(b.stats().packets_received, 20_000);
+    }
+
+    /// Release figures: `cargo test -p media --release -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn bench_playback_and_receive() {
+        let n = 200_000u64;
+        let mut a = session(0xA, None);
+        a.set_source(Source::Tone(ToneGenerator::new(&TonePlan::music_on_hold()).unwrap()));
+        let t = std::time::Instant::now();
+        let mut packets = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            packets.push(a.tick(i * 20).send.unwrap());
+        }
+        let play = t.elapsed();
+        let mut b = session(0xB, None);
+        b.cfg.inband_dtmf = false;
+        let t = std::time::Instant::now();
+        let mut heard = 0u64;
+        for (i, p) in packets.iter().enumerate() {
+            let now = i as u64 * 20;
+            b.on_rtp(p, now);
+            heard += u64::from(b.tick(now).heard.is_some());
+        }
+        let recv = t.elapsed();
+        let mut c = session(0xC, None);
+        let t = std::time::Instant::now();
+        for (i, p) in packets.iter().enumerate() {
+            let now = i as u64 * 20;
+            c.on_rtp(p, now);
+            c.tick(now);
+        }
+        let recv_dtmf = t.elapsed();
+        assert!(heard > n - 10);
+        let rate = |d: std::time::Duration| n as f64 / d.as_secs_f64();
+        println!("playback (tone -> G.711 -> RTP): {:.0} ticks/s, {:.2} us each", rate(play), play.as_secs_f64() * 1e6 / n as f64);
+        println!(
+            "receive (RTP -> jitter -> decode): {:.0} packets+ticks/s, {:.2} us each",
+            rate(recv),
+            recv.as_secs_f64() * 1e6 / n as f64
+        );
+        println!("receive + in-band DTMF detection: {:.0} packets+ticks/s", rate(recv_dtmf));
     }
 }
