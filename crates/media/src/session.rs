@@ -35,6 +35,10 @@ const FRAME_TS: u32 = FRAME_SAMPLES as u32;
 /// Gap between in-band keys sent by `send_digit` (a detector needs one).
 const INBAND_GAP_MS: u32 = 60;
 
+/// Quiet ticks still fed to the in-band detector (it needs a gap of
+/// `goertzel::GAP_BLOCKS` to end a key).
+const DETECT_AFTER_QUIET: u32 = 5;
+
 /// Consecutive lost frames concealed by repetition before silence.
 const MAX_CONCEAL: u32 = 3;
 
@@ -249,6 +253,8 @@ pub struct Session {
     detector: DtmfDetector,
     last_heard: Option<Frame>,
     misses: u32,
+    /// Ticks since a frame was heard.
+    unheard: u32,
     sent_since_report: bool,
     next_rtcp_ms: Option<u64>,
     /// Our clock and NTP time at the last report built: maps arrival ms to NTP.
@@ -293,6 +299,7 @@ impl Session {
             detector: DtmfDetector::new(0),
             last_heard: None,
             misses: 0,
+            unheard: u32::MAX,
             sent_since_report: false,
             next_rtcp_ms: None,
             clock_ref: None,
@@ -577,7 +584,10 @@ impl Session {
             }
             Playout::NotYet => None,
         };
-        if self.cfg.event_payload_type.is_none() && self.cfg.inband_dtmf {
+        self.unheard = if tick.heard.is_some() { 0 } else { self.unheard.saturating_add(1) };
+        // Silence ends a key held when the stream stopped, then the
+        // detector rests: a send-only leg pays no Goertzel per tick.
+        if self.cfg.event_payload_type.is_none() && self.cfg.inband_dtmf && self.unheard <= DETECT_AFTER_QUIET {
             let outs = self.detector.process(&tick.heard.unwrap_or([0; FRAME_SAMPLES]));
             tick.events.extend(outs.into_iter().map(digit_event));
         }
@@ -750,6 +760,17 @@ mod tests {
 
     /// (payload type, marker, timestamp, payload) of a packet sent.
     type Seen = (u8, bool, u32, Vec<u8>);
+
+    #[test]
+    fn inband_key_is_ended_by_the_stream_stopping() {
+        let (mut a, mut b) = (session(0xA, None), session(0xB, None));
+        // The key with no trailing gap: only the quiet after it ends it.
+        a.set_source(Source::Tone(ToneGenerator::new(&TonePlan::dtmf('7', 100, 0).unwrap()).unwrap()));
+        let mut heard = Heard::default();
+        run(&mut a, &mut b, &mut Link::new(40, 0, 0), 0, 40, &mut heard);
+        assert_eq!(digits(&heard.events), "7");
+        assert!(heard.frames.iter().rev().take(10).all(|(f, _)| f.is_none()), "the stream stopped");
+    }
 
     #[test]
     fn event_packets_go_out_at_their_times_and_pause_audio() {
@@ -1026,6 +1047,14 @@ mod tests {
             packets.push(a.tick(i * 20).send.unwrap());
         }
         let play = t.elapsed();
+        // The same without the tone synthesis: the session's own cost.
+        let mut f = session(0xF, None);
+        f.set_source(Source::Frames(Box::new(std::iter::repeat([1000; FRAME_SAMPLES]))));
+        let t = std::time::Instant::now();
+        for i in 0..n {
+            std::hint::black_box(f.tick(i * 20).send);
+        }
+        let play_frames = t.elapsed();
         let mut b = session(0xB, None);
         b.cfg.inband_dtmf = false;
         let t = std::time::Instant::now();
@@ -1047,6 +1076,8 @@ mod tests {
         assert!(heard > n - 10);
         let rate = |d: std::time::Duration| n as f64 / d.as_secs_f64();
         println!("playback (tone -> G.711 -> RTP): {:.0} ticks/s, {:.2} us each", rate(play), play.as_secs_f64() * 1e6 / n as f64);
+        let us = |d: std::time::Duration| d.as_secs_f64() * 1e6 / n as f64;
+        println!("playback (frames -> G.711 -> RTP): {:.0} ticks/s, {:.2} us each", rate(play_frames), us(play_frames));
         println!(
             "receive (RTP -> jitter -> decode): {:.0} packets+ticks/s, {:.2} us each",
             rate(recv),
