@@ -911,6 +911,7 @@ mod tests {
         let (mut rtcp_ab, mut rtcp_ba) = (Link::new(40, 0, 0), Link::new(40, 0, 0));
         let ntp = |ms: u64| NtpTimestamp::from_unix_micros(1_800_000_000_000_000 + ms * 1000);
         let mut kinds = Vec::new();
+        let mut a_srs = Vec::new();
         for i in 0..700 {
             let now = i * 20;
             if let Some(p) = a.tick(now).send {
@@ -926,7 +927,11 @@ mod tests {
                 a.on_rtp(&p, now);
             }
             if a.rtcp_due(now) {
-                rtcp_ab.send(now, a.build_rtcp(now, ntp(now)));
+                let report = a.build_rtcp(now, ntp(now));
+                if let RtcpPacket::SenderReport(sr) = &rtcp::parse_compound(&report).unwrap()[0] {
+                    a_srs.push((sr.ssrc, sr.packet_count, sr.reports.len()));
+                }
+                rtcp_ab.send(now, report);
             }
             if b.rtcp_due(now) {
                 let report = b.build_rtcp(now, ntp(now));
@@ -942,6 +947,8 @@ mod tests {
         }
         // B only listens: its reports are RRs, one per 5 s after the first at 2.5 s.
         assert_eq!(kinds, vec![true; 3]);
+        // A sends: SRs with its packet count and no block (it hears nobody).
+        assert_eq!(a_srs, vec![(0xA, 126, 0), (0xA, 376, 0), (0xA, 626, 0)]);
         let rtt = a.stats().rtt_ms.unwrap();
         assert!((79..=81).contains(&rtt), "rtt {rtt}");
         assert_eq!(b.stats().rtt_ms, None, "B sent no SR, so nobody reports on it");
