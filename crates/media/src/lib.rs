@@ -15,6 +15,7 @@ pub mod jitter;
 pub mod mixer;
 pub mod rtcp;
 pub mod rtp;
+pub mod session;
 #[cfg(test)]
 mod testing;
 pub mod tone;
