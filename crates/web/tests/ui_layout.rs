@@ -11,32 +11,24 @@ mod webdriver;
 
 #[path = "support/axe.rs"]
 mod axe;
+#[allow(dead_code)]
+#[path = "support/ui.rs"]
+mod ui;
 
 use domain::schema;
 use serde_json::{json, Value as Json};
 use store::cdr::TerminationCdr;
-use store::testing::TestDb;
-use store::{Actor, Input, RelInput, Store};
+use store::{Input, RelInput};
+use ui::create;
 use webdriver::Browser;
 
-struct Server {
-    origin: String,
-    _store: Store,
-    _db: TestDb,
-}
-
 const CUSTOMER_USER: (&str, &str) = ("acme-user", "Acme-Secret-1");
-
-async fn create(s: &Store, res: &'static schema::Resource, input: Input) -> i64 {
-    s.create(res, &Actor::system(), input).await.unwrap_or_else(|e| panic!("{}: {e}", res.kind)).id()
-}
 
 /// A server with one record of every kind: Acme (id 1) and Beta, their
 /// numbers and accounts, a ring group, a capacity group, a shared gateway
 /// used by Acme's own route, Acme's own gateway, a login each, and a CDR.
-async fn spawn() -> Server {
-    let (s, db) = store::testing::sqlite().await;
-    s.bootstrap_operator(Some(("op".into(), "op-secret".into()))).await.unwrap();
+async fn spawn() -> ui::Server {
+    let (s, db) = ui::store().await;
     let c = &schema::CUSTOMERS;
     let acme = create(&s, c, Input::default().with(c, "name", "Acme")).await;
     let beta = create(&s, c, Input::default().with(c, "name", "Beta")).await;
@@ -107,11 +99,7 @@ async fn spawn() -> Server {
     }])
     .await
     .unwrap();
-    let app = web::App::new(s.clone(), web::WebConfig::default()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(web::serve(listener, app, std::future::pending()));
-    Server { origin, _store: s, _db: db }
+    ui::serve(s, db).await
 }
 
 async fn operator_sign_in(b: &Browser, o: &str) {

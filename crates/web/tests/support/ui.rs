@@ -36,7 +36,7 @@ pub fn op() -> Actor {
 }
 
 pub async fn create(s: &Store, res: &'static schema::Resource, i: Input) -> i64 {
-    s.create(res, &op(), i).await.unwrap().id()
+    s.create(res, &op(), i).await.unwrap_or_else(|e| panic!("{}: {e}", res.kind)).id()
 }
 
 /// Signs the browser in to the operator UI at a laptop's size.
