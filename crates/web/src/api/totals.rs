@@ -13,8 +13,10 @@ use store::cdr::CdrTotals;
 /// How many CDRs a filter the rollup cannot answer is counted over.
 pub const SCAN_CAP: u64 = 10_000;
 
-/// The totals as the API and the UI show them: ASR in percent of calls,
-/// ACD in seconds per answered call (both `null` when undefined).
+/// The totals as the API answers them: ASR in percent of calls, ACD in
+/// seconds per answered call, both to one decimal (`null` when undefined).
+/// The UI's strip (`ui/totals.rs`) formats the same ratios its own way
+/// (ACD as m:ss).
 pub fn figures(t: &CdrTotals) -> Json {
     let asr = (t.calls > 0).then(|| (t.answered as f64 * 1000.0 / t.calls as f64).round() / 10.0);
     let acd = (t.answered > 0).then(|| (t.seconds as f64 * 10.0 / t.answered as f64).round() / 10.0);
